@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: MIT
+# Finds the Debian packages the project builds on, the way Debian installs them.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)          # libzmq3-dev
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)    # libsodium-dev
+find_package(Threads REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)                              # libcli11-dev
+
+# cppzmq-dev: header only. Its CMake package re-finds libzmq through a module of its own, so take the header.
+find_path(CPPZMQ_INCLUDE_DIR zmq.hpp REQUIRED)
+# libmsgpack-cxx-dev: header only. Its exported target drags in Boost; we build with MSGPACK_NO_BOOST instead.
+find_path(MSGPACK_INCLUDE_DIR msgpack.hpp REQUIRED)
+
+add_library(p2p_deps INTERFACE)
+target_include_directories(p2p_deps SYSTEM INTERFACE ${CPPZMQ_INCLUDE_DIR} ${MSGPACK_INCLUDE_DIR})
+target_compile_definitions(p2p_deps INTERFACE MSGPACK_NO_BOOST)
+target_link_libraries(p2p_deps INTERFACE PkgConfig::ZMQ PkgConfig::SODIUM Threads::Threads)

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// event.hpp - what a running peer tells its owner (the menu, a program, a test), and the views it answers with.
+#pragma once
+
+#include "p2p/message.hpp"
+#include "p2p/peer_id.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace p2p {
+
+/// Identifies one connect or download started through the peer front end.
+using operation_id = std::uint64_t;
+
+/// A remote peer as we know it.
+struct peer_info {
+    peer_id id;
+    std::string address;           ///< Where it listens, as "host:port" (never an ephemeral source port).
+    std::vector<file_entry> files; ///< Its latest complete FILE_LIST.
+    bool outbound = false;         ///< We connected to it (else it connected to us).
+};
+
+/// An address we could not reach or had to evict, for menu choice 6.
+struct failure_record {
+    std::string address;
+    std::size_t count = 0;
+    std::string last_error;
+    std::chrono::system_clock::time_point last_time;
+};
+
+/// Counters since start.
+struct peer_stats {
+    std::uint64_t bytes_sent = 0;     ///< CHUNK payload bytes sent (retransmissions included).
+    std::uint64_t bytes_received = 0; ///< CHUNK payload bytes written to disk.
+    std::uint64_t chunks_resent = 0;  ///< Retransmissions after a timeout.
+    std::uint64_t protocol_errors = 0; ///< Frames dropped as malformed, unexpected or from unknown peers.
+    std::uint64_t uploads_done = 0;
+    std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
+};
+
+/// A peer said HELLO and its first file list is complete.
+struct peer_joined {
+    peer_id id;
+    std::string address;
+    std::size_t file_count = 0;
+};
+
+/// A known peer sent a new complete file list.
+struct peer_files_changed {
+    peer_id id;
+    std::vector<file_entry> files;
+};
+
+/// A peer is gone.
+struct peer_left {
+    enum class reason { goodbye, evicted, dropped };
+    peer_id id;
+    std::string address;
+    reason why = reason::goodbye;
+    std::string detail; ///< For dropped: the protocol errors that led to it.
+};
+
+/// The outcome of peer::connect / start_connect.
+struct connect_finished {
+    operation_id op = 0;
+    std::string address; ///< As asked, "host:port".
+    bool ok = false;
+    bool already_connected = false; ///< ok is false and the peer was known already (or is ourselves).
+    peer_id id;
+    std::size_t file_count = 0;
+    std::string error; ///< One line, when !ok.
+};
+
+/// Why a download failed.
+enum class download_errc {
+    none,
+    bad_name,      ///< The name is not a valid file name.
+    exists,        ///< A file of that name is already in our folder; we never overwrite.
+    no_source,     ///< No connected peer lists the file (or the one named).
+    not_found,     ///< The peer answered NOT_FOUND.
+    aborted,       ///< The peer aborted (file changed, shutting down...).
+    stalled,       ///< Every source stopped answering.
+    integrity,     ///< The bytes did not match the announced BLAKE2b hash.
+    io,            ///< Writing to our folder failed (disk full...).
+    cancelled,     ///< We are shutting down.
+};
+
+/// A download is moving; sent at most every 200 ms.
+struct download_progress {
+    operation_id op = 0;
+    std::string name;
+    peer_id from;
+    std::uint64_t bytes = 0; ///< Bytes of the file held so far (resumed prefix included).
+    std::uint64_t size = 0;  ///< Whole file.
+};
+
+/// The outcome of peer::download / start_download.
+struct download_finished {
+    operation_id op = 0;
+    std::string name;
+    bool ok = false;
+    download_errc code = download_errc::none;
+    std::string error; ///< One line, when !ok.
+    peer_id from;      ///< The peer that sent the last byte.
+    std::uint64_t size = 0;
+    std::uint64_t bytes_received = 0; ///< Over the network in this download (less than size after a resume).
+    std::uint64_t resumed_from = 0;   ///< Bytes reused from an earlier partial download.
+    double seconds = 0;
+};
+
+using event = std::variant<peer_joined, peer_files_changed, peer_left, connect_finished, download_progress,
+                           download_finished>;
+
+} // namespace p2p

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// message.hpp - the messages peers exchange, as plain values.
+//
+// Every frame is one msgpack array [version, type, fields...]; CHUNK adds a second ZeroMQ frame with the raw bytes.
+// docs/protocol.md has the grammar. In short:
+//
+//   type  name       fields                                         direction
+//   1     HELLO      id, endpoint, list_version                     both, first on every connection
+//   2     FILE_LIST  list_version, page, page_count, [[name,size]]  both, after HELLO and on change
+//   3     REQUEST    transfer, name, offset, chunk_size, credit     downloader -> holder
+//   4     OFFER      transfer, size, hash, chunk_size               holder -> downloader, before the first CHUNK
+//   5     CHUNK      transfer, offset, last  + payload frame        holder -> downloader
+//   6     ACK        transfer, next_offset, credit                  downloader -> holder
+//   7     NOT_FOUND  transfer, name, reason                         holder -> downloader
+//   8     ABORT      transfer, reason                               either side of a transfer
+//   9     PING                                                      either
+//   10    PONG                                                      answer to PING
+//   11    GOODBYE                                                   either, last message
+#pragma once
+
+#include "p2p/blake2b.hpp"
+#include "p2p/peer_id.hpp"
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace p2p {
+
+/// Wire codes of the message types.
+enum class msg_type : std::uint8_t {
+    hello = 1,
+    file_list = 2,
+    request = 3,
+    offer = 4,
+    chunk = 5,
+    ack = 6,
+    not_found = 7,
+    abort = 8,
+    ping = 9,
+    pong = 10,
+    goodbye = 11,
+};
+
+/// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
+std::string_view to_string(msg_type type);
+
+/// One shared file as listed to other peers.
+struct file_entry {
+    std::string name;       ///< One path component, checked by is_valid_file_name.
+    std::uint64_t size = 0; ///< Bytes.
+    friend bool operator==(const file_entry&, const file_entry&) = default;
+};
+
+/// First message on every connection, in both directions.
+struct hello {
+    peer_id id;                     ///< Sender's id; must equal the routing id it connects with.
+    std::string endpoint;           ///< Where the sender listens (never an ephemeral source port).
+    std::uint64_t list_version = 0; ///< Version of the FILE_LIST that follows.
+    friend bool operator==(const hello&, const hello&) = default;
+};
+
+/// One page of the sender's shared files. A list is complete when pages 0..page_count-1 of one version arrived.
+struct file_list {
+    std::uint64_t list_version = 0; ///< Grows by one whenever the folder changes.
+    std::uint32_t page = 0;         ///< 0-based page index.
+    std::uint32_t page_count = 1;   ///< Pages in this version, 1..protocol::max_pages.
+    std::vector<file_entry> files;  ///< At most protocol::files_per_page entries.
+    friend bool operator==(const file_list&, const file_list&) = default;
+};
+
+/// Ask for a file from an offset (0, or where a partial download stopped).
+struct request {
+    std::uint32_t transfer = 0;   ///< Chosen by the downloader, unique among its open downloads.
+    std::string name;             ///< File name as listed.
+    std::uint64_t offset = 0;     ///< First byte wanted.
+    std::uint32_t chunk_size = 0; ///< Largest chunk the downloader wants, min..max_chunk_size.
+    std::uint32_t credit = 1;     ///< Chunks the holder may send before the first ACK, 1..max_window.
+    friend bool operator==(const request&, const request&) = default;
+};
+
+/// The holder's answer to REQUEST: what it is about to send.
+struct offer {
+    std::uint32_t transfer = 0;
+    std::uint64_t size = 0;       ///< Whole file size.
+    digest hash{};                ///< BLAKE2b-256 of the whole file.
+    std::uint32_t chunk_size = 0; ///< Chunk size the holder will use, <= the requested one.
+    friend bool operator==(const offer&, const offer&) = default;
+};
+
+/// File bytes [offset, offset + data.size()). The payload is its own frame so it is never copied by the codec.
+struct chunk {
+    std::uint32_t transfer = 0;
+    std::uint64_t offset = 0;
+    bool last = false;   ///< True on the chunk that ends the file.
+    zmq::message_t data; ///< The payload frame.
+    friend bool operator==(const chunk& a, const chunk& b) {
+        return a.transfer == b.transfer && a.offset == b.offset && a.last == b.last && a.data == b.data;
+    }
+};
+
+/// Cumulative acknowledgement and credit: every byte below next_offset is written; up to `credit` more chunks may
+/// be in flight. With credit 1 this is the original stop-and-wait.
+struct ack {
+    std::uint32_t transfer = 0;
+    std::uint64_t next_offset = 0;
+    std::uint32_t credit = 1;
+    friend bool operator==(const ack&, const ack&) = default;
+};
+
+/// The holder does not serve that name.
+struct not_found {
+    std::uint32_t transfer = 0;
+    std::string name;
+    std::string reason;
+    friend bool operator==(const not_found&, const not_found&) = default;
+};
+
+/// Either side ends a transfer early, saying why (file changed, cancelled, shutting down...).
+struct abort_transfer {
+    std::uint32_t transfer = 0;
+    std::string reason;
+    friend bool operator==(const abort_transfer&, const abort_transfer&) = default;
+};
+
+/// Liveness probe; any message counts as life, PING just asks for one.
+struct ping {
+    friend bool operator==(const ping&, const ping&) = default;
+};
+/// Answer to PING.
+struct pong {
+    friend bool operator==(const pong&, const pong&) = default;
+};
+/// The sender is leaving: forget it now rather than after the peer timeout.
+struct goodbye {
+    friend bool operator==(const goodbye&, const goodbye&) = default;
+};
+
+/// Any message; the variant index order matches nothing on the wire (msg_type does).
+using message =
+    std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong, goodbye>;
+
+/// Wire type of a message value.
+msg_type type_of(const message& msg);
+
+} // namespace p2p

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// options.hpp - everything a peer can be told at start; defaults suit a LAN.
+#pragma once
+
+#include "p2p/protocol.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace p2p {
+
+using std::chrono::milliseconds;
+
+/// Settings of one peer. Every interval is an option, not a constant, so tests can shorten them.
+struct peer_options {
+    /// Where the ROUTER binds: "tcp://0.0.0.0:5000", "tcp://127.0.0.1:*" (any free port) or "inproc://name".
+    std::string bind = "tcp://0.0.0.0:*";
+    /// The shared folder; created if missing. Its regular files are served, and downloads land in it.
+    std::filesystem::path folder;
+
+    milliseconds ping_interval{1000};    ///< Silence after which we PING a peer.
+    milliseconds peer_timeout{5000};     ///< Silence after which a peer is evicted.
+    milliseconds connect_timeout{2000};  ///< No HELLO back within this: the connect fails.
+    milliseconds transfer_timeout{8000}; ///< No progress within this: the transfer fails over or fails.
+    milliseconds shutdown_grace{3000};   ///< How long stop() lets transfers in flight finish.
+    milliseconds rescan_delay{200};      ///< Folder changes are batched for this long before a rescan.
+
+    std::uint32_t chunk_size = protocol::default_chunk_size; ///< Largest chunk we ask for / send.
+    std::uint32_t window = 1; ///< Chunks in flight per download; 1 is stop-and-wait, as in the original.
+
+    std::size_t max_peers = 256;           ///< HELLOs beyond this many peers are refused.
+    std::size_t max_uploads_per_peer = 16; ///< Concurrent REQUESTs served per peer.
+    std::size_t max_uploads = 128;         ///< Concurrent REQUESTs served in all.
+    std::size_t max_strikes = 32;          ///< Protocol errors after which a peer is dropped.
+
+    /// Append every message sent and received to this file (docs/capture.md); empty for none.
+    std::filesystem::path capture;
+};
+
+} // namespace p2p

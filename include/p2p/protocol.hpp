@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// protocol.hpp - wire constants and limits of the p2p protocol, in one place.
+//
+// docs/protocol.md is the grammar these numbers belong to; change both together.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace p2p::protocol {
+
+/// Protocol version carried as the first element of every frame.
+inline constexpr std::uint32_t version = 1;
+
+/// Longest file name on the wire, in bytes (one path component, as in POSIX NAME_MAX).
+inline constexpr std::size_t max_name_bytes = 255;
+/// Longest endpoint string in HELLO ("tcp://[v6 address]:port" or "inproc://name").
+inline constexpr std::size_t max_endpoint_bytes = 256;
+/// Longest human-readable reason in NOT_FOUND and ABORT.
+inline constexpr std::size_t max_reason_bytes = 256;
+/// Longest string field of any kind: the msgpack str limit handed to the unpacker.
+inline constexpr std::size_t max_string_bytes = 256;
+
+/// Entries in one FILE_LIST page; also the msgpack array limit.
+inline constexpr std::size_t files_per_page = 1000;
+/// Pages in one FILE_LIST; so a peer lists at most files_per_page * max_pages files.
+inline constexpr std::size_t max_pages = 200;
+inline constexpr std::size_t max_files = files_per_page * max_pages;
+
+/// BLAKE2b-256 digest length.
+inline constexpr std::size_t hash_bytes = 32;
+
+/// Smallest and largest chunk a peer may ask for or send.
+inline constexpr std::uint32_t min_chunk_size = 1;
+inline constexpr std::uint32_t max_chunk_size = 4u << 20;
+/// Default chunk: chosen from bench/ results (see docs/performance.md), not by guess.
+inline constexpr std::uint32_t default_chunk_size = 1u << 20;
+/// Most chunks a receiver may grant as credit for one transfer.
+inline constexpr std::uint32_t max_window = 64;
+
+/// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 255-byte names fits.
+inline constexpr std::size_t max_body_bytes = 512u << 10;
+/// Largest frame of any kind; handed to ZMQ_MAXMSGSIZE so libzmq drops bigger ones before allocating.
+inline constexpr std::size_t max_frame_bytes = max_chunk_size + (64u << 10);
+
+} // namespace p2p::protocol

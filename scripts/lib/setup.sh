@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# Sourced by scripts/peer, scripts/test and scripts/bench: installs what is missing and builds.
+
+set -euo pipefail
+
+P2P_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# Debian packages the build, the tests and the benchmarks need. clang is there for the libFuzzer run.
+P2P_PACKAGES=(g++ cmake make pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev catch2
+              libsodium-dev clang clang-format python3-zmq python3-msgpack netcat-openbsd rsync iproute2 gnuplot-nox)
+
+p2p_log() { printf '[setup] %s\n' "$*" >&2; }
+
+p2p_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the packages that are missing, and only those; apt-get update runs once, only if something is missing.
+p2p_install_packages() {
+    local missing=() pkg
+    for pkg in "${P2P_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    p2p_log "installing: ${missing[*]}"
+    p2p_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    p2p_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# p2p_build DIR [cmake options...]: configures DIR if it has no cache, then builds what is stale.
+p2p_build() {
+    local dir="$1"
+    shift
+    if [ ! -f "$dir/CMakeCache.txt" ]; then
+        p2p_log "configuring $dir"
+        cmake -S "$P2P_ROOT" -B "$dir" "$@" >/dev/null
+    fi
+    p2p_log "building $dir"
+    cmake --build "$dir" -j "$(nproc)" -- --no-print-directory >/dev/null 2> >(grep -v '^$' >&2) || {
+        # Show the compiler's output only when the build fails.
+        cmake --build "$dir" -j 1
+        return 1
+    }
+}

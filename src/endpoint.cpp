@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/endpoint.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace p2p {
+
+namespace {
+constexpr std::string_view tcp_prefix = "tcp://";
+constexpr std::string_view inproc_prefix = "inproc://";
+} // namespace
+
+std::string to_endpoint(std::string_view address) {
+    if (address.starts_with(inproc_prefix)) {
+        if (address.size() == inproc_prefix.size()) {
+            throw std::invalid_argument("inproc endpoint needs a name");
+        }
+        return std::string(address);
+    }
+    if (address.starts_with(tcp_prefix)) {
+        address.remove_prefix(tcp_prefix.size());
+    }
+    auto colon = address.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        throw std::invalid_argument("expected host:port");
+    }
+    auto host = address.substr(0, colon);
+    auto port = address.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port == "*") {
+        return "tcp://" + std::string(address);
+    }
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+        throw std::invalid_argument("port must be a number from 1 to 65535");
+    }
+    for (char c : host) {
+        if (c <= ' ' || c > '~') {
+            throw std::invalid_argument("host contains a space or control character");
+        }
+    }
+    return "tcp://" + std::string(host) + ":" + std::string(port);
+}
+
+std::string display_address(std::string_view endpoint) {
+    if (endpoint.starts_with(tcp_prefix)) {
+        endpoint.remove_prefix(tcp_prefix.size());
+    }
+    return std::string(endpoint);
+}
+
+bool is_wildcard_endpoint(std::string_view endpoint) {
+    return endpoint.starts_with("tcp://0.0.0.0:") || endpoint.starts_with("tcp://*:") ||
+           endpoint.starts_with("tcp://[::]:");
+}
+
+std::string endpoint_port(std::string_view endpoint) {
+    if (!endpoint.starts_with(tcp_prefix)) {
+        return "";
+    }
+    auto colon = endpoint.rfind(':');
+    return std::string(endpoint.substr(colon + 1));
+}
+
+} // namespace p2p
