@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// node.hpp - the actor behind a peer: one thread, one zmq::poll loop, every socket (as zyre_node.c).
+//
+// The front end (peer.hpp) starts node_main() in a thread and talks to it over an inproc PAIR pipe with the
+// node_command and node_output values below. Nothing else touches the node's sockets.
+#pragma once
+
+#include "p2p/catalog.hpp"
+#include "p2p/download.hpp"
+#include "p2p/event.hpp"
+#include "p2p/io_worker.hpp"
+#include "p2p/options.hpp"
+#include "p2p/peer.hpp"
+#include "p2p/remote_peer.hpp"
+#include "p2p/upload.hpp"
+
+#include <zmq.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace p2p {
+
+class capture_writer;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The pipe between front end and node.
+
+namespace command {
+struct connect {
+    operation_id op = 0;
+    std::string address;
+};
+struct download {
+    operation_id op = 0;
+    download_request request;
+};
+struct list_files {};
+struct list_peers {};
+struct list_failures {};
+struct get_stats {};
+struct stop {};
+} // namespace command
+
+using node_command = std::variant<command::connect, command::download, command::list_files, command::list_peers,
+                                  command::list_failures, command::get_stats, command::stop>;
+
+/// The node is bound and serving.
+struct node_started {
+    peer_id id;
+    std::string endpoint;
+};
+/// The node could not start; the reason is one line.
+struct node_failed {
+    std::string reason;
+};
+/// The node has said goodbye and closed its sockets; the thread ends next.
+struct node_stopped {};
+
+using node_reply = std::variant<node_started, node_failed, node_stopped, std::vector<file_entry>,
+                                std::vector<peer_info>, std::vector<failure_record>, peer_stats>;
+using node_output = std::variant<event, node_reply>;
+
+/// The thread body: builds a node on `pipe_endpoint` (a bound inproc PAIR) and runs it until stopped.
+void node_main(zmq::context_t& context, peer_options options, std::string pipe_endpoint);
+
+// ---------------------------------------------------------------------------------------------------------------
+
+class node {
+public:
+    /// Binds and scans the folder. Throws std::runtime_error with a one-line reason.
+    node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe);
+    ~node();
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+
+    peer_id id() const { return id_; }
+    const std::string& endpoint() const { return endpoint_; }
+
+    /// Runs the poll loop until a stop command has been carried out.
+    void run();
+
+    /// Handles one message that arrived on the ROUTER (routing id removed). Public so that a fuzz target can feed
+    /// frames into a node without sockets; never throws on any input.
+    void on_router_message(std::string_view routing_id, std::span<zmq::message_t> frames);
+
+private:
+    using clock = std::chrono::steady_clock;
+    using upload_key = std::pair<peer_id, std::uint32_t>;
+
+    /// A connect waiting for its HELLO answer.
+    struct pending_connect {
+        operation_id op = 0;
+        std::string address;  ///< As the user typed it, "host:port".
+        std::string endpoint; ///< As given to zmq connect.
+        zmq::socket_t dealer;
+        steady_time started;
+        steady_time deadline;
+    };
+
+    // The loop
+    void poll_once();
+    steady_time next_wakeup(steady_time now) const;
+    void on_timers(steady_time now);
+    bool receive_from(zmq::socket_ref socket, std::string* routing_id);
+
+    // Commands from the front end
+    void on_command(node_command& cmd);
+    void start_connect(const command::connect& cmd);
+    void start_download(const command::download& cmd);
+    void begin_stop();
+    void finish_stop();
+
+    // Peers
+    void on_peer_message(remote_peer& from, message& msg);
+    void on_hello(std::string_view routing_id, const hello& h, zmq::message_t& frame);
+    void on_connect_reply(pending_connect& pending, message& msg);
+    void fail_connect(pending_connect& pending, std::string error, bool already_connected = false);
+    void on_file_list(remote_peer& from, file_list& page);
+    void send_file_list(remote_peer& to);
+    void remove_peer(peer_id id, peer_left::reason why, std::string detail);
+    void protocol_error(remote_peer* from, std::string_view who, const std::string& reason);
+    remote_peer* find_peer(peer_id id);
+    bool send(remote_peer& to, message msg);
+    bool send_hello_via_router(std::string_view routing_id);
+    void record_failure(const std::string& address, const std::string& error);
+
+    // Uploads
+    void on_request(remote_peer& from, const request& r);
+    void on_ack(remote_peer& from, const ack& a);
+    void start_sending(upload& u, const digest& hash);
+    void pump(upload& u);
+    void end_upload(const upload_key& key, std::optional<std::string> abort_reason);
+
+    // Downloads
+    void on_offer(remote_peer& from, const offer& o);
+    void on_chunk(remote_peer& from, chunk& c);
+    void on_transfer_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code);
+    download* find_download(std::uint32_t transfer);
+    void request_from(download& d, remote_peer& source);
+    void fail_over(download& d, std::string reason, download_errc code);
+    void fail_download(download& d, download_errc code, std::string error);
+    void complete_download(download& d);
+    std::vector<remote_peer*> sources_for(const download& d);
+    void on_worker_results();
+
+    // Sockets and state
+    zmq::context_t& context_;
+    peer_options options_;
+    zmq::socket_ref pipe_;
+    peer_id id_;
+    zmq::socket_t router_;
+    std::string endpoint_;
+    catalog catalog_;
+    io_worker worker_;
+    std::unique_ptr<capture_writer> capture_;
+
+    std::map<peer_id, remote_peer> peers_;
+    std::vector<std::unique_ptr<pending_connect>> connects_;
+    std::map<upload_key, upload> uploads_;
+    std::map<std::uint32_t, download> downloads_;
+    std::map<std::uint64_t, upload_key> hash_jobs_;       ///< io_worker job -> upload waiting for its hash
+    std::map<std::uint64_t, std::uint32_t> resume_jobs_;  ///< io_worker job -> download hashing its partial file
+    std::map<std::uint32_t, partial_download> partial_by_transfer_; ///< What a resume hash job is hashing
+    std::map<std::uint64_t, std::uint32_t> fsync_jobs_;   ///< io_worker job -> download being flushed
+    std::map<std::string, failure_record> failures_;
+    peer_stats stats_;
+
+    std::uint64_t next_join_order_ = 1;
+    std::uint32_t next_transfer_ = 1;
+    std::optional<steady_time> rescan_at_;
+    steady_time next_periodic_scan_;
+    bool uploads_blocked_ = false; ///< A send hit the HWM: pump again on the next turn.
+    bool stopping_ = false;
+    steady_time stop_deadline_;
+    bool finished_ = false;
+
+    /// Reused frame storage, so receiving allocates nothing per message once warm.
+    std::vector<zmq::message_t> frames_;
+    std::vector<zmq::pollitem_t> items_;
+};
+
+} // namespace p2p

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// socket_setup.hpp - the limits every peer socket gets before bind or connect (reliability-notes §3).
+#pragma once
+
+#include "p2p/peer_id.hpp"
+
+#include <zmq.hpp>
+
+namespace p2p {
+
+/// Messages queued per connection in each direction. Legitimate traffic stays far below: a sender never has more
+/// than its credit (<= max_window chunks per transfer) in flight. Worst case held for one hostile connection is
+/// this times protocol::max_frame_bytes.
+inline constexpr int peer_hwm = 256;
+/// How long a closing socket may still flush GOODBYE.
+inline constexpr int goodbye_linger_ms = 200;
+
+/// The inbox: bounded frames and queues, ROUTER_MANDATORY so a send to a vanished peer fails instead of vanishing,
+/// LINGER 0 so closing never waits on a dead peer, a 5 s handshake limit against half-open connections.
+void configure_router(zmq::socket_t& router);
+
+/// One outgoing connection: routing id = our id (16 hex digits), the same limits, fast reconnect with backoff.
+void configure_dealer(zmq::socket_t& dealer, peer_id self);
+
+} // namespace p2p

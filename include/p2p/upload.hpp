@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// upload.hpp - the sending side of one transfer: credit, in-flight chunks, retransmission.
+#pragma once
+
+#include "p2p/catalog.hpp"
+#include "p2p/message.hpp"
+#include "p2p/retransmit_timer.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace p2p {
+
+using steady_time = std::chrono::steady_clock::time_point;
+
+/// Serves one REQUEST. The window is the receiver's credit: at most `credit` chunks past the last cumulative ACK.
+/// A timeout goes back to the first unacknowledged byte (go-back-N), so window 1 is plain stop-and-wait on the
+/// same code path.
+class upload {
+public:
+    upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now);
+
+    peer_id to() const { return to_; }
+    std::uint32_t transfer() const { return transfer_; }
+    const std::string& name() const { return name_; }
+    const file_stat& stat() const { return file_.stat; }
+    int fd() const { return file_.fd.get(); }
+    bool has_offer() const { return offered_; }
+    /// The OFFER to send once the hash is known.
+    offer make_offer(const digest& hash);
+    /// A repeated REQUEST (its OFFER or first chunks were lost): start again from its offset.
+    void restart(const request& req, steady_time now);
+
+    /// True when credit allows another chunk now.
+    bool can_send() const;
+    /// Reads the next chunk straight into a message of its size (one pread, no further copy). Returns nullopt and
+    /// sets error when the file changed under us or cannot be read.
+    std::optional<chunk> read_next(std::string& error);
+    /// The chunk at offset could not be queued (HWM): take it back so it is read again later.
+    void unread(std::uint64_t offset);
+    /// Marks the chunk just read, [offset, offset + length), as sent.
+    void sent(std::uint64_t offset, std::uint64_t length, steady_time now);
+
+    /// Applies an ACK; returns a reason when it acknowledges bytes never sent.
+    std::optional<std::string> on_ack(const ack& a, steady_time now);
+    /// Everything acknowledged.
+    bool complete() const { return offered_ && acked_ >= size_; }
+    /// When unacknowledged chunks must be resent; nullopt when nothing is in flight.
+    std::optional<steady_time> retransmit_at() const;
+    /// Goes back to the first unacknowledged byte; returns false when the receiver has been silent too long.
+    bool on_retransmit_timeout(steady_time now, std::chrono::milliseconds give_up_after);
+    steady_time last_progress() const { return last_progress_; }
+
+private:
+    peer_id to_;
+    std::uint32_t transfer_;
+    std::string name_;
+    opened_file file_;
+    std::uint64_t size_;
+    std::uint32_t chunk_size_;
+    std::uint32_t credit_;
+    bool offered_ = false;
+    std::uint64_t acked_ = 0; ///< Every byte below is acknowledged.
+    std::uint64_t next_ = 0;  ///< Next byte to send.
+    std::uint64_t sent_max_ = 0; ///< End of the furthest chunk ever sent.
+    /// Round-trip sampling: the end offset of one chunk sent once, and when.
+    std::optional<std::pair<std::uint64_t, steady_time>> probe_;
+    retransmit_timer timer_;
+    steady_time last_progress_;
+    steady_time last_send_;
+};
+
+} // namespace p2p

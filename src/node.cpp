@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+// node.cpp - the poll loop, timers, and commands from the front end. Peers are in node_peers.cpp, transfers in
+// node_uploads.cpp and node_downloads.cpp.
+#include "p2p/node.hpp"
+
+#include "p2p/capture.hpp"
+#include "p2p/codec.hpp"
+#include "p2p/endpoint.hpp"
+#include "p2p/file_name.hpp"
+#include "p2p/log.hpp"
+#include "p2p/pipe.hpp"
+#include "p2p/socket_setup.hpp"
+
+#include <algorithm>
+
+namespace p2p {
+
+namespace {
+/// Messages taken from one socket per turn, so one busy peer cannot starve the others or the pipe.
+constexpr int batch_per_socket = 64;
+/// Folder rescan when inotify is unavailable.
+constexpr std::chrono::milliseconds periodic_scan{1000};
+} // namespace
+
+void node_main(zmq::context_t& context, peer_options options, std::string pipe_endpoint) {
+    zmq::socket_t pipe(context, zmq::socket_type::pair);
+    pipe.set(zmq::sockopt::linger, 0);
+    pipe.connect(pipe_endpoint);
+    std::unique_ptr<node> n;
+    try {
+        n = std::make_unique<node>(context, std::move(options), pipe);
+    } catch (const std::exception& e) {
+        pipe::send(pipe, node_output{node_reply{node_failed{e.what()}}});
+        return;
+    }
+    try {
+        n->run();
+    } catch (const std::exception& e) {
+        // Only a bug gets here: network input never throws out of its handler.
+        log(log_level::error, "node ", n->id().short_hex(), " stopped on an internal error: ", e.what());
+        pipe::send(pipe, node_output{node_reply{node_stopped{}}});
+    }
+}
+
+node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
+    : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
+      router_(context, zmq::socket_type::router), catalog_(options_.folder) {
+    configure_router(router_);
+    try {
+        router_.bind(options_.bind);
+    } catch (const zmq::error_t& e) {
+        throw std::runtime_error("cannot listen on " + display_address(options_.bind) + ": " + e.what());
+    }
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    if (!options_.capture.empty()) {
+        capture_ = std::make_unique<capture_writer>(options_.capture);
+    }
+    next_periodic_scan_ = clock::now() + periodic_scan;
+}
+
+node::~node() = default;
+
+void node::run() {
+    pipe::send(pipe_, node_output{node_reply{node_started{id_, endpoint_}}});
+    while (!finished_) {
+        poll_once();
+    }
+    pipe::send(pipe_, node_output{node_reply{node_stopped{}}});
+}
+
+steady_time node::next_wakeup(steady_time now) const {
+    // Without anything due, wake at the ping granularity; every deadline below can only bring it closer.
+    steady_time next = now + std::min(options_.ping_interval, std::chrono::milliseconds(1000));
+    const auto consider = [&](steady_time t) { next = std::min(next, t); };
+    for (const auto& [id, p] : peers_) {
+        consider(p.last_heard + options_.ping_interval);
+        consider(p.last_heard + options_.peer_timeout);
+    }
+    for (const auto& c : connects_) {
+        consider(c->deadline);
+    }
+    for (const auto& [key, u] : uploads_) {
+        if (auto at = u.retransmit_at()) {
+            consider(*at);
+        }
+    }
+    for (const auto& [transfer, d] : downloads_) {
+        consider(d.last_progress + options_.transfer_timeout);
+        if (d.current_phase() == download::phase::requesting) {
+            consider(d.last_request + std::chrono::milliseconds(500));
+        }
+    }
+    if (rescan_at_) {
+        consider(*rescan_at_);
+    }
+    if (catalog_.watch_fd() < 0) {
+        consider(next_periodic_scan_);
+    }
+    if (stopping_) {
+        consider(stop_deadline_);
+    }
+    if (uploads_blocked_) {
+        consider(now + std::chrono::milliseconds(1));
+    }
+    return std::max(next, now);
+}
+
+void node::poll_once() {
+    // Item order: pipe, router, worker, [watch], then one per peer DEALER, then one per pending connect.
+    items_.clear();
+    items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
+    items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+    items_.push_back({nullptr, worker_.notify_fd(), ZMQ_POLLIN, 0});
+    const bool watching = catalog_.watch_fd() >= 0;
+    if (watching) {
+        items_.push_back({nullptr, catalog_.watch_fd(), ZMQ_POLLIN, 0});
+    }
+    const std::size_t first_peer = items_.size();
+    std::vector<peer_id> dealer_peers;
+    for (auto& [id, p] : peers_) {
+        if (p.dealer) {
+            items_.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
+            dealer_peers.push_back(id);
+        }
+    }
+    const std::size_t first_connect = items_.size();
+    std::vector<pending_connect*> pending;
+    for (auto& c : connects_) {
+        items_.push_back({c->dealer.handle(), 0, ZMQ_POLLIN, 0});
+        pending.push_back(c.get());
+    }
+
+    auto now = clock::now();
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wakeup(now) - now);
+    zmq::poll(items_, wait);
+
+    if (items_[0].revents & ZMQ_POLLIN) {
+        for (int i = 0; i < batch_per_socket && !finished_; ++i) {
+            auto cmd = pipe::receive<node_command>(pipe_, zmq::recv_flags::dontwait);
+            if (!cmd) {
+                break;
+            }
+            on_command(*cmd);
+        }
+    }
+    if (items_[1].revents & ZMQ_POLLIN) {
+        std::string routing_id;
+        for (int i = 0; i < batch_per_socket && receive_from(router_, &routing_id); ++i) {
+            on_router_message(routing_id, frames_);
+        }
+    }
+    if (items_[2].revents & ZMQ_POLLIN) {
+        on_worker_results();
+    }
+    if (watching && (items_[3].revents & ZMQ_POLLIN) && catalog_.drain_watch() && !rescan_at_) {
+        rescan_at_ = clock::now() + options_.rescan_delay;
+    }
+    for (std::size_t i = 0; i < dealer_peers.size(); ++i) {
+        if (!(items_[first_peer + i].revents & ZMQ_POLLIN)) {
+            continue;
+        }
+        for (int k = 0; k < batch_per_socket; ++k) {
+            // Look the peer up again each time: handling a message may remove it.
+            auto* p = find_peer(dealer_peers[i]);
+            if (p == nullptr || !p->dealer || !receive_from(*p->dealer, nullptr)) {
+                break;
+            }
+            auto decoded = decode(frames_);
+            if (capture_) {
+                capture_->record(capture_direction::received, id_, p->id, frames_[0],
+                                 frames_.size() > 1 ? &frames_[1] : nullptr);
+            }
+            if (!decoded) {
+                protocol_error(p, p->id.short_hex(), decoded.error().what());
+                continue;
+            }
+            on_peer_message(*p, decoded.value());
+        }
+    }
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (!(items_[first_connect + i].revents & ZMQ_POLLIN)) {
+            continue;
+        }
+        auto* c = pending[i];
+        if (!receive_from(c->dealer, nullptr)) {
+            continue;
+        }
+        auto decoded = decode(frames_);
+        if (capture_) {
+            capture_->record(capture_direction::received, id_, peer_id{}, frames_[0],
+                             frames_.size() > 1 ? &frames_[1] : nullptr);
+        }
+        if (!decoded) {
+            fail_connect(*c, "the peer at " + c->address + " sent a malformed answer (" + decoded.error().what() + ")");
+            continue;
+        }
+        on_connect_reply(*c, decoded.value());
+    }
+    // Connects that ended (answered or failed) have released their socket.
+    std::erase_if(connects_, [](const auto& c) { return !c->dealer; });
+    on_timers(clock::now());
+}
+
+bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
+    zmq::message_t first;
+    if (!socket.recv(first, zmq::recv_flags::dontwait)) {
+        return false;
+    }
+    frames_.clear();
+    bool more = first.more();
+    if (routing_id != nullptr) {
+        routing_id->assign(first.data<char>(), first.size());
+    } else {
+        frames_.push_back(std::move(first));
+    }
+    // Read every part so the socket stays in step; keep at most three (one too many is enough to refuse it).
+    while (more) {
+        zmq::message_t part;
+        [[maybe_unused]] auto got = socket.recv(part, zmq::recv_flags::none);
+        more = part.more();
+        if (frames_.size() < 3) {
+            frames_.push_back(std::move(part));
+        }
+    }
+    if (frames_.empty()) {
+        frames_.emplace_back(); // a routing id alone: decodes as an empty (truncated) body
+    }
+    return true;
+}
+
+void node::on_timers(steady_time now) {
+    // Liveness: any traffic refreshed last_heard. Collect first, remove after: removing changes peers_.
+    std::vector<peer_id> silent;
+    for (auto& [id, p] : peers_) {
+        const auto quiet = now - p.last_heard;
+        if (quiet >= options_.peer_timeout) {
+            silent.push_back(id);
+        } else if (quiet >= options_.ping_interval && now - p.last_ping >= options_.ping_interval) {
+            p.last_ping = now;
+            send(p, ping{});
+        }
+        if (p.list_unsent) {
+            send_file_list(p);
+        }
+    }
+    for (auto id : silent) {
+        const auto seconds = std::chrono::duration<double>(options_.peer_timeout).count();
+        remove_peer(id, peer_left::reason::evicted, "silent for " + std::to_string(seconds).substr(0, 4) + " s");
+    }
+
+    for (auto& c : connects_) {
+        if (c->dealer && now >= c->deadline) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout).count();
+            fail_connect(*c, "no answer from " + c->address + " within " + std::to_string(ms) +
+                                 " ms (is a peer running there?)");
+        }
+    }
+    std::erase_if(connects_, [](const auto& c) { return !c->dealer; });
+
+    // Uploads: retransmit what is unacknowledged past its timeout; give up on silent receivers.
+    std::vector<upload_key> stale;
+    for (auto& [key, u] : uploads_) {
+        if (auto at = u.retransmit_at(); at && now >= *at) {
+            if (!u.on_retransmit_timeout(now, options_.transfer_timeout)) {
+                stale.push_back(key);
+                continue;
+            }
+            ++stats_.chunks_resent;
+            pump(u);
+        } else if (!u.retransmit_at() && now - u.last_progress() > options_.transfer_timeout &&
+                   u.has_offer()) {
+            stale.push_back(key); // everything sent was acknowledged but the receiver never came back for more
+        }
+    }
+    for (const auto& key : stale) {
+        end_upload(key, std::string("no acknowledgement for too long"));
+    }
+    if (uploads_blocked_) {
+        uploads_blocked_ = false;
+        for (auto& [key, u] : uploads_) {
+            pump(u);
+        }
+    }
+
+    // Downloads: resend unanswered REQUESTs; fail over when a source stalls.
+    std::vector<std::uint32_t> stalled;
+    for (auto& [transfer, d] : downloads_) {
+        if (d.current_phase() == download::phase::preparing || d.current_phase() == download::phase::finishing) {
+            continue;
+        }
+        if (now - d.last_progress > options_.transfer_timeout) {
+            stalled.push_back(transfer);
+        } else if (d.current_phase() == download::phase::requesting &&
+                   now - d.last_request >= std::chrono::milliseconds(500)) {
+            if (auto* source = find_peer(d.source)) {
+                d.last_request = now;
+                send(*source, d.make_request());
+            }
+        }
+    }
+    for (auto transfer : stalled) {
+        if (auto* d = find_download(transfer)) {
+            const auto seconds = std::chrono::duration<double>(options_.transfer_timeout).count();
+            fail_over(*d, "peer " + d->source.short_hex() + " stopped answering (nothing for " +
+                              std::to_string(seconds).substr(0, 4) + " s)",
+                      download_errc::stalled);
+        }
+    }
+
+    // The shared folder.
+    if (catalog_.watch_fd() < 0 && now >= next_periodic_scan_) {
+        next_periodic_scan_ = now + periodic_scan;
+        rescan_at_ = now;
+    }
+    if (rescan_at_ && now >= *rescan_at_) {
+        rescan_at_.reset();
+        if (catalog_.rescan()) {
+            for (auto& [id, p] : peers_) {
+                send_file_list(p);
+            }
+        }
+    }
+
+    if (stopping_ && (now >= stop_deadline_ || (uploads_.empty() && downloads_.empty()))) {
+        finish_stop();
+    }
+}
+
+void node::on_command(node_command& cmd) {
+    std::visit(
+        [this](auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, command::connect>) {
+                start_connect(c);
+            } else if constexpr (std::is_same_v<T, command::download>) {
+                start_download(c);
+            } else if constexpr (std::is_same_v<T, command::list_files>) {
+                pipe::send(pipe_, node_output{node_reply{catalog_.files()}});
+            } else if constexpr (std::is_same_v<T, command::list_peers>) {
+                std::vector<const remote_peer*> joined;
+                for (const auto& [id, p] : peers_) {
+                    if (p.has_list) {
+                        joined.push_back(&p);
+                    }
+                }
+                std::sort(joined.begin(), joined.end(),
+                          [](auto* a, auto* b) { return a->join_order < b->join_order; });
+                std::vector<peer_info> out;
+                for (const auto* p : joined) {
+                    out.push_back(peer_info{p->id, p->address, p->files, p->dealer.has_value()});
+                }
+                pipe::send(pipe_, node_output{node_reply{std::move(out)}});
+            } else if constexpr (std::is_same_v<T, command::list_failures>) {
+                std::vector<failure_record> out;
+                for (const auto& [address, record] : failures_) {
+                    out.push_back(record);
+                }
+                pipe::send(pipe_, node_output{node_reply{std::move(out)}});
+            } else if constexpr (std::is_same_v<T, command::get_stats>) {
+                pipe::send(pipe_, node_output{node_reply{stats_}});
+            } else if constexpr (std::is_same_v<T, command::stop>) {
+                begin_stop();
+            }
+        },
+        cmd);
+}
+
+void node::begin_stop() {
+    if (stopping_) {
+        return;
+    }
+    // From now on: no new peers, connects, requests or downloads; what is in flight gets the grace period.
+    stopping_ = true;
+    stop_deadline_ = clock::now() + options_.shutdown_grace;
+    for (auto& c : connects_) {
+        fail_connect(*c, "the peer is shutting down");
+    }
+}
+
+void node::finish_stop() {
+    std::vector<std::uint32_t> open_downloads;
+    for (auto& [transfer, d] : downloads_) {
+        open_downloads.push_back(transfer);
+    }
+    for (auto transfer : open_downloads) {
+        if (auto* d = find_download(transfer)) {
+            if (auto* source = find_peer(d->source)) {
+                send(*source, abort_transfer{transfer, "the downloader is shutting down"});
+            }
+            // The partial file stays (hidden) so that the next start can resume it.
+            fail_download(*d, download_errc::cancelled, "cancelled: the peer is shutting down");
+        }
+    }
+    std::vector<upload_key> open_uploads;
+    for (auto& [key, u] : uploads_) {
+        open_uploads.push_back(key);
+    }
+    for (const auto& key : open_uploads) {
+        end_upload(key, std::string("the peer is shutting down"));
+    }
+    // GOODBYE lets every peer forget us at once instead of after its timeout; a short linger lets it leave.
+    for (auto& [id, p] : peers_) {
+        send(p, goodbye{});
+        if (p.dealer) {
+            p.dealer->set(zmq::sockopt::linger, goodbye_linger_ms);
+        }
+    }
+    router_.set(zmq::sockopt::linger, goodbye_linger_ms);
+    peers_.clear();
+    finished_ = true;
+}
+
+} // namespace p2p

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+// node_downloads.cpp - downloading: choosing a source, resume, in-order writes with ACKs, failover, atomic finish.
+#include "p2p/file_name.hpp"
+#include "p2p/log.hpp"
+#include "p2p/node.hpp"
+#include "p2p/pipe.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace p2p {
+
+namespace {
+constexpr std::chrono::milliseconds progress_interval{200};
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+} // namespace
+
+download* node::find_download(std::uint32_t transfer) {
+    auto it = downloads_.find(transfer);
+    return it == downloads_.end() ? nullptr : &it->second;
+}
+
+std::vector<remote_peer*> node::sources_for(const download& d) {
+    std::vector<remote_peer*> out;
+    for (auto& [id, p] : peers_) {
+        if (d.tried.contains(id) || !p.has_list) {
+            continue;
+        }
+        const auto* entry = p.find_file(d.name());
+        if (entry == nullptr || (d.offered() && entry->size != d.size())) {
+            continue;
+        }
+        out.push_back(&p);
+    }
+    std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->join_order < b->join_order; });
+    return out;
+}
+
+void node::start_download(const command::download& cmd) {
+    const auto& req = cmd.request;
+    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0};
+    const auto fail = [&](download_errc code, std::string error) {
+        failed.code = code;
+        failed.error = std::move(error);
+        pipe::send(pipe_, node_output{event{failed}});
+    };
+    if (stopping_) {
+        return fail(download_errc::cancelled, "the peer is shutting down");
+    }
+    if (auto problem = file_name_problem(req.name)) {
+        return fail(download_errc::bad_name, "invalid file name: " + *problem);
+    }
+    if (catalog_.exists(req.name)) {
+        return fail(download_errc::exists, "File " + req.name + " already exists in " + catalog_.folder().string() +
+                                               "; not overwritten");
+    }
+    for (const auto& [transfer, d] : downloads_) {
+        if (d.name() == req.name) {
+            return fail(download_errc::exists, "already downloading " + req.name);
+        }
+    }
+    remote_peer* source = nullptr;
+    if (!req.from.empty()) {
+        const auto prefix = lower(req.from);
+        std::vector<remote_peer*> matches;
+        for (auto& [id, p] : peers_) {
+            if (p.has_list && id.hex().starts_with(prefix)) {
+                matches.push_back(&p);
+            }
+        }
+        if (matches.empty()) {
+            return fail(download_errc::no_source, "No peer with id " + req.from);
+        }
+        if (matches.size() > 1) {
+            return fail(download_errc::no_source, "Peer id " + req.from + " is ambiguous; give more digits");
+        }
+        source = matches.front();
+    }
+    const auto window = std::clamp<std::uint32_t>(req.window.value_or(options_.window), 1, protocol::max_window);
+    const auto chunk_size = std::clamp<std::uint32_t>(req.chunk_size.value_or(options_.chunk_size),
+                                                      protocol::min_chunk_size, protocol::max_chunk_size);
+    const auto now = std::chrono::steady_clock::now();
+    const auto transfer = next_transfer_++;
+    auto [it, inserted] = downloads_.try_emplace(transfer, cmd.op, transfer, req.name, window, chunk_size, now);
+    auto& d = it->second;
+    d.from = req.from;
+    if (source == nullptr) {
+        auto candidates = sources_for(d);
+        if (candidates.empty()) {
+            downloads_.erase(it);
+            return fail(download_errc::no_source, "No peer has " + req.name);
+        }
+        source = candidates.front();
+    }
+    d.source = source->id;
+    if (const auto* listed = source->find_file(req.name)) {
+        d.expected_size = listed->size;
+    }
+    // Resume: a partial file of the same name and size from an earlier run. Its bytes are hashed in the worker,
+    // then the REQUEST asks only for the rest; the OFFER's hash tells whether they are still the right bytes.
+    if (auto partial = find_partial(catalog_.dir_fd(), req.name);
+        partial && partial->length > 0 && (!d.expected_size || *d.expected_size == partial->size)) {
+        unique_fd fd(::openat(catalog_.dir_fd(), partial_file_name(req.name).c_str(),
+                              O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (fd) {
+            d.set_phase(download::phase::preparing);
+            d.resumed_from = partial->length;
+            d.prepare_job = worker_.submit(io_worker::hash_job{std::move(fd), partial->length});
+            resume_jobs_[d.prepare_job] = transfer;
+            partial_by_transfer_[transfer] = *partial;
+            return;
+        }
+    }
+    request_from(d, *source);
+}
+
+void node::request_from(download& d, remote_peer& source) {
+    const auto now = std::chrono::steady_clock::now();
+    d.source = source.id;
+    d.set_phase(download::phase::requesting);
+    d.last_request = d.last_progress = now;
+    send(source, d.make_request());
+}
+
+void node::on_offer(remote_peer& from, const offer& o) {
+    auto* d = find_download(o.transfer);
+    if (d == nullptr || d->source != from.id) {
+        if (o.transfer >= next_transfer_) {
+            protocol_error(&from, from.id.short_hex(), "OFFER for a transfer never requested");
+        }
+        return;
+    }
+    if (d->current_phase() != download::phase::requesting) {
+        return; // a second OFFER for a REQUEST we sent twice
+    }
+    bool restarted = false;
+    if (auto problem = d->accept_offer(o, catalog_.dir_fd(), restarted)) {
+        send(from, abort_transfer{o.transfer, *problem});
+        if (problem->starts_with("it has")) {
+            d->tried.insert(from.id);
+            fail_over(*d, "peer " + from.id.short_hex() + " " + *problem, download_errc::aborted);
+        } else {
+            fail_download(*d, download_errc::io, *problem);
+        }
+        return;
+    }
+    d->last_progress = std::chrono::steady_clock::now();
+    if (restarted) {
+        // Our partial bytes were of another version: everything again, from zero.
+        log(log_level::info, "partial ", escape_for_terminal(d->name()), " is of another version; starting over");
+        request_from(*d, from);
+    }
+    d->set_phase(download::phase::receiving);
+    if (d->all_written()) {
+        complete_download(*d);
+    }
+}
+
+void node::on_chunk(remote_peer& from, chunk& c) {
+    auto* d = find_download(c.transfer);
+    if (d == nullptr || d->source != from.id || d->current_phase() != download::phase::receiving) {
+        // Late chunks of a finished, failed-over or restarted transfer are normal; chunks we never asked for are not.
+        if (c.transfer >= next_transfer_ || d == nullptr) {
+            if (c.transfer >= next_transfer_) {
+                protocol_error(&from, from.id.short_hex(), "CHUNK for a transfer never requested");
+            }
+        }
+        return;
+    }
+    std::string error;
+    switch (d->on_chunk(c, error)) {
+    case download::chunk_result::written: {
+        const auto now = std::chrono::steady_clock::now();
+        stats_.bytes_received += c.data.size();
+        d->last_progress = now;
+        send(from, d->make_ack());
+        if (d->all_written()) {
+            complete_download(*d);
+            return;
+        }
+        if (now - d->last_progress_event >= progress_interval) {
+            d->last_progress_event = now;
+            pipe::send(pipe_, node_output{event{download_progress{d->op(), d->name(), from.id, d->next_offset(),
+                                                                  d->size()}}});
+        }
+        return;
+    }
+    case download::chunk_result::duplicate:
+    case download::chunk_result::out_of_order:
+        // Tell the sender again where we are; it resends from there (go-back-N).
+        send(from, d->make_ack());
+        return;
+    case download::chunk_result::rejected:
+        send(from, abort_transfer{c.transfer, error});
+        d->remove_partial(catalog_.dir_fd());
+        fail_download(*d, error.starts_with("cannot write") ? download_errc::io : download_errc::integrity, error);
+        return;
+    }
+}
+
+void node::on_transfer_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code) {
+    auto* d = find_download(transfer);
+    if (d == nullptr || d->source != from.id) {
+        return;
+    }
+    fail_over(*d, std::move(reason), code);
+}
+
+void node::fail_over(download& d, std::string reason, download_errc code) {
+    d.tried.insert(d.source);
+    if (d.from.empty() && !stopping_) {
+        auto candidates = sources_for(d);
+        if (!candidates.empty()) {
+            log(log_level::info, escape_for_terminal(d.name()), ": ", escape_for_terminal(reason),
+                "; continuing from byte ", d.next_offset(), " with peer ", candidates.front()->id.short_hex());
+            request_from(d, *candidates.front());
+            return;
+        }
+        if (d.tried.size() > 1) {
+            reason += "; no other peer has the file";
+        }
+    }
+    fail_download(d, code, std::move(reason));
+}
+
+void node::fail_download(download& d, download_errc code, std::string error) {
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started).count();
+    download_finished done{d.op(),          d.name(), false, code, std::move(error), d.source, d.size(),
+                           d.bytes_received, d.resumed_from, seconds};
+    if (auto* source = find_peer(d.source); source && code != download_errc::cancelled) {
+        send(*source, abort_transfer{d.transfer(), "download abandoned"});
+    }
+    partial_by_transfer_.erase(d.transfer());
+    downloads_.erase(d.transfer());
+    pipe::send(pipe_, node_output{event{std::move(done)}});
+}
+
+void node::complete_download(download& d) {
+    // The fsync of a large file can take seconds: the worker does it, then on_worker_results renames.
+    d.set_phase(download::phase::finishing);
+    fsync_jobs_[worker_.submit(io_worker::fsync_job{d.dup_fd()})] = d.transfer();
+}
+
+void node::on_worker_results() {
+    for (auto& result : worker_.take_results()) {
+        if (auto it = hash_jobs_.find(result.job); it != hash_jobs_.end()) {
+            const auto key = it->second;
+            hash_jobs_.erase(it);
+            auto up = uploads_.find(key);
+            if (up == uploads_.end()) {
+                continue; // the receiver went away meanwhile
+            }
+            auto& u = up->second;
+            struct ::stat st {};
+            if (!result.ok || ::fstat(u.fd(), &st) != 0 || !(file_stat::of(st) == u.stat())) {
+                end_upload(key, result.ok ? std::string("file changed while being hashed") : result.error);
+                continue;
+            }
+            const auto hash = result.state->final();
+            catalog_.remember_hash(u.name(), u.stat(), hash);
+            start_sending(u, hash);
+        } else if (auto rj = resume_jobs_.find(result.job); rj != resume_jobs_.end()) {
+            const auto transfer = rj->second;
+            resume_jobs_.erase(rj);
+            auto* d = find_download(transfer);
+            if (d == nullptr) {
+                continue;
+            }
+            auto partial = partial_by_transfer_[transfer];
+            partial_by_transfer_.erase(transfer);
+            if (result.ok) {
+                d->resume_from(partial, *result.state);
+            } else {
+                d->resumed_from = 0; // unreadable partial: start from zero, it will be replaced
+            }
+            auto* source = find_peer(d->source);
+            if (source == nullptr) {
+                fail_over(*d, "peer " + d->source.short_hex() + " left", download_errc::stalled);
+                continue;
+            }
+            request_from(*d, *source);
+        } else if (auto fj = fsync_jobs_.find(result.job); fj != fsync_jobs_.end()) {
+            const auto transfer = fj->second;
+            fsync_jobs_.erase(fj);
+            auto* d = find_download(transfer);
+            if (d == nullptr) {
+                continue;
+            }
+            if (!result.ok) {
+                d->remove_partial(catalog_.dir_fd());
+                fail_download(*d, download_errc::io, result.error);
+                continue;
+            }
+            auto code = download_errc::none;
+            if (auto problem = d->finish(catalog_.dir_fd(), code)) {
+                fail_download(*d, code, *problem);
+                continue;
+            }
+            const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d->started).count();
+            download_finished done{d->op(),           d->name(),         true, download_errc::none, "", d->source,
+                                   d->size(),         d->bytes_received, d->resumed_from,      seconds};
+            downloads_.erase(transfer);
+            pipe::send(pipe_, node_output{event{std::move(done)}});
+            rescan_at_ = std::chrono::steady_clock::now(); // list the new file to everyone now
+        }
+    }
+}
+
+} // namespace p2p

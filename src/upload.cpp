@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/upload.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace p2p {
+
+upload::upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now)
+    : to_(to), transfer_(req.transfer), name_(req.name), file_(std::move(file)), size_(file_.stat.size),
+      chunk_size_(std::min(req.chunk_size, max_chunk)), credit_(req.credit), acked_(std::min(req.offset, size_)),
+      next_(acked_), sent_max_(acked_), last_progress_(now), last_send_(now) {}
+
+offer upload::make_offer(const digest& hash) {
+    offered_ = true;
+    return offer{transfer_, size_, hash, chunk_size_};
+}
+
+void upload::restart(const request& req, steady_time now) {
+    credit_ = req.credit;
+    acked_ = next_ = std::min(req.offset, size_);
+    sent_max_ = std::max(sent_max_, acked_);
+    probe_.reset();
+    last_progress_ = now;
+}
+
+bool upload::can_send() const {
+    if (!offered_ || next_ >= size_) {
+        return false;
+    }
+    const std::uint64_t in_flight = (next_ - acked_ + chunk_size_ - 1) / chunk_size_;
+    return in_flight < credit_;
+}
+
+std::optional<chunk> upload::read_next(std::string& error) {
+    // A file that changes while it is sent must not be delivered as a mix of two versions. The receiver's hash
+    // check would catch it at the end; checking here stops it at the first chunk after the change.
+    struct ::stat st {};
+    if (::fstat(file_.fd.get(), &st) != 0) {
+        error = "cannot stat: " + std::generic_category().message(errno);
+        return std::nullopt;
+    }
+    if (!(file_stat::of(st) == file_.stat)) {
+        error = "file changed while being sent";
+        return std::nullopt;
+    }
+    const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size_, size_ - next_));
+    chunk c;
+    c.transfer = transfer_;
+    c.offset = next_;
+    c.data.rebuild(length);
+    std::size_t done = 0;
+    while (done < length) {
+        auto n = ::pread(file_.fd.get(), static_cast<char*>(c.data.data()) + done, length - done,
+                         static_cast<off_t>(next_ + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            error = n == 0 ? "file changed while being sent" : "read failed: " + std::generic_category().message(errno);
+            return std::nullopt;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    c.last = next_ + length == size_;
+    next_ += length;
+    return c;
+}
+
+void upload::unread(std::uint64_t offset) { next_ = offset; }
+
+void upload::sent(std::uint64_t offset, std::uint64_t length, steady_time now) {
+    const std::uint64_t end = offset + length;
+    // Karn: time only chunks sent for the first time, or a resend's ACK would be taken for the original's.
+    if (!probe_ && offset >= sent_max_) {
+        probe_ = std::pair{end, now};
+    }
+    sent_max_ = std::max(sent_max_, end);
+    if (acked_ == offset) {
+        last_send_ = now; // the retransmission clock runs from the oldest unacknowledged chunk
+    }
+}
+
+std::optional<std::string> upload::on_ack(const ack& a, steady_time now) {
+    // After a go-back the receiver may still acknowledge what was sent before it, but never more than was sent.
+    if (a.next_offset > sent_max_) {
+        return "ACK for bytes never sent";
+    }
+    credit_ = a.credit;
+    if (a.next_offset <= acked_) {
+        return std::nullopt; // duplicate: the receiver is missing acked_, a timeout will resend it
+    }
+    acked_ = a.next_offset;
+    next_ = std::max(next_, acked_);
+    last_progress_ = now;
+    last_send_ = now;
+    if (probe_ && acked_ >= probe_->first) {
+        timer_.sample(std::chrono::duration_cast<retransmit_timer::duration>(now - probe_->second));
+        probe_.reset();
+    }
+    return std::nullopt;
+}
+
+std::optional<steady_time> upload::retransmit_at() const {
+    if (!offered_ || acked_ >= next_) {
+        return std::nullopt;
+    }
+    return last_send_ + timer_.timeout();
+}
+
+bool upload::on_retransmit_timeout(steady_time now, std::chrono::milliseconds give_up_after) {
+    if (now - last_progress_ > give_up_after) {
+        return false;
+    }
+    timer_.back_off();
+    next_ = acked_;
+    probe_.reset();
+    last_send_ = now;
+    return true;
+}
+
+} // namespace p2p

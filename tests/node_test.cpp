@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// node_test.cpp - the peer engine: handshake, lists, liveness, failed connects, goodbye, mesh. Every case runs on
+// inproc and on tcp://127.0.0.1:* with the same body.
+#include "p2p/endpoint.hpp"
+#include "p2p/socket_setup.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+using namespace p2p;
+using namespace p2p::test;
+
+namespace {
+
+std::vector<std::string> names_of(const std::vector<file_entry>& files) {
+    std::vector<std::string> out;
+    for (const auto& f : files) {
+        out.push_back(f.name);
+    }
+    return out;
+}
+
+const peer_info* find_info(const std::vector<peer_info>& peers, peer_id id) {
+    for (const auto& p : peers) {
+        if (p.id == id) {
+            return &p;
+        }
+    }
+    return nullptr;
+}
+
+/// A raw DEALER that says HELLO (and an empty list) like a peer, then does only what the test tells it.
+struct raw_peer {
+    zmq::socket_t socket;
+    peer_id id = peer_id::random();
+
+    raw_peer(zmq::context_t& ctx, const std::string& endpoint) : socket(ctx, zmq::socket_type::dealer) {
+        configure_dealer(socket, id);
+        socket.connect(endpoint);
+    }
+    void say_hello() {
+        send_raw(socket, hello{id, "tcp://127.0.0.1:1", 1});
+        send_raw(socket, file_list{1, 0, 1, {}});
+    }
+};
+
+} // namespace
+
+TEMPLATE_TEST_CASE("node two peers handshake and list each other's files", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    write_file(da / "a.txt", "alpha");
+    write_file(db / "b.txt", "bravo!");
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+
+    auto done = a.connect(b.endpoint());
+    REQUIRE(done.ok);
+    CHECK(done.id == b.id());
+    CHECK(done.file_count == 1);
+
+    auto from_a = a.peers();
+    REQUIRE(from_a.size() == 1);
+    CHECK(from_a[0].id == b.id());
+    CHECK(from_a[0].address == display_address(b.endpoint()));
+    CHECK(from_a[0].files == std::vector<file_entry>{{"b.txt", 6}});
+
+    REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
+    auto from_b = b.peers();
+    CHECK(from_b[0].id == a.id());
+    // The listen endpoint, never the ephemeral port the connection came from.
+    CHECK(from_b[0].address == display_address(a.endpoint()));
+    CHECK(from_b[0].files == std::vector<file_entry>{{"a.txt", 5}});
+}
+
+TEMPLATE_TEST_CASE("node three peers in a ring list the other two with their endpoints", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db, dc;
+    write_file(da / "ohHi.txt", "");
+    write_file(db / "whataboutme.txt", "");
+    write_file(dc / "hello.txt", "");
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+    peer c(ctx, options_in<TestType>(dc.path()));
+
+    REQUIRE(a.connect(b.endpoint()).ok);
+    REQUIRE(b.connect(c.endpoint()).ok);
+    REQUIRE(c.connect(a.endpoint()).ok);
+
+    struct expectation {
+        peer& who;
+        peer& other1;
+        std::string file1;
+        peer& other2;
+        std::string file2;
+    };
+    for (auto& e : {expectation{a, b, "whataboutme.txt", c, "hello.txt"},
+                    expectation{b, c, "hello.txt", a, "ohHi.txt"}, expectation{c, a, "ohHi.txt", b, "whataboutme.txt"}}) {
+        REQUIRE(eventually(e.who, [&] { return e.who.peers().size() == 2; }));
+        auto list = e.who.peers();
+        auto* p1 = find_info(list, e.other1.id());
+        auto* p2 = find_info(list, e.other2.id());
+        REQUIRE(p1 != nullptr);
+        REQUIRE(p2 != nullptr);
+        CHECK(p1->address == display_address(e.other1.endpoint()));
+        CHECK(p2->address == display_address(e.other2.endpoint()));
+        CHECK(names_of(p1->files) == std::vector<std::string>{e.file1});
+        CHECK(names_of(p2->files) == std::vector<std::string>{e.file2});
+    }
+}
+
+TEMPLATE_TEST_CASE("node file added to the folder reaches connected peers within 2 s", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+    REQUIRE(a.connect(b.endpoint()).ok);
+
+    write_file(db / "new.bin", "123");
+    auto changed = wait_event<peer_files_changed>(
+        a, [&](const auto& e) { return e.id == b.id() && !e.files.empty(); }, 2000ms);
+    REQUIRE(changed);
+    CHECK(changed->files == std::vector<file_entry>{{"new.bin", 3}});
+
+    fs::remove(db / "new.bin");
+    auto removed = wait_event<peer_files_changed>(
+        a, [&](const auto& e) { return e.id == b.id() && e.files.empty(); }, 2000ms);
+    CHECK(removed);
+}
+
+TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a talking one", "[node][net]", inproc,
+                   tcp) {
+    zmq::context_t ctx;
+    temp_dir da;
+    auto options = options_in<TestType>(da.path());
+    options.peer_timeout = 600ms;
+    peer a(ctx, options);
+
+    raw_peer silent(ctx, a.endpoint());
+    raw_peer talking(ctx, a.endpoint());
+    silent.say_hello();
+    talking.say_hello();
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 2; }));
+
+    const auto start = std::chrono::steady_clock::now();
+    std::optional<peer_left> left;
+    // The talking peer answers every PING it gets; the silent one never does.
+    while (!left && std::chrono::steady_clock::now() - start < 3000ms) {
+        if (auto m = recv_raw(talking.socket, 20ms); m && std::holds_alternative<ping>(*m)) {
+            send_raw(talking.socket, pong{});
+        }
+        if (auto e = a.next_event(0ms)) {
+            if (auto* l = std::get_if<peer_left>(&*e)) {
+                left = *l;
+            }
+        }
+    }
+    const auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE(left);
+    CHECK(left->id == silent.id);
+    CHECK(left->why == peer_left::reason::evicted);
+    CHECK(took < 1500ms);
+    auto remaining = a.peers();
+    REQUIRE(remaining.size() == 1);
+    CHECK(remaining[0].id == talking.id);
+    auto failures = a.failures();
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].last_error.find("not reachable") != std::string::npos);
+}
+
+TEMPLATE_TEST_CASE("node connecting to an address where nobody listens fails within 3 s", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da;
+    peer a(ctx, options_in<TestType>(da.path()));
+    std::string dead;
+    if constexpr (std::is_same_v<TestType, tcp>) {
+        // A port that was free a moment ago: bind, read it back, close.
+        zmq::socket_t probe(ctx, zmq::socket_type::router);
+        probe.bind("tcp://127.0.0.1:*");
+        dead = probe.get(zmq::sockopt::last_endpoint);
+        probe.close();
+    } else {
+        dead = inproc::bind();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto done = a.connect(dead);
+    CHECK(std::chrono::steady_clock::now() - start < 3000ms);
+    CHECK_FALSE(done.ok);
+    CHECK_FALSE(done.error.empty());
+    CHECK(a.peers().empty());
+    auto failures = a.failures();
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].count == 1);
+    CHECK(failures[0].address == display_address(dead));
+}
+
+TEMPLATE_TEST_CASE("node goodbye removes a peer at once", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    auto slow_eviction = options_in<TestType>(da.path());
+    slow_eviction.peer_timeout = 30000ms;
+    peer a(ctx, slow_eviction);
+    auto b = std::make_unique<peer>(ctx, options_in<TestType>(db.path()));
+    REQUIRE(a.connect(b->endpoint()).ok);
+    const auto b_id = b->id();
+
+    const auto start = std::chrono::steady_clock::now();
+    b->stop();
+    auto left = wait_event<peer_left>(a, [&](const auto& e) { return e.id == b_id; }, 3000ms);
+    REQUIRE(left);
+    CHECK(left->why == peer_left::reason::goodbye);
+    CHECK(std::chrono::steady_clock::now() - start < 2000ms);
+    CHECK(a.peers().empty());
+}
+
+TEMPLATE_TEST_CASE("node mutual connect gives one entry on each side", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+
+    SECTION("at the same time") {
+        auto op_a = a.start_connect(b.endpoint());
+        auto op_b = b.start_connect(a.endpoint());
+        auto done_a = wait_event<connect_finished>(a, [&](const auto& e) { return e.op == op_a; });
+        auto done_b = wait_event<connect_finished>(b, [&](const auto& e) { return e.op == op_b; });
+        REQUIRE(done_a);
+        REQUIRE(done_b);
+        CHECK((done_a->ok || done_a->already_connected));
+        CHECK((done_b->ok || done_b->already_connected));
+    }
+    SECTION("one after the other") {
+        REQUIRE(a.connect(b.endpoint()).ok);
+        REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
+        auto again = b.connect(a.endpoint());
+        CHECK_FALSE(again.ok);
+        CHECK(again.already_connected);
+        CHECK(again.error.find("already connected") != std::string::npos);
+    }
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
+    REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
+    CHECK(a.peers()[0].id == b.id());
+    CHECK(b.peers()[0].id == a.id());
+    // And the one link works both ways: lists still update in each direction.
+    write_file(da / "from-a", "x");
+    CHECK(wait_event<peer_files_changed>(b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
+    write_file(db / "from-b", "y");
+    CHECK(wait_event<peer_files_changed>(a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
+}
+
+TEMPLATE_TEST_CASE("node connecting to itself says so and changes nothing", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da;
+    peer a(ctx, options_in<TestType>(da.path()));
+    auto done = a.connect(a.endpoint());
+    CHECK_FALSE(done.ok);
+    CHECK(done.already_connected);
+    CHECK(done.error.find("is this peer") != std::string::npos);
+    CHECK(a.peers().empty());
+}
+
+TEMPLATE_TEST_CASE("node drops frames before HELLO and keeps serving", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    write_file(da / "a.txt", "alpha");
+    peer a(ctx, options_in<TestType>(da.path()));
+
+    raw_peer rude(ctx, a.endpoint());
+    send_raw(rude.socket, request{1, "a.txt", 0, 1024, 1});
+    rude.socket.send(zmq::str_buffer("\xc1 not msgpack"));
+    REQUIRE(eventually(a, [&] { return a.stats().protocol_errors >= 2; }));
+    CHECK(a.peers().empty());
+    CHECK_FALSE(recv_raw(rude.socket, 100ms)); // nothing answered
+
+    peer b(ctx, options_in<TestType>(db.path()));
+    REQUIRE(b.connect(a.endpoint()).ok);
+    auto got = b.download({"a.txt", "", {}, {}});
+    CHECK(got.ok);
+}
+
+TEMPLATE_TEST_CASE("node sixteen peers in a full mesh converge", "[node][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    constexpr int count = 16;
+    std::vector<std::unique_ptr<temp_dir>> dirs;
+    std::vector<std::unique_ptr<peer>> peers;
+    for (int i = 0; i < count; ++i) {
+        dirs.push_back(std::make_unique<temp_dir>());
+        write_file(*dirs.back() / ("file-" + std::to_string(i)), std::string(static_cast<std::size_t>(i), 'x'));
+        auto options = options_in<TestType>(dirs.back()->path());
+        options.peer_timeout = 5000ms;
+        peers.push_back(std::make_unique<peer>(ctx, options));
+    }
+    for (int i = 0; i < count; ++i) {
+        for (int j = i + 1; j < count; ++j) {
+            peers[static_cast<std::size_t>(i)]->start_connect(peers[static_cast<std::size_t>(j)]->endpoint());
+        }
+    }
+    for (auto& p : peers) {
+        REQUIRE(eventually(*p, [&] { return p->peers().size() == count - 1; }, 10000ms));
+        for (const auto& info : p->peers()) {
+            CHECK(info.files.size() == 1);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// support.hpp - fixtures shared by the tests: temporary folders, transports, and waiting on conditions.
+#pragma once
+
+#include "p2p/codec.hpp"
+#include "p2p/peer.hpp"
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+namespace p2p::test {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+/// A fresh folder under the system temp dir, removed with everything in it at the end of the test.
+class temp_dir {
+public:
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path_ = fs::temp_directory_path() /
+                ("p2p-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const fs::path& path() const { return path_; }
+    fs::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    fs::path path_;
+};
+
+/// Transports a network test runs on, with the same body (TEMPLATE_TEST_CASE).
+struct inproc {
+    static std::string bind() {
+        static std::atomic<int> counter{0};
+        return "inproc://test-peer-" + std::to_string(counter++);
+    }
+};
+struct tcp {
+    static std::string bind() { return "tcp://127.0.0.1:*"; }
+};
+
+/// Options with intervals short enough for tests, binding on transport T.
+template <typename T>
+peer_options options_in(const fs::path& folder) {
+    peer_options o;
+    o.bind = T::bind();
+    o.folder = folder;
+    o.ping_interval = 100ms;
+    o.peer_timeout = 1000ms;
+    o.connect_timeout = 1500ms;
+    o.transfer_timeout = 2000ms;
+    o.shutdown_grace = 1000ms;
+    o.rescan_delay = 50ms;
+    return o;
+}
+
+/// Waits until pred() holds or the deadline passes; between checks it waits on the peer's next event (which
+/// wakes it early), so no fixed sleep decides the outcome.
+template <typename Pred>
+bool eventually(peer& p, Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= until) {
+            return false;
+        }
+        (void)p.next_event(20ms);
+    }
+    return true;
+}
+
+/// Waits for an event of type E matching pred; other events are dropped.
+template <typename E, typename Pred>
+std::optional<E> wait_event(peer& p, Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= until) {
+            return std::nullopt;
+        }
+        auto e = p.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+        if (!e) {
+            continue;
+        }
+        if (auto* match = std::get_if<E>(&*e); match && pred(*match)) {
+            return *match;
+        }
+    }
+}
+
+inline std::string random_bytes(std::size_t n, unsigned seed = 1) {
+    std::mt19937_64 rng(seed);
+    std::string out(n, '\0');
+    for (auto& c : out) {
+        c = static_cast<char>(rng());
+    }
+    return out;
+}
+
+inline void write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// Names of every entry in a folder, hidden ones included.
+inline std::vector<std::string> folder_entries(const fs::path& folder) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(folder)) {
+        out.push_back(e.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+/// Sends one message on a raw socket (a test peer that is not a p2p::peer).
+inline void send_raw(zmq::socket_t& socket, message msg) {
+    auto encoded = encode(std::move(msg));
+    socket.send(encoded.body, encoded.payload ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    if (encoded.payload) {
+        socket.send(*encoded.payload, zmq::send_flags::none);
+    }
+}
+
+/// Receives one message on a raw DEALER, or nullopt after the timeout.
+inline std::optional<message> recv_raw(zmq::socket_t& socket, std::chrono::milliseconds timeout = 3000ms) {
+    socket.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout.count()));
+    std::vector<zmq::message_t> frames;
+    zmq::message_t first;
+    if (!socket.recv(first)) {
+        return std::nullopt;
+    }
+    bool more = first.more();
+    frames.push_back(std::move(first));
+    while (more) {
+        zmq::message_t part;
+        (void)socket.recv(part);
+        more = part.more();
+        frames.push_back(std::move(part));
+    }
+    auto decoded = decode(frames);
+    if (!decoded) {
+        return std::nullopt;
+    }
+    return std::move(decoded.value());
+}
+
+} // namespace p2p::test
