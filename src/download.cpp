@@ -83,7 +83,7 @@ std::optional<partial_download> find_partial(int dir_fd, std::string_view name) 
 
 download::download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window,
                    std::uint32_t chunk_size, steady_time now)
-    : started(now), last_progress(now), last_request(now), last_progress_event(now), op_(op), transfer_(transfer),
+    : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
       name_(std::move(name)), window_(window), chunk_size_(chunk_size) {}
 
 void download::resume_from(const partial_download& partial, blake2b state) {

@@ -3,13 +3,15 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
 namespace p2p {
 
 namespace {
-std::atomic<log_level> current_level{log_level::warn};
+log_level initial_level();
+std::atomic<log_level> current_level{initial_level()};
 std::mutex output_mutex;
 
 const char* name_of(log_level level) {
@@ -21,6 +23,15 @@ const char* name_of(log_level level) {
     case log_level::off: return "off";
     }
     return "?";
+}
+/// P2P_LOG_LEVEL in the environment sets the level before any option does (handy in tests and CI logs).
+log_level initial_level() {
+    const char* env = std::getenv("P2P_LOG_LEVEL");
+    try {
+        return env != nullptr ? parse_log_level(env) : log_level::warn;
+    } catch (const std::invalid_argument&) {
+        return log_level::warn;
+    }
 }
 } // namespace
 

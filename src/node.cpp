@@ -266,6 +266,8 @@ void node::on_timers(steady_time now) {
                 continue;
             }
             ++stats_.chunks_resent;
+            log(log_level::debug, "resending ", escape_for_terminal(u.name()), " to ", u.to().short_hex(),
+                " after a timeout");
             pump(u);
         } else if (!u.retransmit_at() && now - u.last_progress() > options_.transfer_timeout &&
                    u.has_offer()) {

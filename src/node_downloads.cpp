@@ -193,6 +193,7 @@ void node::on_chunk(remote_peer& from, chunk& c) {
     }
     case download::chunk_result::duplicate:
     case download::chunk_result::out_of_order:
+        log(log_level::debug, "chunk at ", c.offset, " while expecting ", d->next_offset(), ": ACK again");
         // Tell the sender again where we are; it resends from there (go-back-N).
         send(from, d->make_ack());
         return;

@@ -111,6 +111,7 @@ void node::on_ack(remote_peer& from, const ack& a) {
         return; // a late ACK for a finished or aborted upload
     }
     auto& u = it->second;
+    const auto fast_before = u.fast_retransmits();
     if (auto problem = u.on_ack(a, std::chrono::steady_clock::now())) {
         protocol_error(&from, from.id.short_hex(), *problem);
         end_upload(key, *problem);
@@ -121,6 +122,7 @@ void node::on_ack(remote_peer& from, const ack& a) {
         uploads_.erase(it);
         return;
     }
+    stats_.chunks_resent += u.fast_retransmits() - fast_before;
     pump(u);
 }
 

@@ -25,10 +25,13 @@ public:
             rttvar_ = (3 * rttvar_ + err) / 4;
             srtt_ = (7 * srtt_ + rtt) / 8;
         }
-        timeout_ = std::clamp(srtt_ + 4 * rttvar_, min_timeout, max_timeout);
+        base_ = timeout_ = std::clamp(srtt_ + 4 * rttvar_, min_timeout, max_timeout);
     }
     /// A timeout fired: wait twice as long next time.
     void back_off() { timeout_ = std::min(timeout_ * 2, max_timeout); }
+    /// An ACK moved the transfer on: the path works again, so drop the back-off (even when, after a go-back, the
+    /// ACK is for a resent chunk and so gives no sample).
+    void on_progress() { timeout_ = base_; }
     duration timeout() const { return timeout_; }
     duration smoothed_rtt() const { return srtt_; }
 
@@ -36,6 +39,7 @@ private:
     bool has_sample_ = false;
     duration srtt_{0};
     duration rttvar_{0};
+    duration base_ = initial_timeout;
     duration timeout_ = initial_timeout;
 };
 

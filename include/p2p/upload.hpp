@@ -51,6 +51,8 @@ public:
     /// Goes back to the first unacknowledged byte; returns false when the receiver has been silent too long.
     bool on_retransmit_timeout(steady_time now, std::chrono::milliseconds give_up_after);
     steady_time last_progress() const { return last_progress_; }
+    /// Go-backs triggered by three duplicate ACKs so far.
+    std::uint64_t fast_retransmits() const { return fast_retransmits_; }
 
 private:
     peer_id to_;
@@ -67,6 +69,8 @@ private:
     /// Round-trip sampling: the end offset of one chunk sent once, and when.
     std::optional<std::pair<std::uint64_t, steady_time>> probe_;
     retransmit_timer timer_;
+    unsigned duplicate_acks_ = 0;
+    std::uint64_t fast_retransmits_ = 0;
     steady_time last_progress_;
     steady_time last_send_;
 };

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+// transfer_test.cpp - downloads: sizes around the chunk size, windows, loss, failover, resume, refusals. Every
+// case runs on inproc and on tcp://127.0.0.1:*.
+#include "p2p/download.hpp"
+#include "shim.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <memory>
+
+using namespace p2p;
+using namespace p2p::test;
+
+namespace {
+
+constexpr std::uint32_t small_chunk = 64 * 1024;
+
+/// Two connected peers: `holder` shares files, `getter` downloads them.
+template <typename T>
+struct pair_of_peers {
+    zmq::context_t ctx;
+    temp_dir holder_dir, getter_dir;
+    std::unique_ptr<peer> holder, getter;
+
+    explicit pair_of_peers(std::uint32_t chunk = small_chunk) {
+        auto h = options_in<T>(holder_dir.path());
+        auto g = options_in<T>(getter_dir.path());
+        h.chunk_size = g.chunk_size = chunk;
+        holder = std::make_unique<peer>(ctx, h);
+        getter = std::make_unique<peer>(ctx, g);
+    }
+    void connect() { REQUIRE(getter->connect(holder->endpoint()).ok); }
+    /// Shares bytes under name and waits until the getter sees it listed.
+    void share(const std::string& name, const std::string& bytes) {
+        write_file(holder_dir / name, bytes);
+        REQUIRE(eventually(*getter, [&] {
+            auto peers = getter->peers();
+            return !peers.empty() && std::any_of(peers[0].files.begin(), peers[0].files.end(),
+                                                 [&](const auto& f) { return f.name == name; });
+        }));
+    }
+};
+
+/// The downloader's folder holds exactly these names (no temp or partial leftovers).
+void require_folder(const fs::path& folder, std::vector<std::string> names) {
+    std::sort(names.begin(), names.end());
+    CHECK(folder_entries(folder) == names);
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("transfer sizes around the chunk size arrive byte-identical", "[transfer][net]", inproc, tcp) {
+    const auto window = GENERATE(1u, 8u);
+    pair_of_peers<TestType> net;
+    net.connect();
+    const std::vector<std::size_t> sizes{0, 1, small_chunk - 1, small_chunk, small_chunk + 1, 50u << 20};
+    std::vector<std::string> names;
+    for (auto size : sizes) {
+        const auto name = "file-" + std::to_string(size);
+        const auto bytes = random_bytes(size, static_cast<unsigned>(size));
+        net.share(name, bytes);
+        auto done = net.getter->download({name, "", window, {}});
+        INFO("size " << size << " window " << window << ": " << done.error);
+        REQUIRE(done.ok);
+        CHECK(done.from == net.holder->id());
+        CHECK(done.size == size);
+        CHECK(done.bytes_received == size);
+        CHECK(read_file(net.getter_dir / name) == bytes);
+        names.push_back(name);
+    }
+    require_folder(net.getter_dir.path(), names);
+}
+
+TEMPLATE_TEST_CASE("transfer of a name the holder does not have gives NOT_FOUND", "[transfer][net]", inproc, tcp) {
+    pair_of_peers<TestType> net;
+    net.connect();
+    auto done = net.getter->download({"missing.txt", net.holder->id().short_hex(), {}, {}});
+    CHECK_FALSE(done.ok);
+    CHECK(done.code == download_errc::not_found);
+    CHECK(done.error == "Peer error: File not found");
+
+    auto any = net.getter->download({"missing.txt", "", {}, {}});
+    CHECK(any.code == download_errc::no_source);
+    CHECK(any.error == "No peer has missing.txt");
+    require_folder(net.getter_dir.path(), {});
+}
+
+TEMPLATE_TEST_CASE("transfer survives dropped chunks and acks", "[transfer][net]", inproc, tcp) {
+    const auto window = GENERATE(1u, 8u);
+    pair_of_peers<TestType> net;
+    shim lossy(net.ctx, TestType::bind(), net.holder->endpoint(), {7, 5, {}});
+    REQUIRE(net.getter->connect(lossy.endpoint()).ok);
+    const auto bytes = random_bytes(3u << 20, 7);
+    net.share("lossy.bin", bytes);
+
+    auto done = net.getter->download({"lossy.bin", "", window, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(read_file(net.getter_dir / "lossy.bin") == bytes);
+    CHECK(lossy.chunks_dropped() > 0);
+    CHECK(lossy.acks_dropped() > 0);
+    CHECK(net.holder->stats().chunks_resent > 0);
+}
+
+TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes away", "[transfer][net]", inproc,
+                   tcp) {
+    zmq::context_t ctx;
+    temp_dir d1, d2, dg;
+    const auto bytes = random_bytes(8u << 20, 3);
+    write_file(d1 / "big.bin", bytes);
+    write_file(d2 / "big.bin", bytes);
+    auto o1 = options_in<TestType>(d1.path());
+    o1.shutdown_grace = 0ms; // it leaves mid-transfer instead of finishing the upload
+    auto first = std::make_unique<peer>(ctx, o1);
+    peer second(ctx, options_in<TestType>(d2.path()));
+    auto og = options_in<TestType>(dg.path());
+    og.chunk_size = small_chunk;
+    peer getter(ctx, og);
+
+    SECTION("it says goodbye") {
+        // The first holder is reached through a slow link so the download is still running when it leaves.
+        shim slow(ctx, TestType::bind(), first->endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        REQUIRE(getter.connect(slow.endpoint()).ok);
+        REQUIRE(getter.connect(second.endpoint()).ok);
+        const auto op = getter.start_download({"big.bin", "", {}, {}});
+        REQUIRE(wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
+        first->stop();
+        auto done = wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; }, 20000ms);
+        REQUIRE(done);
+        INFO(done->error);
+        REQUIRE(done->ok);
+        CHECK(done->from == second.id());
+        // The second holder sent only what the first had not.
+        CHECK(second.stats().bytes_sent < bytes.size());
+    }
+    SECTION("it stalls") {
+        shim stalling(ctx, TestType::bind(), first->endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        REQUIRE(getter.connect(stalling.endpoint()).ok);
+        REQUIRE(getter.connect(second.endpoint()).ok);
+        const auto op = getter.start_download({"big.bin", "", {}, {}});
+        REQUIRE(wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
+        stalling.hold(true);
+        auto done = wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; }, 20000ms);
+        REQUIRE(done);
+        INFO(done->error);
+        REQUIRE(done->ok);
+        CHECK(done->from == second.id());
+    }
+    CHECK(read_file(dg / "big.bin") == bytes);
+    require_folder(dg.path(), {"big.bin"});
+}
+
+TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir dh, dg;
+    const auto bytes = random_bytes(8u << 20, 11);
+    write_file(dh / "resume.bin", bytes);
+    peer holder(ctx, options_in<TestType>(dh.path()));
+    auto og = options_in<TestType>(dg.path());
+    og.chunk_size = small_chunk;
+    og.shutdown_grace = 0ms;
+
+    {
+        peer getter(ctx, og);
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        REQUIRE(getter.connect(slow.endpoint()).ok);
+        const auto op = getter.start_download({"resume.bin", "", {}, {}});
+        REQUIRE(wait_event<download_progress>(getter,
+                                              [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
+        getter.stop(); // the partial file stays, hidden
+    }
+    CHECK_FALSE(fs::exists(dg / "resume.bin"));
+    unique_fd dir(::open(dg.path().c_str(), O_RDONLY | O_DIRECTORY));
+    auto partial = find_partial(dir.get(), "resume.bin");
+    REQUIRE(partial);
+    CHECK(partial->length >= (1u << 20));
+
+    const auto sent_before = holder.stats().bytes_sent;
+    peer getter(ctx, og);
+    REQUIRE(getter.connect(holder.endpoint()).ok);
+    auto done = getter.download({"resume.bin", "", {}, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(done.resumed_from >= (1u << 20));
+    CHECK(done.bytes_received == bytes.size() - done.resumed_from);
+    CHECK(holder.stats().bytes_sent - sent_before < bytes.size());
+    CHECK(read_file(dg / "resume.bin") == bytes);
+    require_folder(dg.path(), {"resume.bin"});
+}
+
+TEMPLATE_TEST_CASE("transfer refuses bad names and symlinks and writes nothing", "[transfer][net]", inproc, tcp) {
+    pair_of_peers<TestType> net;
+    temp_dir outside;
+    write_file(outside / "secret", "top secret");
+    fs::create_symlink(outside / "secret", net.holder_dir / "link");
+    net.connect();
+
+    for (const std::string& bad : std::vector<std::string>{"../x", "..", ".", "a/b", "/etc/passwd", "a\\b", std::string("a\0b", 3),
+                                  "tab\there", "esc\x1b[1A", ".p2p-part-x", std::string(256, 'n')}) {
+        auto done = net.getter->download({bad, net.holder->id().short_hex(), {}, {}});
+        INFO(bad);
+        CHECK_FALSE(done.ok);
+        CHECK(done.code == download_errc::bad_name);
+    }
+    // The symlink is neither listed nor served, wherever it points.
+    CHECK(net.getter->peers()[0].files.empty());
+    auto link = net.getter->download({"link", net.holder->id().short_hex(), {}, {}});
+    CHECK_FALSE(link.ok);
+    CHECK(link.code == download_errc::not_found);
+    require_folder(net.getter_dir.path(), {});
+    CHECK(read_file(outside / "secret") == "top secret");
+}
+
+TEMPLATE_TEST_CASE("transfer never overwrites an existing file", "[transfer][net]", inproc, tcp) {
+    pair_of_peers<TestType> net;
+    net.connect();
+    net.share("same.txt", "theirs");
+    write_file(net.getter_dir / "same.txt", "mine");
+    auto done = net.getter->download({"same.txt", "", {}, {}});
+    CHECK_FALSE(done.ok);
+    CHECK(done.code == download_errc::exists);
+    CHECK(done.error.find("already exists") != std::string::npos);
+    CHECK(read_file(net.getter_dir / "same.txt") == "mine");
+    require_folder(net.getter_dir.path(), {"same.txt"});
+}
+
+TEMPLATE_TEST_CASE("transfer of a file changed while being sent is refused", "[transfer][net]", inproc, tcp) {
+    pair_of_peers<TestType> net;
+    shim slow(net.ctx, TestType::bind(), net.holder->endpoint(), {0, 0, std::chrono::microseconds(2000)});
+    REQUIRE(net.getter->connect(slow.endpoint()).ok);
+    net.share("moving.bin", random_bytes(4u << 20, 5));
+    const auto op = net.getter->start_download({"moving.bin", "", {}, {}});
+    REQUIRE(wait_event<download_progress>(*net.getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
+    {
+        std::ofstream(net.holder_dir / "moving.bin", std::ios::app) << "appended";
+    }
+    auto done = wait_event<download_finished>(*net.getter, [&](const auto& e) { return e.op == op; }, 10000ms);
+    REQUIRE(done);
+    CHECK_FALSE(done->ok);
+    CHECK(done->error.find("changed") != std::string::npos);
+    CHECK_FALSE(fs::exists(net.getter_dir / "moving.bin"));
+}
+
+TEMPLATE_TEST_CASE("transfer that cannot be written gives a clear error and leaves nothing", "[transfer][net]",
+                   inproc, tcp) {
+    pair_of_peers<TestType> net;
+    net.connect();
+    const auto bytes = random_bytes(4u << 20, 9);
+    net.share("toobig.bin", bytes);
+    // A file size limit stands in for a full disk: the same write error path (EFBIG here, ENOSPC there).
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old {};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    struct rlimit limit = old;
+    limit.rlim_cur = 1u << 20;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    auto done = net.getter->download({"toobig.bin", "", {}, {}});
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_FALSE(done.ok);
+    CHECK(done.code == download_errc::io);
+    CHECK(done.error.find("cannot write") != std::string::npos);
+    require_folder(net.getter_dir.path(), {});
+
+    auto again = net.getter->download({"toobig.bin", "", {}, {}});
+    CHECK(again.ok);
+    CHECK(read_file(net.getter_dir / "toobig.bin") == bytes);
+}
+
+TEMPLATE_TEST_CASE("transfer keeps a busy peer alive without pings", "[transfer][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir dh, dg;
+    const auto bytes = random_bytes(16u << 20, 13);
+    write_file(dh / "long.bin", bytes);
+    // The holder never pings and evicts after 300 ms of silence: only the downloader's ACKs keep it from evicting
+    // the downloader while the transfer runs much longer than that.
+    auto oh = options_in<TestType>(dh.path());
+    oh.ping_interval = 60000ms;
+    oh.peer_timeout = 300ms;
+    auto og = options_in<TestType>(dg.path());
+    og.ping_interval = 50ms;
+    og.peer_timeout = 300ms;
+    og.chunk_size = 16 * 1024;
+    peer holder(ctx, oh);
+    peer getter(ctx, og);
+    shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(500)});
+    REQUIRE(getter.connect(slow.endpoint()).ok);
+    auto done = getter.download({"long.bin", "", {}, {}});
+    REQUIRE(done.ok);
+    REQUIRE(done.seconds > 0.9); // long enough that three timeouts passed during it
+    CHECK(holder.peers().size() == 1);
+    CHECK(getter.peers().size() == 1);
+}
