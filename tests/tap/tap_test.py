@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""tap_test.py - end-to-end tests of the p2p-tap program between real processes (registered by
+tests/cmake/tap_tests.cmake).
+
+    tap_test.py SCENARIO --tap P2P_TAP [--work DIR] [--peer PEER_COMMAND...] [--require-serve]
+
+Scenarios: cli, session, delay, drop. PEER_COMMAND is a program with `serve <port> <dir> --bind ADDR` and
+`get host:port <file> --dir D` (the real p2p-peer, or tests/tap/fake_peer.py). With --require-serve the test exits 77
+(skipped) when the peer has no `serve` subcommand yet.
+
+No fixed ports (everything binds port 0 and reads the port back) and no fixed sleeps (every wait is on a condition
+with a deadline).
+"""
+import argparse
+import json
+import os
+import queue
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+sys.dont_write_bytecode = True  # importing fake_peer must not litter the source tree
+try:
+    import zmq
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fake_peer as wire  # the message packing helpers
+except ImportError as e:  # pragma: no cover - depends on the machine
+    print(f"SKIP: python module missing: {e}")
+    sys.exit(SKIP)
+
+STARTUP_S = 15  # deadline for a process to print its endpoint
+TRANSFER_S = 90  # deadline for one download
+
+
+class failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise failure(message)
+
+
+class process:
+    """A child whose stdout is read line by line by a thread, so that tests can wait for a line with a deadline."""
+
+    live = []
+
+    def __init__(self, name, argv, log_dir):
+        self.name = name
+        self.argv = argv
+        self.lines = queue.Queue()
+        self.output = []
+        self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        process.live.append(self)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line.rstrip("\n"))
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, pattern, timeout):
+        """The first match of pattern in the next lines of stdout, within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(0.0, remaining))
+            except queue.Empty:
+                raise failure(f"{self.name}: no line matching {pattern!r} within {timeout} s") from None
+            if line is None:
+                raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
+                              f"{self.stderr_tail()}")
+            match = regex.search(line)
+            if match:
+                return match
+
+    def stop(self, timeout=10):
+        """SIGINT, then the exit code within timeout seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise failure(f"{self.name} did not stop within {timeout} s of SIGINT") from None
+        self.reader.join(timeout)
+        return code
+
+    def stderr_tail(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return " | ".join(f.read().strip().splitlines()[-5:])
+
+
+def run(argv, timeout=60):
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+class harness:
+    def __init__(self, args):
+        self.tap = args.tap
+        self.peer = args.peer
+        os.makedirs(args.work, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix=f"{args.scenario}-", dir=args.work)
+        self.count = 0
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def start_peer(self, folder):
+        """A serving peer on a free port; returns (process, port)."""
+        self.count += 1
+        p = process(f"peer{self.count}", self.peer + ["serve", "0", folder, "--bind", "127.0.0.1"], self.dir)
+        port = int(p.wait_for(r"Peer \S+ started on \S+:(\d+)", STARTUP_S).group(1))
+        return p, port
+
+    def start_relay(self, port, capture, *extra):
+        """A relay to 127.0.0.1:port on a free port; returns (process, relay port)."""
+        self.count += 1
+        argv = [self.tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to", f"127.0.0.1:{port}",
+                "--out", capture, *extra]
+        p = process(f"relay{self.count}", argv, self.dir)
+        port = int(p.wait_for(r"relay listening on tcp://[^ ]+:(\d+)$", STARTUP_S).group(1))
+        return p, port
+
+    def get(self, port, name, folder):
+        code, out, err = run(self.peer + ["get", f"127.0.0.1:{port}", name, "--dir", folder], TRANSFER_S)
+        check(code == 0, f"get {name} through port {port} exited {code}: {err.strip()}")
+
+    def tap_run(self, *argv, timeout=60):
+        return run([self.tap, *argv], timeout)
+
+    def dump(self, capture, *extra):
+        code, out, err = self.tap_run("dump", capture, *extra)
+        check(code == 0, f"dump {capture} exited {code}: {err.strip()}")
+        return out.splitlines()
+
+
+def make_folder(path, files):
+    os.makedirs(path, exist_ok=True)
+    for name, data in files.items():
+        with open(os.path.join(path, name), "wb") as f:
+            f.write(data)
+    return path
+
+
+def message_type(line):
+    # "<time> recv|sent <local> <-|-> <remote> TYPE fields..."
+    return line.split()[5]
+
+
+def runs(types):
+    """HELLO HELLO CHUNK CHUNK -> HELLOx2 CHUNKx2, for readable logs."""
+    out = []
+    for t in types:
+        if out and out[-1][0] == t:
+            out[-1][1] += 1
+        else:
+            out.append([t, 1])
+    return " ".join(t if n == 1 else f"{t}x{n}" for t, n in out)
+
+
+def field(line, name):
+    match = re.search(rf"\b{name}=(\S+)", line)
+    return match.group(1) if match else None
+
+
+# -------------------------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def scenario_cli(h):
+    """Exit codes and one-line errors of the program itself."""
+    code, out, _ = h.tap_run("--help")
+    check(code == 0 and "relay" in out and "dump" in out and "replay" in out, f"--help: {code} {out}")
+    for argv in ([], ["relay", "--listen", "0"], ["relay", "--listen", "0", "--to", "x", "--out", "f"],
+                 ["relay", "--listen", "0", "--to", "h:1", "--out", "f", "--drop", "2"], ["dump"],
+                 ["replay", "f", "--to", "nohost"], ["bogus"]):
+        code, _, err = h.tap_run(*argv)
+        check(code == 2, f"p2p-tap {' '.join(argv)}: expected usage error 2, got {code}: {err.strip()}")
+    code, _, err = h.tap_run("dump", h.path("missing.cap"))
+    check(code == 1 and len(err.strip().splitlines()) == 1, f"dump of a missing file: {code} {err!r}")
+    text = h.path("not-a-capture.txt")
+    with open(text, "w") as f:
+        f.write("hello\n" * 10)
+    code, _, err = h.tap_run("dump", text)
+    check(code == 1 and "not a p2p capture" in err, f"dump of a text file: {code} {err!r}")
+    print("cli: exit codes 0/1/2 and one-line errors as documented")
+
+
+def scenario_session(h):
+    """Record a download through the relay, dump it, replay it against an identical and a changed peer, and dump a
+    capture cut in the middle."""
+    rng = random.Random(7)
+    data = rng.randbytes(3 * 1024 * 1024 + 12345)
+    files = {"data.bin": data, "notes.txt": b"a small second file\n"}
+    origin, origin_port = h.start_peer(make_folder(h.path("a"), files))
+    capture = h.path("session.cap")
+    relay, relay_port = h.start_relay(origin_port, capture)
+    h.get(relay_port, "data.bin", h.path("download"))
+    with open(h.path("download", "data.bin"), "rb") as f:
+        check(f.read() == data, "downloaded bytes differ from the original")
+    check(relay.stop() == 0, f"relay exit code {relay.proc.returncode}")
+    check(any(line.startswith("relay stopped:") for line in relay.output), "relay printed no summary")
+
+    # dump: the sequence of a session
+    lines = h.dump(capture)
+    types = [message_type(line) for line in lines]
+    print(f"session: {len(lines)} records: {runs(types)}")
+    check("MALFORMED" not in types, "a recorded frame did not decode")
+    check(lines[0].split()[1] == "recv" and types[0] == "HELLO", f"first record: {lines[0]}")
+    hellos = [line for line in lines if message_type(line) == "HELLO"]
+    check(any(line.split()[1] == "sent" for line in hellos), "no HELLO from the target")
+    for t in ("FILE_LIST", "REQUEST", "OFFER", "CHUNK", "ACK"):
+        check(t in types, f"no {t} in the capture")
+    check(types.index("HELLO") < types.index("REQUEST") < types.index("OFFER") < types.index("CHUNK"),
+          "HELLO, REQUEST, OFFER, CHUNK out of order")
+    chunks = [line for line in lines if message_type(line) == "CHUNK"]
+    check(sum(int(field(line, "length")) for line in chunks) >= len(data), "CHUNK lengths do not cover the file")
+    check(field(chunks[-1], "last") == "true", f"last CHUNK: {chunks[-1]}")
+    check(f"size={len(data)}" in lines[types.index("OFFER")], "OFFER does not carry the file size")
+    records = [json.loads(line) for line in h.dump(capture, "--json")]
+    check([r["type"] for r in records] == types, "--json and text dumps disagree")
+
+    # replay against a fresh peer with the same folder: no differences
+    twin, twin_port = h.start_peer(make_folder(h.path("b"), files))
+    code, out, err = h.tap_run("replay", capture, "--to", f"127.0.0.1:{twin_port}")
+    print(out.strip())
+    check(code == 0 and " 0 differences" in out, f"replay against the same folder exited {code}: {err.strip()}")
+
+    # ... and against one whose file changed: differences, exit 1
+    changed = dict(files, **{"data.bin": data[:-100] + bytes(300)})
+    other, other_port = h.start_peer(make_folder(h.path("c"), changed))
+    code, out, err = h.tap_run("replay", capture, "--to", f"127.0.0.1:{other_port}", "--timeout", "3000")
+    print(out.strip())
+    check(code == 1 and "difference 1" in out, f"replay against a changed file exited {code}: {err.strip()}")
+    for p in (origin, twin, other):
+        p.stop()
+
+    # a capture cut in the middle of a record dumps every whole record before it, then says where it ends
+    keep = len(records) // 2
+    cut = h.path("cut.cap")
+    with open(capture, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(records[keep]["offset"] + 20))
+    cut_lines = h.dump(cut)
+    check(cut_lines[:-1] == lines[:keep], "the cut capture does not dump the same first records")
+    check(cut_lines[-1].startswith(f"-- capture ends early at byte {records[keep]['offset']}"),
+          f"no truncation line: {cut_lines[-1]}")
+    last = json.loads(h.dump(cut, "--json")[-1])
+    check(last.get("truncated") is True and last["records"] == keep, f"--json tail: {last}")
+    print(f"session: cut capture dumps {keep} of {len(records)} records, then: {cut_lines[-1]}")
+
+
+def ping_rtts(port, count):
+    """Round trips of PING -> PONG, in ms, after a HELLO handshake with the peer at port."""
+    ctx = zmq.Context.instance()
+    listener = ctx.socket(zmq.ROUTER)
+    wire.socket_options(listener)
+    listener.bind("tcp://127.0.0.1:*")
+    self_id = wire.new_id()
+    dealer = ctx.socket(zmq.DEALER)
+    wire.socket_options(dealer)
+    dealer.setsockopt(zmq.ROUTING_ID, f"{self_id:016x}".encode())
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    dealer.send(wire.pack(wire.HELLO, self_id, listener.getsockopt_string(zmq.LAST_ENDPOINT), 0))
+    dealer.send(wire.pack(wire.FILE_LIST, 0, 0, 1, []))
+
+    def wait_for(kind, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            check(remaining > 0 and dealer.poll(int(remaining * 1000) + 1), f"no message type {kind} in {timeout} s")
+            got, _ = wire.unpack(dealer.recv_multipart()[0])
+            if got == kind:
+                return
+            if got == wire.PING:
+                dealer.send(wire.pack(wire.PONG))
+
+    try:
+        wait_for(wire.HELLO)
+        rtts = []
+        for _ in range(count):
+            start = time.perf_counter()
+            dealer.send(wire.pack(wire.PING))
+            wait_for(wire.PONG)
+            rtts.append((time.perf_counter() - start) * 1000)
+        dealer.send(wire.pack(wire.GOODBYE))
+        return rtts
+    finally:
+        dealer.close(0)
+        listener.close(0)
+
+
+def scenario_delay(h):
+    """relay --delay 20 adds at least 40 ms to a PING -> PONG round trip."""
+    peer, port = h.start_peer(make_folder(h.path("a"), {"x.txt": b"x\n"}))
+    relay, relay_port = h.start_relay(port, h.path("delay.cap"), "--delay", "20")
+    direct = ping_rtts(port, 5)
+    delayed = ping_rtts(relay_port, 5)
+    check(relay.stop() == 0, "relay did not stop cleanly")
+    peer.stop()
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f"delay: PING->PONG direct median {median(direct):.2f} ms; through relay --delay 20: min "
+          f"{min(delayed):.2f} ms, median {median(delayed):.2f} ms; added {median(delayed) - median(direct):.2f} ms")
+    check(min(delayed) >= 40.0, f"a round trip through the relay took only {min(delayed):.2f} ms")
+    types = [message_type(line) for line in h.dump(h.path("delay.cap"))]
+    check(types.count("PING") >= 5 and types.count("PONG") >= 5, f"capture lacks the PINGs: {runs(types)}")
+
+
+def scenario_drop(h):
+    """relay --drop 0.1 loses CHUNK and ACK frames, and the transfer still ends with the right bytes."""
+    data = random.Random(11).randbytes(4 * 1024 * 1024 + 777)
+    peer, port = h.start_peer(make_folder(h.path("a"), {"big.bin": data}))
+    capture = h.path("drop.cap")
+    relay, relay_port = h.start_relay(port, capture, "--drop", "0.1", "--seed", "7")
+    started = time.monotonic()
+    h.get(relay_port, "big.bin", h.path("download"))
+    elapsed = time.monotonic() - started
+    with open(h.path("download", "big.bin"), "rb") as f:
+        check(f.read() == data, "bytes differ after a lossy transfer")
+    check(relay.stop() == 0, "relay did not stop cleanly")
+    peer.stop()
+    lines = h.dump(capture)
+    dropped = [line for line in lines if line.endswith("(dropped by relay)")]
+    transfer = [line for line in lines if message_type(line) in ("CHUNK", "ACK")]
+    check(all(message_type(line) in ("CHUNK", "ACK") for line in dropped), "dropped something other than CHUNK/ACK")
+    print(f"drop: {len(data)} bytes intact in {elapsed:.2f} s; {len(dropped)} of {len(transfer)} CHUNK/ACK frames "
+          f"dropped")
+    if len(transfer) >= 40:  # with fewer frames, 10% may well be none
+        check(len(dropped) > 0, "--drop 0.1 dropped nothing")
+
+
+SCENARIOS = {"cli": scenario_cli, "session": scenario_session, "delay": scenario_delay, "drop": scenario_drop}
+
+
+def peer_has_serve(peer):
+    try:
+        code, out, err = run(peer + ["serve", "--help"], timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return code == 0 and "serve" in (out + err).lower()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="p2p-tap end-to-end tests")
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--tap", required=True, help="the p2p-tap binary")
+    parser.add_argument("--work", default=tempfile.gettempdir(), help="where test folders are made")
+    parser.add_argument("--require-serve", action="store_true", help="skip (77) when the peer has no serve yet")
+    parser.add_argument("--peer", nargs="+", default=[], help="peer command (rest of the line)")
+    args = parser.parse_args()
+    if args.scenario != "cli" and not args.peer:
+        parser.error("--peer is required for this scenario")
+    if args.require_serve and not peer_has_serve(args.peer):
+        print(f"SKIP: {' '.join(args.peer)} has no `serve` subcommand yet")
+        return SKIP
+
+    h = harness(args)
+    try:
+        SCENARIOS[args.scenario](h)
+    except failure as e:
+        print(f"FAIL {args.scenario}: {e}")
+        for p in process.live:
+            print(f"  {p.name}: {' '.join(p.argv)}\n    stdout: {p.output[-5:]}\n    stderr: {p.stderr_tail()}")
+        print(f"  files kept in {h.dir}")
+        return 1
+    finally:
+        for p in process.live:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+    shutil.rmtree(h.dir, ignore_errors=True)
+    print(f"PASS {args.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
