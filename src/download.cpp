@@ -20,7 +20,9 @@ namespace {
 constexpr std::uint64_t writeback_step = 16u << 20;
 constexpr std::string_view meta_magic = "p2p-partial 1";
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
 
 std::string name_digest(std::string_view name) {
     blake2b h;
@@ -37,7 +39,7 @@ std::optional<digest> parse_hex_digest(std::string_view hex) {
         unsigned value = 0;
         for (int k = 0; k < 2; ++k) {
             char c = hex[i * 2 + static_cast<std::size_t>(k)];
-            unsigned v = c >= '0' && c <= '9' ? static_cast<unsigned>(c - '0')
+            unsigned v = c >= '0' && c <= '9'   ? static_cast<unsigned>(c - '0')
                          : c >= 'a' && c <= 'f' ? static_cast<unsigned>(c - 'a' + 10)
                                                 : 16u;
             if (v > 15) {
@@ -52,8 +54,12 @@ std::optional<digest> parse_hex_digest(std::string_view hex) {
 
 } // namespace
 
-std::string partial_file_name(std::string_view name) { return ".p2p-part-" + name_digest(name); }
-std::string partial_meta_name(std::string_view name) { return partial_file_name(name) + ".meta"; }
+std::string partial_file_name(std::string_view name) {
+    return ".p2p-part-" + name_digest(name);
+}
+std::string partial_meta_name(std::string_view name) {
+    return partial_file_name(name) + ".meta";
+}
 
 std::optional<partial_download> find_partial(int dir_fd, std::string_view name) {
     unique_fd meta(::openat(dir_fd, partial_meta_name(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -93,7 +99,9 @@ void download::resume_from(const partial_download& partial, blake2b state) {
     resumed_from = partial.length;
 }
 
-request download::make_request() const { return request{transfer_, name_, next_, chunk_size_, window_}; }
+request download::make_request() const {
+    return request{transfer_, name_, next_, chunk_size_, window_};
+}
 
 std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bool& restarted) {
     restarted = false;
@@ -114,8 +122,8 @@ std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bo
         const std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
         const std::uint64_t needed = o.size > next_ ? o.size - next_ : 0;
         if (needed > available) {
-            return "not enough disk space (" + std::to_string(needed) + " bytes needed, " +
-                   std::to_string(available) + " free)";
+            return "not enough disk space (" + std::to_string(needed) + " bytes needed, " + std::to_string(available) +
+                   " free)";
         }
     }
     const auto part = partial_file_name(name_);
@@ -156,7 +164,7 @@ void download::discard_partial(int dir_fd) {
     synced_ = 0;
 }
 
-download::chunk_result download::on_chunk(const chunk& c, std::string& error) {
+download::chunk_result download::check(const chunk& c, std::string& error) const {
     if (!offered_) {
         error = "CHUNK before OFFER";
         return chunk_result::rejected;
@@ -180,6 +188,11 @@ download::chunk_result download::on_chunk(const chunk& c, std::string& error) {
         error = "wrong 'last' flag on the chunk at offset " + std::to_string(c.offset);
         return chunk_result::rejected;
     }
+    return chunk_result::accepted;
+}
+
+bool download::store(const chunk& c, std::string& error) {
+    const std::uint64_t length = c.data.size();
     // Written straight from the received frame: no copy.
     const auto* data = static_cast<const char*>(c.data.data());
     std::size_t done = 0;
@@ -190,7 +203,7 @@ download::chunk_result download::on_chunk(const chunk& c, std::string& error) {
         }
         if (n < 0) {
             error = "cannot write " + name_ + ": " + errno_text(errno);
-            return chunk_result::rejected;
+            return false;
         }
         done += static_cast<std::size_t>(n);
     }
@@ -203,10 +216,12 @@ download::chunk_result download::on_chunk(const chunk& c, std::string& error) {
                           SYNC_FILE_RANGE_WRITE);
         synced_ = next_;
     }
-    return chunk_result::written;
+    return true;
 }
 
-unique_fd download::dup_fd() const { return unique_fd(::fcntl(file_.get(), F_DUPFD_CLOEXEC, 0)); }
+unique_fd download::dup_fd() const {
+    return unique_fd(::fcntl(file_.get(), F_DUPFD_CLOEXEC, 0));
+}
 
 std::optional<std::string> download::finish(int dir_fd, download_errc& code) {
     file_.reset();

@@ -359,6 +359,7 @@ void node::on_command(node_command& cmd) {
                 }
                 pipe::send(pipe_, node_output{node_reply{std::move(out)}});
             } else if constexpr (std::is_same_v<T, command::get_stats>) {
+                stats_.chunk_buffers = chunk_pool_.allocations();
                 pipe::send(pipe_, node_output{node_reply{stats_}});
             } else if constexpr (std::is_same_v<T, command::stop>) {
                 begin_stop();

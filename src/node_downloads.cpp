@@ -57,8 +57,8 @@ void node::start_download(const command::download& cmd) {
         return fail(download_errc::bad_name, "invalid file name: " + *problem);
     }
     if (catalog_.exists(req.name)) {
-        return fail(download_errc::exists, "File " + req.name + " already exists in " + catalog_.folder().string() +
-                                               "; not overwritten");
+        return fail(download_errc::exists,
+                    "File " + req.name + " already exists in " + catalog_.folder().string() + "; not overwritten");
     }
     for (const auto& [transfer, d] : downloads_) {
         if (d.name() == req.name) {
@@ -106,8 +106,8 @@ void node::start_download(const command::download& cmd) {
     // then the REQUEST asks only for the rest; the OFFER's hash tells whether they are still the right bytes.
     if (auto partial = find_partial(catalog_.dir_fd(), req.name);
         partial && partial->length > 0 && (!d.expected_size || *d.expected_size == partial->size)) {
-        unique_fd fd(::openat(catalog_.dir_fd(), partial_file_name(req.name).c_str(),
-                              O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        unique_fd fd(
+            ::openat(catalog_.dir_fd(), partial_file_name(req.name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (fd) {
             d.set_phase(download::phase::preparing);
             d.resumed_from = partial->length;
@@ -174,20 +174,28 @@ void node::on_chunk(remote_peer& from, chunk& c) {
         return;
     }
     std::string error;
-    switch (d->on_chunk(c, error)) {
-    case download::chunk_result::written: {
+    switch (d->check(c, error)) {
+    case download::chunk_result::accepted: {
+        // ACK before writing: the sender reads and sends the next chunk while we write and hash this one, so even
+        // stop-and-wait keeps both ends busy. Should the write fail, the ABORT below ends the transfer anyway.
+        send(from, d->make_ack_after(c));
+        if (!d->store(c, error)) {
+            send(from, abort_transfer{c.transfer, error});
+            d->remove_partial(catalog_.dir_fd());
+            fail_download(*d, download_errc::io, error);
+            return;
+        }
         const auto now = std::chrono::steady_clock::now();
         stats_.bytes_received += c.data.size();
         d->last_progress = now;
-        send(from, d->make_ack());
         if (d->all_written()) {
             complete_download(*d);
             return;
         }
         if (now - d->last_progress_event >= progress_interval) {
             d->last_progress_event = now;
-            pipe::send(pipe_, node_output{event{download_progress{d->op(), d->name(), from.id, d->next_offset(),
-                                                                  d->size()}}});
+            pipe::send(pipe_,
+                       node_output{event{download_progress{d->op(), d->name(), from.id, d->next_offset(), d->size()}}});
         }
         return;
     }
@@ -200,7 +208,7 @@ void node::on_chunk(remote_peer& from, chunk& c) {
     case download::chunk_result::rejected:
         send(from, abort_transfer{c.transfer, error});
         d->remove_partial(catalog_.dir_fd());
-        fail_download(*d, error.starts_with("cannot write") ? download_errc::io : download_errc::integrity, error);
+        fail_download(*d, download_errc::integrity, error);
         return;
     }
 }
@@ -232,8 +240,8 @@ void node::fail_over(download& d, std::string reason, download_errc code) {
 
 void node::fail_download(download& d, download_errc code, std::string error) {
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started).count();
-    download_finished done{d.op(),          d.name(), false, code, std::move(error), d.source, d.size(),
-                           d.bytes_received, d.resumed_from, seconds};
+    download_finished done{d.op(),   d.name(),         false,          code,   std::move(error), d.source,
+                           d.size(), d.bytes_received, d.resumed_from, seconds};
     if (auto* source = find_peer(d.source); source && code != download_errc::cancelled) {
         send(*source, abort_transfer{d.transfer(), "download abandoned"});
     }
@@ -304,8 +312,9 @@ void node::on_worker_results() {
                 continue;
             }
             const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d->started).count();
-            download_finished done{d->op(),           d->name(),         true, download_errc::none, "", d->source,
-                                   d->size(),         d->bytes_received, d->resumed_from,      seconds};
+            download_finished done{
+                d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
+                d->bytes_received, d->resumed_from, seconds};
             downloads_.erase(transfer);
             pipe::send(pipe_, node_output{event{std::move(done)}});
             rescan_at_ = std::chrono::steady_clock::now(); // list the new file to everyone now

@@ -84,7 +84,7 @@ void node::pump(upload& u) {
     const auto key = upload_key{u.to(), u.transfer()};
     while (u.can_send()) {
         std::string error;
-        auto c = u.read_next(error);
+        auto c = u.read_next(chunk_pool_, error);
         if (!c) {
             log(log_level::info, "aborting ", escape_for_terminal(u.name()), " to ", u.to().short_hex(), ": ", error);
             end_upload(key, error);

@@ -36,7 +36,7 @@ bool upload::can_send() const {
     return in_flight < credit_;
 }
 
-std::optional<chunk> upload::read_next(std::string& error) {
+std::optional<chunk> upload::read_next(chunk_pool& pool, std::string& error) {
     // A file that changes while it is sent must not be delivered as a mix of two versions. The receiver's hash
     // check would catch it at the end; checking here stops it at the first chunk after the change.
     struct ::stat st {};
@@ -52,7 +52,7 @@ std::optional<chunk> upload::read_next(std::string& error) {
     chunk c;
     c.transfer = transfer_;
     c.offset = next_;
-    c.data.rebuild(length);
+    c.data = pool.take(length);
     std::size_t done = 0;
     while (done < length) {
         auto n = ::pread(file_.fd.get(), static_cast<char*>(c.data.data()) + done, length - done,
@@ -71,7 +71,9 @@ std::optional<chunk> upload::read_next(std::string& error) {
     return c;
 }
 
-void upload::unread(std::uint64_t offset) { next_ = offset; }
+void upload::unread(std::uint64_t offset) {
+    next_ = offset;
+}
 
 void upload::sent(std::uint64_t offset, std::uint64_t length, steady_time now) {
     const std::uint64_t end = offset + length;

@@ -107,8 +107,7 @@ TEMPLATE_TEST_CASE("transfer survives dropped chunks and acks", "[transfer][net]
     CHECK(net.holder->stats().chunks_resent > 0);
 }
 
-TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes away", "[transfer][net]", inproc,
-                   tcp) {
+TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes away", "[transfer][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir d1, d2, dg;
     const auto bytes = random_bytes(8u << 20, 3);
@@ -130,7 +129,8 @@ TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes a
         const auto op = getter.start_download({"big.bin", "", {}, {}});
         REQUIRE(wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
         first->stop();
-        auto done = wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; }, 20000ms);
+        auto done = wait_event<download_finished>(
+            getter, [&](const auto& e) { return e.op == op; }, 20000ms);
         REQUIRE(done);
         INFO(done->error);
         REQUIRE(done->ok);
@@ -145,7 +145,8 @@ TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes a
         const auto op = getter.start_download({"big.bin", "", {}, {}});
         REQUIRE(wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
         stalling.hold(true);
-        auto done = wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; }, 20000ms);
+        auto done = wait_event<download_finished>(
+            getter, [&](const auto& e) { return e.op == op; }, 20000ms);
         REQUIRE(done);
         INFO(done->error);
         REQUIRE(done->ok);
@@ -170,8 +171,8 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
         shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});
         REQUIRE(getter.connect(slow.endpoint()).ok);
         const auto op = getter.start_download({"resume.bin", "", {}, {}});
-        REQUIRE(wait_event<download_progress>(getter,
-                                              [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
+        REQUIRE(
+            wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
         getter.stop(); // the partial file stays, hidden
     }
     CHECK_FALSE(fs::exists(dg / "resume.bin"));
@@ -200,8 +201,9 @@ TEMPLATE_TEST_CASE("transfer refuses bad names and symlinks and writes nothing",
     fs::create_symlink(outside / "secret", net.holder_dir / "link");
     net.connect();
 
-    for (const std::string& bad : std::vector<std::string>{"../x", "..", ".", "a/b", "/etc/passwd", "a\\b", std::string("a\0b", 3),
-                                  "tab\there", "esc\x1b[1A", ".p2p-part-x", std::string(256, 'n')}) {
+    for (const std::string& bad :
+         std::vector<std::string>{"../x", "..", ".", "a/b", "/etc/passwd", "a\\b", std::string("a\0b", 3), "tab\there",
+                                  "esc\x1b[1A", ".p2p-part-x", std::string(256, 'n')}) {
         auto done = net.getter->download({bad, net.holder->id().short_hex(), {}, {}});
         INFO(bad);
         CHECK_FALSE(done.ok);
@@ -236,18 +238,17 @@ TEMPLATE_TEST_CASE("transfer of a file changed while being sent is refused", "[t
     net.share("moving.bin", random_bytes(4u << 20, 5));
     const auto op = net.getter->start_download({"moving.bin", "", {}, {}});
     REQUIRE(wait_event<download_progress>(*net.getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
-    {
-        std::ofstream(net.holder_dir / "moving.bin", std::ios::app) << "appended";
-    }
-    auto done = wait_event<download_finished>(*net.getter, [&](const auto& e) { return e.op == op; }, 10000ms);
+    { std::ofstream(net.holder_dir / "moving.bin", std::ios::app) << "appended"; }
+    auto done = wait_event<download_finished>(
+        *net.getter, [&](const auto& e) { return e.op == op; }, 10000ms);
     REQUIRE(done);
     CHECK_FALSE(done->ok);
     CHECK(done->error.find("changed") != std::string::npos);
     CHECK_FALSE(fs::exists(net.getter_dir / "moving.bin"));
 }
 
-TEMPLATE_TEST_CASE("transfer that cannot be written gives a clear error and leaves nothing", "[transfer][net]",
-                   inproc, tcp) {
+TEMPLATE_TEST_CASE("transfer that cannot be written gives a clear error and leaves nothing", "[transfer][net]", inproc,
+                   tcp) {
     pair_of_peers<TestType> net;
     net.connect();
     const auto bytes = random_bytes(4u << 20, 9);
@@ -294,4 +295,22 @@ TEMPLATE_TEST_CASE("transfer keeps a busy peer alive without pings", "[transfer]
     REQUIRE(done.seconds > 0.9); // long enough that three timeouts passed during it
     CHECK(holder.peers().size() == 1);
     CHECK(getter.peers().size() == 1);
+}
+
+TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[transfer][net]", inproc, tcp) {
+    // The sender reads every chunk into a pooled buffer that ZeroMQ hands back after sending: a 32 MiB file in
+    // 64 KiB chunks (512 chunks) must not need more buffers than are ever in flight at once.
+    const auto window = GENERATE(1u, 4u);
+    pair_of_peers<TestType> net;
+    net.connect();
+    const auto bytes = random_bytes(32u << 20, 7);
+    net.share("big.bin", bytes);
+    const auto before = net.holder->stats().chunk_buffers;
+    auto done = net.getter->download({"big.bin", "", window, {}});
+    REQUIRE(done.ok);
+    CHECK(read_file(net.getter_dir / "big.bin") == bytes);
+    const auto allocated = net.holder->stats().chunk_buffers - before;
+    INFO("window " << window << ": " << allocated << " buffers for 512 chunks");
+    // In flight: the window, plus the chunk ZeroMQ may still hold when its ACK has already come back.
+    CHECK(allocated <= window + 2);
 }

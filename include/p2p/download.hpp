@@ -35,14 +35,14 @@ std::optional<partial_download> find_partial(int dir_fd, std::string_view name);
 class download {
 public:
     enum class phase {
-        preparing, ///< Hashing the partial file we resume from.
+        preparing,  ///< Hashing the partial file we resume from.
         requesting, ///< REQUEST sent, waiting for OFFER or NOT_FOUND.
         receiving,  ///< Writing chunks.
         finishing,  ///< All bytes written; fsync running, then verify and rename.
     };
 
-    download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window,
-             std::uint32_t chunk_size, steady_time now);
+    download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window, std::uint32_t chunk_size,
+             steady_time now);
 
     operation_id op() const { return op_; }
     std::uint32_t transfer() const { return transfer_; }
@@ -66,11 +66,17 @@ public:
     /// The partial file we had is for a different version of the file: start from zero.
     void discard_partial(int dir_fd);
 
-    enum class chunk_result { written, duplicate, out_of_order, rejected };
-    /// Writes an in-order chunk and hashes it. A chunk below next_offset is a duplicate, above it means one was
-    /// lost: both are answered by re-sending the ACK. `rejected` (with error set) ends the download: bytes past the
-    /// announced size, a wrong `last` flag, a write error (disk full...).
-    chunk_result on_chunk(const chunk& c, std::string& error);
+    enum class chunk_result { accepted, duplicate, out_of_order, rejected };
+    /// Checks a chunk without touching the file. `accepted` means it is the next in-order chunk and fits: the
+    /// caller ACKs it at once (so the sender reads and sends the next one while we write and hash this one) and
+    /// then calls store(). A chunk below next_offset is a duplicate, above it means one was lost: both are answered
+    /// by re-sending the ACK. `rejected` (with error set) ends the download: bytes past the announced size, a wrong
+    /// `last` flag, a chunk larger than agreed.
+    chunk_result check(const chunk& c, std::string& error) const;
+    /// Writes an accepted chunk and hashes it; returns false with error set when the write fails (disk full...).
+    bool store(const chunk& c, std::string& error);
+    /// The ACK for an accepted chunk, sent before it is stored.
+    ack make_ack_after(const chunk& c) const { return ack{transfer_, c.offset + c.data.size(), window_}; }
     ack make_ack() const { return ack{transfer_, next_, window_}; }
     bool all_written() const { return offered_ && next_ == size_; }
     std::uint64_t size() const { return size_; }
@@ -89,8 +95,8 @@ public:
     std::set<peer_id> tried;       ///< Sources that failed us.
     std::uint64_t prepare_job = 0; ///< io_worker job of the resume hash or the fsync.
     steady_time started;
-    steady_time last_progress;     ///< Last time a byte arrived or a source answered.
-    steady_time last_request;      ///< Last REQUEST sent (resent while unanswered).
+    steady_time last_progress; ///< Last time a byte arrived or a source answered.
+    steady_time last_request;  ///< Last REQUEST sent (resent while unanswered).
     steady_time last_progress_event;
     std::uint64_t bytes_received = 0;
     std::uint64_t resumed_from = 0;

@@ -41,6 +41,7 @@ struct peer_stats {
     std::uint64_t protocol_errors = 0; ///< Frames dropped as malformed, unexpected or from unknown peers.
     std::uint64_t uploads_done = 0;
     std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
+    std::uint64_t chunk_buffers = 0;   ///< Payload buffers ever allocated: flat once the pool is warm.
 };
 
 /// A peer said HELLO and its first file list is complete.

@@ -158,6 +158,7 @@ private:
     std::string endpoint_;
     catalog catalog_;
     io_worker worker_;
+    chunk_pool chunk_pool_;
     std::unique_ptr<capture_writer> capture_;
 
     std::map<peer_id, remote_peer> peers_;

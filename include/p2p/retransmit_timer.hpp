@@ -10,7 +10,9 @@ namespace p2p {
 class retransmit_timer {
 public:
     using duration = std::chrono::microseconds;
-    static constexpr duration min_timeout{50'000};
+    /// As Linux TCP's floor. ZeroMQ runs over a reliable stream, so a chunk is lost only when a connection breaks or
+    /// something between drops messages; a lower floor would mostly resend chunks that a busy machine merely delayed.
+    static constexpr duration min_timeout{200'000};
     static constexpr duration max_timeout{2'000'000};
     static constexpr duration initial_timeout{250'000};
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "p2p/catalog.hpp"
+#include "p2p/chunk_pool.hpp"
 #include "p2p/message.hpp"
 #include "p2p/retransmit_timer.hpp"
 
@@ -34,9 +35,10 @@ public:
 
     /// True when credit allows another chunk now.
     bool can_send() const;
-    /// Reads the next chunk straight into a message of its size (one pread, no further copy). Returns nullopt and
-    /// sets error when the file changed under us or cannot be read.
-    std::optional<chunk> read_next(std::string& error);
+    /// Reads the next chunk with pread straight into a pooled buffer that becomes the payload frame (no further
+    /// copy, no allocation once the pool is warm). Returns nullopt and sets error when the file changed under us or
+    /// cannot be read.
+    std::optional<chunk> read_next(chunk_pool& pool, std::string& error);
     /// The chunk at offset could not be queued (HWM): take it back so it is read again later.
     void unread(std::uint64_t offset);
     /// Marks the chunk just read, [offset, offset + length), as sent.
@@ -63,8 +65,8 @@ private:
     std::uint32_t chunk_size_;
     std::uint32_t credit_;
     bool offered_ = false;
-    std::uint64_t acked_ = 0; ///< Every byte below is acknowledged.
-    std::uint64_t next_ = 0;  ///< Next byte to send.
+    std::uint64_t acked_ = 0;    ///< Every byte below is acknowledged.
+    std::uint64_t next_ = 0;     ///< Next byte to send.
     std::uint64_t sent_max_ = 0; ///< End of the furthest chunk ever sent.
     /// Round-trip sampling: the end offset of one chunk sent once, and when.
     std::optional<std::pair<std::uint64_t, steady_time>> probe_;
