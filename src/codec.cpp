@@ -14,17 +14,30 @@ namespace p2p {
 
 std::string_view to_string(msg_type type) {
     switch (type) {
-    case msg_type::hello: return "HELLO";
-    case msg_type::file_list: return "FILE_LIST";
-    case msg_type::request: return "REQUEST";
-    case msg_type::offer: return "OFFER";
-    case msg_type::chunk: return "CHUNK";
-    case msg_type::ack: return "ACK";
-    case msg_type::not_found: return "NOT_FOUND";
-    case msg_type::abort: return "ABORT";
-    case msg_type::ping: return "PING";
-    case msg_type::pong: return "PONG";
-    case msg_type::goodbye: return "GOODBYE";
+    case msg_type::hello:
+        return "HELLO";
+    case msg_type::file_list:
+        return "FILE_LIST";
+    case msg_type::request:
+        return "REQUEST";
+    case msg_type::offer:
+        return "OFFER";
+    case msg_type::chunk:
+        return "CHUNK";
+    case msg_type::ack:
+        return "ACK";
+    case msg_type::not_found:
+        return "NOT_FOUND";
+    case msg_type::abort:
+        return "ABORT";
+    case msg_type::ping:
+        return "PING";
+    case msg_type::pong:
+        return "PONG";
+    case msg_type::goodbye:
+        return "GOODBYE";
+    case msg_type::preparing:
+        return "PREPARING";
     }
     return "UNKNOWN";
 }
@@ -36,21 +49,36 @@ msg_type type_of(const message& msg) {
 
 std::string_view to_string(decode_errc code) {
     switch (code) {
-    case decode_errc::no_frames: return "no frames";
-    case decode_errc::too_many_frames: return "too many frames";
-    case decode_errc::missing_payload: return "missing payload frame";
-    case decode_errc::unexpected_payload: return "unexpected payload frame";
-    case decode_errc::frame_too_large: return "frame too large";
-    case decode_errc::truncated: return "truncated";
-    case decode_errc::malformed: return "malformed msgpack";
-    case decode_errc::trailing_bytes: return "trailing bytes";
-    case decode_errc::not_an_array: return "not an array";
-    case decode_errc::bad_version: return "bad version";
-    case decode_errc::unknown_type: return "unknown type";
-    case decode_errc::wrong_arity: return "wrong arity";
-    case decode_errc::wrong_field_type: return "wrong field type";
-    case decode_errc::over_limit: return "over limit";
-    case decode_errc::invalid_value: return "invalid value";
+    case decode_errc::no_frames:
+        return "no frames";
+    case decode_errc::too_many_frames:
+        return "too many frames";
+    case decode_errc::missing_payload:
+        return "missing payload frame";
+    case decode_errc::unexpected_payload:
+        return "unexpected payload frame";
+    case decode_errc::frame_too_large:
+        return "frame too large";
+    case decode_errc::truncated:
+        return "truncated";
+    case decode_errc::malformed:
+        return "malformed msgpack";
+    case decode_errc::trailing_bytes:
+        return "trailing bytes";
+    case decode_errc::not_an_array:
+        return "not an array";
+    case decode_errc::bad_version:
+        return "bad version";
+    case decode_errc::unknown_type:
+        return "unknown type";
+    case decode_errc::wrong_arity:
+        return "wrong arity";
+    case decode_errc::wrong_field_type:
+        return "wrong field type";
+    case decode_errc::over_limit:
+        return "over limit";
+    case decode_errc::invalid_value:
+        return "invalid value";
     }
     return "unknown error";
 }
@@ -160,6 +188,11 @@ struct body_packer {
     void operator()(const ping&) { pack_head(pk, msg_type::ping, 0); }
     void operator()(const pong&) { pack_head(pk, msg_type::pong, 0); }
     void operator()(const goodbye&) { pack_head(pk, msg_type::goodbye, 0); }
+    void operator()(const preparing& m) {
+        pack_head(pk, msg_type::preparing, 2);
+        pk.pack(m.transfer);
+        pk.pack(m.size);
+    }
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,13 +204,14 @@ struct decode_failure {
     std::string detail;
 };
 
-[[noreturn]] void fail(decode_errc code, std::string detail) { throw decode_failure{code, std::move(detail)}; }
+[[noreturn]] void fail(decode_errc code, std::string detail) {
+    throw decode_failure{code, std::move(detail)};
+}
 
 /// Reads the fields of one message in order, naming each in its errors ("REQUEST.offset: ...").
 class field_reader {
 public:
-    field_reader(const msgpack::object_array& array, msg_type type, std::uint32_t fields)
-        : array_(array), type_(type) {
+    field_reader(const msgpack::object_array& array, msg_type type, std::uint32_t fields) : array_(array), type_(type) {
         if (array.size != 2 + fields) {
             fail(decode_errc::wrong_arity, std::string(to_string(type)) + " takes " + std::to_string(fields) +
                                                " fields, got " + std::to_string(array.size - 2));
@@ -383,9 +417,22 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         m.reason = r.str("reason", protocol::max_reason_bytes);
         return m;
     }
-    case msg_type::ping: field_reader(array, type, 0); return ping{};
-    case msg_type::pong: field_reader(array, type, 0); return pong{};
-    case msg_type::goodbye: field_reader(array, type, 0); return goodbye{};
+    case msg_type::ping:
+        field_reader(array, type, 0);
+        return ping{};
+    case msg_type::pong:
+        field_reader(array, type, 0);
+        return pong{};
+    case msg_type::goodbye:
+        field_reader(array, type, 0);
+        return goodbye{};
+    case msg_type::preparing: {
+        field_reader r(array, type, 2);
+        preparing m;
+        m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
+        m.size = r.uint("size", std::numeric_limits<std::int64_t>::max());
+        return m;
+    }
     }
     fail(decode_errc::unknown_type, std::to_string(static_cast<int>(type)));
 }
@@ -405,8 +452,8 @@ message decode_body(std::span<const std::byte> body) {
     std::size_t offset = 0;
     msgpack::object_handle handle;
     try {
-        handle = msgpack::unpack(reinterpret_cast<const char*>(body.data()), body.size(), offset, nullptr, nullptr,
-                                 limits);
+        handle =
+            msgpack::unpack(reinterpret_cast<const char*>(body.data()), body.size(), offset, nullptr, nullptr, limits);
     } catch (const msgpack::insufficient_bytes&) {
         fail(decode_errc::truncated, "msgpack value ends early");
     } catch (const msgpack::size_overflow& e) {
@@ -431,7 +478,7 @@ message decode_body(std::span<const std::byte> body) {
     }
     const auto& type = array.ptr[1];
     if (type.type != msgpack::type::POSITIVE_INTEGER || type.via.u64 < 1 ||
-        type.via.u64 > static_cast<std::uint64_t>(msg_type::goodbye)) {
+        type.via.u64 > static_cast<std::uint64_t>(msg_type::preparing)) {
         fail(decode_errc::unknown_type, "type code is not 1..11");
     }
     return decode_fields(array, static_cast<msg_type>(type.via.u64));
@@ -464,8 +511,8 @@ decode_result decode(std::span<const std::byte> body, zmq::message_t* payload) n
             }
             c->data = std::move(*payload);
         } else if (payload != nullptr) {
-            return decode_error{decode_errc::unexpected_payload, std::string(to_string(type_of(msg))) +
-                                                                     " takes no payload frame"};
+            return decode_error{decode_errc::unexpected_payload,
+                                std::string(to_string(type_of(msg))) + " takes no payload frame"};
         }
         return msg;
     } catch (const decode_failure& f) {

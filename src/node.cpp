@@ -71,7 +71,9 @@ void node::run() {
 steady_time node::next_wakeup(steady_time now) const {
     // Without anything due, wake at the ping granularity; every deadline below can only bring it closer.
     steady_time next = now + std::min(options_.ping_interval, std::chrono::milliseconds(1000));
-    const auto consider = [&](steady_time t) { next = std::min(next, t); };
+    const auto consider = [&](steady_time t) {
+        next = std::min(next, t);
+    };
     for (const auto& [id, p] : peers_) {
         consider(p.last_heard + options_.ping_interval);
         consider(p.last_heard + options_.peer_timeout);
@@ -87,7 +89,7 @@ steady_time node::next_wakeup(steady_time now) const {
     for (const auto& [transfer, d] : downloads_) {
         consider(d.last_progress + options_.transfer_timeout);
         if (d.current_phase() == download::phase::requesting) {
-            consider(d.last_request + std::chrono::milliseconds(500));
+            consider(d.last_request + request_repeat_interval());
         }
     }
     if (rescan_at_) {
@@ -269,8 +271,7 @@ void node::on_timers(steady_time now) {
             log(log_level::debug, "resending ", escape_for_terminal(u.name()), " to ", u.to().short_hex(),
                 " after a timeout");
             pump(u);
-        } else if (!u.retransmit_at() && now - u.last_progress() > options_.transfer_timeout &&
-                   u.has_offer()) {
+        } else if (!u.retransmit_at() && now - u.last_progress() > options_.transfer_timeout && u.has_offer()) {
             stale.push_back(key); // everything sent was acknowledged but the receiver never came back for more
         }
     }
@@ -293,7 +294,7 @@ void node::on_timers(steady_time now) {
         if (now - d.last_progress > options_.transfer_timeout) {
             stalled.push_back(transfer);
         } else if (d.current_phase() == download::phase::requesting &&
-                   now - d.last_request >= std::chrono::milliseconds(500)) {
+                   now - d.last_request >= request_repeat_interval()) {
             if (auto* source = find_peer(d.source)) {
                 d.last_request = now;
                 send(*source, d.make_request());
@@ -303,8 +304,9 @@ void node::on_timers(steady_time now) {
     for (auto transfer : stalled) {
         if (auto* d = find_download(transfer)) {
             const auto seconds = std::chrono::duration<double>(options_.transfer_timeout).count();
-            fail_over(*d, "peer " + d->source.short_hex() + " stopped answering (nothing for " +
-                              std::to_string(seconds).substr(0, 4) + " s)",
+            fail_over(*d,
+                      "peer " + d->source.short_hex() + " stopped answering (nothing for " +
+                          std::to_string(seconds).substr(0, 4) + " s)",
                       download_errc::stalled);
         }
     }
@@ -345,8 +347,7 @@ void node::on_command(node_command& cmd) {
                         joined.push_back(&p);
                     }
                 }
-                std::sort(joined.begin(), joined.end(),
-                          [](auto* a, auto* b) { return a->join_order < b->join_order; });
+                std::sort(joined.begin(), joined.end(), [](auto* a, auto* b) { return a->join_order < b->join_order; });
                 std::vector<peer_info> out;
                 for (const auto* p : joined) {
                     out.push_back(peer_info{p->id, p->address, p->files, p->dealer.has_value()});

@@ -128,6 +128,17 @@ void node::request_from(download& d, remote_peer& source) {
     send(source, d.make_request());
 }
 
+void node::on_preparing(remote_peer& from, const preparing& p) {
+    auto* d = find_download(p.transfer);
+    if (d == nullptr || d->source != from.id || d->current_phase() != download::phase::requesting) {
+        return;
+    }
+    // The source is alive and hashing: that is progress, so neither the transfer timeout nor a failover fires.
+    d->last_progress = std::chrono::steady_clock::now();
+    log(log_level::debug, "peer ", from.id.short_hex(), " is hashing ", escape_for_terminal(d->name()), " (", p.size,
+        " bytes)");
+}
+
 void node::on_offer(remote_peer& from, const offer& o) {
     auto* d = find_download(o.transfer);
     if (d == nullptr || d->source != from.id) {

@@ -169,8 +169,8 @@ void node::fail_connect(pending_connect& pending, std::string error, bool alread
 void node::on_connect_reply(pending_connect& pending, message& msg) {
     auto* h = std::get_if<hello>(&msg);
     if (h == nullptr) {
-        fail_connect(pending, "the peer at " + pending.address + " answered " +
-                                  std::string(to_string(type_of(msg))) + " instead of HELLO");
+        fail_connect(pending, "the peer at " + pending.address + " answered " + std::string(to_string(type_of(msg))) +
+                                  " instead of HELLO");
         return;
     }
     if (h->id == id_) {
@@ -182,7 +182,12 @@ void node::on_connect_reply(pending_connect& pending, message& msg) {
         // DEALER as our way to it, so both sides end with one entry and one send path each.
         const bool crossed = !known->dealer && known->joined_at >= pending.started;
         if (!crossed) {
-            connect_finished done{pending.op, pending.address, false, true, h->id, known->files.size(),
+            connect_finished done{pending.op,
+                                  pending.address,
+                                  false,
+                                  true,
+                                  h->id,
+                                  known->files.size(),
                                   "already connected to peer " + h->id.short_hex()};
             pending.dealer.close();
             pipe::send(pipe_, node_output{event{std::move(done)}});
@@ -305,6 +310,8 @@ void node::on_peer_message(remote_peer& from, message& msg) {
                 // last_heard is all a PONG is for
             } else if constexpr (std::is_same_v<T, goodbye>) {
                 remove_peer(from.id, peer_left::reason::goodbye, "");
+            } else if constexpr (std::is_same_v<T, preparing>) {
+                on_preparing(from, m);
             }
         },
         msg);
@@ -343,7 +350,8 @@ void node::on_file_list(remote_peer& from, file_list& page) {
 
 void node::send_file_list(remote_peer& to) {
     const auto& files = catalog_.files();
-    const auto pages = std::max<std::size_t>(1, (files.size() + protocol::files_per_page - 1) / protocol::files_per_page);
+    const auto pages =
+        std::max<std::size_t>(1, (files.size() + protocol::files_per_page - 1) / protocol::files_per_page);
     const auto listed = std::min(pages, protocol::max_pages);
     if (pages > listed) {
         log(log_level::warn, "sharing only the first ", protocol::max_files, " of ", files.size(), " files");
@@ -378,8 +386,9 @@ void node::remove_peer(peer_id id, peer_left::reason why, std::string detail) {
     }
     if (it->second.connect_op) {
         // It said HELLO but left before its list was complete.
-        pipe::send(pipe_, node_output{event{connect_finished{*it->second.connect_op, address, false, false, id, 0,
-                                                             "peer " + id.short_hex() + " left during the handshake"}}});
+        pipe::send(pipe_,
+                   node_output{event{connect_finished{*it->second.connect_op, address, false, false, id, 0,
+                                                      "peer " + id.short_hex() + " left during the handshake"}}});
     }
     const bool had_joined = it->second.has_list;
     peers_.erase(it); // closes our DEALER to it, if any
@@ -392,8 +401,9 @@ void node::remove_peer(peer_id id, peer_left::reason why, std::string detail) {
     }
     for (auto transfer : affected) {
         if (auto* d = find_download(transfer)) {
-            fail_over(*d, why == peer_left::reason::goodbye ? "peer " + id.short_hex() + " left"
-                                                            : "peer " + id.short_hex() + " is not reachable",
+            fail_over(*d,
+                      why == peer_left::reason::goodbye ? "peer " + id.short_hex() + " left"
+                                                        : "peer " + id.short_hex() + " is not reachable",
                       download_errc::stalled);
         }
     }

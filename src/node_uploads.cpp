@@ -23,6 +23,9 @@ void node::on_request(remote_peer& from, const request& r) {
                 send(from, u.make_offer(*hash));
             }
             pump(u);
+        } else {
+            // Still hashing (a large file takes seconds): say so, or the receiver would give up on us.
+            send(from, preparing{r.transfer, u.stat().size});
         }
         return;
     }
@@ -49,8 +52,8 @@ void node::on_request(remote_peer& from, const request& r) {
         return;
     }
     const auto cached = catalog_.cached_hash(r.name, file.stat);
-    auto [it, inserted] = uploads_.try_emplace(key, from.id, r, std::move(file), options_.chunk_size,
-                                               std::chrono::steady_clock::now());
+    auto [it, inserted] =
+        uploads_.try_emplace(key, from.id, r, std::move(file), options_.chunk_size, std::chrono::steady_clock::now());
     auto& u = it->second;
     if (cached) {
         start_sending(u, *cached);

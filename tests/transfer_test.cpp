@@ -314,3 +314,30 @@ TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[t
     // In flight: the window, plus the chunk ZeroMQ may still hold when its ACK has already come back.
     CHECK(allocated <= window + 2);
 }
+
+TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large file", "[transfer][net]", inproc, tcp) {
+    // Hashing takes about a second per GB. A transfer timeout far shorter than that must not make the getter
+    // give up while the holder hashes: the holder answers each repeated REQUEST with PREPARING.
+    zmq::context_t ctx;
+    temp_dir holder_dir, getter_dir;
+    auto h = options_in<TestType>(holder_dir.path());
+    auto g = options_in<TestType>(getter_dir.path());
+    g.transfer_timeout = h.transfer_timeout = 150ms;
+    // A sparse file: hashing reads its zeros from no disk, so only the hash itself takes time.
+    constexpr std::uint64_t size = 384u << 20;
+    {
+        std::ofstream(holder_dir / "sparse.img").close();
+        fs::resize_file(holder_dir / "sparse.img", size);
+    }
+    peer holder(ctx, h), getter(ctx, g);
+    REQUIRE(getter.connect(holder.endpoint()).ok);
+    REQUIRE(eventually(getter, [&] { return !getter.peers().empty() && !getter.peers()[0].files.empty(); }));
+    const auto started = std::chrono::steady_clock::now();
+    auto done = getter.download({"sparse.img", "", {}, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(done.size == size);
+    CHECK(fs::file_size(getter_dir / "sparse.img") == size);
+    // It really did outlast the timeout (else this test shows nothing): hashing plus sending 384 MiB.
+    CHECK(std::chrono::steady_clock::now() - started > g.transfer_timeout);
+}

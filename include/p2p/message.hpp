@@ -44,6 +44,7 @@ enum class msg_type : std::uint8_t {
     ping = 9,
     pong = 10,
     goodbye = 11,
+    preparing = 12,
 };
 
 /// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
@@ -140,9 +141,17 @@ struct goodbye {
     friend bool operator==(const goodbye&, const goodbye&) = default;
 };
 
-/// Any message; the variant index order matches nothing on the wire (msg_type does).
-using message =
-    std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong, goodbye>;
+/// The holder got the REQUEST but is still hashing the file (seconds for a large one): keep waiting, do not give
+/// up or fail over. Sent in answer to each repeated REQUEST while the hash runs.
+struct preparing {
+    std::uint32_t transfer = 0;
+    std::uint64_t size = 0; ///< Of the file being hashed, so the user can be told why it takes a while.
+    friend bool operator==(const preparing&, const preparing&) = default;
+};
+
+/// Any message; the variant's alternatives are in wire order (msg_type value minus one).
+using message = std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong,
+                             goodbye, preparing>;
 
 /// Wire type of a message value.
 msg_type type_of(const message& msg);

@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -138,6 +139,12 @@ private:
     void end_upload(const upload_key& key, std::optional<std::string> abort_reason);
 
     // Downloads
+    void on_preparing(remote_peer& from, const preparing& p);
+    /// An unanswered REQUEST goes again this often: often enough that a holder still hashing can answer PREPARING
+    /// several times before the transfer timeout.
+    milliseconds request_repeat_interval() const {
+        return std::clamp(options_.transfer_timeout / 4, milliseconds(20), milliseconds(500));
+    }
     void on_offer(remote_peer& from, const offer& o);
     void on_chunk(remote_peer& from, chunk& c);
     void on_transfer_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code);
@@ -165,10 +172,10 @@ private:
     std::vector<std::unique_ptr<pending_connect>> connects_;
     std::map<upload_key, upload> uploads_;
     std::map<std::uint32_t, download> downloads_;
-    std::map<std::uint64_t, upload_key> hash_jobs_;       ///< io_worker job -> upload waiting for its hash
-    std::map<std::uint64_t, std::uint32_t> resume_jobs_;  ///< io_worker job -> download hashing its partial file
+    std::map<std::uint64_t, upload_key> hash_jobs_;      ///< io_worker job -> upload waiting for its hash
+    std::map<std::uint64_t, std::uint32_t> resume_jobs_; ///< io_worker job -> download hashing its partial file
     std::map<std::uint32_t, partial_download> partial_by_transfer_; ///< What a resume hash job is hashing
-    std::map<std::uint64_t, std::uint32_t> fsync_jobs_;   ///< io_worker job -> download being flushed
+    std::map<std::uint64_t, std::uint32_t> fsync_jobs_;             ///< io_worker job -> download being flushed
     std::map<std::string, failure_record> failures_;
     peer_stats stats_;
 

@@ -53,6 +53,7 @@ struct field_lister {
     void operator()(const ping&) {}
     void operator()(const pong&) {}
     void operator()(const goodbye&) {}
+    void operator()(const preparing& m) { out = {{"transfer", std::uint64_t{m.transfer}}, {"size", m.size}}; }
 };
 
 std::string terminal_quoted(std::string_view text) {
