@@ -46,6 +46,19 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
       router_(context, zmq::socket_type::router), catalog_(options_.folder) {
     configure_router(router_);
+    if (options_.secure) {
+        // Keys and the ZAP policy must be in place before bind: a CURVE socket without a handler lets anyone in.
+        keys_ = load_or_create_keypair(options_.folder);
+        id_ = peer_id_for_key(keys_->public_key);
+        std::optional<std::set<std::string>> allowed;
+        if (!options_.allow.empty()) {
+            allowed = read_allowlist(options_.allow);
+        }
+        zap_ = zap_authenticator::of(context_);
+        zap_domain_ = "p2p-" + id_.hex();
+        zap_->set_policy(zap_domain_, std::move(allowed));
+        make_curve_server(router_, *keys_, zap_domain_);
+    }
     try {
         router_.bind(options_.bind);
     } catch (const zmq::error_t& e) {
@@ -58,10 +71,14 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     next_periodic_scan_ = clock::now() + periodic_scan;
 }
 
-node::~node() = default;
+node::~node() {
+    if (zap_) {
+        zap_->remove_policy(zap_domain_);
+    }
+}
 
 void node::run() {
-    pipe::send(pipe_, node_output{node_reply{node_started{id_, endpoint_}}});
+    pipe::send(pipe_, node_output{node_reply{node_started{id_, endpoint_, keys_ ? keys_->public_key : std::string()}}});
     while (!finished_) {
         poll_once();
     }

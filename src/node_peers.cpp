@@ -108,8 +108,19 @@ void node::start_connect(const command::connect& cmd) {
         return;
     }
     std::string endpoint;
+    const auto keyed = split_keyed_address(cmd.address);
+    if (keys_ && !keyed.server_key) {
+        failed.error = "this peer is in secure mode: connect to KEY@host:port with the other peer's public key";
+        pipe::send(pipe_, node_output{event{failed}});
+        return;
+    }
+    if (!keys_ && keyed.server_key) {
+        failed.error = "a key was given, but this peer is not in secure mode (--secure)";
+        pipe::send(pipe_, node_output{event{failed}});
+        return;
+    }
     try {
-        endpoint = to_endpoint(cmd.address);
+        endpoint = to_endpoint(keyed.address);
     } catch (const std::invalid_argument& e) {
         failed.error = e.what();
         pipe::send(pipe_, node_output{event{failed}});
@@ -133,6 +144,10 @@ void node::start_connect(const command::connect& cmd) {
     pending->endpoint = endpoint;
     pending->dealer = zmq::socket_t(context_, zmq::socket_type::dealer);
     configure_dealer(pending->dealer, id_);
+    if (keys_) {
+        make_curve_client(pending->dealer, *keys_, *keyed.server_key);
+        pending->expected_id = peer_id_for_key(*keyed.server_key);
+    }
     try {
         pending->dealer.connect(endpoint);
     } catch (const zmq::error_t& e) {
@@ -175,6 +190,12 @@ void node::on_connect_reply(pending_connect& pending, message& msg) {
     }
     if (h->id == id_) {
         fail_connect(pending, pending.address + " is this peer", true);
+        return;
+    }
+    if (pending.expected_id && h->id != *pending.expected_id) {
+        // CURVE proved the other end holds the key; an id that is not the key's is a lie.
+        fail_connect(pending, "the peer at " + pending.address + " claims id " + h->id.short_hex() +
+                                  ", which is not the id of its key");
         return;
     }
     if (auto* known = find_peer(h->id)) {
@@ -253,6 +274,18 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
 void node::on_hello(std::string_view routing_id, const hello& h, zmq::message_t& frame) {
     if (stopping_) {
         return; // not taking new connections: the connector's deadline tells it
+    }
+    if (keys_) {
+        // The ZAP handler named the client's key as User-Id: the id claimed must be that key's id.
+        const char* key = nullptr;
+        try {
+            key = frame.gets("User-Id");
+        } catch (const zmq::error_t&) {
+        }
+        if (key == nullptr || peer_id_for_key(key) != h.id) {
+            protocol_error(nullptr, routing_id, "HELLO id is not the id of the client's key");
+            return;
+        }
     }
     if (h.id == id_ || peers_.contains(h.id)) {
         // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here.

@@ -39,6 +39,7 @@ peer::peer(zmq::context_t& context, peer_options options) : pipe_(context, zmq::
         if (const auto* started = std::get_if<node_started>(reply)) {
             id_ = started->id;
             endpoint_ = started->endpoint;
+            public_key_ = started->public_key;
             return;
         }
     }
@@ -105,10 +106,18 @@ Finished peer::wait_for(operation_id op) {
     }
 }
 
-std::vector<file_entry> peer::local_files() { return call<std::vector<file_entry>>(command::list_files{}); }
-std::vector<peer_info> peer::peers() { return call<std::vector<peer_info>>(command::list_peers{}); }
-std::vector<failure_record> peer::failures() { return call<std::vector<failure_record>>(command::list_failures{}); }
-peer_stats peer::stats() { return call<peer_stats>(command::get_stats{}); }
+std::vector<file_entry> peer::local_files() {
+    return call<std::vector<file_entry>>(command::list_files{});
+}
+std::vector<peer_info> peer::peers() {
+    return call<std::vector<peer_info>>(command::list_peers{});
+}
+std::vector<failure_record> peer::failures() {
+    return call<std::vector<failure_record>>(command::list_failures{});
+}
+peer_stats peer::stats() {
+    return call<peer_stats>(command::get_stats{});
+}
 
 operation_id peer::start_connect(const std::string& address) {
     const auto op = next_operation();
@@ -116,7 +125,9 @@ operation_id peer::start_connect(const std::string& address) {
     return op;
 }
 
-connect_finished peer::connect(const std::string& address) { return wait_for<connect_finished>(start_connect(address)); }
+connect_finished peer::connect(const std::string& address) {
+    return wait_for<connect_finished>(start_connect(address));
+}
 
 operation_id peer::start_download(const download_request& request) {
     const auto op = next_operation();
@@ -151,7 +162,9 @@ std::optional<event> peer::next_event(milliseconds timeout) {
     return std::nullopt;
 }
 
-zmq::pollitem_t peer::pollitem() { return zmq::pollitem_t{pipe_.handle(), 0, ZMQ_POLLIN, 0}; }
+zmq::pollitem_t peer::pollitem() {
+    return zmq::pollitem_t{pipe_.handle(), 0, ZMQ_POLLIN, 0};
+}
 
 void peer::stop() {
     if (stopped_) {

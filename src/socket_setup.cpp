@@ -33,4 +33,17 @@ void configure_dealer(zmq::socket_t& dealer, peer_id self) {
     dealer.set(zmq::sockopt::reconnect_ivl_max, 2000);
 }
 
+void make_curve_server(zmq::socket_t& router, const curve_keypair& keys, const std::string& zap_domain) {
+    router.set(zmq::sockopt::curve_server, 1);
+    router.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+    // With a domain set, libzmq asks the ZAP handler about every client; the handler refuses unknown domains.
+    router.set(zmq::sockopt::zap_domain, zap_domain);
+}
+
+void make_curve_client(zmq::socket_t& dealer, const curve_keypair& keys, const std::string& server_key) {
+    dealer.set(zmq::sockopt::curve_serverkey, server_key);
+    dealer.set(zmq::sockopt::curve_publickey, keys.public_key);
+    dealer.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+}
+
 } // namespace p2p

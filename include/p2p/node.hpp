@@ -6,6 +6,7 @@
 #pragma once
 
 #include "p2p/catalog.hpp"
+#include "p2p/curve_keys.hpp"
 #include "p2p/download.hpp"
 #include "p2p/event.hpp"
 #include "p2p/io_worker.hpp"
@@ -13,6 +14,7 @@
 #include "p2p/peer.hpp"
 #include "p2p/remote_peer.hpp"
 #include "p2p/upload.hpp"
+#include "p2p/zap_authenticator.hpp"
 
 #include <zmq.hpp>
 
@@ -55,6 +57,7 @@ using node_command = std::variant<command::connect, command::download, command::
 struct node_started {
     peer_id id;
     std::string endpoint;
+    std::string public_key; ///< Secure mode only.
 };
 /// The node could not start; the reason is one line.
 struct node_failed {
@@ -97,8 +100,9 @@ private:
     /// A connect waiting for its HELLO answer.
     struct pending_connect {
         operation_id op = 0;
-        std::string address;  ///< As the user typed it, "host:port".
-        std::string endpoint; ///< As given to zmq connect.
+        std::string address;                ///< As the user typed it, "host:port".
+        std::string endpoint;               ///< As given to zmq connect.
+        std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
         zmq::socket_t dealer;
         steady_time started;
         steady_time deadline;
@@ -167,6 +171,9 @@ private:
     io_worker worker_;
     chunk_pool chunk_pool_;
     std::unique_ptr<capture_writer> capture_;
+    std::optional<curve_keypair> keys_;      ///< Secure mode only.
+    std::shared_ptr<zap_authenticator> zap_; ///< Secure mode only.
+    std::string zap_domain_;
 
     std::map<peer_id, remote_peer> peers_;
     std::vector<std::unique_ptr<pending_connect>> connects_;

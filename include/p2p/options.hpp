@@ -36,6 +36,14 @@ struct peer_options {
     std::size_t max_uploads = 128;         ///< Concurrent REQUESTs served in all.
     std::size_t max_strikes = 32;          ///< Protocol errors after which a peer is dropped.
 
+    /// CURVE encryption and authentication on every socket (docs/security.md). The keypair lives in
+    /// `<folder>/.p2p/curve.key` and the peer id derives from its public key; connecting needs the other peer's
+    /// public key ("KEY@host:port").
+    bool secure = false;
+    /// With `secure`: only clients whose public key is in this file get in (one Z85 key per line). Empty: any
+    /// client with a valid key gets in (still encrypted, and still unable to claim another peer's id).
+    std::filesystem::path allow;
+
     /// Append every message sent and received to this file (docs/capture.md); empty for none.
     std::filesystem::path capture;
 };

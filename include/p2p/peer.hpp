@@ -22,8 +22,8 @@ namespace p2p {
 
 /// What to download and from whom.
 struct download_request {
-    std::string name;                       ///< File name as listed by the other peer.
-    std::string from;                       ///< Peer id or unique id prefix; empty for any peer that has it.
+    std::string name;                        ///< File name as listed by the other peer.
+    std::string from;                        ///< Peer id or unique id prefix; empty for any peer that has it.
     std::optional<std::uint32_t> window;     ///< Overrides peer_options::window for this download.
     std::optional<std::uint32_t> chunk_size; ///< Overrides peer_options::chunk_size.
 };
@@ -41,6 +41,8 @@ public:
     peer_id id() const { return id_; }
     /// The bound endpoint with the real port ("tcp://127.0.0.1:41234", "inproc://a").
     const std::string& endpoint() const { return endpoint_; }
+    /// Secure mode: our CURVE public key (Z85), which others need to connect ("KEY@host:port"); else empty.
+    const std::string& public_key() const { return public_key_; }
 
     /// Our shared files, sorted by name.
     std::vector<file_entry> local_files();
@@ -82,6 +84,7 @@ private:
     std::thread thread_;
     peer_id id_;
     std::string endpoint_;
+    std::string public_key_;
     std::deque<event> queued_;
     bool stopped_ = false;
 };

@@ -2,6 +2,7 @@
 // socket_setup.hpp - the limits every peer socket gets before bind or connect (reliability-notes §3).
 #pragma once
 
+#include "p2p/curve_keys.hpp"
 #include "p2p/peer_id.hpp"
 
 #include <zmq.hpp>
@@ -21,5 +22,10 @@ void configure_router(zmq::socket_t& router);
 
 /// One outgoing connection: routing id = our id (16 hex digits), the same limits, fast reconnect with backoff.
 void configure_dealer(zmq::socket_t& dealer, peer_id self);
+
+/// Secure mode, before bind: CURVE server with our secret key; `zap_domain` selects the allowlist in the ZAP handler.
+void make_curve_server(zmq::socket_t& router, const curve_keypair& keys, const std::string& zap_domain);
+/// Secure mode, before connect: CURVE client with our keypair, talking only to the holder of `server_key`.
+void make_curve_client(zmq::socket_t& dealer, const curve_keypair& keys, const std::string& server_key);
 
 } // namespace p2p

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+// secure_test.cpp - --secure: CURVE on every socket, ids bound to keys, and the ZAP allowlist.
+#include "support.hpp"
+
+#include "p2p/curve_keys.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+using namespace p2p;
+using namespace p2p::test;
+
+namespace {
+
+peer_options secure_options(const fs::path& folder, const fs::path& allow = {}) {
+    auto o = options_in<tcp>(folder);
+    o.secure = true;
+    o.allow = allow;
+    return o;
+}
+
+std::string keyed(const peer& p) {
+    return p.public_key() + "@" + p.endpoint();
+}
+
+void write_allowlist(const fs::path& file, const std::vector<std::string>& keys) {
+    std::string text = "# peers allowed in\n";
+    for (const auto& k : keys) {
+        text += k + "  some label\n";
+    }
+    write_file(file, text);
+}
+
+} // namespace
+
+TEST_CASE("secure peers on each other's allowlist connect and transfer", "[secure][net]") {
+    zmq::context_t ctx;
+    temp_dir a_dir, b_dir, lists;
+    // Keys are made on first use; start each once to learn its key, then again with the allowlists.
+    std::string a_key, b_key;
+    {
+        peer a(ctx, secure_options(a_dir.path()));
+        peer b(ctx, secure_options(b_dir.path()));
+        a_key = a.public_key();
+        b_key = b.public_key();
+    }
+    REQUIRE(is_valid_key(a_key));
+    REQUIRE(is_valid_key(b_key));
+    write_allowlist(lists / "a.allow", {b_key});
+    write_allowlist(lists / "b.allow", {a_key});
+
+    const auto bytes = random_bytes(3u << 20, 21);
+    write_file(a_dir / "secret.bin", bytes);
+    peer a(ctx, secure_options(a_dir.path(), lists / "a.allow"));
+    peer b(ctx, secure_options(b_dir.path(), lists / "b.allow"));
+    // The same key from the folder, so the same id as before: an id is its key's.
+    CHECK(a.public_key() == a_key);
+    CHECK(a.id() == peer_id_for_key(a_key));
+    CHECK(b.id() == peer_id_for_key(b_key));
+
+    auto c = b.connect(keyed(a));
+    INFO(c.error);
+    REQUIRE(c.ok);
+    CHECK(c.id == a.id());
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
+    CHECK(a.peers()[0].id == b.id());
+    auto done = b.download({"secret.bin", "", {}, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(read_file(b_dir / "secret.bin") == bytes);
+}
+
+TEST_CASE("secure peer refuses a key that is not on its allowlist", "[secure][net]") {
+    zmq::context_t ctx;
+    temp_dir a_dir, b_dir, stranger_dir, lists;
+    std::string b_key;
+    {
+        peer b(ctx, secure_options(b_dir.path()));
+        b_key = b.public_key();
+    }
+    write_allowlist(lists / "a.allow", {b_key});
+    peer a(ctx, secure_options(a_dir.path(), lists / "a.allow"));
+    peer stranger(ctx, secure_options(stranger_dir.path()));
+
+    const auto started = std::chrono::steady_clock::now();
+    auto c = stranger.connect(keyed(a));
+    CHECK_FALSE(c.ok);
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+    CHECK(a.peers().empty());
+    CHECK(stranger.peers().empty());
+    // The allowed one still gets in.
+    peer b(ctx, secure_options(b_dir.path()));
+    REQUIRE(b.connect(keyed(a)).ok);
+}
+
+TEST_CASE("plain and secure peers cannot talk to each other", "[secure][net]") {
+    zmq::context_t ctx;
+    temp_dir s_dir, p_dir;
+    peer secure_peer(ctx, secure_options(s_dir.path()));
+    peer plain(ctx, options_in<tcp>(p_dir.path()));
+
+    SECTION("plain connects to secure") {
+        auto c = plain.connect(secure_peer.endpoint());
+        CHECK_FALSE(c.ok);
+        CHECK(secure_peer.peers().empty());
+    }
+    SECTION("plain given a key is told it is not secure") {
+        auto c = plain.connect(keyed(secure_peer));
+        CHECK_FALSE(c.ok);
+        CHECK_THAT(c.error, Catch::Contains("not in secure mode"));
+    }
+    SECTION("secure connects to plain") {
+        auto c = secure_peer.connect(secure_peer.public_key() + "@" + plain.endpoint());
+        CHECK_FALSE(c.ok);
+        CHECK(plain.peers().empty());
+    }
+    SECTION("secure without the other's key is told how to connect") {
+        auto c = secure_peer.connect(plain.endpoint());
+        CHECK_FALSE(c.ok);
+        CHECK_THAT(c.error, Catch::Contains("KEY@host:port"));
+    }
+}
+
+TEST_CASE("secure peer rejects a server whose id is not its key's", "[secure][net]") {
+    // Connecting with the right endpoint but somebody else's key: CURVE fails the handshake, nothing joins.
+    zmq::context_t ctx;
+    temp_dir a_dir, b_dir, c_dir;
+    peer a(ctx, secure_options(a_dir.path()));
+    peer b(ctx, secure_options(b_dir.path()));
+    peer c(ctx, secure_options(c_dir.path()));
+    auto r = b.connect(c.public_key() + "@" + a.endpoint());
+    CHECK_FALSE(r.ok);
+    CHECK(a.peers().empty());
+    CHECK(b.peers().empty());
+}
+
+TEST_CASE("secure keys are private and never listed or served", "[secure][net]") {
+    zmq::context_t ctx;
+    temp_dir a_dir, b_dir;
+    write_file(a_dir / "shared.txt", "hello");
+    peer a(ctx, secure_options(a_dir.path()));
+    peer b(ctx, secure_options(b_dir.path()));
+
+    struct ::stat st {};
+    REQUIRE(::stat((a_dir / ".p2p").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(::stat((a_dir / ".p2p" / "curve.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(read_file(a_dir / ".p2p" / "curve.key").find(a.public_key()) == 0);
+
+    REQUIRE(b.connect(keyed(a)).ok);
+    REQUIRE(eventually(b, [&] { return b.peers().size() == 1 && !b.peers()[0].files.empty(); }));
+    std::vector<std::string> listed;
+    const auto peers = b.peers();
+    for (const auto& f : peers[0].files) {
+        listed.push_back(f.name);
+    }
+    CHECK(listed == std::vector<std::string>{"shared.txt"});
+    for (const auto& name : {".p2p", ".p2p/curve.key", "curve.key"}) {
+        auto done = b.download({name, a.id().hex(), {}, {}});
+        INFO(name);
+        CHECK_FALSE(done.ok);
+    }
+    CHECK_FALSE(fs::exists(b_dir / "curve.key"));
+}
+
+TEST_CASE("secure key files and allowlists that are wrong give a clear error", "[secure]") {
+    zmq::context_t ctx;
+    temp_dir dir, lists;
+    SECTION("a key readable by others is refused, as ssh does") {
+        { peer once(ctx, secure_options(dir.path())); }
+        fs::permissions(dir / ".p2p" / "curve.key", fs::perms::group_read, fs::perm_options::add);
+        CHECK_THROWS_WITH(peer(ctx, secure_options(dir.path())), Catch::Contains("chmod 600"));
+    }
+    SECTION("an allowlist line that is not a key names its line") {
+        write_file(lists / "bad.allow", "# ok\n\nnot-a-key\n");
+        CHECK_THROWS_WITH(peer(ctx, secure_options(dir.path(), lists / "bad.allow")), Catch::Contains("bad.allow:3"));
+    }
+    SECTION("a missing allowlist") {
+        CHECK_THROWS_WITH(peer(ctx, secure_options(dir.path(), lists / "missing.allow")),
+                          Catch::Contains("cannot read"));
+    }
+}
