@@ -322,9 +322,11 @@ TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large fi
     temp_dir holder_dir, getter_dir;
     auto h = options_in<TestType>(holder_dir.path());
     auto g = options_in<TestType>(getter_dir.path());
-    g.transfer_timeout = h.transfer_timeout = 150ms;
+    // Only the getter is impatient; small chunks keep its progress steady once the bytes flow.
+    g.transfer_timeout = 400ms;
+    g.chunk_size = 256u << 10;
     // A sparse file: hashing reads its zeros from no disk, so only the hash itself takes time.
-    constexpr std::uint64_t size = 384u << 20;
+    constexpr std::uint64_t size = 512u << 20;
     {
         std::ofstream(holder_dir / "sparse.img").close();
         fs::resize_file(holder_dir / "sparse.img", size);
@@ -338,6 +340,6 @@ TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large fi
     REQUIRE(done.ok);
     CHECK(done.size == size);
     CHECK(fs::file_size(getter_dir / "sparse.img") == size);
-    // It really did outlast the timeout (else this test shows nothing): hashing plus sending 384 MiB.
+    // It really did outlast the timeout (else this test shows nothing): hashing plus sending 512 MiB.
     CHECK(std::chrono::steady_clock::now() - started > g.transfer_timeout);
 }
