@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// commands.hpp - what p2p-peer can do, one file each (as CLI11's examples/subcom_in_files): the menu (menu.cpp),
+// serve (serve.cpp), ls (ls.cpp) and get (get.cpp).
+#pragma once
+
+#include "global_options.hpp"
+
+#include "p2p/peer.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace p2p::cli {
+
+/// A subcommand added to the app, and what runs it once the command line is parsed.
+struct subcommand {
+    CLI::App* app;
+    std::function<int()> run; ///< Returns the exit code; throws usage_error or std::exception on failure.
+};
+
+/// `serve <port> <dir> [--connect host:port]...`: share a folder without the menu until SIGINT or SIGTERM.
+subcommand setup_serve(CLI::App& app, const global_options& globals);
+/// `ls host:port [--json]`: print another peer's files.
+subcommand setup_ls(CLI::App& app, const global_options& globals);
+/// `get host:port <file> [--dir D] [--json]`: download one file from another peer.
+subcommand setup_get(CLI::App& app, const global_options& globals);
+
+/// The positional arguments of the menu, `p2p-peer <port> <dir>`.
+struct menu_arguments {
+    int port = -1;      ///< -1 until given.
+    std::string folder; ///< The shared folder.
+};
+/// Adds <port> <dir> to the top-level app (optional there, since a subcommand may be given instead).
+void add_menu_arguments(CLI::App& app, menu_arguments& arguments);
+/// Runs the interactive menu; the exit code. Throws usage_error when <port> <dir> are missing.
+int run_menu(const menu_arguments& arguments, const global_options& globals);
+
+/// Adds the <port> positional: a number from 0 (any free port) to 65535.
+CLI::Option* add_port_argument(CLI::App& app, int& port);
+/// Checks a "host:port" argument with p2p::to_endpoint, so a bad address is a usage error (exit 2).
+CLI::Validator host_port_check();
+/// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it.
+std::string started_line(const peer& p);
+
+} // namespace p2p::cli

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#include "event_text.hpp"
+
+#include "units.hpp"
+
+#include "p2p/file_name.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <variant>
+
+namespace p2p::cli {
+
+namespace {
+
+/// Files named in a "updated its file list" line; the rest are counted, so a peer with 10000 files is one line.
+constexpr std::size_t max_listed_files = 10;
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string file_list_text(const std::vector<file_entry>& files) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < files.size() && i < max_listed_files; ++i) {
+        text += (i == 0 ? "" : ", ") + escape_for_terminal(files[i].name);
+    }
+    if (files.size() > max_listed_files) {
+        text += ", ... " + std::to_string(files.size() - max_listed_files) + " more";
+    }
+    return text + "]";
+}
+
+std::string describe_left(const peer_left& left) {
+    const auto who = left.id.short_hex();
+    switch (left.why) {
+    case peer_left::reason::goodbye:
+        return "Peer " + who + " at " + escape_for_terminal(left.address) + " left";
+    case peer_left::reason::evicted:
+        return "Peer " + who + " is not reachable, removing";
+    case peer_left::reason::dropped:
+        return "Peer " + who + " dropped: " + escape_for_terminal(left.detail);
+    }
+    return "Peer " + who + " left";
+}
+
+std::string seconds_text(double seconds) {
+    std::array<char, 32> out{};
+    std::snprintf(out.data(), out.size(), "%.2f s", seconds);
+    return out.data();
+}
+
+} // namespace
+
+std::optional<std::string> describe(const event& e) {
+    return std::visit(
+        [](const auto& ev) -> std::optional<std::string> {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, peer_joined>) {
+                return "New peer " + ev.id.short_hex() + " joined with " + plural(ev.file_count, "file", "files");
+            } else if constexpr (std::is_same_v<T, peer_files_changed>) {
+                return "Peer " + ev.id.short_hex() + " updated its file list: " + file_list_text(ev.files);
+            } else if constexpr (std::is_same_v<T, peer_left>) {
+                return describe_left(ev);
+            } else if constexpr (std::is_same_v<T, connect_finished>) {
+                return describe_connect(ev);
+            } else if constexpr (std::is_same_v<T, download_finished>) {
+                return describe_download(ev);
+            } else {
+                return std::nullopt;
+            }
+        },
+        e);
+}
+
+std::string describe_connect(const connect_finished& done) {
+    if (!done.ok) {
+        return "Connection error: " + escape_for_terminal(done.error);
+    }
+    return "Connected to peer " + done.id.short_hex() + " at " + escape_for_terminal(done.address) + " (" +
+           plural(done.file_count, "file", "files") + " available)";
+}
+
+double download_rate(const download_finished& done) {
+    // A transfer faster than the clock's resolution still gets a finite rate.
+    return static_cast<double>(done.bytes_received) / std::max(done.seconds, 1e-6);
+}
+
+std::string describe_download(const download_finished& done) {
+    if (!done.ok) {
+        return escape_for_terminal(done.error);
+    }
+    std::string text = "Got file " + escape_for_terminal(done.name) + " from peer " + done.from.short_hex() + " (" +
+                       std::to_string(done.size) + " bytes in " + seconds_text(done.seconds) + ", " +
+                       format_rate(download_rate(done));
+    if (done.resumed_from > 0) {
+        text += ", resumed at " + format_bytes(static_cast<double>(done.resumed_from));
+    }
+    return text + ")";
+}
+
+} // namespace p2p::cli

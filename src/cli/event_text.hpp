@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// event_text.hpp - the lines users read about events and results, in the original peer's words where it had some.
+//
+// Everything that came from another peer (names, addresses, error reasons) goes through escape_for_terminal, so a
+// hostile name cannot move the cursor, clear the screen or hide earlier lines.
+#pragma once
+
+#include "p2p/event.hpp"
+
+#include <optional>
+#include <string>
+
+namespace p2p::cli {
+
+/// "New peer <id> joined with <n> files", "Peer <id> is not reachable, removing"...; nullopt for events that are
+/// not worth a line of their own (download_progress).
+std::optional<std::string> describe(const event& e);
+
+/// "Connected to peer <id> at <host>:<port> (<n> files available)" or "Connection error: <reason>".
+std::string describe_connect(const connect_finished& done);
+
+/// "Got file <name> from peer <id> (<size> bytes in <s> s, <rate>)", or the one-line reason it failed
+/// ("No peer has <name>", "Peer error: File not found"...).
+std::string describe_download(const download_finished& done);
+
+/// Bytes per second of a finished download (over the network: a resumed prefix is not counted).
+double download_rate(const download_finished& done);
+
+} // namespace p2p::cli

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "global_options.hpp"
+
+#include "exit_code.hpp"
+#include "units.hpp"
+
+#include "p2p/log.hpp"
+#include "p2p/protocol.hpp"
+
+namespace p2p::cli {
+
+namespace {
+
+/// Checks a size option at parse time, so a bad value is a usage error (exit 2) with the reason.
+CLI::Validator chunk_size_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            auto size = parse_size(value);
+            if (!size || *size < protocol::min_chunk_size || *size > protocol::max_chunk_size) {
+                return "must be a size from " + std::to_string(protocol::min_chunk_size) + " to 4M (like 64K, 1M)";
+            }
+            return {};
+        },
+        "");
+}
+
+CLI::Validator duration_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            auto duration = parse_duration(value);
+            if (!duration || duration->count() == 0) {
+                return "must be a duration like 500, 500ms, 2s or 1m";
+            }
+            return {};
+        },
+        "");
+}
+
+} // namespace
+
+void add_global_options(CLI::App& app, global_options& options) {
+    const char* group = "Peer options (before or after the command)";
+    app.add_option("--log-level", options.log_level, "Logging on stderr: debug, info, warn, error or off")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+        ->type_name("LEVEL")
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--bind", options.bind,
+                   "Address to listen on (default 0.0.0.0 for the menu and serve, 127.0.0.1 for ls and get)")
+        ->type_name("ADDR")
+        ->group(group);
+    app.add_option("--chunk-size", options.chunk_size, "Largest chunk asked for or sent (default 1M)")
+        ->check(chunk_size_check())
+        ->type_name("SIZE")
+        ->group(group);
+    app.add_option("--window", options.window, "Chunks in flight per download; 1 is stop-and-wait (default 1)")
+        ->check(CLI::Range(std::uint32_t{1}, protocol::max_window))
+        ->group(group);
+    app.add_option("--ping-interval", options.ping_interval,
+                   "Silence after which a peer is pinged; ms, or with ms/s/m (default 1s)")
+        ->check(duration_check())
+        ->type_name("DURATION")
+        ->group(group);
+    app.add_option("--peer-timeout", options.peer_timeout,
+                   "Silence after which a peer is removed; ms, or with ms/s/m (default 5s)")
+        ->check(duration_check())
+        ->type_name("DURATION")
+        ->group(group);
+    app.add_option("--capture", options.capture, "Record every message sent and received to FILE (docs/capture.md)")
+        ->type_name("FILE")
+        ->group(group);
+}
+
+void apply_log_level(const global_options& options) {
+    set_log_level(parse_log_level(options.log_level));
+}
+
+peer_options make_peer_options(const global_options& options, const std::filesystem::path& folder, int port,
+                               const std::string& default_host) {
+    peer_options out;
+    const auto host = options.bind.value_or(default_host);
+    if (host.empty() || host.find_first_of(" \t:/") != std::string::npos) {
+        throw usage_error("--bind: expected an IPv4 address or interface name, got '" + host + "'");
+    }
+    // "*" rather than "0": it is libzmq's documented spelling for "any free port".
+    out.bind = "tcp://" + host + ":" + (port == 0 ? std::string("*") : std::to_string(port));
+    out.folder = folder;
+    out.capture = options.capture;
+    if (options.chunk_size) {
+        out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));
+    }
+    if (options.window) {
+        out.window = *options.window;
+    }
+    if (options.ping_interval) {
+        out.ping_interval = *parse_duration(*options.ping_interval);
+    }
+    if (options.peer_timeout) {
+        out.peer_timeout = *parse_duration(*options.peer_timeout);
+    }
+    if (out.peer_timeout <= out.ping_interval) {
+        throw usage_error("--peer-timeout (" + std::to_string(out.peer_timeout.count()) +
+                          " ms) must be longer than --ping-interval (" + std::to_string(out.ping_interval.count()) +
+                          " ms)");
+    }
+    return out;
+}
+
+} // namespace p2p::cli

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// global_options.hpp - the options every p2p-peer command shares, and how they become p2p::peer_options.
+#pragma once
+
+#include "p2p/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace p2p::cli {
+
+/// What the global options hold after parsing. Unset optionals keep the peer_options defaults.
+struct global_options {
+    std::string log_level = "warn";
+    std::optional<std::string> bind;          ///< Host or interface to listen on; each command has its own default.
+    std::optional<std::string> chunk_size;    ///< As typed ("1M"); validated by parse_size at parse time.
+    std::optional<std::uint32_t> window;      ///< Chunks in flight per download.
+    std::optional<std::string> ping_interval; ///< As typed ("500ms"); validated by parse_duration.
+    std::optional<std::string> peer_timeout;  ///< As typed ("5s").
+    std::filesystem::path capture;            ///< Record every message to this file (docs/capture.md).
+};
+
+/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout and --capture to app.
+void add_global_options(CLI::App& app, global_options& options);
+
+/// Applies --log-level. Call once after parsing.
+void apply_log_level(const global_options& options);
+
+/// peer_options for a peer sharing `folder` and listening on `port` (0: any free port) of --bind, or of
+/// default_host when --bind was not given. Throws usage_error when the options contradict each other.
+peer_options make_peer_options(const global_options& options, const std::filesystem::path& folder, int port,
+                               const std::string& default_host);
+
+} // namespace p2p::cli

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#include "menu.hpp"
+
+#include "commands.hpp"
+#include "event_text.hpp"
+#include "exit_code.hpp"
+#include "wait.hpp"
+
+#include "p2p/file_name.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <charconv>
+#include <ctime>
+#include <iostream>
+
+namespace p2p::cli {
+
+namespace {
+
+constexpr std::string_view banner = "---------- P2P File Sharing System ----------";
+constexpr std::string_view rule = "--------------------------------------------";
+
+/// Choices and prompts are typed by people: spaces around them mean nothing.
+std::string trimmed(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t");
+    return std::string(text.substr(first, last - first + 1));
+}
+
+std::string local_time(std::chrono::system_clock::time_point when) {
+    const auto t = std::chrono::system_clock::to_time_t(when);
+    std::tm local{};
+    localtime_r(&t, &local);
+    std::array<char, 32> out{};
+    std::strftime(out.data(), out.size(), "%Y-%m-%d %H:%M:%S", &local);
+    return out.data();
+}
+
+} // namespace
+
+menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input)
+    : peer_(p), stop_(stop), screen_(screen), input_(input) {}
+
+int menu::run() {
+    show_choices(true);
+    for (;;) {
+        const auto answer = ask("Enter choice: ");
+        if (!answer) {
+            break;
+        }
+        const auto choice = trimmed(*answer);
+        bool keep_going = true;
+        if (choice == "1") {
+            list_local_files();
+        } else if (choice == "2") {
+            list_peers();
+        } else if (choice == "3") {
+            keep_going = request_file();
+        } else if (choice == "4") {
+            keep_going = connect_to_peer();
+        } else if (choice == "5") {
+            break;
+        } else if (choice == "6") {
+            show_failures();
+        } else {
+            screen_.line("Invalid choice");
+        }
+        if (!keep_going) {
+            break;
+        }
+        show_choices(false);
+    }
+    screen_.end_prompt();
+    screen_.line("Shutting down peer...");
+    // Shutdown may take up to the transfer grace period; a second Ctrl-C should not have to wait for it.
+    stop_.restore_defaults();
+    peer_.stop();
+    screen_.line("Peer " + peer_.id().short_hex() + " stopped");
+    return exit_ok;
+}
+
+std::optional<std::string> menu::ask(std::string_view prompt) {
+    screen_.prompt(prompt);
+    for (;;) {
+        if (auto line = input_.next_line()) {
+            screen_.answered(*line);
+            return line;
+        }
+        if (input_.finished()) {
+            return std::nullopt;
+        }
+        switch (wait_for_activity(peer_, stop_, &input_, std::chrono::milliseconds(1000))) {
+        case wake::stop:
+            return std::nullopt;
+        case wake::event:
+            if (auto e = peer_.next_event(std::chrono::milliseconds(0))) {
+                show_event(*e);
+            }
+            break;
+        case wake::input:
+            input_.fill();
+            break;
+        case wake::idle:
+            break;
+        }
+    }
+}
+
+void menu::show_choices(bool first) {
+    if (first) {
+        screen_.line(banner);
+        screen_.line(started_line(peer_));
+    } else {
+        screen_.line("");
+        screen_.line(banner);
+    }
+    screen_.line("1. List local files");
+    screen_.line("2. List peers and files");
+    screen_.line("3. Request file");
+    screen_.line("4. Connect to peer");
+    screen_.line("5. Exit");
+    screen_.line("6. Show failed connections");
+    screen_.line(rule);
+    screen_.line("");
+}
+
+void menu::list_local_files() {
+    const auto files = peer_.local_files();
+    screen_.line("Your shared files:");
+    if (files.empty()) {
+        screen_.line("  No files available");
+    }
+    for (const auto& f : files) {
+        // Our own names are escaped too: anyone who can write to the folder can choose them.
+        screen_.line("  " + escape_for_terminal(f.name) + " (" + std::to_string(f.size) + " bytes)");
+    }
+}
+
+void menu::list_peers() {
+    const auto peers = peer_.peers();
+    screen_.line("Connected peers and their files:");
+    if (peers.empty()) {
+        screen_.line("  No peers connected");
+    }
+    for (const auto& p : peers) {
+        screen_.line("  Peer " + p.id.short_hex() + " at " + escape_for_terminal(p.address) + ":");
+        if (p.files.empty()) {
+            screen_.line("    No files shared");
+        }
+        for (const auto& f : p.files) {
+            screen_.line("    - " + escape_for_terminal(f.name));
+        }
+    }
+}
+
+bool menu::request_file() {
+    const auto name = ask("Enter file name to download: ");
+    if (!name) {
+        return false;
+    }
+    const auto from = ask("Enter peer ID, leave empty for all: ");
+    if (!from) {
+        return false;
+    }
+    if (name->empty()) {
+        screen_.line("Error: File name must not be empty");
+        return true;
+    }
+    progress_meter meter(screen_, true);
+    progress_ = &meter;
+    const auto op = peer_.start_download(download_request{*name, trimmed(*from), std::nullopt, std::nullopt});
+    const auto done = await_operation<download_finished>(peer_, stop_, op, [this](const event& e) { show_event(e); });
+    meter.finish();
+    progress_ = nullptr;
+    if (!done) {
+        return false;
+    }
+    screen_.line(describe_download(*done));
+    return true;
+}
+
+bool menu::connect_to_peer() {
+    const auto host_answer = ask("Enter peer host: ");
+    if (!host_answer) {
+        return false;
+    }
+    const auto port_answer = ask("Enter peer port: ");
+    if (!port_answer) {
+        return false;
+    }
+    const auto host = trimmed(*host_answer);
+    const auto port_text = trimmed(*port_answer);
+    if (host.empty() || host.find_first_of(" \t/") != std::string::npos) {
+        screen_.line("Error: Host must be a name or an address, without spaces");
+        return true;
+    }
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size()) {
+        screen_.line("Error: Port must be a number");
+        return true;
+    }
+    if (port == 0 || port > 65535) {
+        screen_.line("Error: Port must be a number from 1 to 65535");
+        return true;
+    }
+    const auto op = peer_.start_connect(host + ":" + std::to_string(port));
+    const auto done = await_operation<connect_finished>(peer_, stop_, op, [this](const event& e) { show_event(e); });
+    if (!done) {
+        return false;
+    }
+    screen_.line(describe_connect(*done));
+    return true;
+}
+
+void menu::show_failures() {
+    const auto failures = peer_.failures();
+    screen_.line("Failed connections:");
+    if (failures.empty()) {
+        screen_.line("  No failed connections");
+    }
+    for (const auto& f : failures) {
+        screen_.line("  " + escape_for_terminal(f.address) + ": " + std::to_string(f.count) +
+                     (f.count == 1 ? " failure" : " failures") + ", last at " + local_time(f.last_time) + ": " +
+                     escape_for_terminal(f.last_error));
+    }
+}
+
+void menu::show_event(const event& e) {
+    if (const auto* progress = std::get_if<download_progress>(&e)) {
+        if (progress_ != nullptr) {
+            progress_->update(*progress);
+        }
+        return;
+    }
+    if (auto text = describe(e)) {
+        screen_.line(*text);
+    }
+}
+
+int run_menu(const menu_arguments& arguments, const global_options& globals) {
+    if (arguments.port < 0 || arguments.folder.empty()) {
+        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get); see --help");
+    }
+    auto options = make_peer_options(globals, arguments.folder, arguments.port, "0.0.0.0");
+    stop_signal stop;
+    zmq::context_t context;
+    peer p(context, std::move(options));
+    const bool out_is_tty = ::isatty(STDOUT_FILENO) == 1;
+    const bool in_is_tty = ::isatty(STDIN_FILENO) == 1;
+    console screen(std::cout, out_is_tty, !in_is_tty);
+    line_reader input(STDIN_FILENO);
+    return menu(p, stop, screen, input).run();
+}
+
+void add_menu_arguments(CLI::App& app, menu_arguments& arguments) {
+    add_port_argument(app, arguments.port);
+    app.add_option("dir", arguments.folder, "Shared folder; created if missing (downloads land here too)");
+}
+
+} // namespace p2p::cli

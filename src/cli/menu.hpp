@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// menu.hpp - the interactive menu of the original peer, word for word, on a p2p::peer.
+//
+// One thread: each prompt waits in one zmq::poll over standard input, the peer's events and the stop signal, so
+// events print while a prompt waits, and Ctrl-C at any point is the same as choice 5.
+#pragma once
+
+#include "console.hpp"
+#include "line_reader.hpp"
+#include "progress_meter.hpp"
+#include "stop_signal.hpp"
+
+#include "p2p/peer.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace p2p::cli {
+
+class menu {
+public:
+    menu(peer& p, stop_signal& stop, console& screen, line_reader& input);
+
+    /// Shows the choices and runs them until 5, end of input or a stop signal; then shuts the peer down.
+    /// Returns the exit code.
+    int run();
+
+private:
+    /// Prompts and waits for one line, printing events meanwhile; nullopt at end of input or on a stop signal.
+    std::optional<std::string> ask(std::string_view prompt);
+    void show_choices(bool first);
+    void list_local_files();
+    void list_peers();
+    /// Choice 3. Returns false when a stop signal ended the wait.
+    bool request_file();
+    /// Choice 4. Returns false when a stop signal ended the wait.
+    bool connect_to_peer();
+    void show_failures();
+    void show_event(const event& e);
+
+    peer& peer_;
+    stop_signal& stop_;
+    console& screen_;
+    line_reader& input_;
+    progress_meter* progress_ = nullptr; ///< The download being shown, while there is one.
+};
+
+} // namespace p2p::cli

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+#include "progress_meter.hpp"
+
+#include "units.hpp"
+
+#include "p2p/file_name.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace p2p::cli {
+
+namespace {
+/// Characters of the bar itself; with the numbers the status fits an 80-column terminal.
+constexpr std::size_t bar_width = 24;
+/// Longest file name shown before the bar.
+constexpr std::size_t max_name_width = 20;
+/// Plain lines (into a pipe or file) are spaced out: a log needs a trace, not 5 lines a second.
+constexpr auto plain_line_interval = std::chrono::seconds(2);
+
+std::string percent_text(std::uint64_t bytes, std::uint64_t size) {
+    const double fraction = size == 0 ? 1.0 : static_cast<double>(bytes) / static_cast<double>(size);
+    std::array<char, 16> out{};
+    std::snprintf(out.data(), out.size(), "%.0f%%", fraction * 100);
+    return out.data();
+}
+
+std::string bar_text(std::uint64_t bytes, std::uint64_t size) {
+    const double fraction = size == 0 ? 1.0 : static_cast<double>(bytes) / static_cast<double>(size);
+    const auto filled = static_cast<std::size_t>(fraction * bar_width);
+    std::string bar = "[";
+    for (std::size_t i = 0; i < bar_width; ++i) {
+        bar += i < filled ? '=' : (i == filled ? '>' : ' ');
+    }
+    return bar + "]";
+}
+
+std::string short_name(const std::string& name) {
+    auto shown = escape_for_terminal(name);
+    if (shown.size() > max_name_width) {
+        // Cut on a character boundary: never inside a UTF-8 sequence.
+        std::size_t cut = max_name_width - 3;
+        while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) {
+            --cut;
+        }
+        shown = shown.substr(0, cut) + "...";
+    }
+    return shown;
+}
+
+} // namespace
+
+progress_meter::progress_meter(console& screen, bool plain_lines) : screen_(screen), plain_lines_(plain_lines) {}
+
+void progress_meter::update(const download_progress& progress) {
+    const auto now = clock::now();
+    if (!first_time_) {
+        first_time_ = now;
+        first_bytes_ = progress.bytes;
+    }
+    const double seconds = std::chrono::duration<double>(now - *first_time_).count();
+    const double rate = seconds > 0 ? static_cast<double>(progress.bytes - first_bytes_) / seconds : 0;
+    const auto left = static_cast<double>(progress.size - std::min(progress.bytes, progress.size));
+    const std::string rate_text = rate > 0 ? format_rate(rate) : "-- B/s";
+    const std::string eta_text = rate > 0 ? format_clock(left / rate) : "--:--";
+    const auto amounts =
+        format_bytes(static_cast<double>(progress.bytes)) + " / " + format_bytes(static_cast<double>(progress.size));
+    if (screen_.is_tty()) {
+        screen_.status(short_name(progress.name) + " " + bar_text(progress.bytes, progress.size) + " " +
+                       percent_text(progress.bytes, progress.size) + " " + amounts + "  " + rate_text + "  ETA " +
+                       eta_text);
+        return;
+    }
+    if (plain_lines_ && now - last_line_ >= plain_line_interval) {
+        last_line_ = now;
+        screen_.line("Downloading " + escape_for_terminal(progress.name) + ": " + amounts + " (" +
+                     percent_text(progress.bytes, progress.size) + ", " + rate_text + ", ETA " + eta_text + ")");
+    }
+}
+
+void progress_meter::finish() {
+    screen_.clear_status();
+}
+
+} // namespace p2p::cli

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// progress_meter.hpp - how far a download is: a bar redrawn in place on a terminal, occasional lines elsewhere.
+#pragma once
+
+#include "console.hpp"
+
+#include "p2p/event.hpp"
+
+#include <chrono>
+#include <optional>
+
+namespace p2p::cli {
+
+class progress_meter {
+public:
+    /// Draws on `screen`: a bar when it is a terminal; else one plain line every few seconds when plain_lines.
+    progress_meter(console& screen, bool plain_lines);
+
+    /// A download_progress event arrived.
+    void update(const download_progress& progress);
+    /// The download ended: the bar is erased (the caller prints the result line).
+    void finish();
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    console& screen_;
+    bool plain_lines_;
+    std::optional<clock::time_point> first_time_; ///< When the first progress event came...
+    std::uint64_t first_bytes_ = 0;               ///< ...and how many bytes were in then: the rate counts from here.
+    clock::time_point last_line_{};               ///< When the last plain line was printed.
+};
+
+} // namespace p2p::cli

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#include "remote_session.hpp"
+
+#include "wait.hpp"
+
+#include "p2p/file_name.hpp"
+
+#include <stdexcept>
+
+namespace p2p::cli {
+
+remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
+                               const std::string& address)
+    : peer_(context_, make_peer_options(globals, folder, 0, "127.0.0.1")) {
+    const auto op = peer_.start_connect(address);
+    // Events before the connect finishes (none are expected from a fresh peer) need no showing.
+    auto done = await_operation<connect_finished>(peer_, stop_, op, [](const event&) {});
+    if (!done) {
+        throw std::runtime_error("interrupted");
+    }
+    if (!done->ok) {
+        throw std::runtime_error("cannot connect to " + escape_for_terminal(address) + ": " +
+                                 escape_for_terminal(done->error));
+    }
+    remote_ = std::move(*done);
+}
+
+} // namespace p2p::cli

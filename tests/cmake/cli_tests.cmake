@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+# p2p-peer end to end: the real binary in real processes, driven through its menu over pipes and through its
+# scriptable commands (tests/cli/cli_test.py). Every peer binds port 0; every wait is for an expected line.
+if(NOT TARGET p2p-peer)
+    return()
+endif()
+
+# The system interpreter: the scenarios need only its stdlib, except `hostile`, which plays a lying peer with Debian's
+# python3-zmq and python3-msgpack (and exits 77, skipped, without them).
+set(P2P_CLI_PYTHON /usr/bin/python3)
+set(P2P_CLI_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py)
+set(P2P_CLI_WORK ${CMAKE_CURRENT_BINARY_DIR}/cli-work)
+
+foreach(scenario menu ls_get errors signals hostile)
+    add_test(NAME cli_${scenario}
+             COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} ${scenario} --peer $<TARGET_FILE:p2p-peer>
+                     --work ${P2P_CLI_WORK})
+    set_tests_properties(cli_${scenario} PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
+endforeach()
+
+# The CLI11 way (its examples are tests with a PASS_REGULAR_EXPRESSION): help and version need no network.
+add_test(NAME cli_help COMMAND p2p-peer --help)
+set_tests_properties(cli_help PROPERTIES TIMEOUT 30 LABELS cli
+                                         PASS_REGULAR_EXPRESSION "p2p-peer <port> <dir>.*Exit codes: 0 ok")
+add_test(NAME cli_version COMMAND p2p-peer --version)
+set_tests_properties(cli_version PROPERTIES TIMEOUT 30 LABELS cli PASS_REGULAR_EXPRESSION "^p2p-peer [0-9]+\\.[0-9]+")
