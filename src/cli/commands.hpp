@@ -43,5 +43,7 @@ CLI::Option* add_port_argument(CLI::App& app, int& port);
 CLI::Validator host_port_check();
 /// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it.
 std::string started_line(const peer& p);
+/// Secure mode: `Public key: KEY (others connect to KEY@host:port)`; empty otherwise.
+std::string key_line(const peer& p);
 
 } // namespace p2p::cli

@@ -69,6 +69,13 @@ void add_global_options(CLI::App& app, global_options& options) {
     app.add_option("--capture", options.capture, "Record every message sent and received to FILE (docs/capture.md)")
         ->type_name("FILE")
         ->group(group);
+    app.add_flag("--secure", options.secure,
+                 "Encrypt and authenticate with CURVE; keys in <dir>/.p2p; connect to KEY@host:port")
+        ->group(group);
+    app.add_option("--allow", options.allow, "With --secure: only the public keys listed in FILE may connect")
+        ->check(CLI::ExistingFile)
+        ->type_name("FILE")
+        ->group(group);
 }
 
 void apply_log_level(const global_options& options) {
@@ -86,6 +93,11 @@ peer_options make_peer_options(const global_options& options, const std::filesys
     out.bind = "tcp://" + host + ":" + (port == 0 ? std::string("*") : std::to_string(port));
     out.folder = folder;
     out.capture = options.capture;
+    if (!options.allow.empty() && !options.secure) {
+        throw usage_error("--allow needs --secure");
+    }
+    out.secure = options.secure;
+    out.allow = options.allow;
     if (options.chunk_size) {
         out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));
     }

@@ -21,9 +21,12 @@ struct global_options {
     std::optional<std::string> ping_interval; ///< As typed ("500ms"); validated by parse_duration.
     std::optional<std::string> peer_timeout;  ///< As typed ("5s").
     std::filesystem::path capture;            ///< Record every message to this file (docs/capture.md).
+    bool secure = false;                      ///< CURVE on every socket (docs/security.md).
+    std::filesystem::path allow;              ///< With --secure: only these public keys get in.
 };
 
-/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout and --capture to app.
+/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --capture, --secure and
+/// --allow to app.
 void add_global_options(CLI::App& app, global_options& options);
 
 /// Applies --log-level. Call once after parsing.

@@ -115,6 +115,9 @@ void menu::show_choices(bool first) {
     if (first) {
         screen_.line(banner);
         screen_.line(started_line(peer_));
+        if (const auto keys = key_line(peer_); !keys.empty()) {
+            screen_.line(keys);
+        }
     } else {
         screen_.line("");
         screen_.line(banner);
@@ -209,7 +212,16 @@ bool menu::connect_to_peer() {
         screen_.line("Error: Port must be a number from 1 to 65535");
         return true;
     }
-    const auto op = peer_.start_connect(host + ":" + std::to_string(port));
+    std::string key_prefix;
+    if (!peer_.public_key().empty()) {
+        // Secure mode: CURVE needs the other peer's public key before the first byte.
+        const auto key_answer = ask("Enter peer public key: ");
+        if (!key_answer) {
+            return false;
+        }
+        key_prefix = trimmed(*key_answer) + "@";
+    }
+    const auto op = peer_.start_connect(key_prefix + host + ":" + std::to_string(port));
     const auto done = await_operation<connect_finished>(peer_, stop_, op, [this](const event& e) { show_event(e); });
     if (!done) {
         return false;

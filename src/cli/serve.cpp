@@ -31,6 +31,9 @@ int run_serve(const serve_arguments& arguments, const global_options& globals) {
     // Not a terminal session: no prompt, no bar, every line flushed as it is printed (scripts wait for them).
     console screen(std::cout, false, false);
     screen.line(started_line(p));
+    if (const auto keys = key_line(p); !keys.empty()) {
+        screen.line(keys);
+    }
     // Connects run in the background: a peer that is down must not keep this one from serving.
     for (const auto& address : arguments.connect) {
         p.start_connect(address);

@@ -436,8 +436,53 @@ def scenario_hostile(h):
     print(f"hostile: the reason was printed as {text.strip()!r}")
 
 
+def scenario_secure(h):
+    """--secure: get with the server's key works, plain and unlisted keys are refused, --allow needs --secure."""
+    data = random.Random(9).randbytes(2 * 1024 * 1024)
+    shared = make_folder(h.path("secure-shared"), {"secret.bin": data})
+    # The first run makes the getter's key, so the server can be told to allow exactly it.
+    down = h.path("secure-down")
+    os.makedirs(down)
+    g, g_id, g_port = h.serve("getter-keys", down, "--secure")
+    getter_key = g.wait_for(r"^Public key: (\S{40}) ").group(1)
+    g.proc.send_signal(signal.SIGINT)
+    check(g.exit_code() == 0, "secure serve did not exit 0 on SIGINT")
+    allow = h.path("allow.txt")
+    with open(allow, "w") as f:
+        f.write(f"# the getter\n{getter_key} getter\n")
+
+    s, s_id, port = h.serve("secure-server", shared, "--secure", "--allow", allow)
+    key = s.wait_for(r"^Public key: (\S{40}) \(others connect to (\S+)\)$").group(1)
+    check(not os.path.exists(os.path.join(shared, ".p2p", "curve.key.tmp")), "a temporary key file was left")
+    check(oct(os.stat(os.path.join(shared, ".p2p", "curve.key")).st_mode & 0o777) == "0o600", "key file not 0600")
+
+    code, out, err = h.run("get", f"{key}@127.0.0.1:{port}", "secret.bin", "--dir", down, "--secure",
+                           timeout=TRANSFER_S)
+    check(code == 0, f"secure get exited {code}: {err}")
+    check(read(os.path.join(down, "secret.bin")) == data, "secret.bin differs")
+
+    # Without the key, with a plain peer, or with a key not on the allowlist: exit 1, nothing written.
+    elsewhere = h.path("elsewhere")
+    code, out, err = h.run("get", f"127.0.0.1:{port}", "secret.bin", "--dir", elsewhere, "--secure")
+    check(code == 1 and "KEY@host:port" in err, f"secure get without a key: {code} {err!r}")
+    code, out, err = h.run("get", f"127.0.0.1:{port}", "secret.bin", "--dir", elsewhere)
+    check(code == 1, f"plain get from a secure peer: {code} {err!r}")
+    stranger = h.path("stranger")
+    code, out, err = h.run("get", f"{key}@127.0.0.1:{port}", "secret.bin", "--dir", stranger, "--secure")
+    check(code == 1, f"get with a key not on the allowlist: {code} {err!r}")
+    for folder in (elsewhere, stranger):
+        check(not os.path.exists(os.path.join(folder, "secret.bin")), f"{folder} got the file")
+
+    code, out, err = h.run("serve", "0", h.path("x"), "--allow", allow)
+    check(code == 2 and "--allow needs --secure" in err, f"--allow without --secure: {code} {err!r}")
+
+    s.proc.send_signal(signal.SIGINT)
+    check(s.exit_code() == 0, "secure serve did not exit 0 on SIGINT")
+    print("secure: keyed get, refusals (no key, plain, unlisted key), --allow needs --secure")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile}
+             "hostile": scenario_hostile, "secure": scenario_secure}
 
 
 def main():
