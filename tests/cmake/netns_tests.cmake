@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: MIT
+# Two hosts: network namespaces joined by veth (tests/netns/netns_test.sh). Skipped (77) where ip netns is not
+# permitted.
+if(NOT TARGET p2p-peer)
+    return()
+endif()
+add_test(NAME netns_link_down_and_up COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/netns/netns_test.sh $<TARGET_FILE:p2p-peer>)
+set_tests_properties(netns_link_down_and_up PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS "net;netns")
