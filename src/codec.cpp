@@ -479,7 +479,7 @@ message decode_body(std::span<const std::byte> body) {
     const auto& type = array.ptr[1];
     if (type.type != msgpack::type::POSITIVE_INTEGER || type.via.u64 < 1 ||
         type.via.u64 > static_cast<std::uint64_t>(msg_type::preparing)) {
-        fail(decode_errc::unknown_type, "type code is not 1..11");
+        fail(decode_errc::unknown_type, "type code is not 1..12");
     }
     return decode_fields(array, static_cast<msg_type>(type.via.u64));
 }

@@ -105,6 +105,11 @@ request download::make_request() const {
 
 std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bool& restarted) {
     restarted = false;
+    if (o.chunk_size > chunk_size_) {
+        // We size our memory by what we asked for; a holder may send smaller chunks, never larger ones.
+        return "it offered chunks of " + std::to_string(o.chunk_size) + " bytes, more than the " +
+               std::to_string(chunk_size_) + " asked for";
+    }
     if (offered_) {
         // A new source after failover must have the very same file, or the bytes would not fit together.
         if (o.size != size_ || o.hash != hash_) {

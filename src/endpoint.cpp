@@ -27,6 +27,11 @@ std::string to_endpoint(std::string_view address) {
     }
     auto host = address.substr(0, colon);
     auto port = address.substr(colon + 1);
+    for (char c : host) {
+        if (c <= ' ' || c > '~') {
+            throw std::invalid_argument("host contains a space or control character");
+        }
+    }
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port == "*") {
@@ -34,11 +39,6 @@ std::string to_endpoint(std::string_view address) {
     }
     if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
         throw std::invalid_argument("port must be a number from 1 to 65535");
-    }
-    for (char c : host) {
-        if (c <= ' ' || c > '~') {
-            throw std::invalid_argument("host contains a space or control character");
-        }
     }
     return "tcp://" + std::string(host) + ":" + std::string(port);
 }

@@ -153,7 +153,7 @@ void node::on_offer(remote_peer& from, const offer& o) {
     bool restarted = false;
     if (auto problem = d->accept_offer(o, catalog_.dir_fd(), restarted)) {
         send(from, abort_transfer{o.transfer, *problem});
-        if (problem->starts_with("it has")) {
+        if (problem->starts_with("it ")) {
             d->tried.insert(from.id);
             fail_over(*d, "peer " + from.id.short_hex() + " " + *problem, download_errc::aborted);
         } else {

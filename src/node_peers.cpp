@@ -244,7 +244,8 @@ void node::on_connect_reply(pending_connect& pending, message& msg) {
 
 void node::on_router_message(std::string_view routing_id, std::span<zmq::message_t> frames) {
     auto sender = peer_id::from_hex(routing_id);
-    auto* from = sender ? find_peer(*sender) : nullptr;
+    auto* known = sender ? find_peer(*sender) : nullptr;
+    auto* from = known != nullptr && known->inbound ? known : nullptr;
     auto decoded = decode(frames);
     if (capture_ && !frames.empty()) {
         capture_->record(capture_direction::received, id_, sender.value_or(peer_id{}), frames[0],
@@ -264,8 +265,12 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
         return;
     }
     if (from == nullptr) {
-        // Nothing is accepted before HELLO, and nothing from a peer we removed.
-        protocol_error(nullptr, routing_id, std::string(to_string(type_of(msg))) + " before HELLO");
+        // Nothing is accepted before HELLO, nothing from a peer we removed, and nothing under the id of a peer we
+        // know only through our own DEALER (no strike against that peer: it is not the one sending).
+        protocol_error(
+            nullptr, routing_id,
+            std::string(to_string(type_of(msg))) +
+                (known != nullptr ? " on our ROUTER under the id of a peer we connected to" : " before HELLO"));
         return;
     }
     on_peer_message(*from, msg);
@@ -288,8 +293,13 @@ void node::on_hello(std::string_view routing_id, const hello& h, zmq::message_t&
         }
     }
     if (h.id == id_ || peers_.contains(h.id)) {
-        // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here.
-        if (auto* known = find_peer(h.id)) {
+        // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here. The one
+        // exception is a crossed connect: we reached it through our DEALER a moment ago while its DEALER reached our
+        // ROUTER, and it keeps that DEALER as its way to us.
+        auto* known = find_peer(h.id);
+        if (known != nullptr && !known->inbound && known->dealer &&
+            clock::now() - known->joined_at <= options_.connect_timeout) {
+            known->inbound = true;
             known->last_heard = clock::now();
         }
         send_hello_via_router(routing_id);
@@ -305,6 +315,7 @@ void node::on_hello(std::string_view routing_id, const hello& h, zmq::message_t&
     auto& p = peers_[h.id];
     p.id = h.id;
     p.address = advertised_address(h.endpoint, frame);
+    p.inbound = true;
     p.join_order = next_join_order_++;
     p.joined_at = p.last_heard = p.last_ping = now;
     if (!send_hello_via_router(routing_id)) {

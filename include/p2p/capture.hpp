@@ -126,7 +126,6 @@ private:
     std::optional<capture_record> stop(std::string reason);
 
     std::ifstream in_;
-    std::uint64_t size_ = 0;
     std::uint64_t offset_ = 0;
     std::uint16_t version_ = 0;
     std::optional<capture_tail> tail_;

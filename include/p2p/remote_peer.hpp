@@ -24,7 +24,11 @@ struct remote_peer {
     peer_id id;
     std::string address;                 ///< "host:port" where it listens, for users and failure records.
     std::optional<zmq::socket_t> dealer; ///< Our connection to it, when we connected.
-    std::uint64_t join_order = 0;        ///< For listing peers in the order they came.
+    /// It said HELLO on our ROUTER, so its own DEALER reaches us there. Only then is a ROUTER message with its routing
+    /// id from it: a peer we know only through our DEALER never uses our ROUTER, so such a message is someone else
+    /// claiming its id (routing ids are not authenticated without --secure).
+    bool inbound = false;
+    std::uint64_t join_order = 0; ///< For listing peers in the order they came.
     steady_time joined_at;
 
     std::vector<file_entry> files;  ///< Its latest complete list.
@@ -39,10 +43,10 @@ struct remote_peer {
         std::vector<file_entry> files;
     } incoming;
 
-    steady_time last_heard; ///< Any message refreshes it.
-    steady_time last_ping;  ///< When we last sent PING.
-    std::size_t strikes = 0; ///< Protocol errors so far.
-    bool list_unsent = false; ///< Our FILE_LIST could not be queued; send again on the next tick.
+    steady_time last_heard;                 ///< Any message refreshes it.
+    steady_time last_ping;                  ///< When we last sent PING.
+    std::size_t strikes = 0;                ///< Protocol errors so far.
+    bool list_unsent = false;               ///< Our FILE_LIST could not be queued; send again on the next tick.
     std::optional<operation_id> connect_op; ///< The connect that waits for this peer's first list.
 
     /// Whether its latest list has this name (and, when given, this size).
