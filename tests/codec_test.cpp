@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: MIT
+// codec_test.cpp - the wire codec: round trips at the limits, fixed encodings, and every decode error produced by
+// hand-built bytes (msgpack::packer or raw bytes, never the codec itself, so the bytes can lie).
+#include "p2p/codec.hpp"
+#include "p2p/protocol.hpp"
+
+#include <catch2/catch.hpp>
+#include <msgpack.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace p2p;
+
+namespace {
+
+constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
+constexpr auto u64max = std::numeric_limits<std::uint64_t>::max();
+constexpr auto i64max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+using packer = msgpack::packer<msgpack::sbuffer>;
+
+/// Bytes built by hand with msgpack-c's packer.
+std::string packed(const std::function<void(packer&)>& build) {
+    msgpack::sbuffer buffer;
+    packer pk(buffer);
+    build(pk);
+    return std::string(buffer.data(), buffer.size());
+}
+
+/// Raw bytes from a list of values 0..255.
+std::string raw(std::initializer_list<int> values) {
+    std::string out;
+    for (int v : values) {
+        out.push_back(static_cast<char>(v));
+    }
+    return out;
+}
+
+std::string hex(const void* data, std::size_t size) {
+    std::string out;
+    char buf[4];
+    for (std::size_t i = 0; i < size; ++i) {
+        std::snprintf(buf, sizeof buf, "%02x", static_cast<const unsigned char*>(data)[i]);
+        out += buf;
+    }
+    return out;
+}
+
+std::span<const std::byte> span_of(const std::string& s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+/// Decodes one body frame with no payload frame.
+decode_result decode_body(const std::string& body) {
+    return decode(span_of(body), nullptr);
+}
+
+/// The error code a body frame decodes to; fails the test if it decodes.
+decode_errc error_of(const std::string& body) {
+    auto result = decode_body(body);
+    INFO("bytes: " << hex(body.data(), body.size()));
+    REQUIRE_FALSE(result.ok());
+    INFO("error: " << result.error().what());
+    CHECK_FALSE(result.error().detail.empty());
+    return result.error().code;
+}
+
+/// Encodes and decodes a message without a payload frame.
+message round_trip(message msg) {
+    auto encoded = encode(std::move(msg));
+    REQUIRE_FALSE(encoded.payload);
+    auto decoded = decode(
+        std::span<const std::byte>(static_cast<const std::byte*>(encoded.body.data()), encoded.body.size()), nullptr);
+    INFO((decoded ? std::string("ok") : decoded.error().what()));
+    REQUIRE(decoded.ok());
+    return std::move(decoded.value());
+}
+
+template <typename T>
+void check_round_trip(const T& value) {
+    auto back = round_trip(value);
+    REQUIRE(std::holds_alternative<T>(back));
+    CHECK(std::get<T>(back) == value);
+}
+
+/// [1, type, fields...] with the fields written by `fields`.
+std::string frame(int type, std::uint32_t field_count, const std::function<void(packer&)>& fields) {
+    return packed([&](packer& pk) {
+        pk.pack_array(2 + field_count);
+        pk.pack(1);
+        pk.pack(type);
+        fields(pk);
+    });
+}
+
+void pack_string(packer& pk, const std::string& s) {
+    pk.pack_str(static_cast<std::uint32_t>(s.size()));
+    pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+
+/// A REQUEST whose fields can each be replaced by a hostile writer.
+std::string request_frame(std::function<void(packer&)> transfer, std::function<void(packer&)> name,
+                          std::function<void(packer&)> offset, std::function<void(packer&)> chunk_size,
+                          std::function<void(packer&)> credit) {
+    return frame(3, 5, [&](packer& pk) {
+        transfer(pk);
+        name(pk);
+        offset(pk);
+        chunk_size(pk);
+        credit(pk);
+    });
+}
+
+auto uint_field(std::uint64_t v) {
+    return [v](packer& pk) {
+        pk.pack(v);
+    };
+}
+auto str_field(std::string s) {
+    return [s](packer& pk) {
+        pack_string(pk, s);
+    };
+}
+const auto good_transfer = uint_field(1);
+const auto good_name = str_field("a.txt");
+const auto good_offset = uint_field(0);
+const auto good_chunk_size = uint_field(1024);
+const auto good_credit = uint_field(1);
+
+std::string digest_bytes(std::size_t n) {
+    return std::string(n, '\x5a');
+}
+
+chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, const std::string& bytes) {
+    chunk c;
+    c.transfer = transfer;
+    c.offset = offset;
+    c.last = last;
+    c.data = zmq::message_t(bytes.data(), bytes.size());
+    return c;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Round trips
+
+TEST_CASE("codec hello round trips with smallest and largest values", "[codec]") {
+    check_round_trip(hello{peer_id(1), "inproc://a", 0});
+    check_round_trip(
+        hello{peer_id(u64max), "tcp://" + std::string(protocol::max_endpoint_bytes - 11, 'h') + ":5000", u64max});
+}
+
+TEST_CASE("codec file list round trips empty, full page, and the last page", "[codec]") {
+    check_round_trip(file_list{0, 0, 1, {}});
+    check_round_trip(file_list{u64max, protocol::max_pages - 1, protocol::max_pages, {{"a", 0}, {"b", u64max}}});
+
+    file_list full{7, 0, 1, {}};
+    for (std::size_t i = 0; i < protocol::files_per_page; ++i) {
+        auto name = std::to_string(i);
+        name += std::string(protocol::max_name_bytes - name.size(), 'x');
+        full.files.push_back({name, i});
+    }
+    auto encoded = encode(full);
+    CHECK(encoded.body.size() <= protocol::max_body_bytes); // a full page of the longest names fits in one frame
+    check_round_trip(full);
+}
+
+TEST_CASE("codec request, offer, ack round trip at their limits", "[codec]") {
+    check_round_trip(request{0, "a", 0, protocol::min_chunk_size, 1});
+    check_round_trip(request{u32max, std::string(protocol::max_name_bytes, 'n'), i64max, protocol::max_chunk_size,
+                             protocol::max_window});
+    digest h{};
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        h[i] = static_cast<std::uint8_t>(255 - i);
+    }
+    check_round_trip(offer{0, 0, digest{}, protocol::min_chunk_size});
+    check_round_trip(offer{u32max, i64max, h, protocol::max_chunk_size});
+    check_round_trip(ack{0, 0, 1});
+    check_round_trip(ack{u32max, i64max, protocol::max_window});
+}
+
+TEST_CASE("codec not found, abort, ping, pong, goodbye round trip", "[codec]") {
+    check_round_trip(not_found{0, "", ""});
+    // The name is echoed text, not a path: any valid UTF-8 up to the name limit comes back as sent.
+    check_round_trip(not_found{u32max, "../x", std::string(protocol::max_reason_bytes, 'r')});
+    check_round_trip(abort_transfer{0, ""});
+    check_round_trip(abort_transfer{u32max, "file changed \xe2\x9c\x93"});
+    check_round_trip(ping{});
+    check_round_trip(pong{});
+    check_round_trip(goodbye{});
+}
+
+TEST_CASE("codec preparing round trips", "[codec]") {
+    check_round_trip(preparing{0, 0});
+    check_round_trip(preparing{u32max, i64max});
+}
+
+TEST_CASE("codec chunk round trips with 0-byte and maximal payloads", "[codec]") {
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{protocol::max_chunk_size}}) {
+        CAPTURE(size);
+        std::string bytes(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) {
+            bytes[i] = static_cast<char>(i * 131 + 7);
+        }
+        auto encoded = encode(make_chunk(u32max, i64max, size == 0, bytes));
+        REQUIRE(encoded.payload);
+        CHECK(encoded.payload->size() == size);
+        CHECK(encoded.body.size() <= 33); // the header stays in libzmq's inline small-message storage
+
+        std::vector<zmq::message_t> frames;
+        frames.push_back(std::move(encoded.body));
+        frames.push_back(std::move(*encoded.payload));
+        auto decoded = decode(std::span<zmq::message_t>(frames));
+        REQUIRE(decoded.ok());
+        auto* c = std::get_if<chunk>(&decoded.value());
+        REQUIRE(c != nullptr);
+        CHECK(c->transfer == u32max);
+        CHECK(c->offset == i64max);
+        CHECK(c->last == (size == 0));
+        CHECK(c->data.to_string() == bytes);
+    }
+}
+
+TEST_CASE("codec reads integers of any width the writer chose", "[codec]") {
+    // ACK [1, 6, transfer 5 as int8, next_offset 1 as uint16, credit 2 as uint64]: msgpack allows any width, and a
+    // signed type holding a value >= 0 is still that value.
+    auto decoded = decode_body(raw({0x95, 0x01, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
+    REQUIRE(decoded.ok());
+    CHECK(std::get<ack>(decoded.value()) == ack{5, 1, 2});
+    // The same ACK with credit as int8 -1 is refused.
+    CHECK(error_of(raw({0x95, 0x01, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
+}
+
+TEST_CASE("codec encode refuses fields over their limits", "[codec]") {
+    CHECK_THROWS_AS(encode(request{1, std::string(protocol::max_name_bytes + 1, 'n'), 0, 1024, 1}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(encode(hello{peer_id(1), std::string(protocol::max_endpoint_bytes + 1, 'e'), 0}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(encode(not_found{1, "a", std::string(protocol::max_reason_bytes + 1, 'r')}), std::invalid_argument);
+    CHECK_THROWS_AS(encode(abort_transfer{1, std::string(protocol::max_reason_bytes + 1, 'r')}), std::invalid_argument);
+    file_list too_long{1, 0, 1, std::vector<file_entry>(protocol::files_per_page + 1, file_entry{"a", 1})};
+    CHECK_THROWS_AS(encode(std::move(too_long)), std::invalid_argument);
+    CHECK_THROWS_AS(encode(make_chunk(1, 0, true, std::string(protocol::max_chunk_size + 1, 'c'))),
+                    std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixed encodings: if one of these changes, the wire format changed (bump protocol::version and docs/protocol.md).
+
+TEST_CASE("codec encodes every type to its known bytes", "[codec]") {
+    digest h{};
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        h[i] = static_cast<std::uint8_t>(i);
+    }
+    const std::string hash_hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const auto check = [](message msg, const std::string& expected) {
+        auto encoded = encode(std::move(msg));
+        CHECK(hex(encoded.body.data(), encoded.body.size()) == expected);
+        // And the known bytes decode, so reader and writer agree on them.
+        std::string bytes;
+        for (std::size_t i = 0; i < expected.size(); i += 2) {
+            bytes.push_back(static_cast<char>(std::stoi(expected.substr(i, 2), nullptr, 16)));
+        }
+        zmq::message_t payload;
+        auto decoded = decode(span_of(bytes), encoded.payload ? &payload : nullptr);
+        CHECK(decoded.ok());
+    };
+    // [version 1, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0]
+    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "950101cf0102030405060708aa696e70726f633a2f2f6100");
+    // [1, 2, list_version 1, page 0, page_count 1, [["a", 5]]]
+    check(file_list{1, 0, 1, {{"a", 5}}}, "9601020100019192a16105");
+    // [1, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
+    check(request{1, "a.txt", 0, 1024, 2}, "97010301a5612e74787400cd040002");
+    // [1, 4, transfer 2, size 65536 (uint32), bin8 of 32 bytes, chunk_size 1048576 (uint32)]
+    check(offer{2, 65536, h, 1u << 20}, "96010402ce00010000c420" + hash_hex + "ce00100000");
+    // [1, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
+    check(make_chunk(7, 300, true, "xyz"), "95010507cd012cc3");
+    // [1, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
+    check(ack{1, 1ull << 32, 64}, "95010601cf000000010000000040");
+    // [1, 7, transfer 2, "x", "no"]
+    check(not_found{2, "x", "no"}, "95010702a178a26e6f");
+    // [1, 8, transfer 3, "bye"]
+    check(abort_transfer{3, "bye"}, "94010803a3627965");
+    check(ping{}, "920109");
+    check(pong{}, "92010a");
+    check(goodbye{}, "92010b");
+    // [1, 12, transfer 5, size 2^20 (uint32)]
+    check(preparing{5, 1u << 20}, "94010c05ce00100000");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Strict decoding: each error kind from hand-built bytes.
+
+TEST_CASE("codec frame count errors", "[codec]") {
+    std::vector<zmq::message_t> none;
+    auto empty = decode(std::span<zmq::message_t>(none));
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error().code == decode_errc::no_frames);
+
+    std::vector<zmq::message_t> three;
+    three.emplace_back(raw({0x92, 0x01, 0x09}).data(), 3);
+    three.emplace_back(3);
+    three.emplace_back(3);
+    auto many = decode(std::span<zmq::message_t>(three));
+    REQUIRE_FALSE(many.ok());
+    CHECK(many.error().code == decode_errc::too_many_frames);
+
+    // CHUNK [1, 5, 1, 0, true] alone.
+    auto chunk_alone = raw({0x95, 0x01, 0x05, 0x01, 0x00, 0xc3});
+    CHECK(error_of(chunk_alone) == decode_errc::missing_payload);
+
+    // PING [1, 9] with a payload frame.
+    zmq::message_t payload(std::string("surprise"));
+    auto with_payload = decode(span_of(raw({0x92, 0x01, 0x09})), &payload);
+    REQUIRE_FALSE(with_payload.ok());
+    CHECK(with_payload.error().code == decode_errc::unexpected_payload);
+}
+
+TEST_CASE("codec frames over their byte limit are refused before unpacking", "[codec]") {
+    // A body one byte over the limit; its contents do not matter (they are not even looked at).
+    std::string body(protocol::max_body_bytes + 1, '\xc1');
+    CHECK(error_of(body) == decode_errc::frame_too_large);
+
+    zmq::message_t big(protocol::max_chunk_size + 1);
+    auto result = decode(span_of(raw({0x95, 0x01, 0x05, 0x01, 0x00, 0xc3})), &big);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == decode_errc::frame_too_large);
+    CHECK(big.size() == protocol::max_chunk_size + 1); // left where it was
+}
+
+TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
+    CHECK(error_of("") == decode_errc::truncated);
+    // An array of 5 with only 3 elements.
+    CHECK(error_of(raw({0x95, 0x01, 0x06, 0x01})) == decode_errc::truncated);
+    // A str8 announcing 10 bytes with 3 present.
+    CHECK(error_of(raw({0x94, 0x01, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
+    // A uint64 cut in half.
+    CHECK(error_of(raw({0x95, 0x01, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
+    // Every proper prefix of a valid REQUEST.
+    const auto good = request_frame(good_transfer, good_name, good_offset, good_chunk_size, good_credit);
+    REQUIRE(decode_body(good).ok());
+    for (std::size_t n = 0; n < good.size(); ++n) {
+        CAPTURE(n);
+        CHECK(error_of(good.substr(0, n)) == decode_errc::truncated);
+    }
+}
+
+TEST_CASE("codec bytes that are not msgpack are malformed", "[codec]") {
+    CHECK(error_of(raw({0xc1})) == decode_errc::malformed); // the one reserved byte
+    CHECK(error_of(raw({0x92, 0x01, 0xc1})) == decode_errc::malformed);
+}
+
+TEST_CASE("codec bytes after the message are trailing bytes", "[codec]") {
+    CHECK(error_of(raw({0x92, 0x01, 0x09, 0x00})) == decode_errc::trailing_bytes);
+    // Two whole messages in one frame.
+    CHECK(error_of(raw({0x92, 0x01, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
+}
+
+TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
+    CHECK(error_of(raw({0x01})) == decode_errc::not_an_array);
+    CHECK(error_of(packed([](packer& pk) { pack_string(pk, "HELLO"); })) == decode_errc::not_an_array);
+    CHECK(error_of(raw({0xc0})) == decode_errc::not_an_array); // nil
+    CHECK(error_of(raw({0x80})) == decode_errc::not_an_array); // an empty map (no map may hold anything)
+}
+
+TEST_CASE("codec a version other than 1 is refused", "[codec]") {
+    CHECK(error_of(raw({0x92, 0x00, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x02, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0xff, 0x09})) == decode_errc::bad_version); // -1
+    CHECK(error_of(raw({0x92, 0xa1, '1', 0x09})) == decode_errc::bad_version);
+    // The version is checked before the type: a future version may have types we do not know.
+    CHECK(error_of(raw({0x92, 0x02, 0x63})) == decode_errc::bad_version);
+}
+
+TEST_CASE("codec an unknown type code is refused", "[codec]") {
+    CHECK(error_of(raw({0x92, 0x01, 0x00})) == decode_errc::unknown_type);
+    // One past the last type there is.
+    const int past_last = static_cast<int>(msg_type::preparing) + 1;
+    CHECK(error_of(raw({0x92, 0x01, past_last})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x01, 0xcc, 0xff})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x01, 0xfb})) == decode_errc::unknown_type); // -5
+    CHECK(error_of(raw({0x92, 0x01, 0xa1, 0x09})) == decode_errc::unknown_type);
+}
+
+TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
+    CHECK(error_of(raw({0x90})) == decode_errc::wrong_arity);
+    CHECK(error_of(raw({0x91, 0x01})) == decode_errc::wrong_arity);
+    CHECK(error_of(raw({0x93, 0x01, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
+    CHECK(error_of(raw({0x94, 0x01, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
+    CHECK(error_of(raw({0x93, 0x01, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
+    CHECK(error_of(raw({0x93, 0x01, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without size
+    CHECK(error_of(frame(1, 2, [](packer& pk) {
+              pk.pack(5);
+              pack_string(pk, "inproc://a");
+          })) == decode_errc::wrong_arity);
+    CHECK(error_of(frame(3, 6, [](packer& pk) {
+              good_transfer(pk);
+              good_name(pk);
+              good_offset(pk);
+              good_chunk_size(pk);
+              good_credit(pk);
+              pk.pack(0);
+          })) == decode_errc::wrong_arity);
+    // A FILE_LIST entry of three values.
+    CHECK(error_of(frame(2, 4, [](packer& pk) {
+              pk.pack(1);
+              pk.pack(0);
+              pk.pack(1);
+              pk.pack_array(1);
+              pk.pack_array(3);
+              pack_string(pk, "a");
+              pk.pack(1);
+              pk.pack(2);
+          })) == decode_errc::wrong_arity);
+}
+
+TEST_CASE("codec each field of the wrong msgpack type is refused", "[codec]") {
+    const auto as_str = str_field("7");
+    const auto as_bool = [](packer& pk) {
+        pk.pack(true);
+    };
+    const auto as_nil = [](packer& pk) {
+        pk.pack_nil();
+    };
+    SECTION("request fields") {
+        CHECK(error_of(request_frame(as_str, good_name, good_offset, good_chunk_size, good_credit)) ==
+              decode_errc::wrong_field_type);
+        CHECK(error_of(request_frame(good_transfer, uint_field(7), good_offset, good_chunk_size, good_credit)) ==
+              decode_errc::wrong_field_type);
+        CHECK(error_of(request_frame(good_transfer, good_name, as_bool, good_chunk_size, good_credit)) ==
+              decode_errc::wrong_field_type);
+        CHECK(error_of(request_frame(good_transfer, good_name, good_offset, as_nil, good_credit)) ==
+              decode_errc::wrong_field_type);
+        CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
+                                     [](packer& pk) { pk.pack(1.5); })) == decode_errc::wrong_field_type);
+    }
+    SECTION("a bin where a str belongs") {
+        CHECK(error_of(request_frame(
+                  good_transfer,
+                  [](packer& pk) {
+                      pk.pack_bin(5);
+                      pk.pack_bin_body("a.txt", 5);
+                  },
+                  good_offset, good_chunk_size, good_credit)) == decode_errc::wrong_field_type);
+    }
+    SECTION("chunk last must be a boolean") {
+        CHECK(error_of(frame(5, 3, [](packer& pk) {
+                  pk.pack(1);
+                  pk.pack(0);
+                  pk.pack(1);
+              })) == decode_errc::wrong_field_type);
+    }
+    SECTION("offer hash must be bin") {
+        CHECK(error_of(frame(4, 4, [](packer& pk) {
+                  pk.pack(1);
+                  pk.pack(10);
+                  pack_string(pk, digest_bytes(32));
+                  pk.pack(1024);
+              })) == decode_errc::wrong_field_type);
+    }
+    SECTION("hello id must be an unsigned integer") {
+        CHECK(error_of(frame(1, 3, [](packer& pk) {
+                  pack_string(pk, "1111111111111111");
+                  pack_string(pk, "inproc://a");
+                  pk.pack(0);
+              })) == decode_errc::wrong_field_type);
+    }
+    SECTION("file list files, entries and sizes") {
+        const auto list_with = [](const std::function<void(packer&)>& files) {
+            return frame(2, 4, [&](packer& pk) {
+                pk.pack(1);
+                pk.pack(0);
+                pk.pack(1);
+                files(pk);
+            });
+        };
+        CHECK(error_of(list_with([](packer& pk) { pk.pack(0); })) == decode_errc::wrong_field_type);
+        CHECK(error_of(list_with([](packer& pk) {
+                  pk.pack_array(1);
+                  pack_string(pk, "a");
+              })) == decode_errc::wrong_field_type);
+        CHECK(error_of(list_with([](packer& pk) {
+                  pk.pack_array(1);
+                  pk.pack_array(2);
+                  pack_string(pk, "a");
+                  pack_string(pk, "5");
+              })) == decode_errc::wrong_field_type);
+        CHECK(error_of(list_with([](packer& pk) {
+                  pk.pack_array(1);
+                  pk.pack_array(2);
+                  pk.pack(5);
+                  pk.pack(5);
+              })) == decode_errc::wrong_field_type);
+    }
+}
+
+TEST_CASE("codec strings, lists and numbers over their limits are over limit", "[codec]") {
+    SECTION("a str longer than any field may be (msgpack-c's str limit)") {
+        auto long_reason = frame(8, 2, [](packer& pk) {
+            pk.pack(1);
+            pack_string(pk, std::string(protocol::max_string_bytes + 1, 'r'));
+        });
+        CHECK(error_of(long_reason) == decode_errc::over_limit);
+    }
+    SECTION("a name of 256 bytes: within the str limit, over the name limit") {
+        CHECK(error_of(request_frame(good_transfer, str_field(std::string(protocol::max_name_bytes + 1, 'n')),
+                                     good_offset, good_chunk_size, good_credit)) == decode_errc::over_limit);
+    }
+    SECTION("a FILE_LIST page of 1001 entries") {
+        auto page = frame(2, 4, [](packer& pk) {
+            pk.pack(1);
+            pk.pack(0);
+            pk.pack(1);
+            pk.pack_array(protocol::files_per_page + 1);
+            for (std::size_t i = 0; i <= protocol::files_per_page; ++i) {
+                pk.pack_array(2);
+                pack_string(pk, std::to_string(i)); // (not "f" + ...: GCC 12 warns wrongly, -Wrestrict)
+                pk.pack(1);
+            }
+        });
+        CHECK(error_of(page) == decode_errc::over_limit);
+    }
+    SECTION("a bin longer than a hash") {
+        CHECK(error_of(frame(4, 4, [](packer& pk) {
+                  pk.pack(1);
+                  pk.pack(10);
+                  pk.pack_bin(33);
+                  pk.pack_bin_body(digest_bytes(33).data(), 33);
+                  pk.pack(1024);
+              })) == decode_errc::over_limit);
+    }
+    SECTION("nesting deeper than a FILE_LIST needs") {
+        CHECK(error_of(raw({0x92, 0x01, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
+    }
+    SECTION("a map, or an ext, of any size") {
+        CHECK(error_of(raw({0x92, 0x01, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x01, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
+    }
+    SECTION("numbers past their range") {
+        CHECK(error_of(request_frame(uint_field(1ull << 32), good_name, good_offset, good_chunk_size, good_credit)) ==
+              decode_errc::over_limit);
+        CHECK(error_of(request_frame(good_transfer, good_name, uint_field(i64max + 1), good_chunk_size, good_credit)) ==
+              decode_errc::over_limit);
+        CHECK(error_of(request_frame(good_transfer, good_name, good_offset, uint_field(protocol::max_chunk_size + 1),
+                                     good_credit)) == decode_errc::over_limit);
+        CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
+                                     uint_field(protocol::max_window + 1))) == decode_errc::over_limit);
+        // PREPARING size 2^63, one past the largest file offset.
+        CHECK(error_of(raw({0x94, 0x01, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
+        CHECK(error_of(frame(2, 4, [](packer& pk) {
+                  pk.pack(1);
+                  pk.pack(0);
+                  pk.pack(protocol::max_pages + 1);
+                  pk.pack_array(0);
+              })) == decode_errc::over_limit);
+    }
+}
+
+TEST_CASE("codec values of the right type but not allowed are invalid", "[codec]") {
+    CHECK(error_of(request_frame(good_transfer, str_field(".."), good_offset, good_chunk_size, good_credit)) ==
+          decode_errc::invalid_value);
+    CHECK(error_of(request_frame(good_transfer, str_field("a/b"), good_offset, good_chunk_size, good_credit)) ==
+          decode_errc::invalid_value);
+    CHECK(error_of(request_frame(good_transfer, str_field(".p2p-keys"), good_offset, good_chunk_size, good_credit)) ==
+          decode_errc::invalid_value);
+    CHECK(error_of(request_frame(
+              good_transfer, good_name, [](packer& pk) { pk.pack(-1); }, good_chunk_size, good_credit)) ==
+          decode_errc::invalid_value);
+    CHECK(error_of(request_frame(good_transfer, good_name, good_offset, uint_field(0), good_credit)) ==
+          decode_errc::invalid_value);
+    CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size, uint_field(0))) ==
+          decode_errc::invalid_value);
+    // page must be below page_count; page_count at least 1.
+    CHECK(error_of(frame(2, 4, [](packer& pk) {
+              pk.pack(1);
+              pk.pack(1);
+              pk.pack(1);
+              pk.pack_array(0);
+          })) == decode_errc::invalid_value);
+    CHECK(error_of(frame(2, 4, [](packer& pk) {
+              pk.pack(1);
+              pk.pack(0);
+              pk.pack(0);
+              pk.pack_array(0);
+          })) == decode_errc::invalid_value);
+    // A file name in a list with a terminal escape.
+    CHECK(error_of(frame(2, 4, [](packer& pk) {
+              pk.pack(1);
+              pk.pack(0);
+              pk.pack(1);
+              pk.pack_array(1);
+              pk.pack_array(2);
+              pack_string(pk, "\x1b[2Jevil");
+              pk.pack(1);
+          })) == decode_errc::invalid_value);
+    // HELLO: id 0, empty endpoint, endpoint with a space.
+    const auto hello_with = [](std::uint64_t id, const std::string& endpoint) {
+        return frame(1, 3, [&](packer& pk) {
+            pk.pack(id);
+            pack_string(pk, endpoint);
+            pk.pack(0);
+        });
+    };
+    CHECK(error_of(hello_with(0, "inproc://a")) == decode_errc::invalid_value);
+    CHECK(error_of(hello_with(1, "")) == decode_errc::invalid_value);
+    CHECK(error_of(hello_with(1, "tcp://a b:1")) == decode_errc::invalid_value);
+    // OFFER hash of 31 bytes.
+    CHECK(error_of(frame(4, 4, [](packer& pk) {
+              pk.pack(1);
+              pk.pack(10);
+              pk.pack_bin(31);
+              pk.pack_bin_body(digest_bytes(31).data(), 31);
+              pk.pack(1024);
+          })) == decode_errc::invalid_value);
+    // Text that is not UTF-8 (an overlong '/').
+    CHECK(error_of(frame(8, 2, [](packer& pk) {
+              pk.pack(1);
+              pack_string(pk, "\xc0\xaf");
+          })) == decode_errc::invalid_value);
+}
+
+TEST_CASE("codec error details name the message and field", "[codec]") {
+    auto result =
+        decode_body(request_frame(good_transfer, str_field("a/b"), good_offset, good_chunk_size, good_credit));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().what() == "invalid value: REQUEST.name: name contains a path separator");
+    CHECK(to_string(decode_errc::wrong_field_type) == "wrong field type");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hostile length fields
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define P2P_HAS_ASAN 1
+#endif
+#endif
+#ifndef P2P_HAS_ASAN
+#define P2P_HAS_ASAN 0
+#endif
+
+namespace {
+
+/// Runs fn in a child process whose address space may grow by at most 64 MiB; true when it returned true. An
+/// allocation for what a hostile length field claims (gigabytes) cannot succeed there. Under AddressSanitizer the
+/// address space is mostly shadow reservations, so there fn runs in this process without the limit.
+bool within_small_address_space(const std::function<bool()>& fn) {
+#if defined(__SANITIZE_ADDRESS__) || P2P_HAS_ASAN
+    return fn();
+#else
+    std::ifstream statm("/proc/self/statm");
+    std::size_t pages = 0;
+    statm >> pages;
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const rlim_t limit = pages * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (64u << 20);
+        const struct rlimit rl { limit, limit };
+        ::setrlimit(RLIMIT_AS, &rl);
+        ::_exit(fn() ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+#endif
+}
+
+} // namespace
+
+TEST_CASE("codec a 5-byte frame announcing a huge array, str or bin is refused without allocating it", "[codec]") {
+    // Headers claiming 2^32-1 elements or bytes. An array or map count is checked against the unpack limit as soon
+    // as it is read (2^32 msgpack objects would be ~96 GiB); a str, bin or ext length is only believed once that
+    // many bytes are in the frame, and a frame is at most max_body_bytes, so the claim is just a truncated value.
+    struct hostile_case {
+        std::string bytes;
+        decode_errc code;
+    };
+    const std::vector<hostile_case> cases = {
+        {raw({0xdd, 0xff, 0xff, 0xff, 0xff}), decode_errc::over_limit}, // array32
+        {raw({0xdf, 0xff, 0xff, 0xff, 0xff}), decode_errc::over_limit}, // map32
+        {raw({0xdb, 0xff, 0xff, 0xff, 0xff}), decode_errc::truncated},  // str32
+        {raw({0xc6, 0xff, 0xff, 0xff, 0xff}), decode_errc::truncated},  // bin32
+        {raw({0xc9, 0xff, 0xff, 0xff, 0xff}), decode_errc::truncated},  // ext32
+        // Inside frames that are otherwise well formed: a REQUEST whose name claims 4 GiB, a FILE_LIST page that
+        // claims 2^32-1 files.
+        {frame(3, 5, [](packer& pk) { pk.pack(1); }) + raw({0xdb, 0xff, 0xff, 0xff, 0xff}), decode_errc::truncated},
+        {frame(2, 4,
+               [](packer& pk) {
+                   pk.pack(1);
+                   pk.pack(0);
+                   pk.pack(1);
+               }) +
+             raw({0xdd, 0xff, 0xff, 0xff, 0xff}),
+         decode_errc::over_limit},
+    };
+    const auto refused_by_limits = [](const hostile_case& c) {
+        auto result = decode_body(c.bytes);
+        // Refused for what the bytes say, not because an allocation for it failed.
+        return !result.ok() && result.error().code == c.code &&
+               result.error().detail.find("out of memory") == std::string::npos;
+    };
+    for (const auto& c : cases) {
+        CAPTURE(hex(c.bytes.data(), c.bytes.size()));
+        CHECK(error_of(c.bytes) == c.code);
+        CHECK(refused_by_limits(c));
+    }
+    // The same with at most 64 MiB more address space to allocate from.
+    CHECK(within_small_address_space([&] {
+        for (const auto& c : cases) {
+            if (!refused_by_limits(c)) {
+                return false;
+            }
+        }
+        return true;
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The CHUNK payload frame is not copied
+
+TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]") {
+    const auto header = raw({0x95, 0x01, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
+
+    SECTION("a payload in a buffer owned by the caller (zero-copy message)") {
+        std::vector<char> buffer(64 * 1024, 'p');
+        zmq::message_t payload(buffer.data(), buffer.size(), nullptr, nullptr);
+        auto result = decode(span_of(header), &payload);
+        REQUIRE(result.ok());
+        auto& c = std::get<chunk>(result.value());
+        CHECK(c.data.data() == buffer.data()); // the very bytes, not a copy
+        CHECK(c.data.size() == buffer.size());
+        CHECK(payload.size() == 0); // moved out of the caller's frame
+    }
+    SECTION("a payload received as the second frame") {
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(header.data(), header.size());
+        frames.emplace_back(std::size_t{1} << 20);
+        const void* bytes = frames[1].data();
+        auto result = decode(std::span<zmq::message_t>(frames));
+        REQUIRE(result.ok());
+        CHECK(std::get<chunk>(result.value()).data.data() == bytes);
+    }
+    SECTION("encoding moves the payload into the second frame") {
+        chunk c;
+        c.data = zmq::message_t(std::size_t{1} << 20);
+        const void* bytes = c.data.data();
+        auto encoded = encode(std::move(c));
+        REQUIRE(encoded.payload);
+        CHECK(encoded.payload->data() == bytes);
+    }
+}
