@@ -872,8 +872,8 @@ TEMPLATE_TEST_CASE("hostile connection reusing the routing id of a peer connecte
     a.check_unharmed();
 }
 
-TEMPLATE_TEST_CASE("hostile connection claiming the id of a peer we connected to is not taken for it",
-                   "[hostile][net]", inproc, tcp) {
+TEMPLATE_TEST_CASE("hostile connection claiming the id of a peer we connected to is not taken for it", "[hostile][net]",
+                   inproc, tcp) {
     // The victim connected OUT to the good peer, so the good peer is known through the victim's DEALER and nothing
     // of its own ever arrives on the victim's ROUTER. A third party that learnt the good peer's id (every peer it
     // talks to gets it in HELLO) connects to the victim's ROUTER with that id as its routing id.
