@@ -18,7 +18,9 @@ namespace p2p {
 
 namespace {
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
 
 std::int64_t to_ns(const struct timespec& ts) {
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
@@ -49,8 +51,8 @@ catalog::catalog(const std::filesystem::path& folder) : folder_(folder) {
     }
     watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (watch_) {
-        const auto mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |
-                          IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF;
+        const auto mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY |
+                          IN_DELETE_SELF | IN_MOVE_SELF;
         if (::inotify_add_watch(watch_.get(), folder_.c_str(), mask) < 0) {
             log(log_level::warn, "cannot watch ", folder_.string(), " (", errno_text(errno),
                 "); rescanning on a timer instead");

@@ -12,7 +12,9 @@ namespace {
 
 /// Decodes one UTF-8 sequence at text[i]; returns its length and sets cp, or 0 when the bytes there are invalid.
 std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& cp) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const auto byte = [&](std::size_t k) {
+        return static_cast<unsigned char>(text[k]);
+    };
     const unsigned char b0 = byte(i);
     std::size_t len = 0;
     char32_t min = 0;
@@ -44,7 +46,9 @@ std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& cp) {
     return len;
 }
 
-bool is_control(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); }
+bool is_control(char32_t cp) {
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
 
 /// Invisible characters that reorder or hide text (the "Trojan Source" set, zero-width marks, BOM).
 bool is_invisible_format(char32_t cp) {
@@ -66,7 +70,9 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
-bool is_reserved_name(std::string_view name) { return name.starts_with(".p2p"); }
+bool is_reserved_name(std::string_view name) {
+    return name.starts_with(".p2p");
+}
 
 std::optional<std::string> file_name_problem(std::string_view name) {
     if (name.empty()) {

@@ -30,8 +30,12 @@ io_worker::~io_worker() {
     thread_.join();
 }
 
-std::uint64_t io_worker::submit(hash_job work) { return enqueue(std::move(work)); }
-std::uint64_t io_worker::submit(fsync_job work) { return enqueue(std::move(work)); }
+std::uint64_t io_worker::submit(hash_job work) {
+    return enqueue(std::move(work));
+}
+std::uint64_t io_worker::submit(fsync_job work) {
+    return enqueue(std::move(work));
+}
 
 std::uint64_t io_worker::enqueue(job work) {
     std::uint64_t id = 0;

@@ -16,11 +16,16 @@ std::mutex output_mutex;
 
 const char* name_of(log_level level) {
     switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
-    case log_level::off: return "off";
+    case log_level::debug:
+        return "debug";
+    case log_level::info:
+        return "info";
+    case log_level::warn:
+        return "warn";
+    case log_level::error:
+        return "error";
+    case log_level::off:
+        return "off";
     }
     return "?";
 }
@@ -35,8 +40,12 @@ log_level initial_level() {
 }
 } // namespace
 
-void set_log_level(log_level level) { current_level = level; }
-log_level get_log_level() { return current_level; }
+void set_log_level(log_level level) {
+    current_level = level;
+}
+log_level get_log_level() {
+    return current_level;
+}
 
 log_level parse_log_level(std::string_view text) {
     for (auto level : {log_level::debug, log_level::info, log_level::warn, log_level::error, log_level::off}) {

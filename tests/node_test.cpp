@@ -96,8 +96,8 @@ TEMPLATE_TEST_CASE("node three peers in a ring list the other two with their end
         peer& other2;
         std::string file2;
     };
-    for (auto& e : {expectation{a, b, "whataboutme.txt", c, "hello.txt"},
-                    expectation{b, c, "hello.txt", a, "ohHi.txt"}, expectation{c, a, "ohHi.txt", b, "whataboutme.txt"}}) {
+    for (auto& e : {expectation{a, b, "whataboutme.txt", c, "hello.txt"}, expectation{b, c, "hello.txt", a, "ohHi.txt"},
+                    expectation{c, a, "ohHi.txt", b, "whataboutme.txt"}}) {
         REQUIRE(eventually(e.who, [&] { return e.who.peers().size() == 2; }));
         auto list = e.who.peers();
         auto* p1 = find_info(list, e.other1.id());
@@ -130,8 +130,7 @@ TEMPLATE_TEST_CASE("node file added to the folder reaches connected peers within
     CHECK(removed);
 }
 
-TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a talking one", "[node][net]", inproc,
-                   tcp) {
+TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a talking one", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da;
     auto options = options_in<TestType>(da.path());
@@ -208,7 +207,8 @@ TEMPLATE_TEST_CASE("node goodbye removes a peer at once", "[node][net]", inproc,
 
     const auto start = std::chrono::steady_clock::now();
     b->stop();
-    auto left = wait_event<peer_left>(a, [&](const auto& e) { return e.id == b_id; }, 3000ms);
+    auto left = wait_event<peer_left>(
+        a, [&](const auto& e) { return e.id == b_id; }, 3000ms);
     REQUIRE(left);
     CHECK(left->why == peer_left::reason::goodbye);
     CHECK(std::chrono::steady_clock::now() - start < 2000ms);
@@ -245,9 +245,11 @@ TEMPLATE_TEST_CASE("node mutual connect gives one entry on each side", "[node][n
     CHECK(b.peers()[0].id == a.id());
     // And the one link works both ways: lists still update in each direction.
     write_file(da / "from-a", "x");
-    CHECK(wait_event<peer_files_changed>(b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
+    CHECK(wait_event<peer_files_changed>(
+        b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
     write_file(db / "from-b", "y");
-    CHECK(wait_event<peer_files_changed>(a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
+    CHECK(wait_event<peer_files_changed>(
+        a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
 }
 
 TEMPLATE_TEST_CASE("node connecting to itself says so and changes nothing", "[node][net]", inproc, tcp) {
@@ -298,7 +300,8 @@ TEMPLATE_TEST_CASE("node sixteen peers in a full mesh converge", "[node][net]", 
         }
     }
     for (auto& p : peers) {
-        REQUIRE(eventually(*p, [&] { return p->peers().size() == count - 1; }, 10000ms));
+        REQUIRE(eventually(
+            *p, [&] { return p->peers().size() == count - 1; }, 10000ms));
         for (const auto& info : p->peers()) {
             CHECK(info.files.size() == 1);
         }

@@ -23,8 +23,8 @@ namespace p2p::test {
 class shim {
 public:
     struct settings {
-        int drop_every_chunk = 0;              ///< Drop every k-th CHUNK (holder -> downloader); 0 = none.
-        int drop_every_ack = 0;                ///< Drop every k-th ACK (downloader -> holder); 0 = none.
+        int drop_every_chunk = 0;                 ///< Drop every k-th CHUNK (holder -> downloader); 0 = none.
+        int drop_every_ack = 0;                   ///< Drop every k-th ACK (downloader -> holder); 0 = none.
         std::chrono::microseconds chunk_delay{0}; ///< Hold each CHUNK this long before forwarding.
     };
 

@@ -25,8 +25,8 @@ class temp_dir {
 public:
     temp_dir() {
         static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() /
-                ("p2p-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        path_ =
+            fs::temp_directory_path() / ("p2p-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         fs::remove_all(path_);
         fs::create_directories(path_);
     }

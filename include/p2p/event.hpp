@@ -35,9 +35,9 @@ struct failure_record {
 
 /// Counters since start.
 struct peer_stats {
-    std::uint64_t bytes_sent = 0;     ///< CHUNK payload bytes sent (retransmissions included).
-    std::uint64_t bytes_received = 0; ///< CHUNK payload bytes written to disk.
-    std::uint64_t chunks_resent = 0;  ///< Retransmissions after a timeout.
+    std::uint64_t bytes_sent = 0;      ///< CHUNK payload bytes sent (retransmissions included).
+    std::uint64_t bytes_received = 0;  ///< CHUNK payload bytes written to disk.
+    std::uint64_t chunks_resent = 0;   ///< Retransmissions after a timeout.
     std::uint64_t protocol_errors = 0; ///< Frames dropped as malformed, unexpected or from unknown peers.
     std::uint64_t uploads_done = 0;
     std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
@@ -80,15 +80,15 @@ struct connect_finished {
 /// Why a download failed.
 enum class download_errc {
     none,
-    bad_name,      ///< The name is not a valid file name.
-    exists,        ///< A file of that name is already in our folder; we never overwrite.
-    no_source,     ///< No connected peer lists the file (or the one named).
-    not_found,     ///< The peer answered NOT_FOUND.
-    aborted,       ///< The peer aborted (file changed, shutting down...).
-    stalled,       ///< Every source stopped answering.
-    integrity,     ///< The bytes did not match the announced BLAKE2b hash.
-    io,            ///< Writing to our folder failed (disk full...).
-    cancelled,     ///< We are shutting down.
+    bad_name,  ///< The name is not a valid file name.
+    exists,    ///< A file of that name is already in our folder; we never overwrite.
+    no_source, ///< No connected peer lists the file (or the one named).
+    not_found, ///< The peer answered NOT_FOUND.
+    aborted,   ///< The peer aborted (file changed, shutting down...).
+    stalled,   ///< Every source stopped answering.
+    integrity, ///< The bytes did not match the announced BLAKE2b hash.
+    io,        ///< Writing to our folder failed (disk full...).
+    cancelled, ///< We are shutting down.
 };
 
 /// A download is moving; sent at most every 200 ms.
@@ -114,7 +114,7 @@ struct download_finished {
     double seconds = 0;
 };
 
-using event = std::variant<peer_joined, peer_files_changed, peer_left, connect_finished, download_progress,
-                           download_finished>;
+using event =
+    std::variant<peer_joined, peer_files_changed, peer_left, connect_finished, download_progress, download_finished>;
 
 } // namespace p2p

@@ -14,7 +14,9 @@ namespace p2p {
 std::optional<std::string> file_name_problem(std::string_view name);
 
 /// True when file_name_problem(name) finds nothing.
-inline bool is_valid_file_name(std::string_view name) { return !file_name_problem(name); }
+inline bool is_valid_file_name(std::string_view name) {
+    return !file_name_problem(name);
+}
 
 /// Names reserved for the peer's own files in a shared folder: never listed, served or downloaded.
 bool is_reserved_name(std::string_view name);
