@@ -90,7 +90,22 @@ void node::record_failure(const std::string& address, const std::string& error) 
 
 void node::protocol_error(remote_peer* from, std::string_view who, const std::string& reason) {
     ++stats_.protocol_errors;
-    log(log_level::warn, "dropped a frame from ", escape_for_terminal(who), ": ", escape_for_terminal(reason));
+    // A flood of bad frames must not become a flood of log lines: at most a few per second, then a count.
+    const auto now = clock::now();
+    if (now - error_log_window_ >= std::chrono::seconds(1)) {
+        if (errors_not_logged_ > 0) {
+            log(log_level::warn, "dropped ", errors_not_logged_, " more bad frames without logging each");
+        }
+        error_log_window_ = now;
+        errors_logged_ = 0;
+        errors_not_logged_ = 0;
+    }
+    if (errors_logged_ < errors_logged_per_second) {
+        ++errors_logged_;
+        log(log_level::warn, "dropped a frame from ", escape_for_terminal(who), ": ", escape_for_terminal(reason));
+    } else {
+        ++errors_not_logged_;
+    }
     if (from != nullptr && ++from->strikes > options_.max_strikes) {
         remove_peer(from->id, peer_left::reason::dropped,
                     "more than " + std::to_string(options_.max_strikes) + " protocol errors");

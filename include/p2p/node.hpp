@@ -175,6 +175,11 @@ private:
     std::shared_ptr<zap_authenticator> zap_; ///< Secure mode only.
     std::string zap_domain_;
 
+    static constexpr unsigned errors_logged_per_second = 20;
+    steady_time error_log_window_{};
+    unsigned errors_logged_ = 0;
+    std::uint64_t errors_not_logged_ = 0;
+
     std::map<peer_id, remote_peer> peers_;
     std::vector<std::unique_ptr<pending_connect>> connects_;
     std::map<upload_key, upload> uploads_;
