@@ -92,7 +92,9 @@ steady_time node::next_wakeup(steady_time now) const {
         next = std::min(next, t);
     };
     for (const auto& [id, p] : peers_) {
-        consider(p.last_heard + options_.ping_interval);
+        // The next PING is due after ping_interval of silence and ping_interval after the last PING (so a peer that
+        // does not answer gets one PING per interval, not a loop that spins until it is evicted).
+        consider(std::max(p.last_heard, p.last_ping) + options_.ping_interval);
         consider(p.last_heard + options_.peer_timeout);
     }
     for (const auto& c : connects_) {
@@ -249,12 +251,15 @@ bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
 
 void node::on_timers(steady_time now) {
     // Liveness: any traffic refreshed last_heard. Collect first, remove after: removing changes peers_.
+    // PINGs due within the next quarter interval go now too: one wake-up serves many peers (a 64-peer mesh would
+    // otherwise wake once per peer per second for its PINGs alone).
+    const auto ping_due = options_.ping_interval - options_.ping_interval / 4;
     std::vector<peer_id> silent;
     for (auto& [id, p] : peers_) {
         const auto quiet = now - p.last_heard;
         if (quiet >= options_.peer_timeout) {
             silent.push_back(id);
-        } else if (quiet >= options_.ping_interval && now - p.last_ping >= options_.ping_interval) {
+        } else if (quiet >= ping_due && now - p.last_ping >= ping_due) {
             p.last_ping = now;
             send(p, ping{});
         }

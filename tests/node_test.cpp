@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
 #include <memory>
 
 using namespace p2p;
@@ -167,6 +169,43 @@ TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a tal
     auto failures = a.failures();
     REQUIRE(failures.size() == 1);
     CHECK(failures[0].last_error.find("not reachable") != std::string::npos);
+}
+
+TEMPLATE_TEST_CASE("node does not spin while a silent peer waits to be evicted", "[node][net]", inproc, tcp) {
+    // Between the first PING to a silent peer and its eviction the loop has nothing to do but wait. (It once
+    // computed the next PING as already due and polled with a zero timeout, burning a core for the whole timeout.)
+    zmq::context_t ctx;
+    temp_dir da;
+    auto options = options_in<TestType>(da.path());
+    options.ping_interval = 100ms;
+    options.peer_timeout = 1500ms;
+    peer a(ctx, options);
+    raw_peer silent(ctx, a.endpoint());
+    silent.say_hello();
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
+
+    const auto cpu_seconds = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+    };
+    const auto cpu_before = cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    auto left = wait_event<peer_left>(
+        a, [&](const auto& e) { return e.id == silent.id; }, 5000ms);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE(left);
+    const double cpu = cpu_seconds() - cpu_before;
+    INFO("CPU " << cpu << " s over " << wall << " s of waiting");
+    // A spinning loop takes a whole core (about `wall` seconds); an idle one a few milliseconds.
+    CHECK(cpu < 0.3 * wall);
+    // And it PINGed about once per interval, not in a burst.
+    int pings = 0;
+    while (auto m = recv_raw(silent.socket, 0ms)) {
+        pings += std::holds_alternative<ping>(*m) ? 1 : 0;
+    }
+    CHECK(pings <= 1500 / 100 + 2);
 }
 
 TEMPLATE_TEST_CASE("node connecting to an address where nobody listens fails within 3 s", "[node][net]", inproc, tcp) {

@@ -119,9 +119,12 @@ std::size_t utf8_at(std::string_view text, std::size_t i, char32_t& cp) {
 }
 
 void append_u16(std::string& out, unsigned value) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\u%04x", value);
-    out += buf;
+    // "\uXXXX" of the low 16 bits (callers pass UTF-16 code units).
+    static constexpr char hex[] = "0123456789abcdef";
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) {
+        out += hex[(value >> shift) & 0xf];
+    }
 }
 
 } // namespace
