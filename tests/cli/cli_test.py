@@ -18,7 +18,6 @@ No fixed ports (every peer binds port 0 and the test reads the port back from it
 import argparse
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -27,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 STARTUP_S = 15  # deadline for a peer to print its start line
@@ -37,81 +35,10 @@ SKIP = 77  # CTest's SKIP_RETURN_CODE
 STARTED = r"Peer (\S+) started on \S+:(\d+)"
 
 
-class failure(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from child_process import check, failure, process, run  # noqa: E402
 
-
-def check(condition, message):
-    if not condition:
-        raise failure(message)
-
-
-class process:
-    """A child whose stdout is read line by line by a thread, so that tests can wait for a line with a deadline."""
-
-    live = []
-
-    def __init__(self, name, argv, log_dir, stdin=subprocess.DEVNULL):
-        self.name = name
-        self.lines = queue.Queue()
-        self.output = []
-        self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=err, text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        process.live.append(self)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self.output.append(line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pattern, timeout=STEP_S):
-        """The first match of pattern in the next lines of stdout, within timeout seconds. Lines before it are
-        consumed: ask for lines in the order they are printed."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                line = self.lines.get(timeout=max(0.0, remaining))
-            except queue.Empty:
-                raise failure(f"{self.name}: no line matching {pattern!r} within {timeout} s; "
-                              f"last lines: {self.output[-8:]}") from None
-            if line is None:
-                self.lines.put(None)  # stays at the end for later waits
-                raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
-                              f"{self.stderr_tail()}")
-            match = regex.search(line)
-            if match:
-                return match
-
-    def send(self, *answers):
-        """Types answers into the menu, one line each."""
-        for answer in answers:
-            self.proc.stdin.write(answer + "\n")
-        self.proc.stdin.flush()
-
-    def exit_code(self, timeout=15):
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise failure(f"{self.name} did not exit within {timeout} s") from None
-        self.reader.join(timeout)
-        return code
-
-    def stderr_tail(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return " | ".join(f.read().strip().splitlines()[-5:])
-
-
-def run(argv, timeout=60):
-    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout, result.stderr
+process.default_timeout = STEP_S
 
 
 class harness:

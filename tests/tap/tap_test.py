@@ -15,15 +15,12 @@ with a deadline).
 import argparse
 import json
 import os
-import queue
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 SKIP = 77
@@ -41,75 +38,9 @@ STARTUP_S = 15  # deadline for a process to print its endpoint
 TRANSFER_S = 90  # deadline for one download
 
 
-class failure(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from child_process import check, failure, process, run  # noqa: E402
 
-
-def check(condition, message):
-    if not condition:
-        raise failure(message)
-
-
-class process:
-    """A child whose stdout is read line by line by a thread, so that tests can wait for a line with a deadline."""
-
-    live = []
-
-    def __init__(self, name, argv, log_dir):
-        self.name = name
-        self.argv = argv
-        self.lines = queue.Queue()
-        self.output = []
-        self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        process.live.append(self)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.output.append(line.rstrip("\n"))
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def wait_for(self, pattern, timeout):
-        """The first match of pattern in the next lines of stdout, within timeout seconds."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                line = self.lines.get(timeout=max(0.0, remaining))
-            except queue.Empty:
-                raise failure(f"{self.name}: no line matching {pattern!r} within {timeout} s") from None
-            if line is None:
-                raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
-                              f"{self.stderr_tail()}")
-            match = regex.search(line)
-            if match:
-                return match
-
-    def stop(self, timeout=10):
-        """SIGINT, then the exit code within timeout seconds."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise failure(f"{self.name} did not stop within {timeout} s of SIGINT") from None
-        self.reader.join(timeout)
-        return code
-
-    def stderr_tail(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return " | ".join(f.read().strip().splitlines()[-5:])
-
-
-def run(argv, timeout=60):
-    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout, result.stderr
 
 
 class harness:

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+"""Shared by the program tests (tests/cli/cli_test.py, tests/tap/tap_test.py): a child process whose output lines
+can be waited for with a deadline, and the one failure type the drivers report."""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+
+class failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise failure(message)
+
+
+def run(argv, timeout=60):
+    """Runs argv to the end with no stdin; (exit code, stdout, stderr)."""
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+class process:
+    """A child whose stdout is read line by line by a thread, so that tests can wait for a line with a deadline."""
+
+    live = []
+    default_timeout = 20
+
+    def __init__(self, name, argv, log_dir, stdin=subprocess.DEVNULL):
+        self.name = name
+        self.argv = argv
+        self.lines = queue.Queue()
+        self.output = []
+        self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=err, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        process.live.append(self)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.output.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, pattern, timeout=None):
+        """The first match of pattern in the next lines of stdout, within timeout seconds. Lines before it are
+        consumed: ask for lines in the order they are printed."""
+        timeout = process.default_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(0.0, remaining))
+            except queue.Empty:
+                raise failure(f"{self.name}: no line matching {pattern!r} within {timeout} s; "
+                              f"last lines: {self.output[-8:]}") from None
+            if line is None:
+                self.lines.put(None)  # stays at the end for later waits
+                raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
+                              f"{self.stderr_tail()}")
+            match = regex.search(line)
+            if match:
+                return match
+
+    def send(self, *answers):
+        """Types answers on its stdin (a menu), one line each."""
+        for answer in answers:
+            self.proc.stdin.write(answer + "\n")
+        self.proc.stdin.flush()
+
+    def exit_code(self, timeout=15):
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise failure(f"{self.name} did not exit within {timeout} s") from None
+        self.reader.join(timeout)
+        return code
+
+    def stop(self, timeout=10):
+        """SIGINT, then the exit code within timeout seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise failure(f"{self.name} did not stop within {timeout} s of SIGINT") from None
+        self.reader.join(timeout)
+        return code
+
+    def stderr_tail(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return " | ".join(f.read().strip().splitlines()[-5:])
