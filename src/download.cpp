@@ -92,7 +92,7 @@ download::download(operation_id op, std::uint32_t transfer, std::string name, st
     : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
       name_(std::move(name)), window_(window), chunk_size_(chunk_size) {}
 
-void download::resume_from(const partial_download& partial, blake2b state) {
+void download::resume_from(const partial_download& partial, const blake2b& state) {
     partial_ = partial;
     hasher_ = state;
     next_ = partial.length;

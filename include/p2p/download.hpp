@@ -51,7 +51,7 @@ public:
     void set_phase(phase p) { phase_ = p; }
 
     /// Resume: the partial file already holds `length` bytes hashed into `state`.
-    void resume_from(const partial_download& partial, blake2b state);
+    void resume_from(const partial_download& partial, const blake2b& state);
     /// The REQUEST to send to a (new) source, from the first byte we do not have.
     request make_request() const;
     /// Bytes we hold, and so where the next REQUEST starts.

@@ -68,6 +68,8 @@ public:
     /// true, events are waiting already and poll may not fire: call next_event first.
     zmq::pollitem_t pollitem();
     bool has_queued_events() const { return !queued_.empty(); }
+    /// The node thread has ended: after stop(), or on an internal error (logged), after which nothing more happens.
+    bool stopped() const { return stopped_; }
 
     /// Graceful shutdown: GOODBYE to every peer, transfers in flight get options.shutdown_grace, then the node
     /// thread ends. Idempotent.

@@ -76,12 +76,13 @@ int menu::run() {
         show_choices(false);
     }
     screen_.end_prompt();
+    const bool failed = peer_.stopped();
     screen_.line("Shutting down peer...");
     // Shutdown may take up to the transfer grace period; a second Ctrl-C should not have to wait for it.
     stop_.restore_defaults();
     peer_.stop();
     screen_.line("Peer " + peer_.id().short_hex() + " stopped");
-    return exit_ok;
+    return failed ? exit_failure : exit_ok;
 }
 
 std::optional<std::string> menu::ask(std::string_view prompt) {
@@ -100,6 +101,9 @@ std::optional<std::string> menu::ask(std::string_view prompt) {
         case wake::event:
             if (auto e = peer_.next_event(std::chrono::milliseconds(0))) {
                 show_event(*e);
+            }
+            if (peer_.stopped()) {
+                return std::nullopt; // the node ended on an internal error (logged): leave, do not wait forever
             }
             break;
         case wake::input:

@@ -44,6 +44,10 @@ int run_serve(const serve_arguments& arguments, const global_options& globals) {
                 screen.line(*text);
             }
         }
+        if (p.stopped()) {
+            std::cerr << "p2p-peer: the peer stopped on an internal error (see the log above)\n";
+            return exit_failure;
+        }
     }
     screen.line("Shutting down peer...");
     stop.restore_defaults();
