@@ -61,6 +61,8 @@ zap_authenticator::zap_authenticator(zmq::context_t& context)
 zap_authenticator::~zap_authenticator() {
     stop_sender_.send(zmq::str_buffer("stop"), zmq::send_flags::none);
     thread_.join();
+    // Unbind before waiting for the registry: a new handler for this context may be retrying its bind under that lock.
+    handler_.close();
     std::lock_guard lock(registry_mutex);
     if (auto it = registry.find(context_.handle()); it != registry.end() && it->second.expired()) {
         registry.erase(it);

@@ -400,7 +400,6 @@ TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
     CHECK(error_of(raw({0x93, 0x01, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
     CHECK(error_of(raw({0x94, 0x01, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
     CHECK(error_of(raw({0x93, 0x01, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
-    CHECK(error_of(raw({0x93, 0x01, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without size
     CHECK(error_of(frame(1, 2, [](packer& pk) {
               pk.pack(5);
               pack_string(pk, "inproc://a");
