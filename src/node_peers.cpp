@@ -261,6 +261,12 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
     auto sender = peer_id::from_hex(routing_id);
     auto* known = sender ? find_peer(*sender) : nullptr;
     auto* from = known != nullptr && known->inbound ? known : nullptr;
+    if (keys_ && !frames.empty() && (!sender || !sent_with_key_of(frames[0], *sender))) {
+        // Secure mode: ids derive from keys, and the ZAP handler named the key of this connection as User-Id. A
+        // message whose routing id is not that key's id claims someone else's id (in HELLO or any time after).
+        protocol_error(nullptr, routing_id, "routing id is not the id of the connection's key");
+        return;
+    }
     auto decoded = decode(frames);
     if (capture_ && !frames.empty()) {
         capture_->record(capture_direction::received, id_, sender.value_or(peer_id{}), frames[0],
@@ -291,21 +297,15 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
     on_peer_message(*from, msg);
 }
 
+bool node::sent_with_key_of(const zmq::message_t& frame, peer_id id) {
+    // No User-Id: not a connection our ZAP handler authenticated.
+    const char* key = zmq_msg_gets(frame.handle(), "User-Id");
+    return key != nullptr && peer_id_for_key(key) == id;
+}
+
 void node::on_hello(std::string_view routing_id, const hello& h, zmq::message_t& frame) {
     if (stopping_) {
         return; // not taking new connections: the connector's deadline tells it
-    }
-    if (keys_) {
-        // The ZAP handler named the client's key as User-Id: the id claimed must be that key's id.
-        const char* key = nullptr;
-        try {
-            key = frame.gets("User-Id");
-        } catch (const zmq::error_t&) {
-        }
-        if (key == nullptr || peer_id_for_key(key) != h.id) {
-            protocol_error(nullptr, routing_id, "HELLO id is not the id of the client's key");
-            return;
-        }
     }
     if (h.id == id_ || peers_.contains(h.id)) {
         // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here. The one

@@ -182,3 +182,64 @@ TEST_CASE("secure key files and allowlists that are wrong give a clear error", "
                           Catch::Contains("cannot read"));
     }
 }
+
+TEST_CASE("secure peer refuses a client whose routing id is not its key's id", "[secure][net]") {
+    // A client with a valid key of its own (no allowlist: any key gets in) claims the id of another secure peer.
+    zmq::context_t ctx;
+    temp_dir a_dir, c_dir;
+    peer a(ctx, secure_options(a_dir.path()));
+    peer c(ctx, secure_options(c_dir.path())); // whose id is claimed; never connects
+
+    char public_key[41] = {}, secret_key[41] = {};
+    REQUIRE(zmq_curve_keypair(public_key, secret_key) == 0);
+    zmq::socket_t liar(ctx, zmq::socket_type::dealer);
+    liar.set(zmq::sockopt::linger, 0);
+    liar.set(zmq::sockopt::routing_id, c.id().hex());
+    liar.set(zmq::sockopt::curve_serverkey, a.public_key());
+    liar.set(zmq::sockopt::curve_publickey, std::string(public_key));
+    liar.set(zmq::sockopt::curve_secretkey, std::string(secret_key));
+    liar.connect(a.endpoint());
+    const auto errors_before = a.stats().protocol_errors;
+    send_raw(liar, hello{c.id(), "tcp://127.0.0.1:1", 0});
+    send_raw(liar, file_list{0, 0, 1, {{"bait.txt", 4}}});
+    // Both frames arrive (the handshake succeeds: the key itself is fine) and both are refused.
+    REQUIRE(eventually(a, [&] { return a.stats().protocol_errors >= errors_before + 2; }));
+    CHECK(a.peers().empty());
+    CHECK_FALSE(recv_raw(liar, 200ms)); // no HELLO back
+}
+
+TEST_CASE("secure peer does not take a reconnect under a departed peer's id for that peer", "[secure][net]") {
+    // B (a raw CURVE client with its own key) joins A, then its connection drops without GOODBYE. Before A evicts
+    // B, someone with another key connects under B's routing id and says GOODBYE in B's name: A must refuse it,
+    // because every ROUTER message must come over a connection authenticated with the key of its routing id.
+    zmq::context_t ctx;
+    temp_dir a_dir;
+    auto options = secure_options(a_dir.path());
+    options.peer_timeout = 10000ms;
+    peer a(ctx, options);
+    const auto curve_dealer = [&](const std::string& routing_id) {
+        char public_key[41] = {}, secret_key[41] = {};
+        REQUIRE(zmq_curve_keypair(public_key, secret_key) == 0);
+        zmq::socket_t s(ctx, zmq::socket_type::dealer);
+        s.set(zmq::sockopt::linger, 0);
+        s.set(zmq::sockopt::routing_id, routing_id.empty() ? peer_id_for_key(public_key).hex() : routing_id);
+        s.set(zmq::sockopt::curve_serverkey, a.public_key());
+        s.set(zmq::sockopt::curve_publickey, std::string(public_key));
+        s.set(zmq::sockopt::curve_secretkey, std::string(secret_key));
+        s.connect(a.endpoint());
+        return std::pair{std::move(s), peer_id_for_key(public_key)};
+    };
+    auto [b, b_id] = curve_dealer("");
+    send_raw(b, hello{b_id, "tcp://127.0.0.1:1", 0});
+    send_raw(b, file_list{0, 0, 1, {{"b.txt", 1}}});
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
+    b.close();
+
+    auto [liar, liar_id] = curve_dealer(b_id.hex());
+    const auto errors_before = a.stats().protocol_errors;
+    send_raw(liar, goodbye{});
+    REQUIRE(eventually(a, [&] { return a.stats().protocol_errors > errors_before; }));
+    const auto peers = a.peers();
+    REQUIRE(peers.size() == 1);
+    CHECK(peers[0].id == b_id);
+}

@@ -144,6 +144,8 @@ private:
 
     // Downloads
     void on_preparing(remote_peer& from, const preparing& p);
+    /// Secure mode: whether the connection a ROUTER message came over is authenticated with the key of `id`.
+    static bool sent_with_key_of(const zmq::message_t& frame, peer_id id);
     /// An unanswered REQUEST goes again this often: often enough that a holder still hashing can answer PREPARING
     /// several times before the transfer timeout.
     milliseconds request_repeat_interval() const {
