@@ -104,8 +104,8 @@ struct chunk {
     }
 };
 
-/// Cumulative acknowledgement and credit: every byte below next_offset is written; up to `credit` more chunks may
-/// be in flight. With credit 1 this is the original stop-and-wait.
+/// Cumulative acknowledgement and credit: every byte below next_offset is received and checked (and written right
+/// after); up to `credit` more chunks may be in flight. With credit 1 this is the original stop-and-wait.
 struct ack {
     std::uint32_t transfer = 0;
     std::uint64_t next_offset = 0;
