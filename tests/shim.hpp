@@ -73,9 +73,14 @@ private:
         return static_cast<msg_type>(static_cast<const std::uint8_t*>(body.data())[2]);
     }
 
+    /// Never blocks: a message the other side cannot take now (queue full, or a peer that is gone) is dropped, as
+    /// on a congested link. A blocking send here once hung the test when the target stopped mid-transfer.
     static void write(zmq::socket_t& s, frames& f) {
         for (std::size_t i = 0; i < f.size(); ++i) {
-            (void)s.send(f[i], i + 1 < f.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+            const auto more = i + 1 < f.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+            if (!s.send(f[i], more | zmq::send_flags::dontwait)) {
+                return; // only the first part can fail: ZeroMQ takes a multipart message whole or not at all
+            }
         }
     }
 
