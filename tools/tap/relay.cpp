@@ -356,11 +356,13 @@ private:
     }
 
     void flush(steady::time_point now) {
-        for (auto& [id, s] : sessions_) {
-            flush_lane(*s, s->to_target, now, [&](pending& p) {
-                return zmq::send_multipart(s->dealer, p.frames, zmq::send_flags::dontwait).has_value();
+        // No structured binding here: clang 14 (the fuzz build) cannot capture one in a lambda.
+        for (auto& entry : sessions_) {
+            auto& s = *entry.second;
+            flush_lane(s, s.to_target, now, [&](pending& p) {
+                return zmq::send_multipart(s.dealer, p.frames, zmq::send_flags::dontwait).has_value();
             });
-            flush_lane(*s, s->to_client, now, [&](pending& p) { return send_to_client(*s, p); });
+            flush_lane(s, s.to_client, now, [&](pending& p) { return send_to_client(s, p); });
         }
     }
 
