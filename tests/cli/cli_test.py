@@ -429,10 +429,7 @@ def main():
             print(f"--- {p.name} stderr: {p.stderr_tail()}")
         return 1
     finally:
-        for p in process.live:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
+        process.kill_all()
     shutil.rmtree(h.dir, ignore_errors=True)
     return 0
 

@@ -91,13 +91,15 @@ class process:
         """SIGINT, then the exit code within timeout seconds."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise failure(f"{self.name} did not stop within {timeout} s of SIGINT") from None
-        self.reader.join(timeout)
-        return code
+        return self.exit_code(timeout)
+
+    @staticmethod
+    def kill_all():
+        """Kills every child still running: a failed scenario must not leave peers behind."""
+        for p in process.live:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
 
     def stderr_tail(self):
         with open(self.stderr_path, errors="replace") as f:

@@ -312,10 +312,7 @@ def main():
         print(f"  files kept in {h.dir}")
         return 1
     finally:
-        for p in process.live:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
+        process.kill_all()
     shutil.rmtree(h.dir, ignore_errors=True)
     print(f"PASS {args.scenario}")
     return 0
