@@ -38,6 +38,8 @@ std::string_view to_string(msg_type type) {
         return "GOODBYE";
     case msg_type::preparing:
         return "PREPARING";
+    case msg_type::cancel:
+        return "CANCEL";
     }
     return "UNKNOWN";
 }
@@ -192,6 +194,11 @@ struct body_packer {
         pack_head(pk, msg_type::preparing, 2);
         pk.pack(m.transfer);
         pk.pack(m.size);
+    }
+    void operator()(const cancel_transfer& m) {
+        pack_head(pk, msg_type::cancel, 2);
+        pk.pack(m.transfer);
+        pack_str(pk, m.reason, protocol::max_reason_bytes, "CANCEL.reason too long");
     }
 };
 
@@ -417,6 +424,13 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         m.reason = r.str("reason", protocol::max_reason_bytes);
         return m;
     }
+    case msg_type::cancel: {
+        field_reader r(array, type, 2);
+        cancel_transfer m;
+        m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
+        m.reason = r.str("reason", protocol::max_reason_bytes);
+        return m;
+    }
     case msg_type::ping:
         field_reader(array, type, 0);
         return ping{};
@@ -473,13 +487,18 @@ message decode_body(std::span<const std::byte> body) {
         fail(decode_errc::wrong_arity, "fewer than 2 elements");
     }
     const auto& version = array.ptr[0];
-    if (version.type != msgpack::type::POSITIVE_INTEGER || version.via.u64 != protocol::version) {
+    if (version.type != msgpack::type::POSITIVE_INTEGER) {
         fail(decode_errc::bad_version, "expected version " + std::to_string(protocol::version));
+    }
+    if (version.via.u64 != protocol::version) {
+        // Said in words a user can act on: the other side runs an older (or newer) release of the peer.
+        fail(decode_errc::bad_version, "it speaks protocol version " + std::to_string(version.via.u64) +
+                                           ", this peer speaks version " + std::to_string(protocol::version));
     }
     const auto& type = array.ptr[1];
     if (type.type != msgpack::type::POSITIVE_INTEGER || type.via.u64 < 1 ||
-        type.via.u64 > static_cast<std::uint64_t>(msg_type::preparing)) {
-        fail(decode_errc::unknown_type, "type code is not 1..12");
+        type.via.u64 > static_cast<std::uint64_t>(msg_type::cancel)) {
+        fail(decode_errc::unknown_type, "type code is not 1.." + std::to_string(static_cast<int>(msg_type::cancel)));
     }
     return decode_fields(array, static_cast<msg_type>(type.via.u64));
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/download.hpp"
 
+#include "p2p/log.hpp"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -103,23 +105,26 @@ request download::make_request() const {
     return request{transfer_, name_, next_, chunk_size_, window_};
 }
 
-std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bool& restarted) {
+std::optional<download::offer_problem> download::accept_offer(const offer& o, int dir_fd, bool& restarted) {
     restarted = false;
     if (o.chunk_size > chunk_size_) {
         // We size our memory by what we asked for; a holder may send smaller chunks, never larger ones.
-        return "it offered chunks of " + std::to_string(o.chunk_size) + " bytes, more than the " +
-               std::to_string(chunk_size_) + " asked for";
+        return offer_problem{offer_problem::kind::source, "it offered chunks of " + std::to_string(o.chunk_size) +
+                                                              " bytes, more than the " + std::to_string(chunk_size_) +
+                                                              " asked for"};
     }
     if (offered_) {
         // A new source after failover must have the very same file, or the bytes would not fit together.
         if (o.size != size_ || o.hash != hash_) {
-            return std::string("it has a different version of the file");
+            return offer_problem{offer_problem::kind::source, "it has a different version of the file"};
         }
         chunk_size_ = o.chunk_size;
         return std::nullopt;
     }
     if (partial_ && (partial_->size != o.size || partial_->hash != o.hash)) {
-        discard_partial(dir_fd);
+        if (auto problem = discard_partial(dir_fd)) {
+            return offer_problem{offer_problem::kind::local, *problem};
+        }
         restarted = true;
     }
     struct ::statvfs fs {};
@@ -127,8 +132,9 @@ std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bo
         const std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
         const std::uint64_t needed = o.size > next_ ? o.size - next_ : 0;
         if (needed > available) {
-            return "not enough disk space (" + std::to_string(needed) + " bytes needed, " + std::to_string(available) +
-                   " free)";
+            return offer_problem{offer_problem::kind::local, "not enough disk space (" + std::to_string(needed) +
+                                                                 " bytes needed, " + std::to_string(available) +
+                                                                 " free)"};
         }
     }
     const auto part = partial_file_name(name_);
@@ -140,14 +146,15 @@ std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bo
         file_.reset(::openat(dir_fd, part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     }
     if (!file_) {
-        return "cannot create the partial file: " + errno_text(errno);
+        return offer_problem{offer_problem::kind::local, "cannot create the partial file: " + errno_text(errno)};
     }
     // The description lets a restarted peer resume: same name, size and hash means the bytes we have still fit.
     const auto meta_text = std::string(meta_magic) + "\n" + std::to_string(o.size) + "\n" + to_hex(o.hash) + "\n";
     unique_fd meta(::openat(dir_fd, partial_meta_name(name_).c_str(),
                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!meta || ::write(meta.get(), meta_text.data(), meta_text.size()) != static_cast<ssize_t>(meta_text.size())) {
-        return "cannot write the partial file's description: " + errno_text(errno);
+        return offer_problem{offer_problem::kind::local,
+                             "cannot write the partial file's description: " + errno_text(errno)};
     }
     offered_ = true;
     size_ = o.size;
@@ -156,17 +163,22 @@ std::optional<std::string> download::accept_offer(const offer& o, int dir_fd, bo
     return std::nullopt;
 }
 
-void download::discard_partial(int dir_fd) {
+std::optional<std::string> download::discard_partial(int dir_fd) {
     partial_.reset();
     hasher_ = blake2b();
     next_ = 0;
     resumed_from = 0;
+    synced_ = 0;
     if (file_) {
-        [[maybe_unused]] int rc = ::ftruncate(file_.get(), 0);
+        // Old bytes past the new file's end would survive the restart and end up in the final file: a failed
+        // truncation fails the download.
+        if (::ftruncate(file_.get(), 0) != 0) {
+            return "cannot empty the partial file: " + errno_text(errno);
+        }
     } else {
         ::unlinkat(dir_fd, partial_file_name(name_).c_str(), 0);
     }
-    synced_ = 0;
+    return std::nullopt;
 }
 
 download::chunk_result download::check(const chunk& c, std::string& error) const {
@@ -249,8 +261,12 @@ std::optional<std::string> download::finish(int dir_fd, download_errc& code) {
         return "cannot rename into place: " + errno_text(err);
     }
     ::unlinkat(dir_fd, partial_meta_name(name_).c_str(), 0);
-    // The rename is durable only once the directory is.
-    ::fsync(dir_fd);
+    // The rename is durable only once the directory is. The file is complete and verified by now, so a failure
+    // here is said, not turned into a failed download.
+    if (::fsync(dir_fd) != 0) {
+        log(log_level::warn, "got ", name_, ", but flushing its folder failed: ", errno_text(errno),
+            "; a crash now could lose the rename");
+    }
     return std::nullopt;
 }
 

@@ -139,4 +139,16 @@ std::string escape_for_terminal(std::string_view text) {
     return out;
 }
 
+std::string clip_utf8(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) {
+        return std::string(text);
+    }
+    std::size_t end = max_bytes;
+    // Step back over continuation bytes (10xxxxxx) so the cut falls before a character, not inside one.
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) {
+        --end;
+    }
+    return std::string(text.substr(0, end));
+}
+
 } // namespace p2p

@@ -24,10 +24,28 @@ io_worker::io_worker() : event_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
 io_worker::~io_worker() {
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        stopping_ = true; // a running hash sees it at its next block: no waiting for a multi-GB file
     }
     wake_.notify_one();
     thread_.join();
+}
+
+void io_worker::cancel(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    if (running_ == id) {
+        cancel_running_ = id;
+        return;
+    }
+    std::erase_if(queue_, [id](const auto& entry) { return entry.first == id; });
+}
+
+std::size_t io_worker::pending() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size() + (running_ != 0 ? 1 : 0);
+}
+
+bool io_worker::should_stop(std::uint64_t id) const {
+    return stopping_.load(std::memory_order_relaxed) || cancel_running_.load(std::memory_order_relaxed) == id;
 }
 
 std::uint64_t io_worker::submit(hash_job work) {
@@ -66,11 +84,13 @@ void io_worker::run() {
             }
             work = std::move(queue_.front());
             queue_.pop_front();
+            running_ = work.first;
         }
-        result done = std::visit([](auto& w) { return execute(w); }, work.second);
+        result done = std::visit([&](auto& w) { return execute(w, work.first); }, work.second);
         done.job = work.first;
         {
             std::lock_guard lock(mutex_);
+            running_ = 0;
             results_.push_back(std::move(done));
         }
         const std::uint64_t one = 1;
@@ -78,12 +98,16 @@ void io_worker::run() {
     }
 }
 
-io_worker::result io_worker::execute(hash_job& work) {
+io_worker::result io_worker::execute(hash_job& work, std::uint64_t id) {
     result out;
     blake2b hasher;
     std::vector<char> buffer(read_block);
     std::uint64_t offset = 0;
     while (offset < work.length) {
+        if (should_stop(id)) {
+            out.error = "cancelled";
+            return out;
+        }
         auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), work.length - offset));
         auto n = ::pread(work.fd.get(), buffer.data(), want, static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) {
@@ -101,7 +125,7 @@ io_worker::result io_worker::execute(hash_job& work) {
     return out;
 }
 
-io_worker::result io_worker::execute(fsync_job& work) {
+io_worker::result io_worker::execute(fsync_job& work, std::uint64_t) {
     result out;
     if (::fsync(work.fd.get()) != 0) {
         out.error = "fsync failed: " + std::generic_category().message(errno);

@@ -78,10 +78,15 @@ node::~node() {
 }
 
 void node::run() {
+    // The front end waits for this one, and for everything after the loop: those may block.
     pipe::send(pipe_, node_output{node_reply{node_started{id_, endpoint_, keys_ ? keys_->public_key : std::string()}}});
     while (!finished_) {
         poll_once();
     }
+    for (auto& out : backlog_) {
+        pipe::send(pipe_, std::move(out));
+    }
+    backlog_.clear();
     pipe::send(pipe_, node_output{node_reply{node_stopped{}}});
 }
 
@@ -101,24 +106,23 @@ steady_time node::next_wakeup(steady_time now) const {
         consider(c->deadline);
     }
     for (const auto& [key, u] : uploads_) {
-        if (auto at = u.retransmit_at()) {
-            consider(*at);
+        if (auto due = upload_deadline(u)) {
+            consider(*due);
         }
     }
     for (const auto& [transfer, d] : downloads_) {
-        consider(d.last_progress + options_.transfer_timeout);
-        if (d.current_phase() == download::phase::requesting) {
-            consider(d.last_request + request_repeat_interval());
+        if (auto due = download_deadline(d)) {
+            consider(*due);
         }
+    }
+    if (auto due = hash_jobs_deadline()) {
+        consider(*due);
     }
     if (rescan_at_) {
         consider(*rescan_at_);
     }
     if (catalog_.watch_fd() < 0) {
         consider(next_periodic_scan_);
-    }
-    if (stopping_) {
-        consider(stop_deadline_);
     }
     if (uploads_blocked_) {
         consider(now + std::chrono::milliseconds(1));
@@ -151,10 +155,17 @@ void node::poll_once() {
         pending.push_back(c.get());
     }
 
+    if (!backlog_.empty()) {
+        items_[0].events |= ZMQ_POLLOUT; // the front end reads again: pass on what waited
+    }
     auto now = clock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wakeup(now) - now);
     zmq::poll(items_, wait);
+    ++stats_.loop_wakeups;
 
+    if (items_[0].revents & ZMQ_POLLOUT) {
+        flush_output();
+    }
     if (items_[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < batch_per_socket && !finished_; ++i) {
             auto cmd = pipe::receive<node_command>(pipe_, zmq::recv_flags::dontwait);
@@ -162,6 +173,9 @@ void node::poll_once() {
                 break;
             }
             on_command(*cmd);
+        }
+        if (finished_) {
+            return; // stopped at once: every socket but the router is closed, and nothing more is taken
         }
     }
     if (items_[1].revents & ZMQ_POLLIN) {
@@ -203,7 +217,8 @@ void node::poll_once() {
             continue;
         }
         auto* c = pending[i];
-        if (!receive_from(c->dealer, nullptr)) {
+        // A command earlier in this turn (stop) may have closed this connect's socket since the poll saw it ready.
+        if (!c->dealer || !receive_from(c->dealer, nullptr)) {
             continue;
         }
         auto decoded = decode(frames_);
@@ -282,38 +297,46 @@ void node::on_timers(steady_time now) {
     std::erase_if(connects_, [](const auto& c) { return !c->dealer; });
 
     // Uploads: retransmit what is unacknowledged past its timeout; give up on silent receivers.
-    std::vector<upload_key> stale;
+    // Collect first, act after: ending an upload (also from inside pump) removes it from uploads_.
+    std::vector<upload_key> stale, resend;
     for (auto& [key, u] : uploads_) {
-        if (auto at = u.retransmit_at(); at && now >= *at) {
-            if (!u.on_retransmit_timeout(now, options_.transfer_timeout)) {
-                stale.push_back(key);
-                continue;
-            }
-            ++stats_.chunks_resent;
-            log(log_level::debug, "resending ", escape_for_terminal(u.name()), " to ", u.to().short_hex(),
-                " after a timeout");
-            pump(u);
-        } else if (!u.retransmit_at() && now - u.last_progress() > options_.transfer_timeout && u.has_offer()) {
-            stale.push_back(key); // everything sent was acknowledged but the receiver never came back for more
+        const auto due = upload_deadline(u);
+        if (!due || now < *due) {
+            continue;
         }
+        if (!u.retransmit_at() || !u.on_retransmit_timeout(now, options_.transfer_timeout)) {
+            // Silent too long, or everything sent was acknowledged but the receiver never came back for more.
+            stale.push_back(key);
+            continue;
+        }
+        ++stats_.chunks_resent;
+        log(log_level::debug, "resending ", escape_for_terminal(u.name()), " to ", u.to().short_hex(),
+            " after a timeout");
+        resend.push_back(key);
     }
     for (const auto& key : stale) {
         end_upload(key, std::string("no acknowledgement for too long"));
     }
     if (uploads_blocked_) {
         uploads_blocked_ = false;
-        for (auto& [key, u] : uploads_) {
-            pump(u);
+        for (const auto& [key, u] : uploads_) {
+            resend.push_back(key);
+        }
+    }
+    for (const auto& key : resend) {
+        if (auto it = uploads_.find(key); it != uploads_.end()) {
+            pump(it->second);
         }
     }
 
     // Downloads: resend unanswered REQUESTs; fail over when a source stalls.
     std::vector<std::uint32_t> stalled;
     for (auto& [transfer, d] : downloads_) {
-        if (d.current_phase() == download::phase::preparing || d.current_phase() == download::phase::finishing) {
+        const auto due = download_deadline(d);
+        if (!due || now < *due) {
             continue;
         }
-        if (now - d.last_progress > options_.transfer_timeout) {
+        if (now - d.last_progress >= options_.transfer_timeout) {
             stalled.push_back(transfer);
         } else if (d.current_phase() == download::phase::requesting &&
                    now - d.last_request >= request_repeat_interval()) {
@@ -329,9 +352,11 @@ void node::on_timers(steady_time now) {
             fail_over(*d,
                       "peer " + d->source.short_hex() + " stopped answering (nothing for " +
                           std::to_string(seconds).substr(0, 4) + " s)",
-                      download_errc::stalled);
+                      download_errc::stalled, source_state::serving);
         }
     }
+
+    cancel_orphaned_hashes(now);
 
     // The shared folder.
     if (catalog_.watch_fd() < 0 && now >= next_periodic_scan_) {
@@ -347,8 +372,65 @@ void node::on_timers(steady_time now) {
         }
     }
 
-    if (stopping_ && (now >= stop_deadline_ || (uploads_.empty() && downloads_.empty()))) {
+    if (stopping_ && !finished_ && uploads_.empty() && downloads_.empty()) {
         finish_stop();
+    }
+}
+
+std::optional<steady_time> node::upload_deadline(const upload& u) const {
+    if (auto at = u.retransmit_at()) {
+        return at; // chunks in flight: resend them then, unless the receiver has been silent too long
+    }
+    if (u.has_offer()) {
+        return u.last_progress() + options_.transfer_timeout; // all acknowledged: wait that long for more ACKs
+    }
+    return std::nullopt; // the file is being hashed: the worker's result wakes the loop
+}
+
+std::optional<steady_time> node::download_deadline(const download& d) const {
+    // Preparing and finishing wait for the file worker, not for a peer: no timer of ours runs then. The wake-up and
+    // the handler both ask this one function, so they cannot disagree (they once did, and the loop spun).
+    switch (d.current_phase()) {
+    case download::phase::preparing:
+    case download::phase::finishing:
+        return std::nullopt;
+    case download::phase::requesting:
+        return std::min(d.last_progress + options_.transfer_timeout, d.last_request + request_repeat_interval());
+    case download::phase::receiving:
+        return d.last_progress + options_.transfer_timeout;
+    }
+    return std::nullopt;
+}
+
+namespace {
+/// Events the front end can do without when it falls behind: the newest state is asked for anyway (peers(),
+/// progress again 200 ms later). Replies and the outcomes of operations are never dropped.
+bool droppable(const node_output& out) {
+    const auto* e = std::get_if<event>(&out);
+    return e != nullptr && !std::holds_alternative<connect_finished>(*e) &&
+           !std::holds_alternative<download_finished>(*e);
+}
+} // namespace
+
+void node::output(node_output out) {
+    // Never blocks: a front end that stops reading must not stop the node serving its peers. What the pipe cannot
+    // take waits here, in bounded memory; the oldest droppable events go first, counted.
+    if (backlog_.empty() && pipe::try_send(pipe_, out)) {
+        return;
+    }
+    backlog_.push_back(std::move(out));
+    if (backlog_.size() > max_backlog) {
+        auto oldest = std::find_if(backlog_.begin(), backlog_.end(), droppable);
+        if (oldest != backlog_.end()) {
+            backlog_.erase(oldest);
+            ++stats_.events_dropped;
+        }
+    }
+}
+
+void node::flush_output() {
+    while (!backlog_.empty() && pipe::try_send(pipe_, backlog_.front())) {
+        backlog_.pop_front();
     }
 }
 
@@ -360,8 +442,10 @@ void node::on_command(node_command& cmd) {
                 start_connect(c);
             } else if constexpr (std::is_same_v<T, command::download>) {
                 start_download(c);
+            } else if constexpr (std::is_same_v<T, command::cancel>) {
+                cancel_download(c);
             } else if constexpr (std::is_same_v<T, command::list_files>) {
-                pipe::send(pipe_, node_output{node_reply{catalog_.files()}});
+                output(node_output{node_reply{catalog_.files()}});
             } else if constexpr (std::is_same_v<T, command::list_peers>) {
                 std::vector<const remote_peer*> joined;
                 for (const auto& [id, p] : peers_) {
@@ -374,45 +458,65 @@ void node::on_command(node_command& cmd) {
                 for (const auto* p : joined) {
                     out.push_back(peer_info{p->id, p->address, p->files, p->dealer.has_value()});
                 }
-                pipe::send(pipe_, node_output{node_reply{std::move(out)}});
+                output(node_output{node_reply{std::move(out)}});
             } else if constexpr (std::is_same_v<T, command::list_failures>) {
                 std::vector<failure_record> out;
                 for (const auto& [address, record] : failures_) {
                     out.push_back(record);
                 }
-                pipe::send(pipe_, node_output{node_reply{std::move(out)}});
+                output(node_output{node_reply{std::move(out)}});
             } else if constexpr (std::is_same_v<T, command::get_stats>) {
                 stats_.chunk_buffers = chunk_pool_.allocations();
-                pipe::send(pipe_, node_output{node_reply{stats_}});
+                output(node_output{node_reply{stats_}});
             } else if constexpr (std::is_same_v<T, command::stop>) {
-                begin_stop();
+                begin_stop(c.now);
             }
         },
         cmd);
 }
 
-void node::begin_stop() {
+void node::begin_stop(bool now) {
+    if (now) {
+        finish_stop();
+        return;
+    }
     if (stopping_) {
         return;
     }
-    // From now on: no new peers, connects, requests or downloads; what is in flight gets the grace period.
+    // From now on: no new peers, connects, requests or downloads. What is in flight goes on for as long as it moves
+    // (the original peer's "finish any ongoing file transfers"); one that stalls ends after the transfer timeout.
     stopping_ = true;
-    stop_deadline_ = clock::now() + options_.shutdown_grace;
     for (auto& c : connects_) {
         fail_connect(*c, "the peer is shutting down");
+    }
+    stop_pending waiting;
+    for (const auto& [key, u] : uploads_) {
+        waiting.transfers.push_back(pending_transfer{true, key.first, u.name(), u.acknowledged(), u.stat().size});
+    }
+    for (const auto& [transfer, d] : downloads_) {
+        waiting.transfers.push_back(pending_transfer{false, d.source, d.name(), d.next_offset(), d.size()});
+    }
+    if (!waiting.transfers.empty()) {
+        output(node_output{event{std::move(waiting)}});
     }
 }
 
 void node::finish_stop() {
+    if (finished_) {
+        return;
+    }
+    stopping_ = true; // from here on nothing new is taken, also when the stop was immediate
+    for (auto& c : connects_) {
+        if (c->dealer) {
+            fail_connect(*c, "the peer is shutting down");
+        }
+    }
     std::vector<std::uint32_t> open_downloads;
     for (auto& [transfer, d] : downloads_) {
         open_downloads.push_back(transfer);
     }
     for (auto transfer : open_downloads) {
         if (auto* d = find_download(transfer)) {
-            if (auto* source = find_peer(d->source)) {
-                send(*source, abort_transfer{transfer, "the downloader is shutting down"});
-            }
             // The partial file stays (hidden) so that the next start can resume it.
             fail_download(*d, download_errc::cancelled, "cancelled: the peer is shutting down");
         }

@@ -48,7 +48,7 @@ void node::start_download(const command::download& cmd) {
     const auto fail = [&](download_errc code, std::string error) {
         failed.code = code;
         failed.error = std::move(error);
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
     };
     if (stopping_) {
         return fail(download_errc::cancelled, "the peer is shutting down");
@@ -111,8 +111,7 @@ void node::start_download(const command::download& cmd) {
         if (fd) {
             d.set_phase(download::phase::preparing);
             d.resumed_from = partial->length;
-            d.prepare_job = worker_.submit(io_worker::hash_job{std::move(fd), partial->length});
-            resume_jobs_[d.prepare_job] = transfer;
+            resume_jobs_[worker_.submit(io_worker::hash_job{std::move(fd), partial->length})] = transfer;
             partial_by_transfer_[transfer] = *partial;
             return;
         }
@@ -120,9 +119,24 @@ void node::start_download(const command::download& cmd) {
     request_from(d, *source);
 }
 
+void node::cancel_download(const command::cancel& cmd) {
+    for (auto& [transfer, d] : downloads_) {
+        if (d.op() == cmd.op) {
+            // The partial file stays (hidden) so that the same download later resumes it.
+            fail_download(d, download_errc::cancelled, "cancelled");
+            return;
+        }
+    }
+}
+
 void node::request_from(download& d, remote_peer& source) {
     const auto now = std::chrono::steady_clock::now();
     d.source = source.id;
+    if (d.current_phase() == download::phase::preparing) {
+        // The partial file is still being hashed: the REQUEST goes when the hash is done, from where the partial
+        // ends. Asking now would start from byte 0 and the hash result would then skip the bytes in between.
+        return;
+    }
     d.set_phase(download::phase::requesting);
     d.last_request = d.last_progress = now;
     send(source, d.make_request());
@@ -150,14 +164,21 @@ void node::on_offer(remote_peer& from, const offer& o) {
     if (d->current_phase() != download::phase::requesting) {
         return; // a second OFFER for a REQUEST we sent twice
     }
+    if (const auto* listed = from.find_file(d->name()); listed != nullptr && listed->size != o.size) {
+        // The holder serves another version than the one it lists (or lies): its bytes are not what was chosen.
+        fail_over(*d,
+                  "peer " + from.id.short_hex() + " offered " + std::to_string(o.size) + " bytes of " +
+                      escape_for_terminal(d->name()) + " but lists " + std::to_string(listed->size),
+                  download_errc::aborted, source_state::serving);
+        return;
+    }
     bool restarted = false;
     if (auto problem = d->accept_offer(o, catalog_.dir_fd(), restarted)) {
-        send(from, abort_transfer{o.transfer, *problem});
-        if (problem->starts_with("it ")) {
-            d->tried.insert(from.id);
-            fail_over(*d, "peer " + from.id.short_hex() + " " + *problem, download_errc::aborted);
+        if (problem->whose == download::offer_problem::kind::source) {
+            fail_over(*d, "peer " + from.id.short_hex() + " " + problem->text, download_errc::aborted,
+                      source_state::serving);
         } else {
-            fail_download(*d, download_errc::io, *problem);
+            fail_download(*d, download_errc::io, problem->text);
         }
         return;
     }
@@ -177,10 +198,8 @@ void node::on_chunk(remote_peer& from, chunk& c) {
     auto* d = find_download(c.transfer);
     if (d == nullptr || d->source != from.id || d->current_phase() != download::phase::receiving) {
         // Late chunks of a finished, failed-over or restarted transfer are normal; chunks we never asked for are not.
-        if (c.transfer >= next_transfer_ || d == nullptr) {
-            if (c.transfer >= next_transfer_) {
-                protocol_error(&from, from.id.short_hex(), "CHUNK for a transfer never requested");
-            }
+        if (c.transfer >= next_transfer_) {
+            protocol_error(&from, from.id.short_hex(), "CHUNK for a transfer never requested");
         }
         return;
     }
@@ -191,7 +210,6 @@ void node::on_chunk(remote_peer& from, chunk& c) {
         // stop-and-wait keeps both ends busy. Should the write fail, the ABORT below ends the transfer anyway.
         send(from, d->make_ack_after(c));
         if (!d->store(c, error)) {
-            send(from, abort_transfer{c.transfer, error});
             d->remove_partial(catalog_.dir_fd());
             fail_download(*d, download_errc::io, error);
             return;
@@ -205,8 +223,7 @@ void node::on_chunk(remote_peer& from, chunk& c) {
         }
         if (now - d->last_progress_event >= progress_interval) {
             d->last_progress_event = now;
-            pipe::send(pipe_,
-                       node_output{event{download_progress{d->op(), d->name(), from.id, d->next_offset(), d->size()}}});
+            output(node_output{event{download_progress{d->op(), d->name(), from.id, d->next_offset(), d->size()}}});
         }
         return;
     }
@@ -217,7 +234,6 @@ void node::on_chunk(remote_peer& from, chunk& c) {
         send(from, d->make_ack());
         return;
     case download::chunk_result::rejected:
-        send(from, abort_transfer{c.transfer, error});
         d->remove_partial(catalog_.dir_fd());
         fail_download(*d, download_errc::integrity, error);
         return;
@@ -229,10 +245,23 @@ void node::on_transfer_refused(remote_peer& from, std::uint32_t transfer, std::s
     if (d == nullptr || d->source != from.id) {
         return;
     }
-    fail_over(*d, std::move(reason), code);
+    fail_over(*d, std::move(reason), code, source_state::ended);
 }
 
-void node::fail_over(download& d, std::string reason, download_errc code) {
+void node::release_source(download& d, source_state state, const std::string& reason) {
+    // One CANCEL per source we leave, and only to one that may still be sending: a source that refused, aborted
+    // or left needs none, and neither does one whose every byte we have.
+    if (state == source_state::ended || d.current_phase() == download::phase::finishing ||
+        d.current_phase() == download::phase::preparing) {
+        return; // nothing asked yet while preparing
+    }
+    if (auto* source = find_peer(d.source)) {
+        send(*source, cancel_transfer{d.transfer(), clip_utf8(reason, protocol::max_reason_bytes)});
+    }
+}
+
+void node::fail_over(download& d, std::string reason, download_errc code, source_state state) {
+    release_source(d, state, reason);
     d.tried.insert(d.source);
     if (d.from.empty() && !stopping_) {
         auto candidates = sources_for(d);
@@ -246,19 +275,17 @@ void node::fail_over(download& d, std::string reason, download_errc code) {
             reason += "; no other peer has the file";
         }
     }
-    fail_download(d, code, std::move(reason));
+    fail_download(d, code, std::move(reason), source_state::ended);
 }
 
-void node::fail_download(download& d, download_errc code, std::string error) {
+void node::fail_download(download& d, download_errc code, std::string error, source_state state) {
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started).count();
+    release_source(d, state, error);
     download_finished done{d.op(),   d.name(),         false,          code,   std::move(error), d.source,
                            d.size(), d.bytes_received, d.resumed_from, seconds};
-    if (auto* source = find_peer(d.source); source && code != download_errc::cancelled) {
-        send(*source, abort_transfer{d.transfer(), "download abandoned"});
-    }
     partial_by_transfer_.erase(d.transfer());
     downloads_.erase(d.transfer());
-    pipe::send(pipe_, node_output{event{std::move(done)}});
+    output(node_output{event{std::move(done)}});
 }
 
 void node::complete_download(download& d) {
@@ -270,26 +297,31 @@ void node::complete_download(download& d) {
 void node::on_worker_results() {
     for (auto& result : worker_.take_results()) {
         if (auto it = hash_jobs_.find(result.job); it != hash_jobs_.end()) {
-            const auto key = it->second;
+            auto entry = std::move(it->second);
             hash_jobs_.erase(it);
-            auto up = uploads_.find(key);
-            if (up == uploads_.end()) {
-                continue; // the receiver went away meanwhile
+            std::optional<digest> hash;
+            if (result.ok) {
+                hash = result.state->final();
             }
-            auto& u = up->second;
-            struct ::stat st {};
-            if (!result.ok || ::fstat(u.fd(), &st) != 0 || !(file_stat::of(st) == u.stat())) {
-                end_upload(key, result.ok ? std::string("file changed while being hashed") : result.error);
-                continue;
+            for (const auto& key : entry.waiters) {
+                auto up = uploads_.find(key);
+                if (up == uploads_.end()) {
+                    continue; // the receiver went away meanwhile
+                }
+                auto& u = up->second;
+                struct ::stat st {};
+                if (!hash || ::fstat(u.fd(), &st) != 0 || !(file_stat::of(st) == u.stat())) {
+                    end_upload(key, hash ? std::string("file changed while being hashed") : result.error);
+                    continue;
+                }
+                catalog_.remember_hash(u.name(), u.stat(), *hash);
+                start_sending(u, *hash);
             }
-            const auto hash = result.state->final();
-            catalog_.remember_hash(u.name(), u.stat(), hash);
-            start_sending(u, hash);
         } else if (auto rj = resume_jobs_.find(result.job); rj != resume_jobs_.end()) {
             const auto transfer = rj->second;
             resume_jobs_.erase(rj);
             auto* d = find_download(transfer);
-            if (d == nullptr) {
+            if (d == nullptr || d->current_phase() != download::phase::preparing) {
                 continue;
             }
             auto partial = partial_by_transfer_[transfer];
@@ -299,9 +331,11 @@ void node::on_worker_results() {
             } else {
                 d->resumed_from = 0; // unreadable partial: start from zero, it will be replaced
             }
+            d->set_phase(download::phase::requesting);
             auto* source = find_peer(d->source);
             if (source == nullptr) {
-                fail_over(*d, "peer " + d->source.short_hex() + " left", download_errc::stalled);
+                fail_over(*d, "peer " + d->source.short_hex() + " left", download_errc::source_left,
+                          source_state::ended);
                 continue;
             }
             request_from(*d, *source);
@@ -327,7 +361,7 @@ void node::on_worker_results() {
                 d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
                 d->bytes_received, d->resumed_from, seconds};
             downloads_.erase(transfer);
-            pipe::send(pipe_, node_output{event{std::move(done)}});
+            output(node_output{event{std::move(done)}});
             rescan_at_ = std::chrono::steady_clock::now(); // list the new file to everyone now
         }
     }

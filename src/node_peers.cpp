@@ -39,9 +39,21 @@ remote_peer* node::find_peer(peer_id id) {
 bool node::send(remote_peer& to, message msg) {
     auto encoded = encode(std::move(msg));
     if (capture_) {
-        capture_->record(capture_direction::sent, id_, to.id, encoded.body,
-                         encoded.payload ? &*encoded.payload : nullptr);
+        // A successful send empties the frames, so the capture keeps references (zmq_msg_copy shares the bytes of
+        // anything but a tiny message) and records after the send, marked dropped when the queue refused it.
+        zmq::message_t body, payload;
+        body.copy(encoded.body);
+        if (encoded.payload) {
+            payload.copy(*encoded.payload);
+        }
+        const bool sent = send_encoded(to, encoded);
+        capture_->record(capture_direction::sent, id_, to.id, body, encoded.payload ? &payload : nullptr, !sent);
+        return sent;
     }
+    return send_encoded(to, encoded);
+}
+
+bool node::send_encoded(remote_peer& to, encoded_message& encoded) {
     const auto more = encoded.payload ? zmq::send_flags::sndmore : zmq::send_flags::none;
     try {
         if (to.dealer) {
@@ -119,26 +131,26 @@ void node::start_connect(const command::connect& cmd) {
     connect_finished failed{cmd.op, cmd.address, false, false, peer_id{}, 0, ""};
     if (stopping_) {
         failed.error = "the peer is shutting down";
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     std::string endpoint;
     const auto keyed = split_keyed_address(cmd.address);
     if (keys_ && !keyed.server_key) {
         failed.error = "this peer is in secure mode: connect to KEY@host:port with the other peer's public key";
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     if (!keys_ && keyed.server_key) {
         failed.error = "a key was given, but this peer is not in secure mode (--secure)";
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     try {
         endpoint = to_endpoint(keyed.address);
     } catch (const std::invalid_argument& e) {
         failed.error = e.what();
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     const auto address = display_address(endpoint);
@@ -149,7 +161,7 @@ void node::start_connect(const command::connect& cmd) {
             failed.already_connected = true;
             failed.id = id;
             failed.error = "already connected to peer " + id.short_hex();
-            pipe::send(pipe_, node_output{event{failed}});
+            output(node_output{event{failed}});
             return;
         }
     }
@@ -168,7 +180,7 @@ void node::start_connect(const command::connect& cmd) {
     } catch (const zmq::error_t& e) {
         failed.error = std::string("cannot connect: ") + e.what();
         record_failure(address, failed.error);
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     pending->started = clock::now();
@@ -180,7 +192,7 @@ void node::start_connect(const command::connect& cmd) {
     }
     if (!pending->dealer.send(encoded.body, zmq::send_flags::dontwait)) {
         failed.error = "cannot queue HELLO";
-        pipe::send(pipe_, node_output{event{failed}});
+        output(node_output{event{failed}});
         return;
     }
     connects_.push_back(std::move(pending));
@@ -193,7 +205,7 @@ void node::fail_connect(pending_connect& pending, std::string error, bool alread
     connect_finished done{pending.op, pending.address, false, already_connected, peer_id{}, 0, std::move(error)};
     // Closing with LINGER 0 drops the queued HELLO: nothing keeps reconnecting in the background.
     pending.dealer.close();
-    pipe::send(pipe_, node_output{event{std::move(done)}});
+    output(node_output{event{std::move(done)}});
 }
 
 void node::on_connect_reply(pending_connect& pending, message& msg) {
@@ -226,14 +238,14 @@ void node::on_connect_reply(pending_connect& pending, message& msg) {
                                   known->files.size(),
                                   "already connected to peer " + h->id.short_hex()};
             pending.dealer.close();
-            pipe::send(pipe_, node_output{event{std::move(done)}});
+            output(node_output{event{std::move(done)}});
             return;
         }
         known->dealer = std::move(pending.dealer);
         known->address = pending.address;
         if (known->has_list) {
-            pipe::send(pipe_, node_output{event{connect_finished{pending.op, pending.address, true, false, h->id,
-                                                                 known->files.size(), ""}}});
+            output(node_output{
+                event{connect_finished{pending.op, pending.address, true, false, h->id, known->files.size(), ""}}});
         } else {
             known->connect_op = pending.op;
         }
@@ -360,9 +372,12 @@ void node::on_peer_message(remote_peer& from, message& msg) {
             } else if constexpr (std::is_same_v<T, not_found>) {
                 on_transfer_refused(from, m.transfer, "Peer error: " + m.reason, download_errc::not_found);
             } else if constexpr (std::is_same_v<T, abort_transfer>) {
-                uploads_.erase(upload_key{from.id, m.transfer});
+                // From a holder, about our download: the transfer number is ours (never its upload's).
                 on_transfer_refused(from, m.transfer, "peer " + from.id.short_hex() + " aborted: " + m.reason,
                                     download_errc::aborted);
+            } else if constexpr (std::is_same_v<T, cancel_transfer>) {
+                // From a downloader, about its transfer with us: it wants nothing more, so nothing goes back.
+                erase_upload(upload_key{from.id, m.transfer});
             } else if constexpr (std::is_same_v<T, ping>) {
                 send(from, pong{});
             } else if constexpr (std::is_same_v<T, pong>) {
@@ -397,13 +412,13 @@ void node::on_file_list(remote_peer& from, file_list& page) {
     from.has_list = true;
     in = {};
     if (!first) {
-        pipe::send(pipe_, node_output{event{peer_files_changed{from.id, from.files}}});
+        output(node_output{event{peer_files_changed{from.id, from.files}}});
     } else if (from.connect_op) {
-        pipe::send(pipe_, node_output{event{connect_finished{*from.connect_op, from.address, true, false, from.id,
-                                                             from.files.size(), ""}}});
+        output(node_output{
+            event{connect_finished{*from.connect_op, from.address, true, false, from.id, from.files.size(), ""}}});
         from.connect_op.reset();
     } else {
-        pipe::send(pipe_, node_output{event{peer_joined{from.id, from.address, from.files.size()}}});
+        output(node_output{event{peer_joined{from.id, from.address, from.files.size()}}});
     }
 }
 
@@ -445,16 +460,24 @@ void node::remove_peer(peer_id id, peer_left::reason why, std::string detail) {
     }
     if (it->second.connect_op) {
         // It said HELLO but left before its list was complete.
-        pipe::send(pipe_,
-                   node_output{event{connect_finished{*it->second.connect_op, address, false, false, id, 0,
-                                                      "peer " + id.short_hex() + " left during the handshake"}}});
+        output(node_output{event{connect_finished{*it->second.connect_op, address, false, false, id, 0,
+                                                  "peer " + id.short_hex() + " left during the handshake"}}});
     }
     const bool had_joined = it->second.has_list;
     peers_.erase(it); // closes our DEALER to it, if any
-    std::erase_if(uploads_, [id](const auto& entry) { return entry.first.first == id; });
+    std::vector<upload_key> gone;
+    for (const auto& [key, u] : uploads_) {
+        if (key.first == id) {
+            gone.push_back(key);
+        }
+    }
+    for (const auto& key : gone) {
+        erase_upload(key);
+    }
     std::vector<std::uint32_t> affected;
     for (auto& [transfer, d] : downloads_) {
-        if (d.source == id) {
+        // A download that is finishing has every byte: its source leaving changes nothing.
+        if (d.source == id && d.current_phase() != download::phase::finishing) {
             affected.push_back(transfer);
         }
     }
@@ -463,11 +486,11 @@ void node::remove_peer(peer_id id, peer_left::reason why, std::string detail) {
             fail_over(*d,
                       why == peer_left::reason::goodbye ? "peer " + id.short_hex() + " left"
                                                         : "peer " + id.short_hex() + " is not reachable",
-                      download_errc::stalled);
+                      download_errc::source_left, source_state::ended);
         }
     }
     if (had_joined) {
-        pipe::send(pipe_, node_output{event{peer_left{id, address, why, std::move(detail)}}});
+        output(node_output{event{peer_left{id, address, why, std::move(detail)}}});
     }
 }
 

@@ -8,11 +8,17 @@
 
 namespace p2p {
 
+namespace {
+/// A REQUEST repeated soon after a CANCEL of the same file finds its hash still running, instead of starting over.
+constexpr std::chrono::milliseconds hash_job_linger{1000};
+} // namespace
+
 void node::on_request(remote_peer& from, const request& r) {
     const upload_key key{from.id, r.transfer};
-    if (stopping_) {
-        send(from, abort_transfer{r.transfer, "the peer is shutting down"});
-        return;
+    if (auto it = uploads_.find(key); it != uploads_.end() && it->second.name() != r.name) {
+        // The number names another file now: the downloader restarted and numbers from 1 again. Its old transfer
+        // is over for it (no ABORT: it would end the new one), and this REQUEST is served as a new one.
+        erase_upload(key);
     }
     if (auto it = uploads_.find(key); it != uploads_.end()) {
         // The same transfer asked again: its OFFER or first chunks were lost, or the receiver restarts from zero.
@@ -27,6 +33,10 @@ void node::on_request(remote_peer& from, const request& r) {
             // Still hashing (a large file takes seconds): say so, or the receiver would give up on us.
             send(from, preparing{r.transfer, u.stat().size});
         }
+        return;
+    }
+    if (stopping_) {
+        send(from, abort_transfer{r.transfer, "the peer is shutting down"});
         return;
     }
     std::size_t from_this_peer = 0;
@@ -59,9 +69,55 @@ void node::on_request(remote_peer& from, const request& r) {
         start_sending(u, *cached);
         return;
     }
-    // Hashing a large file takes seconds: the worker does it, the loop goes on serving everyone else.
+    wait_for_hash(u, key);
+}
+
+void node::wait_for_hash(const upload& u, const upload_key& key) {
+    // Hashing a large file takes seconds: the worker does it, the loop goes on serving everyone else. Every upload
+    // of the same file version waits for the same job, so a REQUEST/CANCEL loop cannot pile up hashes.
+    for (auto& [job, entry] : hash_jobs_) {
+        if (entry.name == u.name() && entry.stat == u.stat()) {
+            entry.waiters.insert(key);
+            entry.orphaned_at.reset();
+            return;
+        }
+    }
     unique_fd copy(::fcntl(u.fd(), F_DUPFD_CLOEXEC, 0));
-    hash_jobs_[worker_.submit(io_worker::hash_job{std::move(copy), u.stat().size})] = key;
+    const auto job = worker_.submit(io_worker::hash_job{std::move(copy), u.stat().size});
+    hash_jobs_.emplace(job, hash_job_entry{u.name(), u.stat(), {key}, std::nullopt});
+    ++stats_.hash_jobs;
+}
+
+void node::erase_upload(const upload_key& key) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [job, entry] : hash_jobs_) {
+        if (entry.waiters.erase(key) > 0 && entry.waiters.empty()) {
+            entry.orphaned_at = now; // given up after hash_job_linger unless another REQUEST wants it
+        }
+    }
+    uploads_.erase(key);
+}
+
+std::optional<steady_time> node::hash_jobs_deadline() const {
+    std::optional<steady_time> first;
+    for (const auto& [job, entry] : hash_jobs_) {
+        if (entry.orphaned_at && (!first || *entry.orphaned_at + hash_job_linger < *first)) {
+            first = *entry.orphaned_at + hash_job_linger;
+        }
+    }
+    return first;
+}
+
+void node::cancel_orphaned_hashes(steady_time now) {
+    for (auto it = hash_jobs_.begin(); it != hash_jobs_.end();) {
+        if (it->second.orphaned_at && now >= *it->second.orphaned_at + hash_job_linger) {
+            worker_.cancel(it->first);
+            ++stats_.jobs_cancelled;
+            it = hash_jobs_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void node::start_sending(upload& u, const digest& hash) {
@@ -73,7 +129,7 @@ void node::start_sending(upload& u, const digest& hash) {
     if (u.complete()) {
         // An empty file is all said by its OFFER.
         ++stats_.uploads_done;
-        uploads_.erase(upload_key{u.to(), u.transfer()});
+        erase_upload(upload_key{u.to(), u.transfer()});
         return;
     }
     pump(u);
@@ -122,7 +178,7 @@ void node::on_ack(remote_peer& from, const ack& a) {
     }
     if (u.complete()) {
         ++stats_.uploads_done;
-        uploads_.erase(it);
+        erase_upload(key);
         return;
     }
     stats_.chunks_resent += u.fast_retransmits() - fast_before;
@@ -135,7 +191,7 @@ void node::end_upload(const upload_key& key, std::optional<std::string> abort_re
             send(*to, abort_transfer{key.second, *abort_reason});
         }
     }
-    uploads_.erase(key);
+    erase_upload(key);
 }
 
 } // namespace p2p

@@ -51,7 +51,7 @@ peer::peer(zmq::context_t& context, peer_options options) : pipe_(context, zmq::
 
 peer::~peer() {
     try {
-        stop();
+        stop_now();
     } catch (...) {
         // A destructor must not throw; stop() only fails if the node thread died, and then it is gone already.
     }
@@ -139,6 +139,10 @@ download_finished peer::download(const download_request& request) {
     return wait_for<download_finished>(start_download(request));
 }
 
+void peer::cancel(operation_id op) {
+    pipe::send(pipe_, node_command{command::cancel{op}});
+}
+
 std::optional<event> peer::next_event(milliseconds timeout) {
     if (!queued_.empty()) {
         auto e = std::move(queued_.front());
@@ -167,20 +171,37 @@ zmq::pollitem_t peer::pollitem() {
 }
 
 void peer::stop() {
-    if (stopped_) {
-        return;
+    begin_stop();
+    wait_stopped();
+}
+
+void peer::begin_stop() {
+    if (!stopped_ && !stop_sent_) {
+        pipe::send(pipe_, node_command{command::stop{false}});
+        stop_sent_ = true;
     }
-    pipe::send(pipe_, node_command{command::stop{}});
-    for (;;) {
+}
+
+void peer::stop_now() {
+    if (!stopped_) {
+        pipe::send(pipe_, node_command{command::stop{true}});
+        stop_sent_ = true;
+    }
+    wait_stopped();
+}
+
+void peer::wait_stopped() {
+    while (!stopped_) {
         auto out = pipe::receive<node_output>(pipe_);
         if (auto* e = std::get_if<event>(&*out)) {
             queued_.push_back(std::move(*e));
         } else if (std::holds_alternative<node_stopped>(std::get<node_reply>(*out))) {
-            break;
+            stopped_ = true;
         }
     }
-    stopped_ = true;
-    thread_.join();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
 }
 
 } // namespace p2p

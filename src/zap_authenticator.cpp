@@ -107,9 +107,14 @@ void zap_authenticator::run() {
                 break;
             }
         }
-        // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
+        // RFC 27: version, request id, domain, address, identity, mechanism, credentials... libzmq always sends
+        // that, but any socket of the context can connect here. A REP socket must answer every request before it
+        // can read the next one, so a malformed one is refused (400), never left unanswered.
         if (request.size() < 6) {
-            continue; // not a ZAP request; REP cannot answer nothing, but libzmq never sends these
+            ++refused_;
+            log(log_level::warn, "refused a malformed ZAP request (", request.size(), " frames)");
+            reply(request.size() > 1 ? request[1].to_string() : std::string(), false, "malformed ZAP request", "");
+            continue;
         }
         const std::string domain = request[2].to_string();
         const std::string mechanism = request[5].to_string();
@@ -126,15 +131,18 @@ void zap_authenticator::run() {
             log(log_level::warn, "refused a ", mechanism, " connection from ", request[3].to_string(),
                 key.empty() ? std::string() : " with key " + key, ": not on the allowlist");
         }
-        const std::string status = ok ? "200" : "400";
-        const std::string text = ok ? "OK" : "key not allowed";
-        handler_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
-        handler_.send(request[1], zmq::send_flags::sndmore);
-        handler_.send(zmq::buffer(status), zmq::send_flags::sndmore);
-        handler_.send(zmq::buffer(text), zmq::send_flags::sndmore);
-        handler_.send(zmq::buffer(ok ? key : std::string()), zmq::send_flags::sndmore);
-        handler_.send(zmq::message_t(), zmq::send_flags::none);
+        reply(request[1].to_string(), ok, ok ? "OK" : "key not allowed", ok ? key : std::string());
     }
+}
+
+void zap_authenticator::reply(const std::string& request_id, bool ok, const std::string& text,
+                              const std::string& user_id) {
+    handler_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+    handler_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+    handler_.send(zmq::buffer(std::string(ok ? "200" : "400")), zmq::send_flags::sndmore);
+    handler_.send(zmq::buffer(text), zmq::send_flags::sndmore);
+    handler_.send(zmq::buffer(user_id), zmq::send_flags::sndmore);
+    handler_.send(zmq::message_t(), zmq::send_flags::none);
 }
 
 } // namespace p2p

@@ -33,9 +33,11 @@ std::string pack_with(F&& f) {
 
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
+/// The protocol version this test peer speaks (docs/protocol.md).
+inline constexpr int version = 2;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
-                     ping = 9, pong = 10, goodbye = 11;
-}
+                     ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13;
+} // namespace wire
 
 inline void pack_str(packer_t& pk, const std::string& s) {
     pk.pack_str(static_cast<std::uint32_t>(s.size()));
@@ -51,7 +53,7 @@ namespace body {
 inline std::string hello(std::uint64_t id, const std::string& endpoint, std::uint64_t list_version) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(5);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::hello);
         pk.pack(id);
         pack_str(pk, endpoint);
@@ -62,7 +64,7 @@ inline std::string file_list(std::uint64_t version, std::uint32_t page, std::uin
                              const std::vector<std::pair<std::string, std::uint64_t>>& files) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(6);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::file_list);
         pk.pack(version);
         pk.pack(page);
@@ -79,7 +81,7 @@ inline std::string request(std::uint32_t transfer, const std::string& name, std:
                            std::uint32_t chunk_size, std::uint32_t credit) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(7);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::request);
         pk.pack(transfer);
         pack_str(pk, name);
@@ -92,7 +94,7 @@ inline std::string offer(std::uint32_t transfer, std::uint64_t size, const std::
                          std::uint32_t chunk_size) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(6);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::offer);
         pk.pack(transfer);
         pk.pack(size);
@@ -103,7 +105,7 @@ inline std::string offer(std::uint32_t transfer, std::uint64_t size, const std::
 inline std::string chunk(std::uint32_t transfer, std::uint64_t offset, bool last) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(5);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::chunk);
         pk.pack(transfer);
         pk.pack(offset);
@@ -113,18 +115,38 @@ inline std::string chunk(std::uint32_t transfer, std::uint64_t offset, bool last
 inline std::string ack(std::uint32_t transfer, std::uint64_t next_offset, std::uint32_t credit) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(5);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(wire::ack);
         pk.pack(transfer);
         pk.pack(next_offset);
         pk.pack(credit);
     });
 }
+inline std::string not_found(std::uint32_t transfer, const std::string& name, const std::string& reason) {
+    return pack_with([&](packer_t& pk) {
+        pk.pack_array(5);
+        pk.pack(wire::version);
+        pk.pack(wire::not_found);
+        pk.pack(transfer);
+        pack_str(pk, name);
+        pack_str(pk, reason);
+    });
+}
+/// ABORT (holder -> downloader) or CANCEL (downloader -> holder): the same two fields.
+inline std::string stop_transfer(int type, std::uint32_t transfer, const std::string& reason) {
+    return pack_with([&](packer_t& pk) {
+        pk.pack_array(4);
+        pk.pack(wire::version);
+        pk.pack(type);
+        pk.pack(transfer);
+        pack_str(pk, reason);
+    });
+}
 /// PING, PONG, GOODBYE: the header alone.
 inline std::string bare(int type) {
     return pack_with([&](packer_t& pk) {
         pk.pack_array(2);
-        pk.pack(1);
+        pk.pack(wire::version);
         pk.pack(type);
     });
 }

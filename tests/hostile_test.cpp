@@ -254,20 +254,20 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         return s;
     };
     const std::vector<std::string> frames{
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(1), pk.pack(0); }),   // type 0
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(1), pk.pack(12); }),  // type 12
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(1), pk.pack(255); }), // type 255
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(1), pk.pack(-1); }),  // negative type
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(1), pack_str(pk, "PING"); }),
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(2), pk.pack(wire::ping); }), // version 2
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(0); }),   // type 0
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(12); }),  // type 12
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(255); }), // type 255
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(-1); }),  // negative type
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pack_str(pk, "PING"); }),
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(3), pk.pack(wire::ping); }), // version 3
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(0), pk.pack(wire::ping); }), // version 0
-        pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(1); }),                      // no type
+        pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(wire::version); }),          // no type
         pack_with([](packer_t& pk) { pk.pack_array(0); }),
-        pack_with([](packer_t& pk) { pk.pack_map(1), pk.pack(1), pk.pack(wire::ping); }), // a map
+        pack_with([](packer_t& pk) { pk.pack_map(1), pk.pack(wire::version), pk.pack(wire::ping); }), // a map
         pack_with([](packer_t& pk) { pack_str(pk, "PING"); }),
         raw({0xc0}),                   // nil
         raw({0xc1}),                   // never used in msgpack
-        raw({0x92, 0x01, 0x09, 0x00}), // PING with a trailing byte
+        raw({0x92, 0x02, 0x09, 0x00}), // PING with a trailing byte
         raw({0xd4, 0x01, 0x00}),       // fixext 1
         std::string(),                 // empty frame
     };
@@ -306,7 +306,7 @@ TEMPLATE_TEST_CASE("hostile wrong field types and arities are refused", "[hostil
     const auto request_with = [](int index, const std::function<void(packer_t&)>& field) {
         return pack_with([&](packer_t& pk) {
             pk.pack_array(7);
-            pk.pack(1);
+            pk.pack(wire::version);
             pk.pack(wire::request);
             const std::function<void(packer_t&)> valid[] = {
                 [](packer_t& p) { p.pack(7); }, [](packer_t& p) { pack_str(p, "good.bin"); },
@@ -334,14 +334,14 @@ TEMPLATE_TEST_CASE("hostile wrong field types and arities are refused", "[hostil
         {request_with(4, [](packer_t& pk) { pk.pack(100000); })}, // credit over max_window
         {request_with(4, [](packer_t& pk) { pk.pack_true(); })},  // credit as bool
         {pack_with([](packer_t& pk) {
-            pk.pack_array(4), pk.pack(1), pk.pack(wire::request), pk.pack(7), pack_str(pk, "good.bin");
+            pk.pack_array(4), pk.pack(wire::version), pk.pack(wire::request), pk.pack(7), pack_str(pk, "good.bin");
         })},                                                              // too few fields
         {body::request(7, "good.bin", 0, test_chunk, 1) + std::string()}, // (valid, see below)
         {pack_with([](packer_t& pk) {
-            pk.pack_array(5), pk.pack(1), pk.pack(wire::ack), pk.pack(7), pack_str(pk, "0"), pk.pack(1);
+            pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::ack), pk.pack(7), pack_str(pk, "0"), pk.pack(1);
         })}, // ACK offset as str
         {pack_with([](packer_t& pk) {
-             pk.pack_array(5), pk.pack(1), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(1);
+             pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(1);
          }),
          "x"},                                                   // CHUNK last as int
         {body::chunk(7, 0, true)},                               // CHUNK without its payload frame
@@ -350,19 +350,20 @@ TEMPLATE_TEST_CASE("hostile wrong field types and arities are refused", "[hostil
         {body::offer(7, 5, std::string(31, 'h'), test_chunk)},   // hash of 31 bytes
         {body::offer(7, 5, std::string(1000, 'h'), test_chunk)}, // hash of 1000 bytes
         {pack_with([](packer_t& pk) {
-            pk.pack_array(6), pk.pack(1), pk.pack(wire::offer), pk.pack(7), pk.pack(5),
+            pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::offer), pk.pack(7), pk.pack(5),
                 pack_str(pk, std::string(32, 'h')), pk.pack(test_chunk);
         })}, // hash as str
         {pack_with([](packer_t& pk) {
-            pk.pack_array(6), pk.pack(1), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
+            pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
             pk.pack_array(1), pk.pack_array(2), pack_str(pk, "f"), pk.pack(-5); // negative size
         })},
         {pack_with([](packer_t& pk) {
-            pk.pack_array(6), pk.pack(1), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
+            pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
             pk.pack_array(1), pack_str(pk, "f"); // entry is not an array
         })},
         {pack_with([](packer_t& pk) {
-            pk.pack_array(5), pk.pack(1), pk.pack(wire::hello), pack_str(pk, "id"), pack_str(pk, "tcp://a:1"),
+            pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::hello), pack_str(pk, "id"),
+                pack_str(pk, "tcp://a:1"),
                 pk.pack(1); // HELLO id as str
         })},
     };
@@ -723,7 +724,7 @@ TEMPLATE_TEST_CASE("hostile FILE_LISTs over the limits or with escape sequences 
     const auto before = a.errors();
     // 1,000,000 entries in one frame: 4 MB, under ZMQ_MAXMSGSIZE, over the body limit.
     h.send(pack_with([](packer_t& pk) {
-        pk.pack_array(6), pk.pack(1), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
+        pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
         pk.pack_array(1000000);
         for (int i = 0; i < 1000000; ++i) {
             pk.pack_array(2), pack_str(pk, "a"), pk.pack(0);
@@ -731,12 +732,12 @@ TEMPLATE_TEST_CASE("hostile FILE_LISTs over the limits or with escape sequences 
     }));
     // A header claiming 1,000,000 entries with none behind it (allocation before the bytes arrive).
     h.send(pack_with([](packer_t& pk) {
-        pk.pack_array(6), pk.pack(1), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
+        pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
         pk.pack_array(1000000);
     }));
     // 1001 entries: one over a page.
     h.send(pack_with([](packer_t& pk) {
-        pk.pack_array(6), pk.pack(1), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
+        pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::file_list), pk.pack(2), pk.pack(0), pk.pack(1);
         pk.pack_array(1001);
         for (int i = 0; i < 1001; ++i) {
             pk.pack_array(2), pack_str(pk, "f" + std::to_string(i)), pk.pack(0);

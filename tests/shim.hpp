@@ -25,7 +25,7 @@ public:
     struct settings {
         int drop_every_chunk = 0;                 ///< Drop every k-th CHUNK (holder -> downloader); 0 = none.
         int drop_every_ack = 0;                   ///< Drop every k-th ACK (downloader -> holder); 0 = none.
-        std::chrono::microseconds chunk_delay{0}; ///< Hold each CHUNK this long before forwarding.
+        std::chrono::microseconds chunk_delay{0}; ///< Hold each CHUNK (either way) this long before forwarding.
     };
 
     shim(zmq::context_t& ctx, std::string bind, std::string target, settings s)
@@ -88,6 +88,7 @@ private:
         std::optional<zmq::socket_t> back;
         std::string routing_id;
         std::deque<std::pair<std::chrono::steady_clock::time_point, frames>> to_front;
+        std::deque<std::pair<std::chrono::steady_clock::time_point, frames>> to_back;
         int chunk_count = 0;
         int ack_count = 0;
         frames f;
@@ -112,6 +113,10 @@ private:
             if (held_) {
                 continue;
             }
+            while (back && !to_back.empty() && to_back.front().first <= now) {
+                write(*back, to_back.front().second);
+                to_back.pop_front();
+            }
             while (read(front_, f)) {
                 if (!back) {
                     routing_id = f[0].to_string();
@@ -124,6 +129,15 @@ private:
                 if (type_of_body(body[0]) == msg_type::ack && settings_.drop_every_ack > 0 &&
                     ++ack_count % settings_.drop_every_ack == 0) {
                     ++acks_dropped_;
+                    continue;
+                }
+                if (type_of_body(body[0]) == msg_type::chunk || !to_back.empty()) {
+                    // Chunks the downloader side sends (it holds a file the other side downloads) are delayed too;
+                    // anything behind a delayed chunk waits its turn, so nothing overtakes it.
+                    to_back.emplace_back(now + (type_of_body(body[0]) == msg_type::chunk
+                                                    ? settings_.chunk_delay
+                                                    : std::chrono::microseconds(0)),
+                                         std::move(body));
                     continue;
                 }
                 write(*back, body);

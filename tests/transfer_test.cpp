@@ -113,9 +113,7 @@ TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes a
     const auto bytes = random_bytes(8u << 20, 3);
     write_file(d1 / "big.bin", bytes);
     write_file(d2 / "big.bin", bytes);
-    auto o1 = options_in<TestType>(d1.path());
-    o1.shutdown_grace = 0ms; // it leaves mid-transfer instead of finishing the upload
-    auto first = std::make_unique<peer>(ctx, o1);
+    auto first = std::make_unique<peer>(ctx, options_in<TestType>(d1.path()));
     peer second(ctx, options_in<TestType>(d2.path()));
     auto og = options_in<TestType>(dg.path());
     og.chunk_size = small_chunk;
@@ -128,7 +126,7 @@ TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes a
         REQUIRE(getter.connect(second.endpoint()).ok);
         const auto op = getter.start_download({"big.bin", "", {}, {}});
         REQUIRE(wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
-        first->stop();
+        first->stop_now(); // it leaves mid-transfer instead of finishing the upload
         auto done = wait_event<download_finished>(
             getter, [&](const auto& e) { return e.op == op; }, 20000ms);
         REQUIRE(done);
@@ -164,7 +162,6 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
     peer holder(ctx, options_in<TestType>(dh.path()));
     auto og = options_in<TestType>(dg.path());
     og.chunk_size = small_chunk;
-    og.shutdown_grace = 0ms;
 
     {
         peer getter(ctx, og);
@@ -173,7 +170,7 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
         const auto op = getter.start_download({"resume.bin", "", {}, {}});
         REQUIRE(
             wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
-        getter.stop(); // the partial file stays, hidden
+        getter.stop_now(); // the partial file stays, hidden
     }
     CHECK_FALSE(fs::exists(dg / "resume.bin"));
     unique_fd dir(::open(dg.path().c_str(), O_RDONLY | O_DIRECTORY));

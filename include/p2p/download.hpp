@@ -57,14 +57,20 @@ public:
     /// Bytes we hold, and so where the next REQUEST starts.
     std::uint64_t next_offset() const { return next_; }
 
-    /// Checks an OFFER and opens the partial file. Returns a reason when the offer cannot be taken: a size or hash
-    /// different from what an earlier source offered, not enough disk space, the file cannot be created. Sets
-    /// `restarted` when the partial file we resumed from belongs to another version: the REQUEST must go again
-    /// from offset 0.
-    std::optional<std::string> accept_offer(const offer& o, int dir_fd, bool& restarted);
+    /// Why an OFFER could not be taken: the source's fault (try another) or ours (the download fails).
+    struct offer_problem {
+        enum class kind { source, local } whose;
+        std::string text; ///< For the source: "it offered ..."; for us: what failed.
+    };
+    /// Checks an OFFER and opens the partial file. Returns a problem when the offer cannot be taken: chunks larger
+    /// than asked, a size or hash different from what an earlier source offered (the source's); not enough disk
+    /// space, the file cannot be created (ours). Sets `restarted` when the partial file we resumed from belongs to
+    /// another version: the REQUEST must go again from offset 0.
+    std::optional<offer_problem> accept_offer(const offer& o, int dir_fd, bool& restarted);
     bool offered() const { return offered_; }
-    /// The partial file we had is for a different version of the file: start from zero.
-    void discard_partial(int dir_fd);
+    /// The partial file we had is for a different version of the file: start from zero. Returns why not, if the
+    /// old bytes could not be removed.
+    std::optional<std::string> discard_partial(int dir_fd);
 
     enum class chunk_result { accepted, duplicate, out_of_order, rejected };
     /// Checks a chunk without touching the file. `accepted` means it is the next in-order chunk and fits: the
@@ -90,10 +96,9 @@ public:
     void remove_partial(int dir_fd);
 
     // Sources and timing, managed by the node.
-    peer_id source;                ///< Current source; peer_id{} when none.
-    std::string from;              ///< Id or prefix asked for; empty means any peer that lists the file.
-    std::set<peer_id> tried;       ///< Sources that failed us.
-    std::uint64_t prepare_job = 0; ///< io_worker job of the resume hash or the fsync.
+    peer_id source;          ///< Current source; peer_id{} when none.
+    std::string from;        ///< Id or prefix asked for; empty means any peer that lists the file.
+    std::set<peer_id> tried; ///< Sources that failed us.
     steady_time started;
     steady_time last_progress; ///< Last time a byte arrived or a source answered.
     steady_time last_request;  ///< Last REQUEST sent (resent while unanswered).

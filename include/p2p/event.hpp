@@ -42,6 +42,10 @@ struct peer_stats {
     std::uint64_t uploads_done = 0;
     std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
     std::uint64_t chunk_buffers = 0;   ///< Payload buffers ever allocated: flat once the pool is warm.
+    std::uint64_t loop_wakeups = 0;    ///< Turns of the node's poll loop: an idle peer adds a few per second.
+    std::uint64_t hash_jobs = 0;       ///< Whole-file hashes started for uploads (one per file version at most).
+    std::uint64_t jobs_cancelled = 0;  ///< File jobs given up because nobody waited for them any more.
+    std::uint64_t events_dropped = 0;  ///< Events not kept while the front end did not read them (oldest first).
 };
 
 /// A peer said HELLO and its first file list is complete.
@@ -80,15 +84,16 @@ struct connect_finished {
 /// Why a download failed.
 enum class download_errc {
     none,
-    bad_name,  ///< The name is not a valid file name.
-    exists,    ///< A file of that name is already in our folder; we never overwrite.
-    no_source, ///< No connected peer lists the file (or the one named).
-    not_found, ///< The peer answered NOT_FOUND.
-    aborted,   ///< The peer aborted (file changed, shutting down...).
-    stalled,   ///< Every source stopped answering.
-    integrity, ///< The bytes did not match the announced BLAKE2b hash.
-    io,        ///< Writing to our folder failed (disk full...).
-    cancelled, ///< We are shutting down.
+    bad_name,    ///< The name is not a valid file name.
+    exists,      ///< A file of that name is already in our folder; we never overwrite.
+    no_source,   ///< No connected peer lists the file (or the one named).
+    not_found,   ///< The peer answered NOT_FOUND.
+    aborted,     ///< The peer aborted (file changed, shutting down...).
+    stalled,     ///< Every source stopped answering.
+    source_left, ///< The source left (GOODBYE, evicted) and no other peer has the file.
+    integrity,   ///< The bytes did not match the announced BLAKE2b hash.
+    io,          ///< Writing to our folder failed (disk full...).
+    cancelled,   ///< We are shutting down.
 };
 
 /// A download is moving; sent at most every 200 ms.
@@ -114,7 +119,22 @@ struct download_finished {
     double seconds = 0;
 };
 
-using event =
-    std::variant<peer_joined, peer_files_changed, peer_left, connect_finished, download_progress, download_finished>;
+/// One transfer a stopping peer waits for.
+struct pending_transfer {
+    bool upload = false; ///< We send it (else we receive it).
+    peer_id peer;        ///< The other end.
+    std::string name;
+    std::uint64_t bytes = 0; ///< Held (download) or acknowledged (upload) so far.
+    std::uint64_t size = 0;  ///< Whole file; 0 while not known yet.
+};
+
+/// The peer was asked to stop and finishes these transfers first, each for as long as it makes progress (one that
+/// stalls ends after the transfer timeout). peer::stop_now() ends them at once.
+struct stop_pending {
+    std::vector<pending_transfer> transfers;
+};
+
+using event = std::variant<peer_joined, peer_files_changed, peer_left, connect_finished, download_progress,
+                           download_finished, stop_pending>;
 
 } // namespace p2p

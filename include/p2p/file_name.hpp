@@ -24,6 +24,9 @@ bool is_reserved_name(std::string_view name);
 /// True when text is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
+/// At most `max_bytes` of valid UTF-8 text, cut before a whole character: a reason that fits the wire.
+std::string clip_utf8(std::string_view text, std::size_t max_bytes);
+
 /// Text from another peer made safe to print: control characters, bidi overrides, invalid UTF-8 and backslashes
 /// become \xNN or \u{NNNN} escapes, so a name can never move the cursor or hide earlier lines.
 std::string escape_for_terminal(std::string_view text);

@@ -12,10 +12,15 @@
 //   5     CHUNK      transfer, offset, last  + payload frame        holder -> downloader
 //   6     ACK        transfer, next_offset, credit                  downloader -> holder
 //   7     NOT_FOUND  transfer, name, reason                         holder -> downloader
-//   8     ABORT      transfer, reason                               either side of a transfer
+//   8     ABORT      transfer, reason                               holder -> downloader: it stops serving
 //   9     PING                                                      either
 //   10    PONG                                                      answer to PING
 //   11    GOODBYE                                                   either, last message
+//   12    PREPARING  transfer, size                                 holder -> downloader, while it hashes
+//   13    CANCEL     transfer, reason                               downloader -> holder: it stops downloading
+//
+// `transfer` is always the downloader's number: the type of a message says which way it goes, and so whose
+// transfer it names (a peer can hold our transfer 1 while it downloads its own transfer 1 from us).
 #pragma once
 
 #include "p2p/blake2b.hpp"
@@ -45,6 +50,7 @@ enum class msg_type : std::uint8_t {
     pong = 10,
     goodbye = 11,
     preparing = 12,
+    cancel = 13,
 };
 
 /// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
@@ -121,7 +127,7 @@ struct not_found {
     friend bool operator==(const not_found&, const not_found&) = default;
 };
 
-/// Either side ends a transfer early, saying why (file changed, cancelled, shutting down...).
+/// The holder stops serving a transfer early, saying why (file changed, shutting down, too many transfers...).
 struct abort_transfer {
     std::uint32_t transfer = 0;
     std::string reason;
@@ -149,9 +155,16 @@ struct preparing {
     friend bool operator==(const preparing&, const preparing&) = default;
 };
 
+/// The downloader stops a transfer of its own early (the user cancelled, it failed over, it is shutting down).
+struct cancel_transfer {
+    std::uint32_t transfer = 0;
+    std::string reason;
+    friend bool operator==(const cancel_transfer&, const cancel_transfer&) = default;
+};
+
 /// Any message; the variant's alternatives are in wire order (msg_type value minus one).
 using message = std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong,
-                             goodbye, preparing>;
+                             goodbye, preparing, cancel_transfer>;
 
 /// Wire type of a message value.
 msg_type type_of(const message& msg);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "p2p/catalog.hpp"
+#include "p2p/codec.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/download.hpp"
 #include "p2p/event.hpp"
@@ -19,9 +20,11 @@
 #include <zmq.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <variant>
@@ -43,15 +46,22 @@ struct download {
     operation_id op = 0;
     download_request request;
 };
+/// Stop a download started with `op`; its partial file stays for a later resume.
+struct cancel {
+    operation_id op = 0;
+};
 struct list_files {};
 struct list_peers {};
 struct list_failures {};
 struct get_stats {};
-struct stop {};
+/// Leave: finish the transfers in flight while they make progress (or none, when `now`), then GOODBYE.
+struct stop {
+    bool now = false;
+};
 } // namespace command
 
-using node_command = std::variant<command::connect, command::download, command::list_files, command::list_peers,
-                                  command::list_failures, command::get_stats, command::stop>;
+using node_command = std::variant<command::connect, command::download, command::cancel, command::list_files,
+                                  command::list_peers, command::list_failures, command::get_stats, command::stop>;
 
 /// The node is bound and serving.
 struct node_started {
@@ -114,11 +124,15 @@ private:
     void on_timers(steady_time now);
     bool receive_from(zmq::socket_ref socket, std::string* routing_id);
 
-    // Commands from the front end
+    // The front end
+    /// Passes a reply or event to the front end without ever blocking (see backlog_).
+    void output(node_output out);
+    void flush_output();
     void on_command(node_command& cmd);
     void start_connect(const command::connect& cmd);
     void start_download(const command::download& cmd);
-    void begin_stop();
+    void cancel_download(const command::cancel& cmd);
+    void begin_stop(bool now);
     void finish_stop();
 
     // Peers
@@ -132,6 +146,7 @@ private:
     void protocol_error(remote_peer* from, std::string_view who, const std::string& reason);
     remote_peer* find_peer(peer_id id);
     bool send(remote_peer& to, message msg);
+    bool send_encoded(remote_peer& to, encoded_message& encoded);
     bool send_hello_via_router(std::string_view routing_id);
     void record_failure(const std::string& address, const std::string& error);
 
@@ -141,6 +156,13 @@ private:
     void start_sending(upload& u, const digest& hash);
     void pump(upload& u);
     void end_upload(const upload_key& key, std::optional<std::string> abort_reason);
+    /// Removes an upload, and its claim on a hash job (a job nobody waits for is cancelled a little later).
+    void erase_upload(const upload_key& key);
+    void wait_for_hash(const upload& u, const upload_key& key);
+    std::optional<steady_time> hash_jobs_deadline() const;
+    void cancel_orphaned_hashes(steady_time now);
+    /// When the upload next needs the loop (resend, give up), or nullopt while it waits for its hash.
+    std::optional<steady_time> upload_deadline(const upload& u) const;
 
     // Downloads
     void on_preparing(remote_peer& from, const preparing& p);
@@ -151,13 +173,18 @@ private:
     milliseconds request_repeat_interval() const {
         return std::clamp(options_.transfer_timeout / 4, milliseconds(20), milliseconds(500));
     }
+    /// When the download next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for the worker.
+    std::optional<steady_time> download_deadline(const download& d) const;
     void on_offer(remote_peer& from, const offer& o);
     void on_chunk(remote_peer& from, chunk& c);
     void on_transfer_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code);
     download* find_download(std::uint32_t transfer);
     void request_from(download& d, remote_peer& source);
-    void fail_over(download& d, std::string reason, download_errc code);
-    void fail_download(download& d, download_errc code, std::string error);
+    /// Whether a download's source may still be sending: then leaving it takes a CANCEL.
+    enum class source_state { serving, ended };
+    void release_source(download& d, source_state state, const std::string& reason);
+    void fail_over(download& d, std::string reason, download_errc code, source_state state);
+    void fail_download(download& d, download_errc code, std::string error, source_state state = source_state::serving);
     void complete_download(download& d);
     std::vector<remote_peer*> sources_for(const download& d);
     void on_worker_results();
@@ -186,7 +213,14 @@ private:
     std::vector<std::unique_ptr<pending_connect>> connects_;
     std::map<upload_key, upload> uploads_;
     std::map<std::uint32_t, download> downloads_;
-    std::map<std::uint64_t, upload_key> hash_jobs_;      ///< io_worker job -> upload waiting for its hash
+    /// One whole-file hash in the worker, shared by every upload waiting for that file version.
+    struct hash_job_entry {
+        std::string name;
+        file_stat stat;
+        std::set<upload_key> waiters;
+        std::optional<steady_time> orphaned_at; ///< Since when nobody waits for it.
+    };
+    std::map<std::uint64_t, hash_job_entry> hash_jobs_;  ///< io_worker job -> what it hashes and who waits
     std::map<std::uint64_t, std::uint32_t> resume_jobs_; ///< io_worker job -> download hashing its partial file
     std::map<std::uint32_t, partial_download> partial_by_transfer_; ///< What a resume hash job is hashing
     std::map<std::uint64_t, std::uint32_t> fsync_jobs_;             ///< io_worker job -> download being flushed
@@ -199,8 +233,12 @@ private:
     steady_time next_periodic_scan_;
     bool uploads_blocked_ = false; ///< A send hit the HWM: pump again on the next turn.
     bool stopping_ = false;
-    steady_time stop_deadline_;
     bool finished_ = false;
+
+    /// Outputs the pipe could not take yet, oldest first. At most max_backlog of them, unless every one is a reply or
+    /// an operation's outcome (those are bounded by the commands the front end sent).
+    std::deque<node_output> backlog_;
+    static constexpr std::size_t max_backlog = 1000;
 
     /// Reused frame storage, so receiving allocates nothing per message once warm.
     std::vector<zmq::message_t> frames_;

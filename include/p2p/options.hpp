@@ -25,7 +25,6 @@ struct peer_options {
     milliseconds peer_timeout{5000};     ///< Silence after which a peer is evicted.
     milliseconds connect_timeout{2000};  ///< No HELLO back within this: the connect fails.
     milliseconds transfer_timeout{8000}; ///< No progress within this: the transfer fails over or fails.
-    milliseconds shutdown_grace{3000};   ///< How long stop() lets transfers in flight finish.
     milliseconds rescan_delay{200};      ///< Folder changes are batched for this long before a rescan.
 
     std::uint32_t chunk_size = protocol::default_chunk_size; ///< Largest chunk we ask for / send.

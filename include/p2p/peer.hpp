@@ -33,7 +33,7 @@ public:
     /// Starts the node and waits until it is bound and has scanned its folder.
     /// Throws std::runtime_error with a one-line reason (bind failed, folder is a regular file...).
     peer(zmq::context_t& context, peer_options options);
-    /// Stops gracefully if stop() was not called.
+    /// Leaves at once (stop_now()) if stop() was not called.
     ~peer();
     peer(const peer&) = delete;
     peer& operator=(const peer&) = delete;
@@ -62,6 +62,10 @@ public:
     /// Starts a download; its download_finished event carries the returned id.
     operation_id start_download(const download_request& request);
 
+    /// Stops the download started as `op`: its download_finished event follows with code `cancelled`, and its partial
+    /// file stays (hidden) so that downloading the same file again resumes it. Nothing happens when it has ended.
+    void cancel(operation_id op);
+
     /// The next event, waiting up to timeout; nullopt when none came.
     std::optional<event> next_event(milliseconds timeout);
     /// For zmq::poll together with other sources (the menu polls stdin beside it). When has_queued_events() is
@@ -71,9 +75,14 @@ public:
     /// The node thread has ended: after stop(), or on an internal error (logged), after which nothing more happens.
     bool stopped() const { return stopped_; }
 
-    /// Graceful shutdown: GOODBYE to every peer, transfers in flight get options.shutdown_grace, then the node
-    /// thread ends. Idempotent.
+    /// Graceful shutdown, blocking: transfers in flight finish for as long as they make progress (a stop_pending
+    /// event lists them), then GOODBYE to every peer and the node thread ends. Idempotent.
     void stop();
+    /// The same without waiting: events keep coming, and stopped() turns true once the node has left.
+    void begin_stop();
+    /// Leaves at once, blocking: transfers in flight end (downloads keep their partial files for a resume), then
+    /// GOODBYE to every peer. Also ends a graceful stop that is under way.
+    void stop_now();
 
 private:
     template <typename Reply, typename Command>
@@ -81,6 +90,8 @@ private:
     /// Reads from the pipe until an event matching `done` arrives; other events are queued for next_event.
     template <typename Finished>
     Finished wait_for(operation_id op);
+    /// Reads the pipe until the node says it stopped, queueing events; then joins its thread.
+    void wait_stopped();
 
     zmq::socket_t pipe_;
     std::thread thread_;
@@ -89,6 +100,7 @@ private:
     std::string public_key_;
     std::deque<event> queued_;
     bool stopped_ = false;
+    bool stop_sent_ = false; ///< A stop command is on its way: another would be one too many.
 };
 
 } // namespace p2p

@@ -14,7 +14,8 @@
 
 namespace p2p::pipe {
 
-/// Sends value as one message; blocks only if the pipe is full (it never is: the HWM is unbounded on our pipes).
+/// Sends value as one message; blocks while the pipe is full (ZeroMQ's default high-water mark: 1000 messages on
+/// each end). The front end sends its commands this way, and the node the messages its front end waits for.
 template <typename T>
 void send(zmq::socket_ref socket, T value) {
     auto owned = std::make_unique<T>(std::move(value));
@@ -22,6 +23,19 @@ void send(zmq::socket_ref socket, T value) {
         owned.get(), sizeof(T), [](void* data, void*) { delete static_cast<T*>(data); }, nullptr);
     owned.release(); // the message owns it now
     socket.send(msg, zmq::send_flags::none);
+}
+
+/// Sends value without blocking; false (and value left as it was) when the pipe is full.
+template <typename T>
+bool try_send(zmq::socket_ref socket, T& value) {
+    auto* owned = new T(std::move(value));
+    zmq::message_t msg(
+        owned, sizeof(T), [](void* data, void*) { delete static_cast<T*>(data); }, nullptr);
+    if (socket.send(msg, zmq::send_flags::dontwait)) {
+        return true;
+    }
+    value = std::move(*owned); // taken back; the message deletes the moved-from shell
+    return false;
 }
 
 /// Receives one value sent by send<T>; nullopt on timeout (rcvtimeo) or EAGAIN.

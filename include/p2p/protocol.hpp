@@ -10,8 +10,9 @@
 
 namespace p2p::protocol {
 
-/// Protocol version carried as the first element of every frame.
-inline constexpr std::uint32_t version = 1;
+/// Protocol version carried as the first element of every frame. 2: CANCEL (type 13) split from ABORT, so that a
+/// transfer number is always the downloader's and each message says by its type which way it goes.
+inline constexpr std::uint32_t version = 2;
 
 /// Longest file name on the wire, in bytes (one path component, as in POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;

@@ -35,7 +35,6 @@ public:
     /// ACK is for a resent chunk and so gives no sample).
     void on_progress() { timeout_ = base_; }
     duration timeout() const { return timeout_; }
-    duration smoothed_rtt() const { return srtt_; }
 
 private:
     bool has_sample_ = false;

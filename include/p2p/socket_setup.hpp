@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// socket_setup.hpp - the limits every peer socket gets before bind or connect (reliability-notes §3).
+// socket_setup.hpp - the limits every peer socket gets before bind or connect; each says why where it is set.
 #pragma once
 
 #include "p2p/curve_keys.hpp"

@@ -28,6 +28,8 @@ public:
     const file_stat& stat() const { return file_.stat; }
     int fd() const { return file_.fd.get(); }
     bool has_offer() const { return offered_; }
+    /// Bytes the receiver has acknowledged.
+    std::uint64_t acknowledged() const { return acked_; }
     /// The OFFER to send once the hash is known.
     offer make_offer(const digest& hash);
     /// A repeated REQUEST (its OFFER or first chunks were lost): start again from its offset.

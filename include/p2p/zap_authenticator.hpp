@@ -42,6 +42,8 @@ public:
 private:
     void run();
     bool allows(const std::string& domain, const std::string& key);
+    /// The RFC 27 reply: "1.0", request id, status (200 or 400), status text, user id, empty metadata.
+    void reply(const std::string& request_id, bool ok, const std::string& text, const std::string& user_id);
 
     zmq::context_t& context_;
     zmq::socket_t handler_;

@@ -67,6 +67,8 @@ std::optional<std::string> describe(const event& e) {
                 return describe_connect(ev);
             } else if constexpr (std::is_same_v<T, download_finished>) {
                 return describe_download(ev);
+            } else if constexpr (std::is_same_v<T, stop_pending>) {
+                return describe_stop_pending(ev);
             } else {
                 return std::nullopt;
             }
@@ -80,6 +82,29 @@ std::string describe_connect(const connect_finished& done) {
     }
     return "Connected to peer " + done.id.short_hex() + " at " + escape_for_terminal(done.address) + " (" +
            plural(done.file_count, "file", "files") + " available)";
+}
+
+std::string describe_stop_pending(const stop_pending& pending) {
+    std::size_t uploads = 0;
+    for (const auto& t : pending.transfers) {
+        uploads += t.upload ? 1 : 0;
+    }
+    const auto downloads = pending.transfers.size() - uploads;
+    std::string text = "Finishing ";
+    if (uploads > 0) {
+        text += plural(uploads, "upload", "uploads");
+    }
+    if (downloads > 0) {
+        text += std::string(uploads > 0 ? " and " : "") + plural(downloads, "download", "downloads");
+    }
+    text += ":";
+    for (std::size_t i = 0; i < pending.transfers.size(); ++i) {
+        const auto& t = pending.transfers[i];
+        text += std::string(i == 0 ? " " : ", ") + escape_for_terminal(t.name) + (t.upload ? " to" : " from") +
+                " peer " + t.peer.short_hex() + " (" + format_bytes(static_cast<double>(t.bytes)) + " of " +
+                format_bytes(static_cast<double>(t.size)) + ")";
+    }
+    return text + "; press Ctrl-C again to stop now";
 }
 
 double download_rate(const download_finished& done) {

@@ -22,6 +22,8 @@ std::string describe_connect(const connect_finished& done);
 /// "Got file <name> from peer <id> (<size> bytes in <s> s, <rate>)", or the one-line reason it failed
 /// ("No peer has <name>", "Peer error: File not found"...).
 std::string describe_download(const download_finished& done);
+/// "Finishing 1 upload: big.bin to peer 1a2b3c4d (17.4 MiB of 30 MiB); press Ctrl-C again to stop now".
+std::string describe_stop_pending(const stop_pending& pending);
 
 /// Bytes per second of a finished download (over the network: a resumed prefix is not counted).
 double download_rate(const download_finished& done);

@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
+#include "shutdown.hpp"
 #include "wait.hpp"
 
 #include "p2p/file_name.hpp"
@@ -77,11 +78,7 @@ int menu::run() {
     }
     screen_.end_prompt();
     const bool failed = peer_.stopped();
-    screen_.line("Shutting down peer...");
-    // Shutdown may take up to the transfer grace period; a second Ctrl-C should not have to wait for it.
-    stop_.restore_defaults();
-    peer_.stop();
-    screen_.line("Peer " + peer_.id().short_hex() + " stopped");
+    shut_down(peer_, stop_, screen_);
     return failed ? exit_failure : exit_ok;
 }
 

@@ -5,6 +5,7 @@
 #include "console.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
+#include "shutdown.hpp"
 #include "stop_signal.hpp"
 #include "wait.hpp"
 
@@ -49,10 +50,7 @@ int run_serve(const serve_arguments& arguments, const global_options& globals) {
             return exit_failure;
         }
     }
-    screen.line("Shutting down peer...");
-    stop.restore_defaults();
-    p.stop();
-    screen.line("Peer " + p.id().short_hex() + " stopped");
+    shut_down(p, stop, screen);
     return exit_ok;
 }
 

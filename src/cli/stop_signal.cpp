@@ -68,6 +68,14 @@ bool stop_signal::requested() const {
     return stop_flag != 0;
 }
 
+void stop_signal::clear() noexcept {
+    stop_flag = 0;
+    char buffer[64];
+    while (::read(read_end_.get(), buffer, sizeof buffer) > 0) {
+        // the pipe is non-blocking: this ends when it is empty
+    }
+}
+
 void stop_signal::restore_defaults() noexcept {
     set_handler(SIG_DFL);
 }

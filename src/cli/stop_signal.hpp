@@ -25,7 +25,9 @@ public:
     zmq::pollitem_t pollitem() const;
     /// True once SIGINT or SIGTERM arrived.
     bool requested() const;
-    /// Puts the default handlers back, so a second Ctrl-C during a slow shutdown ends the process at once.
+    /// Forgets the signals so far, so that the next one can be told apart (a second Ctrl-C means "now").
+    void clear() noexcept;
+    /// Puts the default handlers back.
     void restore_defaults() noexcept;
 
 private:

@@ -330,7 +330,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 1, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 2, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)

@@ -23,7 +23,7 @@ foreach(scenario session delay drop)
                      --work ${P2P_TAP_WORK} --peer ${P2P_TAP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/tap/fake_peer.py)
     add_test(NAME tap_${scenario}_real_peer
              COMMAND ${P2P_TAP_PYTHON} ${P2P_TAP_SCRIPT} ${scenario} --tap $<TARGET_FILE:p2p-tap>
-                     --work ${P2P_TAP_WORK} --require-serve --peer $<TARGET_FILE:p2p-peer>)
+                     --work ${P2P_TAP_WORK} --peer $<TARGET_FILE:p2p-peer>)
     set_tests_properties(tap_${scenario}_fake_peer tap_${scenario}_real_peer
                          PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "tools;net")
 endforeach()

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
         v.emplace_back("not-found", not_found{3, "missing.txt", "no such file"});
         v.emplace_back("not-found-empty", not_found{0, "", ""});
         v.emplace_back("abort", abort_transfer{3, "file changed"});
+        v.emplace_back("cancel", cancel_transfer{3, "cancelled by the user"});
         v.emplace_back("ping", ping{});
         v.emplace_back("pong", pong{});
         v.emplace_back("goodbye", goodbye{});
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
         append_record(s, 0, frames_of(ack{1, 64, 4}));
         append_record(s, 0, frames_of(ping{}));
         append_record(s, 0, frames_of(pong{}));
-        append_record(s, 0, frames_of(abort_transfer{1, "cancelled"}));
+        append_record(s, 0, frames_of(cancel_transfer{1, "cancelled"}));
         append_record(s, 0, frames_of(goodbye{}));
         write(root / "session" / "upload", s);
     }

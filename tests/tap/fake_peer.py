@@ -20,8 +20,8 @@ import time
 import msgpack
 import zmq
 
-VERSION = 1
-HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE = range(1, 12)
+VERSION = 2
+HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL = range(1, 14)
 MAX_FRAME = (4 << 20) + (64 << 10)
 SERVER_MAX_CHUNK = 1 << 20
 RETRANSMIT_S = 0.25  # go back to the last acknowledged byte after this much silence

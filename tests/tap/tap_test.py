@@ -3,7 +3,7 @@
 """tap_test.py - end-to-end tests of the p2p-tap program between real processes (registered by
 tests/cmake/tap_tests.cmake).
 
-    tap_test.py SCENARIO --tap P2P_TAP [--work DIR] [--peer PEER_COMMAND...] [--require-serve]
+    tap_test.py SCENARIO --tap P2P_TAP [--work DIR] [--peer PEER_COMMAND...]
 
 Scenarios: cli, session, delay, drop. PEER_COMMAND is a program with `serve <port> <dir> --bind ADDR` and
 `get host:port <file> --dir D` (the real p2p-peer, or tests/tap/fake_peer.py). With --require-serve the test exits 77
@@ -280,27 +280,15 @@ def scenario_drop(h):
 SCENARIOS = {"cli": scenario_cli, "session": scenario_session, "delay": scenario_delay, "drop": scenario_drop}
 
 
-def peer_has_serve(peer):
-    try:
-        code, out, err = run(peer + ["serve", "--help"], timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return code == 0 and "serve" in (out + err).lower()
-
-
 def main():
     parser = argparse.ArgumentParser(description="p2p-tap end-to-end tests")
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--tap", required=True, help="the p2p-tap binary")
     parser.add_argument("--work", default=tempfile.gettempdir(), help="where test folders are made")
-    parser.add_argument("--require-serve", action="store_true", help="skip (77) when the peer has no serve yet")
     parser.add_argument("--peer", nargs="+", default=[], help="peer command (rest of the line)")
     args = parser.parse_args()
     if args.scenario != "cli" and not args.peer:
         parser.error("--peer is required for this scenario")
-    if args.require_serve and not peer_has_serve(args.peer):
-        print(f"SKIP: {' '.join(args.peer)} has no `serve` subcommand yet")
-        return SKIP
 
     h = harness(args)
     try:

@@ -54,6 +54,7 @@ struct field_lister {
     void operator()(const pong&) {}
     void operator()(const goodbye&) {}
     void operator()(const preparing& m) { out = {{"transfer", std::uint64_t{m.transfer}}, {"size", m.size}}; }
+    void operator()(const cancel_transfer& m) { out = {{"transfer", std::uint64_t{m.transfer}}, {"reason", m.reason}}; }
 };
 
 std::string terminal_quoted(std::string_view text) {
