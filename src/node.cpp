@@ -12,6 +12,7 @@
 #include "p2p/socket_setup.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace p2p {
 
@@ -59,10 +60,19 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
         zap_->set_policy(zap_domain_, std::move(allowed));
         make_curve_server(router_, *keys_, zap_domain_);
     }
-    try {
-        router_.bind(options_.bind);
-    } catch (const zmq::error_t& e) {
-        throw std::runtime_error("cannot listen on " + display_address(options_.bind) + ": " + e.what());
+    // An inproc name is free again only once libzmq's reaper has closed the socket that had it, a moment after
+    // close(): a peer restarted in the same process under the same name waits for that (a second at most).
+    const auto give_up = clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        try {
+            router_.bind(options_.bind);
+            break;
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EADDRINUSE || !options_.bind.starts_with("inproc://") || clock::now() >= give_up) {
+                throw std::runtime_error("cannot listen on " + display_address(options_.bind) + ": " + e.what());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
     }
     endpoint_ = router_.get(zmq::sockopt::last_endpoint);
     if (!options_.capture.empty()) {
@@ -159,7 +169,8 @@ void node::poll_once() {
         items_[0].events |= ZMQ_POLLOUT; // the front end reads again: pass on what waited
     }
     auto now = clock::now();
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wakeup(now) - now);
+    // Rounded up: a deadline less than a millisecond away must not become a zero timeout and a spin until it.
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_wakeup(now) - now);
     zmq::poll(items_, wait);
     ++stats_.loop_wakeups;
 
