@@ -241,8 +241,8 @@ TEMPLATE_TEST_CASE("defect: the loop spins while a resume hash runs", "[defect][
     REQUIRE(wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; }));
     const auto wakeups = getter.stats().loop_wakeups - before;
     INFO(wakeups << " wake-ups while half a GiB was hashed");
-    // Pings every 100 ms, the hash result, a few messages: dozens, not the hundreds of thousands of a spin.
-    CHECK(wakeups < 200);
+    // Pings every 100 ms, the hash result, a few messages: 24 to 47 here, not the hundreds of thousands of a spin.
+    CHECK(wakeups < 120);
 }
 
 TEMPLATE_TEST_CASE("defect: a repeated REQUEST number with another name is served the old file", "[defect][net]",

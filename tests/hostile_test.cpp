@@ -165,12 +165,14 @@ std::vector<std::string> partial_files(const fs::path& folder) {
 std::optional<download_finished> drive(peer& p, operation_id op, const std::function<void()>& tick,
                                        std::chrono::milliseconds deadline = 10000ms) {
     const auto until = std::chrono::steady_clock::now() + deadline;
+    const auto is_ours = [op](const download_finished& f) {
+        return f.op == op;
+    };
     while (std::chrono::steady_clock::now() < until) {
         tick();
-        if (auto e = p.next_event(5ms)) {
-            if (auto* f = std::get_if<download_finished>(&*e); f && f->op == op) {
-                return *f;
-            }
+        // Short waits, so the hostile side keeps moving; other events are kept for later waits.
+        if (auto done = wait_event<download_finished>(p, is_ours, 5ms)) {
+            return done;
         }
     }
     return std::nullopt;
@@ -866,10 +868,12 @@ TEMPLATE_TEST_CASE("hostile connection reusing the routing id of a peer connecte
         spoof.send(std::string(1, '\xc1'));
     }
     spoof.send(body::request(1, "good.bin", 0, test_chunk, 1));
-    CHECK(spoof.drain(300ms).empty());
+    // Nothing happens, so there is nothing to wait for; the good peer's download is the measure instead: it takes
+    // many turns of the victim's loop, whose ROUTER would have fair-queued the spoof's frames among its messages.
+    a.finish_good(a.start_good());
+    CHECK(spoof.drain(0ms).empty());
     CHECK(a.errors() == before);
     CHECK(a.lists(a.good->id()));
-    a.finish_good(a.start_good());
     a.check_unharmed();
 }
 
@@ -893,8 +897,10 @@ TEMPLATE_TEST_CASE("hostile connection claiming the id of a peer we connected to
     };
     hostile_peer spoof(ctx, victim.endpoint(), good.id().value());
     SECTION("a forged GOODBYE does not remove the real peer") {
+        const auto before = victim.stats().protocol_errors;
         spoof.send(body::bare(wire::goodbye));
-        (void)spoof.drain(300ms);
+        // The victim handled it once it counted it as refused; only then is the check below worth anything.
+        REQUIRE(eventually(victim, [&] { return victim.stats().protocol_errors > before; }));
         CHECK(lists_good());
     }
     SECTION("forged protocol errors do not get the real peer dropped") {
@@ -929,6 +935,7 @@ const char* const load_test_name = "hostile load: 32 concurrent downloads from o
 const char* const load_child_env = "P2P_HOSTILE_LOAD_CHILD";
 
 /// 4 peers download the same 8 files of 6 MiB each from one holder at once: 32 transfers, 192 MiB in all.
+template <typename Transport>
 void run_load() {
     constexpr std::size_t files = 8;
     constexpr std::size_t getters = 4;
@@ -943,7 +950,7 @@ void run_load() {
         contents.push_back(random_bytes(file_bytes, static_cast<unsigned>(100 + i)));
         write_file(holder_dir / ("load-" + std::to_string(i) + ".bin"), contents.back());
     }
-    auto ho = options_in<tcp>(holder_dir.path());
+    auto ho = options_in<Transport>(holder_dir.path());
     ho.chunk_size = chunk;
     ho.transfer_timeout = ho.peer_timeout = 15000ms;
     peer holder(ctx, ho);
@@ -951,7 +958,7 @@ void run_load() {
     std::vector<std::unique_ptr<peer>> getter;
     for (std::size_t g = 0; g < getters; ++g) {
         dirs.push_back(std::make_unique<temp_dir>());
-        auto go = options_in<tcp>(dirs.back()->path());
+        auto go = options_in<Transport>(dirs.back()->path());
         go.chunk_size = chunk;
         go.window = window;
         go.transfer_timeout = go.peer_timeout = 15000ms;
@@ -1002,7 +1009,12 @@ void run_load() {
 
 TEST_CASE("hostile load: 32 concurrent downloads from one peer are correct in bounded memory", "[hostile][load][net]") {
     if (!under_asan || std::getenv(load_child_env) != nullptr) {
-        run_load();
+        SECTION("inproc") {
+            run_load<inproc>();
+        }
+        SECTION("tcp") {
+            run_load<tcp>();
+        }
         return;
     }
     // ASan keeps freed memory in a quarantine (256 MiB by default), which would count in the peak RSS and hide what

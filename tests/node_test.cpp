@@ -132,7 +132,7 @@ TEMPLATE_TEST_CASE("node file added to the folder reaches connected peers within
     CHECK(removed);
 }
 
-TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a talking one", "[node][net]", inproc, tcp) {
+TEMPLATE_TEST_CASE("node evicts a silent peer after the timeout and keeps a talking one", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da;
     auto options = options_in<TestType>(da.path());
@@ -147,8 +147,9 @@ TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a tal
 
     const auto start = std::chrono::steady_clock::now();
     std::optional<peer_left> left;
-    // The talking peer answers every PING it gets; the silent one never does.
-    while (!left && std::chrono::steady_clock::now() - start < 3000ms) {
+    // The talking peer answers every PING it gets; the silent one never does. The deadline only ends a broken run:
+    // what is checked is who was evicted and why, not how fast a loaded machine got there.
+    while (!left && std::chrono::steady_clock::now() - start < 10000ms) {
         if (auto m = recv_raw(talking.socket, 20ms); m && std::holds_alternative<ping>(*m)) {
             send_raw(talking.socket, pong{});
         }
@@ -158,17 +159,15 @@ TEMPLATE_TEST_CASE("node evicts a silent peer within the timeout and keeps a tal
             }
         }
     }
-    const auto took = std::chrono::steady_clock::now() - start;
     REQUIRE(left);
     CHECK(left->id == silent.id);
     CHECK(left->why == peer_left::reason::evicted);
-    CHECK(took < 1500ms);
     auto remaining = a.peers();
     REQUIRE(remaining.size() == 1);
     CHECK(remaining[0].id == talking.id);
     auto failures = a.failures();
     REQUIRE(failures.size() == 1);
-    CHECK(failures[0].last_error.find("not reachable") != std::string::npos);
+    CHECK(failures[0].last_error == "not reachable: silent for 0.60 s");
 }
 
 TEMPLATE_TEST_CASE("node does not spin while a silent peer waits to be evicted", "[node][net]", inproc, tcp) {
@@ -184,22 +183,15 @@ TEMPLATE_TEST_CASE("node does not spin while a silent peer waits to be evicted",
     silent.say_hello();
     REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
 
-    const auto cpu_seconds = [] {
-        rusage u{};
-        ::getrusage(RUSAGE_SELF, &u);
-        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-    };
-    const auto cpu_before = cpu_seconds();
-    const auto start = std::chrono::steady_clock::now();
+    const auto wakeups_before = a.stats().loop_wakeups;
     auto left = wait_event<peer_left>(
-        a, [&](const auto& e) { return e.id == silent.id; }, 5000ms);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        a, [&](const auto& e) { return e.id == silent.id; }, 10000ms);
     REQUIRE(left);
-    const double cpu = cpu_seconds() - cpu_before;
-    INFO("CPU " << cpu << " s over " << wall << " s of waiting");
-    // A spinning loop takes a whole core (about `wall` seconds); an idle one a few milliseconds.
-    CHECK(cpu < 0.3 * wall);
+    const auto wakeups = a.stats().loop_wakeups - wakeups_before;
+    INFO(wakeups << " turns of the loop while the silent peer waited 1.5 s for eviction");
+    // A PING every 100 ms and a few commands from this test: 16 turns here. A spinning loop makes hundreds of
+    // thousands in the same time, and a timeout rounded down to 0 ms before each deadline made about 250.
+    CHECK(wakeups < 60);
     // And it PINGed about once per interval, not in a burst.
     int pings = 0;
     while (auto m = recv_raw(silent.socket, 0ms)) {
@@ -208,7 +200,7 @@ TEMPLATE_TEST_CASE("node does not spin while a silent peer waits to be evicted",
     CHECK(pings <= 1500 / 100 + 2);
 }
 
-TEMPLATE_TEST_CASE("node connecting to an address where nobody listens fails within 3 s", "[node][net]", inproc, tcp) {
+TEMPLATE_TEST_CASE("node connecting to an address where nobody listens fails and says so", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da;
     peer a(ctx, options_in<TestType>(da.path()));
@@ -222,11 +214,9 @@ TEMPLATE_TEST_CASE("node connecting to an address where nobody listens fails wit
     } else {
         dead = inproc::bind();
     }
-    const auto start = std::chrono::steady_clock::now();
     auto done = a.connect(dead);
-    CHECK(std::chrono::steady_clock::now() - start < 3000ms);
     CHECK_FALSE(done.ok);
-    CHECK_FALSE(done.error.empty());
+    CHECK(done.error.find("no answer from") != std::string::npos);
     CHECK(a.peers().empty());
     auto failures = a.failures();
     REQUIRE(failures.size() == 1);
@@ -244,13 +234,12 @@ TEMPLATE_TEST_CASE("node goodbye removes a peer at once", "[node][net]", inproc,
     REQUIRE(a.connect(b->endpoint()).ok);
     const auto b_id = b->id();
 
-    const auto start = std::chrono::steady_clock::now();
     b->stop();
+    // Eviction would take 30 s; GOODBYE makes it a message's trip. The reason says which it was.
     auto left = wait_event<peer_left>(
-        a, [&](const auto& e) { return e.id == b_id; }, 3000ms);
+        a, [&](const auto& e) { return e.id == b_id; }, 10000ms);
     REQUIRE(left);
     CHECK(left->why == peer_left::reason::goodbye);
-    CHECK(std::chrono::steady_clock::now() - start < 2000ms);
     CHECK(a.peers().empty());
 }
 

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -70,8 +72,15 @@ peer_options options_in(const fs::path& folder) {
     return o;
 }
 
-/// Waits until pred() holds or the deadline passes; between checks it waits on the peer's next event (which
-/// wakes it early), so no fixed sleep decides the outcome.
+/// Events a test read off a peer while it waited for something else, kept for a later wait_event: a wait never
+/// loses an event another wait needs. Keyed by the peer's id too, since a later test may reuse the address.
+inline std::deque<event>& events_read(const peer& p) {
+    static std::map<std::pair<const peer*, peer_id>, std::deque<event>> kept;
+    return kept[{&p, p.id()}];
+}
+
+/// Waits until pred() holds or the deadline passes. Between checks it waits for the peer's next event (which wakes
+/// it early; the event is kept for wait_event), or 20 ms for conditions no event announces (a counter).
 template <typename Pred>
 bool eventually(peer& p, Pred pred, std::chrono::milliseconds deadline = 5000ms) {
     const auto until = std::chrono::steady_clock::now() + deadline;
@@ -79,14 +88,24 @@ bool eventually(peer& p, Pred pred, std::chrono::milliseconds deadline = 5000ms)
         if (std::chrono::steady_clock::now() >= until) {
             return false;
         }
-        (void)p.next_event(20ms);
+        if (auto e = p.next_event(20ms)) {
+            events_read(p).push_back(std::move(*e));
+        }
     }
     return true;
 }
 
-/// Waits for an event of type E matching pred; other events are dropped.
+/// Waits for an event of type E matching pred, also among the events earlier waits read; the others are kept.
 template <typename E, typename Pred>
 std::optional<E> wait_event(peer& p, Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+    auto& kept = events_read(p);
+    for (auto it = kept.begin(); it != kept.end(); ++it) {
+        if (auto* match = std::get_if<E>(&*it); match && pred(*match)) {
+            E found = std::move(*match);
+            kept.erase(it);
+            return found;
+        }
+    }
     const auto until = std::chrono::steady_clock::now() + deadline;
     for (;;) {
         const auto now = std::chrono::steady_clock::now();
@@ -100,6 +119,7 @@ std::optional<E> wait_event(peer& p, Pred pred, std::chrono::milliseconds deadli
         if (auto* match = std::get_if<E>(&*e); match && pred(*match)) {
             return *match;
         }
+        kept.push_back(std::move(*e));
     }
 }
 

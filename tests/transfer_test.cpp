@@ -302,14 +302,18 @@ TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[t
     net.connect();
     const auto bytes = random_bytes(32u << 20, 7);
     net.share("big.bin", bytes);
-    const auto before = net.holder->stats().chunk_buffers;
+    const auto before = net.holder->stats();
     auto done = net.getter->download({"big.bin", "", window, {}});
     REQUIRE(done.ok);
-    CHECK(read_file(net.getter_dir / "big.bin") == bytes);
-    const auto allocated = net.holder->stats().chunk_buffers - before;
-    INFO("window " << window << ": " << allocated << " buffers for 512 chunks");
-    // In flight: the window, plus the chunk ZeroMQ may still hold when its ACK has already come back.
-    CHECK(allocated <= window + 2);
+    CHECK(file_holds(net.getter_dir / "big.bin", bytes));
+    const auto after = net.holder->stats();
+    const auto allocated = after.chunk_buffers - before.chunk_buffers;
+    const auto resent = after.chunks_resent - before.chunks_resent;
+    INFO("window " << window << ": " << allocated << " buffers for 512 chunks, " << resent << " resent");
+    // In flight: the window, plus the chunk ZeroMQ may still hold when its ACK has already come back (measured: 1
+    // or 2 buffers at window 1, 4 or 5 at window 4), plus one for each resend whose original may still be queued
+    // (none without loss; a loaded machine can delay an ACK past the 200 ms retransmission timeout).
+    CHECK(allocated <= window + 1 + resent);
 }
 
 TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large file", "[transfer][net]", inproc, tcp) {
