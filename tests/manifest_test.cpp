@@ -4,6 +4,7 @@
 
 #include "p2p/blake3.hpp"
 #include "p2p/manifest.hpp"
+#include "p2p/manifest_store.hpp"
 #include "p2p/merkle.hpp"
 
 #include <catch2/catch.hpp>
@@ -112,6 +113,12 @@ p2p::unique_fd open_read(const std::filesystem::path& path) {
     p2p::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(fd);
     return fd;
+}
+
+p2p::file_stat stat_of(int dir_fd, const std::string& name) {
+    struct ::stat st {};
+    REQUIRE(::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0);
+    return p2p::file_stat::of(st);
 }
 
 manifest build(const std::string& data, std::uint32_t piece_size = 0, std::size_t block_size = 1 << 20) {
@@ -394,6 +401,130 @@ TEST_CASE("manifest parse refuses non-canonical and out-of-bounds headers", "[ma
     CHECK_FALSE(p2p::parse_manifest("p2p-manifest 1\nsize 18446744073709551616\npiece-size 1024\npieces 1\nroot " +
                                     root + "\n"));
     CHECK_FALSE(p2p::parse_manifest(std::string(p2p::max_serialized_manifest_size + 1, 'x')));
+}
+
+TEST_CASE("manifest store hits only for the file as it was", "[manifest][store]") {
+    temp_dir dir;
+    const p2p::unique_fd folder(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(folder);
+    p2p::manifest_store store(folder.get());
+    struct ::stat st {};
+    REQUIRE(::stat((dir.path() / ".p2p" / "manifests").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+
+    const auto data = pattern(3 * MiB + 5);
+    write_file(dir / "f.bin", data);
+    const auto before = stat_of(folder.get(), "f.bin");
+    const auto m = *p2p::build_manifest(open_read(dir / "f.bin").get(), before.size);
+    CHECK_FALSE(store.lookup("f.bin", before));
+    store.store("f.bin", before, m);
+    REQUIRE(store.lookup("f.bin", before));
+    CHECK(*store.lookup("f.bin", before) == m);
+    // Another store object on the same folder (a restarted holder) sees it too.
+    CHECK(p2p::manifest_store(folder.get()).lookup("f.bin", before) == m);
+
+    SECTION("another name misses") {
+        CHECK_FALSE(store.lookup("g.bin", before));
+    }
+    SECTION("another piece size misses") {
+        CHECK_FALSE(store.lookup("f.bin", before, 2 * MiB));
+        CHECK(store.lookup("f.bin", before, 1 * MiB));
+    }
+    SECTION("a new mtime misses") {
+        const struct timespec times[2] = {{0, UTIME_OMIT}, {12345, 678}};
+        REQUIRE(::utimensat(folder.get(), "f.bin", times, 0) == 0);
+        CHECK_FALSE(store.lookup("f.bin", stat_of(folder.get(), "f.bin")));
+    }
+    SECTION("a new size misses") {
+        write_file(dir / "f.bin", data + "x");
+        CHECK_FALSE(store.lookup("f.bin", stat_of(folder.get(), "f.bin")));
+    }
+    SECTION("a new inode misses") {
+        write_file(dir / "copy", data);
+        std::filesystem::rename(dir / "copy", dir / "f.bin");
+        const auto after = stat_of(folder.get(), "f.bin");
+        CHECK(after.inode != before.inode);
+        CHECK_FALSE(store.lookup("f.bin", after));
+    }
+    SECTION("a corrupt entry is ignored, then replaced") {
+        const auto entry = dir.path() / ".p2p" / "manifests" / p2p::to_hex(p2p::manifest_store::key("f.bin", before));
+        REQUIRE(std::filesystem::is_regular_file(entry));
+        {
+            std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(-1, std::ios::end);
+            f.put('\x7f');
+        }
+        CHECK_FALSE(store.lookup("f.bin", before));
+        store.store("f.bin", before, m);
+        CHECK(store.lookup("f.bin", before) == m);
+    }
+    SECTION("an entry copied under another key is refused") {
+        write_file(dir / "g.bin", data);
+        const auto g = stat_of(folder.get(), "g.bin");
+        const auto manifests = dir.path() / ".p2p" / "manifests";
+        std::filesystem::copy_file(manifests / p2p::to_hex(p2p::manifest_store::key("f.bin", before)),
+                                   manifests / p2p::to_hex(p2p::manifest_store::key("g.bin", g)));
+        CHECK_FALSE(store.lookup("g.bin", g));
+    }
+    SECTION("a symlink, a FIFO or an oversized file in an entry's place is refused") {
+        write_file(dir / "g.bin", data);
+        const auto g = stat_of(folder.get(), "g.bin");
+        const auto manifests = dir.path() / ".p2p" / "manifests";
+        const auto entry = manifests / p2p::to_hex(p2p::manifest_store::key("g.bin", g));
+        std::filesystem::create_symlink(manifests / p2p::to_hex(p2p::manifest_store::key("f.bin", before)), entry);
+        CHECK_FALSE(store.lookup("g.bin", g));
+        std::filesystem::remove(entry);
+        REQUIRE(::mkfifo(entry.c_str(), 0600) == 0);
+        CHECK_FALSE(store.lookup("g.bin", g)); // and does not block
+        std::filesystem::remove(entry);
+        write_file(entry, std::string(p2p::manifest_store::max_entry_size + 1, 'x'));
+        CHECK_FALSE(store.lookup("g.bin", g));
+        // store() replaces whatever is there.
+        const auto mg = *p2p::build_manifest(open_read(dir / "g.bin").get(), g.size);
+        store.store("g.bin", g, mg);
+        CHECK(store.lookup("g.bin", g) == mg);
+    }
+    SECTION("prune keeps the entries of present files only") {
+        write_file(dir / "g.bin", "g");
+        const auto g = stat_of(folder.get(), "g.bin");
+        store.store("g.bin", g, *p2p::build_manifest(open_read(dir / "g.bin").get(), g.size));
+        write_file(dir / ".p2p" / "manifests" / ".tmp-left-over", "x");
+        const std::vector<p2p::stored_file> present{{"f.bin", before}};
+        CHECK(store.prune(present) == 2);
+        CHECK(store.lookup("f.bin", before) == m);
+        CHECK_FALSE(store.lookup("g.bin", g));
+        CHECK(store.prune(present) == 0);
+    }
+    SECTION("a manifest of another size is not stored") {
+        auto other = before;
+        other.size += 1;
+        CHECK_THROWS_AS(store.store("f.bin", other, m), std::invalid_argument);
+        auto broken = m;
+        broken.leaves[0][0] ^= 1;
+        CHECK_THROWS_AS(store.store("f.bin", before, broken), std::invalid_argument);
+    }
+}
+
+TEST_CASE("manifest store refuses a .p2p that is not a directory", "[manifest][store]") {
+    temp_dir dir;
+    const p2p::unique_fd folder(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(folder);
+    SECTION("a symlink to a directory") {
+        std::filesystem::create_directory(dir / "elsewhere");
+        std::filesystem::create_directory_symlink(dir / "elsewhere", dir / ".p2p");
+        CHECK_THROWS_AS(p2p::manifest_store(folder.get()), std::runtime_error);
+        CHECK(std::filesystem::is_empty(dir / "elsewhere"));
+    }
+    SECTION("a regular file") {
+        write_file(dir / ".p2p", "x");
+        CHECK_THROWS_AS(p2p::manifest_store(folder.get()), std::runtime_error);
+    }
+    SECTION("a symlink as manifests/") {
+        std::filesystem::create_directory(dir / ".p2p");
+        std::filesystem::create_directory(dir / "elsewhere");
+        std::filesystem::create_directory_symlink(dir / "elsewhere", dir / ".p2p" / "manifests");
+        CHECK_THROWS_AS(p2p::manifest_store(folder.get()), std::runtime_error);
+    }
 }
 
 TEST_CASE("manifest of a 100 GiB sparse file within time and memory bounds", "[.slow]") {
