@@ -6,6 +6,7 @@
 #include "p2p/manifest.hpp"
 #include "p2p/manifest_store.hpp"
 #include "p2p/merkle.hpp"
+#include "p2p/unique_fd.hpp"
 
 #include <catch2/catch.hpp>
 
