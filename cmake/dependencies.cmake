@@ -15,3 +15,9 @@ add_library(p2p_deps INTERFACE)
 target_include_directories(p2p_deps SYSTEM INTERFACE ${CPPZMQ_INCLUDE_DIR} ${MSGPACK_INCLUDE_DIR})
 target_compile_definitions(p2p_deps INTERFACE MSGPACK_NO_BOOST)
 target_link_libraries(p2p_deps INTERFACE PkgConfig::ZMQ PkgConfig::SODIUM Threads::Threads)
+
+# BLAKE3 (file ids, docs/manifest.md): built from librust-blake3-dev's C sources. Through p2p_deps, so that every
+# build of the core sources (p2p_core, and the fuzz build's own copy of them) gets it; PUBLIC in effect, since
+# p2p/blake3.hpp includes blake3.h.
+include(${CMAKE_CURRENT_LIST_DIR}/blake3.cmake)
+target_link_libraries(p2p_deps INTERFACE p2p_blake3)

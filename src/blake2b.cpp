@@ -5,17 +5,6 @@
 
 namespace p2p {
 
-std::string to_hex(const digest& d) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(d.size() * 2);
-    for (auto byte : d) {
-        out.push_back(digits[byte >> 4]);
-        out.push_back(digits[byte & 0xf]);
-    }
-    return out;
-}
-
 blake2b::blake2b() {
     if (sodium_init() < 0) {
         throw std::runtime_error("libsodium could not be initialised");

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     add_global_options(app, globals);
     menu_arguments menu;
     add_menu_arguments(app, menu);
-    const subcommand commands[] = {setup_serve(app, globals), setup_ls(app, globals), setup_get(app, globals)};
+    const subcommand commands[] = {setup_serve(app, globals), setup_ls(app, globals), setup_get(app, globals),
+                                   setup_hash(app)};
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

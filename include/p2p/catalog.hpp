@@ -3,6 +3,7 @@
 #pragma once
 
 #include "p2p/blake2b.hpp"
+#include "p2p/file_stat.hpp"
 #include "p2p/message.hpp"
 #include "p2p/unique_fd.hpp"
 
@@ -18,17 +19,6 @@
 #include <vector>
 
 namespace p2p {
-
-/// What identifies one version of a file's content without reading it.
-struct file_stat {
-    std::uint64_t size = 0;
-    std::uint64_t device = 0;
-    std::uint64_t inode = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t ctime_ns = 0;
-    static file_stat of(const struct ::stat& st);
-    friend bool operator==(const file_stat&, const file_stat&) = default;
-};
 
 /// A shared file opened for reading.
 struct opened_file {

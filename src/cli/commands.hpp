@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // commands.hpp - what p2p-peer can do, one file each (as CLI11's examples/subcom_in_files): the menu (menu.cpp),
-// serve (serve.cpp), ls (ls.cpp) and get (get.cpp).
+// serve (serve.cpp), ls (ls.cpp), get (get.cpp) and hash (hash.cpp).
 #pragma once
 
 #include "global_options.hpp"
@@ -26,6 +26,8 @@ subcommand setup_serve(CLI::App& app, const global_options& globals);
 subcommand setup_ls(CLI::App& app, const global_options& globals);
 /// `get host:port <file> [--dir D] [--json]`: download one file from another peer.
 subcommand setup_get(CLI::App& app, const global_options& globals);
+/// `hash FILE... [--json]`: print each file's id (docs/manifest.md); needs no network and no peer.
+subcommand setup_hash(CLI::App& app);
 
 /// The positional arguments of the menu, `p2p-peer <port> <dir>`.
 struct menu_arguments {

@@ -11,6 +11,7 @@ Scenarios:
   errors   exit codes and one-line reasons: usage errors (2), dead address (1 within 3 s), <dir> that is a file
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
+  hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -408,8 +409,69 @@ def scenario_secure(h):
     print("secure: keyed get, refusals (no key, plain, unlisted key), --allow needs --secure")
 
 
+def scenario_hash(h):
+    # The ids computed again from docs/manifest.md in pure Python, whose BLAKE3 is first checked against the
+    # official test vectors: nothing here shares code with p2p-peer.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import manifest_ref
+    check(manifest_ref.self_test(), "manifest_ref.py's BLAKE3 fails the official test vectors")
+    files = {
+        "empty": b"",
+        "abc.txt": b"abc",
+        "pattern.bin": bytes(i % 251 for i in range(2 * 1048576 + 1)),  # 3 pieces, the last of 1 byte
+        "random.bin": os.urandom(1048576 + 4097),  # 2 pieces
+    }
+    folder = make_folder(h.path("files"), files)
+    paths = [os.path.join(folder, name) for name in sorted(files)]
+    code, out, err = h.run("hash", *paths)
+    check(code == 0 and err == "", f"hash: {code} {err!r}")
+    lines = out.splitlines()
+    check(len(lines) == len(paths), f"hash printed {len(lines)} lines for {len(paths)} files: {out!r}")
+    for line, path in zip(lines, paths):
+        expected = manifest_ref.file_id(read(path)).hex()
+        check(line == f"{expected}  {path}", f"hash {path}: {line!r}, expected root {expected}")
+    # The test vector of docs/manifest.md, fixed here too: a change of definition must change this line.
+    pattern = os.path.join(folder, "pattern.bin")
+    code, out, _ = h.run("hash", pattern)
+    check(out.split()[0] == "9850ec8f80770aa3c0d6ae632483c8532c7c2b48a4e895bff67284a1ed1206a4",
+          f"pattern.bin: {out!r}")
+
+    code, out, err = h.run("hash", "--json", pattern, os.path.join(folder, "empty"))
+    check(code == 0, f"hash --json: {code} {err!r}")
+    objects = [json.loads(line) for line in out.splitlines()]
+    check(len(objects) == 2, f"hash --json: {out!r}")
+    expected = {"file": pattern, "root": "9850ec8f80770aa3c0d6ae632483c8532c7c2b48a4e895bff67284a1ed1206a4",
+                "size": 2 * 1048576 + 1, "piece_size": 1048576, "pieces": 3}
+    check(all(objects[0][k] == v for k, v in expected.items()) and objects[0]["seconds"] >= 0,
+          f"hash --json: {objects[0]}")
+    check(objects[1]["size"] == 0 and objects[1]["pieces"] == 1, f"hash --json of an empty file: {objects[1]}")
+
+    # A name with a line break is escaped as b3sum and sha256sum do: the line starts with a backslash.
+    odd = os.path.join(folder, "a\nb")
+    with open(odd, "wb") as f:
+        f.write(b"abc")
+    code, out, _ = h.run("hash", odd)
+    shown = odd.replace("\\", "\\\\").replace("\n", "\\n")
+    check(out == "\\" + manifest_ref.file_id(b"abc").hex() + "  " + shown + "\n", f"escaped name: {out!r}")
+
+    # Errors: one line each on stderr and exit 1; the other files are still hashed.
+    fifo = h.path("fifo")
+    os.mkfifo(fifo)
+    for path, reason in ((h.path("missing"), "No such file"), (folder, "is a directory"),
+                         (fifo, "not a regular file")):
+        code, out, err = h.run("hash", path, timeout=10)
+        check(code == 1 and out == "" and len(err.strip().splitlines()) == 1 and reason in err,
+              f"hash {path}: {code} {out!r} {err!r}")
+    code, out, err = h.run("hash", h.path("missing"), pattern)
+    check(code == 1 and len(out.splitlines()) == 1 and len(err.strip().splitlines()) == 1,
+          f"a missing file then a good one: {code} {out!r} {err!r}")
+    code, _, err = h.run("hash")
+    check(code == 2 and err.strip() != "", f"hash with no file: {code} {err!r}")
+    print(f"hash: {len(paths)} files match manifest_ref.py, --json, an escaped name, 3 errors exit 1")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash}
 
 
 def main():
