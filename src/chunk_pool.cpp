@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/chunk_pool.hpp"
 
+#include "p2p/zmq_frame.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -102,6 +104,10 @@ zmq::message_t chunk_pool::take(std::size_t size) {
     auto* b = state_->take(size);
     state_->references.fetch_add(1, std::memory_order_relaxed);
     return zmq::message_t(b->data(), size, &state::on_message_freed, b);
+}
+
+payload chunk_pool::take_payload(std::size_t size) {
+    return to_payload(take(size));
 }
 
 std::uint64_t chunk_pool::allocations() const {

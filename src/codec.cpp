@@ -4,6 +4,7 @@
 
 #include "p2p/file_name.hpp"
 #include "p2p/protocol.hpp"
+#include "p2p/zmq_frame.hpp"
 
 #include <msgpack.hpp>
 
@@ -512,7 +513,7 @@ encoded_message encode(message msg) {
     encoded_message out{zmq::message_t(buffer.data(), buffer.size()), std::nullopt};
     if (auto* c = std::get_if<chunk>(&msg)) {
         require(c->data.size() <= protocol::max_chunk_size, "CHUNK payload too large");
-        out.payload = std::move(c->data);
+        out.payload = to_frame(std::move(c->data));
     }
     return out;
 }
@@ -528,7 +529,7 @@ decode_result decode(std::span<const std::byte> body, zmq::message_t* payload) n
                 return decode_error{decode_errc::frame_too_large,
                                     "CHUNK payload of " + std::to_string(payload->size()) + " bytes"};
             }
-            c->data = std::move(*payload);
+            c->data = to_payload(std::move(*payload));
         } else if (payload != nullptr) {
             return decode_error{decode_errc::unexpected_payload,
                                 std::string(to_string(type_of(msg))) + " takes no payload frame"};

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
-// node.cpp - the poll loop, timers, and commands from the front end. Peers are in node_peers.cpp, transfers in
-// node_uploads.cpp and node_downloads.cpp.
+// node.cpp - the poll loop, the sockets, and carrying out what the core decides.
 #include "p2p/node.hpp"
 
 #include "p2p/capture.hpp"
-#include "p2p/codec.hpp"
 #include "p2p/endpoint.hpp"
-#include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
 #include "p2p/socket_setup.hpp"
@@ -17,10 +14,18 @@
 namespace p2p {
 
 namespace {
+
 /// Messages taken from one socket per turn, so one busy peer cannot starve the others or the pipe.
 constexpr int batch_per_socket = 64;
-/// Folder rescan when inotify is unavailable.
-constexpr std::chrono::milliseconds periodic_scan{1000};
+
+/// Events the front end can do without when it falls behind: the newest state is asked for anyway (peers(),
+/// progress again 200 ms later). Replies and the outcomes of operations are never dropped.
+bool droppable(const node_output& out) {
+    const auto* e = std::get_if<event>(&out);
+    return e != nullptr && !std::holds_alternative<connect_finished>(*e) &&
+           !std::holds_alternative<download_finished>(*e);
+}
+
 } // namespace
 
 void node_main(zmq::context_t& context, peer_options options, std::string pipe_endpoint) {
@@ -45,7 +50,7 @@ void node_main(zmq::context_t& context, peer_options options, std::string pipe_e
 
 node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
-      router_(context, zmq::socket_type::router), catalog_(options_.folder) {
+      router_(context, zmq::socket_type::router), folder_(options_.folder) {
     configure_router(router_);
     if (options_.secure) {
         // Keys and the ZAP policy must be in place before bind: a CURVE socket without a handler lets anyone in.
@@ -78,7 +83,8 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     if (!options_.capture.empty()) {
         capture_ = std::make_unique<capture_writer>(options_.capture);
     }
-    next_periodic_scan_ = clock::now() + periodic_scan;
+    core_.emplace(options_, id_, endpoint_, options_.secure, folder_, folder_.watch_fd() >= 0,
+                  static_cast<core::effects&>(*this), clock::now());
 }
 
 node::~node() {
@@ -90,9 +96,10 @@ node::~node() {
 void node::run() {
     // The front end waits for this one, and for everything after the loop: those may block.
     pipe::send(pipe_, node_output{node_reply{node_started{id_, endpoint_, keys_ ? keys_->public_key : std::string()}}});
-    while (!finished_) {
+    while (!core_->finished()) {
         poll_once();
     }
+    close_all();
     for (auto& out : backlog_) {
         pipe::send(pipe_, std::move(out));
     }
@@ -100,93 +107,142 @@ void node::run() {
     pipe::send(pipe_, node_output{node_reply{node_stopped{}}});
 }
 
-steady_time node::next_wakeup(steady_time now) const {
-    // Without anything due, wake at the ping granularity; every deadline below can only bring it closer.
-    steady_time next = now + std::min(options_.ping_interval, std::chrono::milliseconds(1000));
-    const auto consider = [&](steady_time t) {
-        next = std::min(next, t);
-    };
-    for (const auto& [id, p] : peers_) {
-        // The next PING is due after ping_interval of silence and ping_interval after the last PING (so a peer that
-        // does not answer gets one PING per interval, not a loop that spins until it is evicted).
-        consider(std::max(p.last_heard, p.last_ping) + options_.ping_interval);
-        consider(p.last_heard + options_.peer_timeout);
-    }
-    for (const auto& c : connects_) {
-        consider(c->deadline);
-    }
-    for (const auto& [key, u] : uploads_) {
-        if (auto due = upload_deadline(u)) {
-            consider(*due);
+// ---------------------------------------------------------------------------------------------------------------
+// What the core asks for
+
+bool node::send(peer_id to, core::link_id via, message msg) {
+    auto encoded = encode(std::move(msg));
+    zmq::socket_t* socket = &router_;
+    if (via != 0) {
+        auto it = links_.find(via);
+        if (it == links_.end()) {
+            return false;
+        }
+        socket = &it->second.socket;
+        if (to != peer_id{}) {
+            it->second.remote = to;
         }
     }
-    for (const auto& [transfer, d] : downloads_) {
-        if (auto due = download_deadline(d)) {
-            consider(*due);
+    // A successful send empties the frames, so the capture keeps references (zmq_msg_copy shares the bytes of
+    // anything but a tiny message) and records after the send, marked dropped when the queue refused it.
+    zmq::message_t body_copy, payload_copy;
+    if (capture_) {
+        body_copy.copy(encoded.body);
+        if (encoded.payload) {
+            payload_copy.copy(*encoded.payload);
         }
     }
-    if (auto due = hash_jobs_deadline()) {
-        consider(*due);
+    const auto more = encoded.payload ? zmq::send_flags::sndmore : zmq::send_flags::none;
+    bool sent = false;
+    try {
+        if (via != 0) {
+            sent = socket->send(encoded.body, more | zmq::send_flags::dontwait).has_value();
+        } else {
+            const auto routing_id = to.hex();
+            // ROUTER_MANDATORY: a vanished peer gives EHOSTUNREACH (thrown), a full queue EAGAIN (empty result).
+            sent =
+                router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait).has_value();
+            if (sent) {
+                router_.send(encoded.body, more);
+            }
+        }
+        // A multipart message is queued whole once its first part is: the payload cannot fail here.
+        if (sent && encoded.payload) {
+            socket->send(*encoded.payload, zmq::send_flags::none);
+        }
+    } catch (const zmq::error_t& e) {
+        log(log_level::debug, "send to ", to.short_hex(), " failed: ", e.what());
+        sent = false;
     }
-    if (rescan_at_) {
-        consider(*rescan_at_);
+    if (capture_) {
+        capture_->record(capture_direction::sent, id_, to, body_copy, encoded.payload ? &payload_copy : nullptr, !sent);
     }
-    if (catalog_.watch_fd() < 0) {
-        consider(next_periodic_scan_);
-    }
-    if (uploads_blocked_) {
-        consider(now + std::chrono::milliseconds(1));
-    }
-    return std::max(next, now);
+    return sent;
 }
 
+std::optional<std::string> node::dial(core::link_id link_number, const std::string& endpoint,
+                                      const std::optional<std::string>& server_key) {
+    zmq::socket_t dealer(context_, zmq::socket_type::dealer);
+    configure_dealer(dealer, id_);
+    if (server_key) {
+        make_curve_client(dealer, *keys_, *server_key);
+    }
+    try {
+        dealer.connect(endpoint);
+    } catch (const zmq::error_t& e) {
+        return std::string(e.what());
+    }
+    links_.emplace(link_number, link{std::move(dealer), peer_id{}});
+    return std::nullopt;
+}
+
+void node::hang_up(core::link_id link_number) {
+    // LINGER 0: whatever is queued (a HELLO to a peer that never answered) is dropped, nothing reconnects.
+    links_.erase(link_number);
+}
+
+void node::start_job(core::job_id id, core::job work) {
+    worker_.submit(id, std::move(work));
+}
+
+void node::cancel_job(core::job_id id) {
+    worker_.cancel(id);
+}
+
+void node::emit(event e) {
+    output(node_output{std::move(e)});
+}
+
+payload node::buffer(std::size_t size) {
+    return chunk_pool_.take_payload(size);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The loop
+
 void node::poll_once() {
-    // Item order: pipe, router, worker, [watch], then one per peer DEALER, then one per pending connect.
+    // Item order: pipe, router, worker, [watch], then one per connection the core has open.
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({nullptr, worker_.notify_fd(), ZMQ_POLLIN, 0});
-    const bool watching = catalog_.watch_fd() >= 0;
+    const bool watching = folder_.watch_fd() >= 0;
     if (watching) {
-        items_.push_back({nullptr, catalog_.watch_fd(), ZMQ_POLLIN, 0});
+        items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
     }
-    const std::size_t first_peer = items_.size();
-    std::vector<peer_id> dealer_peers;
-    for (auto& [id, p] : peers_) {
-        if (p.dealer) {
-            items_.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
-            dealer_peers.push_back(id);
-        }
+    const std::size_t first_link = items_.size();
+    std::vector<core::link_id> link_numbers;
+    for (auto& [number, l] : links_) {
+        items_.push_back({l.socket.handle(), 0, ZMQ_POLLIN, 0});
+        link_numbers.push_back(number);
     }
-    const std::size_t first_connect = items_.size();
-    std::vector<pending_connect*> pending;
-    for (auto& c : connects_) {
-        items_.push_back({c->dealer.handle(), 0, ZMQ_POLLIN, 0});
-        pending.push_back(c.get());
-    }
-
     if (!backlog_.empty()) {
         items_[0].events |= ZMQ_POLLOUT; // the front end reads again: pass on what waited
     }
+
     auto now = clock::now();
-    // Rounded up: a deadline less than a millisecond away must not become a zero timeout and a spin until it.
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_wakeup(now) - now);
-    zmq::poll(items_, wait);
-    ++stats_.loop_wakeups;
+    auto timeout = std::chrono::milliseconds(1000);
+    if (auto due = core_->next_deadline()) {
+        // Rounded up: a deadline less than a millisecond away must not become a zero timeout and a spin until it.
+        timeout =
+            std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*due - now), std::chrono::milliseconds(0), timeout);
+    }
+    zmq::poll(items_, timeout);
+    ++loop_wakeups_;
 
     if (items_[0].revents & ZMQ_POLLOUT) {
         flush_output();
     }
     if (items_[0].revents & ZMQ_POLLIN) {
-        for (int i = 0; i < batch_per_socket && !finished_; ++i) {
+        for (int i = 0; i < batch_per_socket && !core_->finished(); ++i) {
             auto cmd = pipe::receive<node_command>(pipe_, zmq::recv_flags::dontwait);
             if (!cmd) {
                 break;
             }
             on_command(*cmd);
         }
-        if (finished_) {
-            return; // stopped at once: every socket but the router is closed, and nothing more is taken
+        if (core_->finished()) {
+            return; // stopped at once: nothing more is taken
         }
     }
     if (items_[1].revents & ZMQ_POLLIN) {
@@ -196,56 +252,31 @@ void node::poll_once() {
         }
     }
     if (items_[2].revents & ZMQ_POLLIN) {
-        on_worker_results();
+        for (auto& result : worker_.take_results()) {
+            core_->on_job_done(std::move(result), clock::now());
+        }
     }
-    if (watching && (items_[3].revents & ZMQ_POLLIN) && catalog_.drain_watch() && !rescan_at_) {
-        rescan_at_ = clock::now() + options_.rescan_delay;
+    if (watching && (items_[3].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
+        core_->on_folder_changed(clock::now());
     }
-    for (std::size_t i = 0; i < dealer_peers.size(); ++i) {
-        if (!(items_[first_peer + i].revents & ZMQ_POLLIN)) {
+    for (std::size_t i = 0; i < link_numbers.size(); ++i) {
+        if (!(items_[first_link + i].revents & ZMQ_POLLIN)) {
             continue;
         }
         for (int k = 0; k < batch_per_socket; ++k) {
-            // Look the peer up again each time: handling a message may remove it.
-            auto* p = find_peer(dealer_peers[i]);
-            if (p == nullptr || !p->dealer || !receive_from(*p->dealer, nullptr)) {
+            // Look the link up again each time: handling a message may close it (and the stop command earlier in
+            // this turn may have closed it since the poll saw it ready).
+            auto it = links_.find(link_numbers[i]);
+            if (it == links_.end() || !receive_from(it->second.socket, nullptr)) {
                 break;
             }
-            auto decoded = decode(frames_);
-            if (capture_) {
-                capture_->record(capture_direction::received, id_, p->id, frames_[0],
-                                 frames_.size() > 1 ? &frames_[1] : nullptr);
-            }
-            if (!decoded) {
-                protocol_error(p, p->id.short_hex(), decoded.error().what());
-                continue;
-            }
-            on_peer_message(*p, decoded.value());
+            on_link_message(link_numbers[i], it->second.remote);
         }
     }
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-        if (!(items_[first_connect + i].revents & ZMQ_POLLIN)) {
-            continue;
-        }
-        auto* c = pending[i];
-        // A command earlier in this turn (stop) may have closed this connect's socket since the poll saw it ready.
-        if (!c->dealer || !receive_from(c->dealer, nullptr)) {
-            continue;
-        }
-        auto decoded = decode(frames_);
-        if (capture_) {
-            capture_->record(capture_direction::received, id_, peer_id{}, frames_[0],
-                             frames_.size() > 1 ? &frames_[1] : nullptr);
-        }
-        if (!decoded) {
-            fail_connect(*c, "the peer at " + c->address + " sent a malformed answer (" + decoded.error().what() + ")");
-            continue;
-        }
-        on_connect_reply(*c, decoded.value());
+    now = clock::now();
+    if (auto due = core_->next_deadline(); due && now >= *due) {
+        core_->on_deadline(now);
     }
-    // Connects that ended (answered or failed) have released their socket.
-    std::erase_if(connects_, [](const auto& c) { return !c->dealer; });
-    on_timers(clock::now());
 }
 
 bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
@@ -275,153 +306,78 @@ bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
     return true;
 }
 
-void node::on_timers(steady_time now) {
-    // Liveness: any traffic refreshed last_heard. Collect first, remove after: removing changes peers_.
-    // PINGs due within the next quarter interval go now too: one wake-up serves many peers (a 64-peer mesh would
-    // otherwise wake once per peer per second for its PINGs alone).
-    const auto ping_due = options_.ping_interval - options_.ping_interval / 4;
-    std::vector<peer_id> silent;
-    for (auto& [id, p] : peers_) {
-        const auto quiet = now - p.last_heard;
-        if (quiet >= options_.peer_timeout) {
-            silent.push_back(id);
-        } else if (quiet >= ping_due && now - p.last_ping >= ping_due) {
-            p.last_ping = now;
-            send(p, ping{});
+void node::on_router_message(std::string_view routing_id, std::span<zmq::message_t> frames) {
+    core::inbox_origin origin{routing_id, std::nullopt, {}};
+    std::string connection_address;
+    if (!frames.empty()) {
+        // Secure mode: the ZAP handler named the key this connection authenticated with.
+        if (const char* key = zmq_msg_gets(frames[0].handle(), "User-Id"); key != nullptr && options_.secure) {
+            origin.key = std::string(key);
         }
-        if (p.list_unsent) {
-            send_file_list(p);
+        if (capture_) {
+            capture_->record(capture_direction::received, id_, peer_id::from_hex(routing_id).value_or(peer_id{}),
+                             frames[0], frames.size() > 1 ? &frames[1] : nullptr);
         }
     }
-    for (auto id : silent) {
-        const auto seconds = std::chrono::duration<double>(options_.peer_timeout).count();
-        remove_peer(id, peer_left::reason::evicted, "silent for " + std::to_string(seconds).substr(0, 4) + " s");
+    auto decoded = decode(frames);
+    if (decoded && std::holds_alternative<hello>(decoded.value()) && !frames.empty()) {
+        // Only a HELLO needs where the connection came from (a peer listening on every interface).
+        if (const char* address = zmq_msg_gets(frames[0].handle(), "Peer-Address"); address != nullptr) {
+            connection_address = address;
+            origin.connection_address = connection_address;
+        }
     }
+    core_->on_inbox(origin, std::move(decoded), clock::now());
+}
 
-    for (auto& c : connects_) {
-        if (c->dealer && now >= c->deadline) {
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout).count();
-            fail_connect(*c, "no answer from " + c->address + " within " + std::to_string(ms) +
-                                 " ms (is a peer running there?)");
-        }
+void node::on_link_message(core::link_id link_number, peer_id remote) {
+    if (capture_) {
+        capture_->record(capture_direction::received, id_, remote, frames_[0],
+                         frames_.size() > 1 ? &frames_[1] : nullptr);
     }
-    std::erase_if(connects_, [](const auto& c) { return !c->dealer; });
+    core_->on_link(link_number, decode(frames_), clock::now());
+}
 
-    // Uploads: retransmit what is unacknowledged past its timeout; give up on silent receivers.
-    // Collect first, act after: ending an upload (also from inside pump) removes it from uploads_.
-    std::vector<upload_key> stale, resend;
-    for (auto& [key, u] : uploads_) {
-        const auto due = upload_deadline(u);
-        if (!due || now < *due) {
-            continue;
-        }
-        if (!u.retransmit_at() || !u.on_retransmit_timeout(now, options_.transfer_timeout)) {
-            // Silent too long, or everything sent was acknowledged but the receiver never came back for more.
-            stale.push_back(key);
-            continue;
-        }
-        ++stats_.chunks_resent;
-        log(log_level::debug, "resending ", escape_for_terminal(u.name()), " to ", u.to().short_hex(),
-            " after a timeout");
-        resend.push_back(key);
-    }
-    for (const auto& key : stale) {
-        end_upload(key, std::string("no acknowledgement for too long"));
-    }
-    if (uploads_blocked_) {
-        uploads_blocked_ = false;
-        for (const auto& [key, u] : uploads_) {
-            resend.push_back(key);
-        }
-    }
-    for (const auto& key : resend) {
-        if (auto it = uploads_.find(key); it != uploads_.end()) {
-            pump(it->second);
-        }
-    }
-
-    // Downloads: resend unanswered REQUESTs; fail over when a source stalls.
-    std::vector<std::uint32_t> stalled;
-    for (auto& [transfer, d] : downloads_) {
-        const auto due = download_deadline(d);
-        if (!due || now < *due) {
-            continue;
-        }
-        if (now - d.last_progress >= options_.transfer_timeout) {
-            stalled.push_back(transfer);
-        } else if (d.current_phase() == download::phase::requesting &&
-                   now - d.last_request >= request_repeat_interval()) {
-            if (auto* source = find_peer(d.source)) {
-                d.last_request = now;
-                send(*source, d.make_request());
+void node::on_command(node_command& cmd) {
+    const auto now = clock::now();
+    std::visit(
+        [&](auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, command::list_files>) {
+                output(node_output{node_reply{core_->files()}});
+            } else if constexpr (std::is_same_v<T, command::list_peers>) {
+                output(node_output{node_reply{core_->peers()}});
+            } else if constexpr (std::is_same_v<T, command::list_failures>) {
+                // The core keeps steady times; users read wall-clock ones.
+                const auto wall_now = std::chrono::system_clock::now();
+                std::vector<failure_record> out;
+                for (const auto& f : core_->failures()) {
+                    out.push_back(failure_record{
+                        f.address, f.count, f.last_error,
+                        wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - f.last)});
+                }
+                output(node_output{node_reply{std::move(out)}});
+            } else if constexpr (std::is_same_v<T, command::get_stats>) {
+                auto stats = core_->stats();
+                stats.chunk_buffers = chunk_pool_.allocations();
+                stats.loop_wakeups = loop_wakeups_;
+                stats.events_dropped = events_dropped_;
+                output(node_output{node_reply{stats}});
+            } else {
+                core_->on_command(core_command{std::move(c)}, now);
             }
-        }
-    }
-    for (auto transfer : stalled) {
-        if (auto* d = find_download(transfer)) {
-            const auto seconds = std::chrono::duration<double>(options_.transfer_timeout).count();
-            fail_over(*d,
-                      "peer " + d->source.short_hex() + " stopped answering (nothing for " +
-                          std::to_string(seconds).substr(0, 4) + " s)",
-                      download_errc::stalled, source_state::serving);
-        }
-    }
-
-    cancel_orphaned_hashes(now);
-
-    // The shared folder.
-    if (catalog_.watch_fd() < 0 && now >= next_periodic_scan_) {
-        next_periodic_scan_ = now + periodic_scan;
-        rescan_at_ = now;
-    }
-    if (rescan_at_ && now >= *rescan_at_) {
-        rescan_at_.reset();
-        if (catalog_.rescan()) {
-            for (auto& [id, p] : peers_) {
-                send_file_list(p);
-            }
-        }
-    }
-
-    if (stopping_ && !finished_ && uploads_.empty() && downloads_.empty()) {
-        finish_stop();
-    }
+        },
+        cmd);
 }
 
-std::optional<steady_time> node::upload_deadline(const upload& u) const {
-    if (auto at = u.retransmit_at()) {
-        return at; // chunks in flight: resend them then, unless the receiver has been silent too long
+void node::close_all() {
+    // A short linger lets GOODBYE leave on every connection before it closes.
+    for (auto& [number, l] : links_) {
+        l.socket.set(zmq::sockopt::linger, goodbye_linger_ms);
     }
-    if (u.has_offer()) {
-        return u.last_progress() + options_.transfer_timeout; // all acknowledged: wait that long for more ACKs
-    }
-    return std::nullopt; // the file is being hashed: the worker's result wakes the loop
+    links_.clear();
+    router_.set(zmq::sockopt::linger, goodbye_linger_ms);
 }
-
-std::optional<steady_time> node::download_deadline(const download& d) const {
-    // Preparing and finishing wait for the file worker, not for a peer: no timer of ours runs then. The wake-up and
-    // the handler both ask this one function, so they cannot disagree (they once did, and the loop spun).
-    switch (d.current_phase()) {
-    case download::phase::preparing:
-    case download::phase::finishing:
-        return std::nullopt;
-    case download::phase::requesting:
-        return std::min(d.last_progress + options_.transfer_timeout, d.last_request + request_repeat_interval());
-    case download::phase::receiving:
-        return d.last_progress + options_.transfer_timeout;
-    }
-    return std::nullopt;
-}
-
-namespace {
-/// Events the front end can do without when it falls behind: the newest state is asked for anyway (peers(),
-/// progress again 200 ms later). Replies and the outcomes of operations are never dropped.
-bool droppable(const node_output& out) {
-    const auto* e = std::get_if<event>(&out);
-    return e != nullptr && !std::holds_alternative<connect_finished>(*e) &&
-           !std::holds_alternative<download_finished>(*e);
-}
-} // namespace
 
 void node::output(node_output out) {
     // Never blocks: a front end that stops reading must not stop the node serving its peers. What the pipe cannot
@@ -434,7 +390,7 @@ void node::output(node_output out) {
         auto oldest = std::find_if(backlog_.begin(), backlog_.end(), droppable);
         if (oldest != backlog_.end()) {
             backlog_.erase(oldest);
-            ++stats_.events_dropped;
+            ++events_dropped_;
         }
     }
 }
@@ -443,112 +399,6 @@ void node::flush_output() {
     while (!backlog_.empty() && pipe::try_send(pipe_, backlog_.front())) {
         backlog_.pop_front();
     }
-}
-
-void node::on_command(node_command& cmd) {
-    std::visit(
-        [this](auto& c) {
-            using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<T, command::connect>) {
-                start_connect(c);
-            } else if constexpr (std::is_same_v<T, command::download>) {
-                start_download(c);
-            } else if constexpr (std::is_same_v<T, command::cancel>) {
-                cancel_download(c);
-            } else if constexpr (std::is_same_v<T, command::list_files>) {
-                output(node_output{node_reply{catalog_.files()}});
-            } else if constexpr (std::is_same_v<T, command::list_peers>) {
-                std::vector<const remote_peer*> joined;
-                for (const auto& [id, p] : peers_) {
-                    if (p.has_list) {
-                        joined.push_back(&p);
-                    }
-                }
-                std::sort(joined.begin(), joined.end(), [](auto* a, auto* b) { return a->join_order < b->join_order; });
-                std::vector<peer_info> out;
-                for (const auto* p : joined) {
-                    out.push_back(peer_info{p->id, p->address, p->files, p->dealer.has_value()});
-                }
-                output(node_output{node_reply{std::move(out)}});
-            } else if constexpr (std::is_same_v<T, command::list_failures>) {
-                std::vector<failure_record> out;
-                for (const auto& [address, record] : failures_) {
-                    out.push_back(record);
-                }
-                output(node_output{node_reply{std::move(out)}});
-            } else if constexpr (std::is_same_v<T, command::get_stats>) {
-                stats_.chunk_buffers = chunk_pool_.allocations();
-                output(node_output{node_reply{stats_}});
-            } else if constexpr (std::is_same_v<T, command::stop>) {
-                begin_stop(c.now);
-            }
-        },
-        cmd);
-}
-
-void node::begin_stop(bool now) {
-    if (now) {
-        finish_stop();
-        return;
-    }
-    if (stopping_) {
-        return;
-    }
-    // From now on: no new peers, connects, requests or downloads. What is in flight goes on for as long as it moves
-    // (the original peer's "finish any ongoing file transfers"); one that stalls ends after the transfer timeout.
-    stopping_ = true;
-    for (auto& c : connects_) {
-        fail_connect(*c, "the peer is shutting down");
-    }
-    stop_pending waiting;
-    for (const auto& [key, u] : uploads_) {
-        waiting.transfers.push_back(pending_transfer{true, key.first, u.name(), u.acknowledged(), u.stat().size});
-    }
-    for (const auto& [transfer, d] : downloads_) {
-        waiting.transfers.push_back(pending_transfer{false, d.source, d.name(), d.next_offset(), d.size()});
-    }
-    if (!waiting.transfers.empty()) {
-        output(node_output{event{std::move(waiting)}});
-    }
-}
-
-void node::finish_stop() {
-    if (finished_) {
-        return;
-    }
-    stopping_ = true; // from here on nothing new is taken, also when the stop was immediate
-    for (auto& c : connects_) {
-        if (c->dealer) {
-            fail_connect(*c, "the peer is shutting down");
-        }
-    }
-    std::vector<std::uint32_t> open_downloads;
-    for (auto& [transfer, d] : downloads_) {
-        open_downloads.push_back(transfer);
-    }
-    for (auto transfer : open_downloads) {
-        if (auto* d = find_download(transfer)) {
-            // The partial file stays (hidden) so that the next start can resume it.
-            fail_download(*d, download_errc::cancelled, "cancelled: the peer is shutting down");
-        }
-    }
-    std::vector<upload_key> open_uploads;
-    for (auto& [key, u] : uploads_) {
-        open_uploads.push_back(key);
-    }
-    for (const auto& key : open_uploads) {
-        end_upload(key, std::string("the peer is shutting down"));
-    }
-    // GOODBYE lets every peer forget us at once instead of after its timeout; a short linger lets it leave.
-    for (auto& [id, p] : peers_) {
-        send(p, goodbye{});
-        if (p.dealer) {
-            p.dealer->set(zmq::sockopt::linger, goodbye_linger_ms);
-        }
-    }
-    router_.set(zmq::sockopt::linger, goodbye_linger_ms);
-    peers_.clear();
-    finished_ = true;
 }
 
 } // namespace p2p

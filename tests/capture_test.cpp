@@ -78,7 +78,7 @@ void write_session(capture_writer& writer) {
     writer.record(capture_direction::sent, local, remote, body_of(request{7, "a.bin", 0, 65536, 4}), nullptr);
     zmq::message_t payload(1000);
     std::memset(payload.data(), 0xab, payload.size());
-    writer.record(capture_direction::received, local, remote, body_of(chunk{7, 0, true, zmq::message_t()}), &payload);
+    writer.record(capture_direction::received, local, remote, body_of(chunk{7, 0, true, p2p::payload()}), &payload);
 }
 
 } // namespace
@@ -149,7 +149,7 @@ TEST_CASE("capture writer stores payload bytes when asked", "[tools]") {
     REQUIRE(decoded);
     const auto& c = std::get<chunk>(decoded.value());
     REQUIRE(c.data.size() == 1000);
-    CHECK(static_cast<const unsigned char*>(c.data.data())[0] == 0xab);
+    CHECK(c.data.data()[0] == std::byte{0xab});
     CHECK_FALSE(records[0].payload_stored); // only payload frames are stored
 }
 

@@ -3,6 +3,7 @@
 // hand-built bytes (msgpack::packer or raw bytes, never the codec itself, so the bytes can lie).
 #include "p2p/codec.hpp"
 #include "p2p/protocol.hpp"
+#include "p2p/zmq_frame.hpp"
 
 #include <catch2/catch.hpp>
 #include <msgpack.hpp>
@@ -147,7 +148,7 @@ chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, const 
     c.transfer = transfer;
     c.offset = offset;
     c.last = last;
-    c.data = zmq::message_t(bytes.data(), bytes.size());
+    c.data = payload::copy_of(bytes);
     return c;
 }
 
@@ -749,7 +750,7 @@ TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]
         auto result = decode(span_of(header), &payload);
         REQUIRE(result.ok());
         auto& c = std::get<chunk>(result.value());
-        CHECK(c.data.data() == buffer.data()); // the very bytes, not a copy
+        CHECK(static_cast<const void*>(c.data.data()) == buffer.data()); // the very bytes, not a copy
         CHECK(c.data.size() == buffer.size());
         CHECK(payload.size() == 0); // moved out of the caller's frame
     }
@@ -760,11 +761,11 @@ TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]
         const void* bytes = frames[1].data();
         auto result = decode(std::span<zmq::message_t>(frames));
         REQUIRE(result.ok());
-        CHECK(std::get<chunk>(result.value()).data.data() == bytes);
+        CHECK(static_cast<const void*>(std::get<chunk>(result.value()).data.data()) == bytes);
     }
     SECTION("encoding moves the payload into the second frame") {
         chunk c;
-        c.data = zmq::message_t(std::size_t{1} << 20);
+        c.data = to_payload(zmq::message_t(std::size_t{1} << 20));
         const void* bytes = c.data.data();
         auto encoded = encode(std::move(c));
         REQUIRE(encoded.payload);

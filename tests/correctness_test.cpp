@@ -6,7 +6,7 @@
 #include "support.hpp"
 
 #include "p2p/blake2b.hpp"
-#include "p2p/download.hpp"
+#include "p2p/posix_folder.hpp"
 #include "p2p/protocol.hpp"
 
 #include <catch2/catch.hpp>

@@ -7,7 +7,7 @@
 // download_finished instead. docs/security.md lists every case and its outcome.
 #include "hostile_peer.hpp"
 #include "p2p/blake2b.hpp"
-#include "p2p/download.hpp"
+#include "p2p/posix_folder.hpp"
 #include "p2p/protocol.hpp"
 #include "support.hpp"
 

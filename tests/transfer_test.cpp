@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // transfer_test.cpp - downloads: sizes around the chunk size, windows, loss, failover, resume, refusals. Every
 // case runs on inproc and on tcp://127.0.0.1:*.
-#include "p2p/download.hpp"
+#include "p2p/posix_folder.hpp"
 #include "shim.hpp"
 #include "support.hpp"
 
@@ -173,8 +173,7 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
         getter.stop_now(); // the partial file stays, hidden
     }
     CHECK_FALSE(fs::exists(dg / "resume.bin"));
-    unique_fd dir(::open(dg.path().c_str(), O_RDONLY | O_DIRECTORY));
-    auto partial = find_partial(dir.get(), "resume.bin");
+    auto partial = posix_folder(dg.path()).find_partial("resume.bin");
     REQUIRE(partial);
     CHECK(partial->length >= (1u << 20));
 

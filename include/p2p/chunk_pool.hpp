@@ -2,6 +2,8 @@
 // chunk_pool.hpp - reusable buffers for outgoing CHUNK payloads, handed to ZeroMQ without a copy.
 #pragma once
 
+#include "p2p/payload.hpp"
+
 #include <zmq.hpp>
 
 #include <cstddef>
@@ -25,6 +27,8 @@ public:
 
     /// A message of exactly `size` bytes (contents undefined) backed by a pooled buffer.
     zmq::message_t take(std::size_t size);
+    /// The same as a payload the core can read a chunk into; it goes out as that very frame (zmq_frame.hpp).
+    payload take_payload(std::size_t size);
 
     /// Buffers allocated since the start: stays flat in a steady transfer, which the tests check.
     std::uint64_t allocations() const;

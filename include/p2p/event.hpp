@@ -2,7 +2,7 @@
 // event.hpp - what a running peer tells its owner (the menu, a program, a test), and the views it answers with.
 #pragma once
 
-#include "p2p/message.hpp"
+#include "p2p/file_entry.hpp"
 #include "p2p/peer_id.hpp"
 
 #include <chrono>
@@ -35,10 +35,11 @@ struct failure_record {
 
 /// Counters since start.
 struct peer_stats {
-    std::uint64_t bytes_sent = 0;      ///< CHUNK payload bytes sent (retransmissions included).
-    std::uint64_t bytes_received = 0;  ///< CHUNK payload bytes written to disk.
-    std::uint64_t chunks_resent = 0;   ///< Retransmissions after a timeout.
-    std::uint64_t protocol_errors = 0; ///< Frames dropped as malformed, unexpected or from unknown peers.
+    std::uint64_t bytes_sent = 0;        ///< CHUNK payload bytes sent (retransmissions included).
+    std::uint64_t bytes_received = 0;    ///< CHUNK payload bytes written to disk.
+    std::uint64_t chunks_resent = 0;     ///< Retransmissions after a timeout.
+    std::uint64_t messages_received = 0; ///< Messages from other peers taken in (each handled or refused).
+    std::uint64_t protocol_errors = 0;   ///< Frames dropped as malformed, unexpected or from unknown peers.
     std::uint64_t uploads_done = 0;
     std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
     std::uint64_t chunk_buffers = 0;   ///< Payload buffers ever allocated: flat once the pool is warm.

@@ -15,7 +15,7 @@ struct file_stat {
     std::uint64_t inode = 0;   ///< st_ino.
     std::int64_t mtime_ns = 0; ///< st_mtim in nanoseconds since the epoch.
     std::int64_t ctime_ns = 0; ///< st_ctim in ns: moves on any write or metadata change; cannot be set back.
-    /// The fields of a stat(2) result (defined in catalog.cpp, where this struct used to live).
+    /// The fields of a stat(2) result.
     static file_stat of(const struct ::stat& st);
     friend bool operator==(const file_stat&, const file_stat&) = default;
 };

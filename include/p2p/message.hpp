@@ -23,10 +23,10 @@
 // transfer it names (a peer can hold our transfer 1 while it downloads its own transfer 1 from us).
 #pragma once
 
-#include "p2p/blake2b.hpp"
+#include "p2p/digest.hpp"
+#include "p2p/file_entry.hpp"
+#include "p2p/payload.hpp"
 #include "p2p/peer_id.hpp"
-
-#include <zmq.hpp>
 
 #include <cstdint>
 #include <string>
@@ -55,13 +55,6 @@ enum class msg_type : std::uint8_t {
 
 /// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
 std::string_view to_string(msg_type type);
-
-/// One shared file as listed to other peers.
-struct file_entry {
-    std::string name;       ///< One path component, checked by is_valid_file_name.
-    std::uint64_t size = 0; ///< Bytes.
-    friend bool operator==(const file_entry&, const file_entry&) = default;
-};
 
 /// First message on every connection, in both directions.
 struct hello {
@@ -99,12 +92,13 @@ struct offer {
     friend bool operator==(const offer&, const offer&) = default;
 };
 
-/// File bytes [offset, offset + data.size()). The payload is its own frame so it is never copied by the codec.
+/// File bytes [offset, offset + data.size()). The bytes travel as a frame of their own and are never copied: the
+/// received frame, or the buffer the holder read them into, becomes `data` (payload.hpp).
 struct chunk {
     std::uint32_t transfer = 0;
     std::uint64_t offset = 0;
-    bool last = false;   ///< True on the chunk that ends the file.
-    zmq::message_t data; ///< The payload frame.
+    bool last = false; ///< True on the chunk that ends the file.
+    payload data;      ///< The payload frame's bytes.
     friend bool operator==(const chunk& a, const chunk& b) {
         return a.transfer == b.transfer && a.offset == b.offset && a.last == b.last && a.data == b.data;
     }

@@ -6,6 +6,7 @@
 // lets tests run a mesh in one process over inproc.
 #pragma once
 
+#include "p2p/download_request.hpp"
 #include "p2p/event.hpp"
 #include "p2p/options.hpp"
 
@@ -19,14 +20,6 @@
 #include <vector>
 
 namespace p2p {
-
-/// What to download and from whom.
-struct download_request {
-    std::string name;                        ///< File name as listed by the other peer.
-    std::string from;                        ///< Peer id or unique id prefix; empty for any peer that has it.
-    std::optional<std::uint32_t> window;     ///< Overrides peer_options::window for this download.
-    std::optional<std::uint32_t> chunk_size; ///< Overrides peer_options::chunk_size.
-};
 
 class peer {
 public:

@@ -14,6 +14,7 @@
 #include "p2p/codec.hpp"
 #include "p2p/endpoint.hpp"
 #include "p2p/protocol.hpp"
+#include "p2p/zmq_frame.hpp"
 
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -332,7 +333,7 @@ private:
         return std::visit(
             [&](const auto& m) -> message {
                 if constexpr (std::is_same_v<std::decay_t<decltype(m)>, chunk>) {
-                    return chunk{m.transfer, m.offset, m.last, payload_of(s.record)};
+                    return chunk{m.transfer, m.offset, m.last, to_payload(payload_of(s.record))};
                 } else {
                     return m;
                 }

@@ -1,32 +1,30 @@
 // SPDX-License-Identifier: MIT
-// remote_peer.hpp - what a node knows of one other peer: its link, its files, and when it was last heard.
+// core/remote_peer.hpp - what the core knows of one other peer: how to reach it, its files, when it was heard.
 #pragma once
 
+#include "p2p/core/effects.hpp"
+#include "p2p/core/time.hpp"
 #include "p2p/event.hpp"
-#include "p2p/message.hpp"
+#include "p2p/file_entry.hpp"
 #include "p2p/peer_id.hpp"
 
-#include <zmq.hpp>
-
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace p2p {
+namespace p2p::core {
 
-using steady_time = std::chrono::steady_clock::time_point;
-
-/// One known peer. It is reached through our DEALER when we connected to it, or through our ROUTER (addressed by its
-/// routing id) when it connected to us: one connection carries both directions.
+/// One known peer. It is reached through our connection to it (`link`) when we connected, or through our inbox
+/// (addressed by its id) when it connected to us: one connection carries both directions.
 struct remote_peer {
     peer_id id;
-    std::string address;                 ///< "host:port" where it listens, for users and failure records.
-    std::optional<zmq::socket_t> dealer; ///< Our connection to it, when we connected.
-    /// It said HELLO on our ROUTER, so its own DEALER reaches us there. Only then is a ROUTER message with its routing
-    /// id from it: a peer we know only through our DEALER never uses our ROUTER, so such a message is someone else
-    /// claiming its id (routing ids are not authenticated without --secure).
+    std::string address; ///< "host:port" where it listens, for users and failure records.
+    link_id link = 0;    ///< Our connection to it, when we connected; 0 otherwise.
+    /// It said HELLO on our inbox, so its own connection reaches us there. Only then is an inbox message with its
+    /// id from it: a peer we know only through our connection never uses our inbox, so such a message is someone
+    /// else claiming its id (ids are not authenticated without --secure).
     bool inbound = false;
     std::uint64_t join_order = 0; ///< For listing peers in the order they came.
     steady_time joined_at;
@@ -46,10 +44,11 @@ struct remote_peer {
     steady_time last_heard;                 ///< Any message refreshes it.
     steady_time last_ping;                  ///< When we last sent PING.
     std::size_t strikes = 0;                ///< Protocol errors so far.
-    bool list_unsent = false;               ///< Our FILE_LIST could not be queued; send again on the next tick.
+    bool list_unsent = false;               ///< Our FILE_LIST could not be queued (its queue was full)...
+    steady_time list_retry_at;              ///< ...and goes again then.
     std::optional<operation_id> connect_op; ///< The connect that waits for this peer's first list.
 
-    /// Whether its latest list has this name (and, when given, this size).
+    /// The entry of its latest list with this name, or nullptr.
     const file_entry* find_file(std::string_view name) const {
         for (const auto& f : files) {
             if (f.name == name) {
@@ -60,4 +59,4 @@ struct remote_peer {
     }
 };
 
-} // namespace p2p
+} // namespace p2p::core

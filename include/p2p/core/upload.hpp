@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: MIT
-// upload.hpp - the sending side of one transfer: credit, in-flight chunks, retransmission.
+// core/upload.hpp - the sending side of one transfer: credit, in-flight chunks, retransmission.
 #pragma once
 
-#include "p2p/catalog.hpp"
-#include "p2p/chunk_pool.hpp"
+#include "p2p/core/effects.hpp"
+#include "p2p/core/storage.hpp"
+#include "p2p/core/time.hpp"
 #include "p2p/message.hpp"
 #include "p2p/retransmit_timer.hpp"
 
-#include <chrono>
 #include <optional>
 #include <string>
 
-namespace p2p {
-
-using steady_time = std::chrono::steady_clock::time_point;
+namespace p2p::core {
 
 /// Serves one REQUEST. The window is the receiver's credit: at most `credit` chunks past the last cumulative ACK.
 /// A timeout goes back to the first unacknowledged byte (go-back-N), so window 1 is plain stop-and-wait on the
@@ -25,8 +23,9 @@ public:
     peer_id to() const { return to_; }
     std::uint32_t transfer() const { return transfer_; }
     const std::string& name() const { return name_; }
+    /// The file's identity when it was opened: what its hash is cached under.
     const file_stat& stat() const { return file_.stat; }
-    int fd() const { return file_.fd.get(); }
+    const std::shared_ptr<file_handle>& file() const { return file_.file; }
     bool has_offer() const { return offered_; }
     /// Bytes the receiver has acknowledged.
     std::uint64_t acknowledged() const { return acked_; }
@@ -37,11 +36,10 @@ public:
 
     /// True when credit allows another chunk now.
     bool can_send() const;
-    /// Reads the next chunk with pread straight into a pooled buffer that becomes the payload frame (no further
-    /// copy, no allocation once the pool is warm). Returns nullopt and sets error when the file changed under us or
-    /// cannot be read.
-    std::optional<chunk> read_next(chunk_pool& pool, std::string& error);
-    /// The chunk at offset could not be queued (HWM): take it back so it is read again later.
+    /// Reads the next chunk into a buffer from `out` that becomes the payload frame (no further copy, no allocation
+    /// once the pool is warm). Returns nullopt and sets error when the file changed under us or cannot be read.
+    std::optional<chunk> read_next(effects& out, std::string& error);
+    /// The chunk at offset could not be queued (the queue to the receiver is full): read it again later.
     void unread(std::uint64_t offset);
     /// Marks the chunk just read, [offset, offset + length), as sent.
     void sent(std::uint64_t offset, std::uint64_t length, steady_time now);
@@ -53,7 +51,7 @@ public:
     /// When unacknowledged chunks must be resent; nullopt when nothing is in flight.
     std::optional<steady_time> retransmit_at() const;
     /// Goes back to the first unacknowledged byte; returns false when the receiver has been silent too long.
-    bool on_retransmit_timeout(steady_time now, std::chrono::milliseconds give_up_after);
+    bool on_retransmit_timeout(steady_time now, milliseconds give_up_after);
     steady_time last_progress() const { return last_progress_; }
     /// Go-backs triggered by three duplicate ACKs so far.
     std::uint64_t fast_retransmits() const { return fast_retransmits_; }
@@ -79,4 +77,4 @@ private:
     steady_time last_send_;
 };
 
-} // namespace p2p
+} // namespace p2p::core

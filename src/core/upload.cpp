@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "p2p/upload.hpp"
-
-#include <sys/stat.h>
-#include <unistd.h>
+#include "p2p/core/upload.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <system_error>
 
-namespace p2p {
+namespace p2p::core {
 
 upload::upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now)
     : to_(to), transfer_(req.transfer), name_(req.name), file_(std::move(file)), size_(file_.stat.size),
@@ -36,15 +31,15 @@ bool upload::can_send() const {
     return in_flight < credit_;
 }
 
-std::optional<chunk> upload::read_next(chunk_pool& pool, std::string& error) {
+std::optional<chunk> upload::read_next(effects& out, std::string& error) {
     // A file that changes while it is sent must not be delivered as a mix of two versions. The receiver's hash
     // check would catch it at the end; checking here stops it at the first chunk after the change.
-    struct ::stat st {};
-    if (::fstat(file_.fd.get(), &st) != 0) {
-        error = "cannot stat: " + std::generic_category().message(errno);
+    const auto now_stat = file_.file->stat();
+    if (!now_stat) {
+        error = "cannot stat the file";
         return std::nullopt;
     }
-    if (!(file_stat::of(st) == file_.stat)) {
+    if (!(*now_stat == file_.stat)) {
         error = "file changed while being sent";
         return std::nullopt;
     }
@@ -52,19 +47,10 @@ std::optional<chunk> upload::read_next(chunk_pool& pool, std::string& error) {
     chunk c;
     c.transfer = transfer_;
     c.offset = next_;
-    c.data = pool.take(length);
-    std::size_t done = 0;
-    while (done < length) {
-        auto n = ::pread(file_.fd.get(), static_cast<char*>(c.data.data()) + done, length - done,
-                         static_cast<off_t>(next_ + done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            error = n == 0 ? "file changed while being sent" : "read failed: " + std::generic_category().message(errno);
-            return std::nullopt;
-        }
-        done += static_cast<std::size_t>(n);
+    c.data = out.buffer(length);
+    if (auto problem = file_.file->read_at(c.data.data(), length, next_)) {
+        error = *problem;
+        return std::nullopt;
     }
     c.last = next_ + length == size_;
     next_ += length;
@@ -124,7 +110,7 @@ std::optional<steady_time> upload::retransmit_at() const {
     return last_send_ + timer_.timeout();
 }
 
-bool upload::on_retransmit_timeout(steady_time now, std::chrono::milliseconds give_up_after) {
+bool upload::on_retransmit_timeout(steady_time now, milliseconds give_up_after) {
     if (now - last_progress_ > give_up_after) {
         return false;
     }
@@ -135,4 +121,4 @@ bool upload::on_retransmit_timeout(steady_time now, std::chrono::milliseconds gi
     return true;
 }
 
-} // namespace p2p
+} // namespace p2p::core

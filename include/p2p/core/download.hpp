@@ -1,44 +1,29 @@
 // SPDX-License-Identifier: MIT
-// download.hpp - the receiving side of one transfer: the hidden partial file, in-order writes with hashing,
-// acknowledgements, and the atomic finish.
+// core/download.hpp - the receiving side of one transfer: its phases, the hidden partial file, in-order writes
+// with hashing, acknowledgements, and the atomic finish.
 #pragma once
 
 #include "p2p/blake2b.hpp"
+#include "p2p/core/storage.hpp"
+#include "p2p/core/time.hpp"
 #include "p2p/event.hpp"
 #include "p2p/message.hpp"
-#include "p2p/unique_fd.hpp"
 
-#include <chrono>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
-namespace p2p {
-
-using steady_time = std::chrono::steady_clock::time_point;
-
-/// What is known of an earlier, interrupted download of the same name.
-struct partial_download {
-    std::uint64_t size = 0;   ///< Whole file, as offered then.
-    digest hash{};            ///< Whole file hash, as offered then.
-    std::uint64_t length = 0; ///< Bytes already in the partial file.
-};
-
-/// Names of our hidden files for a download of `name`: the partial data and its description. Derived from the name
-/// so a restarted peer finds them again; never listed, served or accepted as a download name (".p2p" prefix).
-std::string partial_file_name(std::string_view name);
-std::string partial_meta_name(std::string_view name);
-
-/// Reads the description of a partial download, if a usable one is there.
-std::optional<partial_download> find_partial(int dir_fd, std::string_view name);
+namespace p2p::core {
 
 class download {
 public:
+    /// Where a download is. Only the download moves itself from one to the next; each method says which it needs.
     enum class phase {
-        preparing,  ///< Hashing the partial file we resume from.
-        requesting, ///< REQUEST sent, waiting for OFFER or NOT_FOUND.
+        preparing,  ///< Hashing the partial file it resumes from (a job); asks no peer meanwhile.
+        requesting, ///< REQUEST sent, waiting for OFFER, NOT_FOUND or ABORT.
         receiving,  ///< Writing chunks.
-        finishing,  ///< All bytes written; fsync running, then verify and rename.
+        finishing,  ///< Every byte written; the sync job runs, then verify and rename. The source is not needed.
     };
 
     download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window, std::uint32_t chunk_size,
@@ -48,12 +33,15 @@ public:
     std::uint32_t transfer() const { return transfer_; }
     const std::string& name() const { return name_; }
     phase current_phase() const { return phase_; }
-    void set_phase(phase p) { phase_ = p; }
 
-    /// Resume: the partial file already holds `length` bytes hashed into `state`.
-    void resume_from(const partial_download& partial, const blake2b& state);
-    /// The REQUEST to send to a (new) source, from the first byte we do not have.
-    request make_request() const;
+    /// From requesting (before any OFFER): hash the partial file of an earlier run first.
+    void begin_preparing();
+    /// The resume hash is done: the partial file already holds `length` bytes hashed into `state` (or, when
+    /// `state` is nullopt, it could not be read: start from zero). Moves on to requesting.
+    void resume_from(const partial_download& partial, const std::optional<blake2b>& state, steady_time now);
+    /// A (new) source is asked: the REQUEST to send it, from the first byte we do not have. Not while preparing
+    /// (the REQUEST goes when the hash is done) nor finishing (nothing is missing).
+    request ask(steady_time now);
     /// Bytes we hold, and so where the next REQUEST starts.
     std::uint64_t next_offset() const { return next_; }
 
@@ -62,15 +50,13 @@ public:
         enum class kind { source, local } whose;
         std::string text; ///< For the source: "it offered ..."; for us: what failed.
     };
-    /// Checks an OFFER and opens the partial file. Returns a problem when the offer cannot be taken: chunks larger
-    /// than asked, a size or hash different from what an earlier source offered (the source's); not enough disk
-    /// space, the file cannot be created (ours). Sets `restarted` when the partial file we resumed from belongs to
-    /// another version: the REQUEST must go again from offset 0.
-    std::optional<offer_problem> accept_offer(const offer& o, int dir_fd, bool& restarted);
+    /// In requesting: checks an OFFER and opens the partial file, then moves to receiving (or finishing, for an
+    /// empty file or one whose bytes a resume already holds). Returns a problem when the offer cannot be taken:
+    /// chunks larger than asked, a size or hash different from what an earlier source offered (the source's); not
+    /// enough disk space, the file cannot be created (ours). Sets `restarted` when the partial file we resumed from
+    /// belongs to another version: the REQUEST must go again from offset 0.
+    std::optional<offer_problem> accept_offer(const offer& o, folder_io& disk, bool& restarted);
     bool offered() const { return offered_; }
-    /// The partial file we had is for a different version of the file: start from zero. Returns why not, if the
-    /// old bytes could not be removed.
-    std::optional<std::string> discard_partial(int dir_fd);
 
     enum class chunk_result { accepted, duplicate, out_of_order, rejected };
     /// Checks a chunk without touching the file. `accepted` means it is the next in-order chunk and fits: the
@@ -80,6 +66,7 @@ public:
     /// `last` flag, a chunk larger than agreed.
     chunk_result check(const chunk& c, std::string& error) const;
     /// Writes an accepted chunk and hashes it; returns false with error set when the write fails (disk full...).
+    /// Moves to finishing after the last byte.
     bool store(const chunk& c, std::string& error);
     /// The ACK for an accepted chunk, sent before it is stored.
     ack make_ack_after(const chunk& c) const { return ack{transfer_, c.offset + c.data.size(), window_}; }
@@ -87,15 +74,16 @@ public:
     bool all_written() const { return offered_ && next_ == size_; }
     std::uint64_t size() const { return size_; }
 
-    /// A duplicate of the partial file's descriptor, for fsync in the worker.
-    unique_fd dup_fd() const;
-    /// After fsync: checks the hash and renames into place without replacing anything. Returns a reason on failure
-    /// (the partial file is then removed, so nothing wrong is ever left under the final name or resumed from).
-    std::optional<std::string> finish(int dir_fd, download_errc& code);
+    /// The partial file, for the sync job of the finishing phase.
+    const std::shared_ptr<file_handle>& file() const { return file_; }
+    /// In finishing, after the sync: checks the hash and renames into place without replacing anything. Returns a
+    /// reason on failure (the partial file is then removed, so nothing wrong is ever left under the final name or
+    /// resumed from).
+    std::optional<std::string> finish(folder_io& disk, download_errc& code);
     /// Removes the partial file and its description (on integrity or write errors).
-    void remove_partial(int dir_fd);
+    void remove_partial(folder_io& disk);
 
-    // Sources and timing, managed by the node.
+    // Sources and timing, managed by the download table.
     peer_id source;          ///< Current source; peer_id{} when none.
     std::string from;        ///< Id or prefix asked for; empty means any peer that lists the file.
     std::set<peer_id> tried; ///< Sources that failed us.
@@ -108,6 +96,10 @@ public:
     std::optional<std::uint64_t> expected_size; ///< From the source's FILE_LIST, for resume matching.
 
 private:
+    /// The partial file we had is for a different version of the file: start from zero. Returns why not, if the
+    /// old bytes could not be removed.
+    std::optional<std::string> discard_partial(folder_io& disk);
+
     operation_id op_;
     std::uint32_t transfer_;
     std::string name_;
@@ -120,8 +112,8 @@ private:
     std::uint64_t next_ = 0;
     std::optional<partial_download> partial_;
     blake2b hasher_;
-    unique_fd file_;
+    std::shared_ptr<file_handle> file_;
     std::uint64_t synced_ = 0; ///< Bytes already handed to the kernel for write-back.
 };
 
-} // namespace p2p
+} // namespace p2p::core

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// core/connect_table.hpp - connects under way: a connection opened, our HELLO queued on it, waiting for the answer.
+#pragma once
+
+#include "p2p/core/commands.hpp"
+#include "p2p/core/state.hpp"
+#include "p2p/decode_result.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace p2p::core {
+
+class connect_table {
+public:
+    explicit connect_table(core_state& state);
+
+    /// Opens a connection and queues HELLO on it; connect_finished follows (at once when the address is bad).
+    void start(const command::connect& cmd, steady_time now);
+    /// True when `link` belongs to a connect still waiting for its answer.
+    bool owns(link_id link) const;
+    /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
+    void on_answer(link_id link, decode_result& decoded, steady_time now);
+    /// Fails every pending connect (we are leaving).
+    void fail_all(const std::string& reason, steady_time now);
+
+    std::optional<steady_time> next_deadline() const;
+    void on_deadline(steady_time now);
+
+private:
+    struct pending {
+        operation_id op = 0;
+        std::string address;                ///< As the user typed it, "host:port".
+        link_id link = 0;                   ///< The connection, until the connect ends.
+        std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
+        steady_time started;
+        steady_time deadline;
+    };
+    /// Ends a connect that did not make a peer: the connection closes, the front end is told.
+    void fail(pending& c, std::string error, steady_time now, bool already_connected = false);
+
+    core_state& state_;
+    std::vector<pending> pending_;
+    link_id next_link_ = 1;
+};
+
+} // namespace p2p::core

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// core/download_table.hpp - downloading: choosing a source, resume, in-order writes with ACKs, failover, the
+// atomic finish. Each download moves through its own phases (download.hpp); this table feeds it inputs.
+#pragma once
+
+#include "p2p/core/commands.hpp"
+#include "p2p/core/download.hpp"
+#include "p2p/core/jobs.hpp"
+#include "p2p/core/remote_peer.hpp"
+#include "p2p/core/state.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace p2p::core {
+
+class download_table {
+public:
+    explicit download_table(core_state& state);
+
+    void start(const command::download& cmd, steady_time now);
+    void cancel(const command::cancel& cmd, steady_time now);
+
+    void on_preparing(remote_peer& from, const preparing& p, steady_time now);
+    void on_offer(remote_peer& from, const offer& o, steady_time now);
+    void on_chunk(remote_peer& from, chunk& c, steady_time now);
+    /// NOT_FOUND or ABORT from the source of our transfer: try another source.
+    void on_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code, steady_time now);
+    void on_resume_hashed(std::uint32_t transfer, const partial_download& partial, const job_result& result,
+                          steady_time now);
+    void on_synced(std::uint32_t transfer, const job_result& result, steady_time now);
+    /// The peer left or was evicted: downloads from it go on with another source, if one has the file.
+    void on_peer_gone(peer_id id, bool said_goodbye, steady_time now);
+    /// We are leaving now: every download ends; partial files stay for a resume.
+    void end_all(steady_time now);
+
+    bool empty() const { return downloads_.empty(); }
+    std::vector<pending_transfer> in_flight() const;
+
+    std::optional<steady_time> next_deadline() const;
+    void on_deadline(steady_time now);
+
+private:
+    /// Whether a download's source may still be sending: then leaving it takes a CANCEL.
+    enum class source_state { serving, ended };
+
+    download* find(std::uint32_t transfer);
+    /// Connected peers that list the file (with the offered size, once there is an offer), by join order.
+    std::vector<remote_peer*> sources_for(const download& d);
+    /// Asks `source` (or, while preparing, makes it the one to ask when the hash is done).
+    void request_from(download& d, remote_peer& source, steady_time now);
+    void release_source(download& d, source_state state, const std::string& reason);
+    void fail_over(download& d, std::string reason, download_errc code, source_state state, steady_time now);
+    void fail(download& d, download_errc code, std::string error, source_state state, steady_time now);
+    /// Every byte is in: make them durable, then verify and rename (on_synced).
+    void begin_finishing(download& d);
+    /// When the download next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for a job.
+    std::optional<steady_time> deadline(const download& d) const;
+    /// An unanswered REQUEST goes again this often: often enough that a holder still hashing can answer PREPARING
+    /// several times before the transfer timeout.
+    milliseconds request_repeat_interval() const;
+
+    core_state& state_;
+    std::map<std::uint32_t, download> downloads_;
+    std::uint32_t next_transfer_ = 1;
+};
+
+} // namespace p2p::core

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// core/job_table.hpp - every file job the core has asked for, what each is for, and who waits for it.
+#pragma once
+
+#include "p2p/core/jobs.hpp"
+#include "p2p/core/state.hpp"
+#include "p2p/core/storage.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace p2p::core {
+
+/// An upload: the peer it goes to and that peer's transfer number.
+using upload_key = std::pair<peer_id, std::uint32_t>;
+
+class job_table {
+public:
+    explicit job_table(core_state& state);
+
+    /// An upload needs the hash of the file version it serves: starts one, or joins the one already running for
+    /// that version (a REQUEST/CANCEL loop must not pile up hashes).
+    void wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
+                       const upload_key& waiter);
+    /// The upload no longer waits (it ended). A hash nobody waits for is given up after hash_linger, unless another
+    /// REQUEST for that version wants it meanwhile.
+    void forget_waiter(const upload_key& waiter, steady_time now);
+    /// A download resumes: hash the `partial.length` bytes of its partial file.
+    void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file, const partial_download& partial);
+    /// A download has every byte: make them durable before it is renamed.
+    void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);
+    /// The download ended: any job of it is given up.
+    void forget_download(std::uint32_t transfer);
+
+    /// A result came back: passed to whoever still wants it; results of given-up jobs are dropped.
+    void on_job_done(job_result& result, steady_time now);
+
+    /// When an orphaned hash is given up.
+    std::optional<steady_time> next_deadline() const;
+    void on_deadline(steady_time now);
+
+    /// Jobs asked for and not yet back (bounded: one hash per served file version, one job per download).
+    std::size_t size() const { return jobs_.size(); }
+
+    /// How long a hash nobody waits for is kept running for a REQUEST that might come back for it.
+    static constexpr milliseconds hash_linger{1000};
+
+private:
+    struct upload_hash {
+        std::string name;
+        file_stat stat;
+        std::set<upload_key> waiters;
+        std::optional<steady_time> orphaned_at; ///< Since when nobody waits for it.
+    };
+    struct resume_hash {
+        std::uint32_t transfer = 0;
+        partial_download partial;
+    };
+    struct final_sync {
+        std::uint32_t transfer = 0;
+    };
+    using purpose = std::variant<upload_hash, resume_hash, final_sync>;
+
+    job_id start(job work, purpose why);
+    void cancel(std::map<job_id, purpose>::iterator it);
+
+    core_state& state_;
+    std::map<job_id, purpose> jobs_;
+    job_id next_id_ = 1;
+};
+
+} // namespace p2p::core

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// core/node_core.hpp - a peer's whole protocol state and logic, with no socket, thread or clock.
+//
+// Inputs are calls that carry `now`: a message from the inbox or from one of our connections, a deadline that
+// passed, a job that finished, a command from the front end, a change in the folder. Outputs are calls on the
+// effects interface given at construction (send, dial, hang up, start or cancel a job, emit an event) and
+// next_deadline(), when the core wants to be woken if nothing else happens. The real node (node.hpp) drives one
+// with sockets and the wall clock; tests and the simulation (tests/sim) drive it with their own world and time.
+//
+// Each subsystem owns its state and one next_deadline()/on_deadline() pair, so the wake-up time and the handler that
+// acts on it cannot disagree: peers and liveness (peer_table), connects (connect_table), uploads (upload_table),
+// downloads (download_table), file jobs (job_table), the folder (folder_view). "Where is a CHUNK handled?":
+// download_table::on_chunk, reached from peer_table::dispatch.
+#pragma once
+
+#include "p2p/core/commands.hpp"
+#include "p2p/core/connect_table.hpp"
+#include "p2p/core/download_table.hpp"
+#include "p2p/core/folder_view.hpp"
+#include "p2p/core/job_table.hpp"
+#include "p2p/core/peer_table.hpp"
+#include "p2p/core/state.hpp"
+#include "p2p/core/upload_table.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace p2p::core {
+
+class node_core {
+public:
+    /// `endpoint` is where we listen (sent in HELLO); `secure`: CURVE ids and keyed connects; `watched`: changes
+    /// of the folder come as on_folder_changed (else it is listed again every second). Lists the folder.
+    node_core(peer_options options, peer_id self, std::string endpoint, bool secure, folder_io& disk, bool watched,
+              effects& out, steady_time now);
+    node_core(const node_core&) = delete;
+    node_core& operator=(const node_core&) = delete;
+
+    // Inputs. None of them throws on anything another peer sent.
+    void on_inbox(const inbox_origin& from, decode_result decoded, steady_time now);
+    void on_link(link_id link, decode_result decoded, steady_time now);
+    void on_deadline(steady_time now);
+    void on_job_done(job_result result, steady_time now);
+    void on_command(core_command cmd, steady_time now);
+    void on_folder_changed(steady_time now);
+
+    /// The earliest time a subsystem needs on_deadline; nullopt when nothing is due (a peer with no other peer).
+    std::optional<steady_time> next_deadline() const;
+
+    // Views, for the front end's questions.
+    peer_id id() const { return state_.self; }
+    const std::vector<file_entry>& files() const { return folder_.files(); }
+    std::vector<peer_info> peers() const { return peers_.joined(); }
+    std::vector<failure_entry> failures() const { return peers_.failures(); }
+    const peer_stats& stats() const { return state_.stats; }
+    /// File jobs asked for and not back yet.
+    std::size_t jobs_pending() const { return jobs_.size(); }
+    /// GOODBYE has been said: the owner closes everything and stops feeding inputs.
+    bool finished() const { return state_.finished; }
+
+private:
+    void begin_stop(bool at_once, steady_time now);
+    void finish_stop(steady_time now);
+    /// After every input: a graceful stop ends once nothing is in flight.
+    void settle(steady_time now);
+
+    peer_options options_;
+    core_state state_;
+    folder_view folder_;
+    peer_table peers_;
+    connect_table connects_;
+    job_table jobs_;
+    upload_table uploads_;
+    download_table downloads_;
+};
+
+} // namespace p2p::core

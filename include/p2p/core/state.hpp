@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// core/state.hpp - what every subsystem of the core shares: the settings, the way out, the counters, and each
+// other. node_core owns one and the subsystems; each subsystem owns its own state and asks the others.
+#pragma once
+
+#include "p2p/core/effects.hpp"
+#include "p2p/core/storage.hpp"
+#include "p2p/core/time.hpp"
+#include "p2p/event.hpp"
+#include "p2p/options.hpp"
+#include "p2p/peer_id.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace p2p::core {
+
+class folder_view;
+class peer_table;
+class connect_table;
+class upload_table;
+class download_table;
+class job_table;
+
+struct core_state {
+    core_state(const peer_options& settings, peer_id id, std::string listen_endpoint, bool secure_mode,
+               effects& effects_out)
+        : options(settings), self(id), endpoint(std::move(listen_endpoint)), secure(secure_mode), out(effects_out) {}
+
+    const peer_options& options;
+    peer_id self;
+    std::string endpoint; ///< Where we listen, as sent in HELLO.
+    bool secure = false;  ///< CURVE: ids derive from keys, connects need the other peer's key.
+    effects& out;
+    peer_stats stats;
+
+    // The subsystems, set by node_core once they exist.
+    folder_view* folder = nullptr;
+    peer_table* peers = nullptr;
+    connect_table* connects = nullptr;
+    upload_table* uploads = nullptr;
+    download_table* downloads = nullptr;
+    job_table* jobs = nullptr;
+
+    bool stopping = false; ///< Asked to leave: nothing new is taken.
+    bool finished = false; ///< Left: GOODBYE sent; the owner closes everything next.
+
+    /// Logs a frame we refuse, at most errors_logged_per_second lines a second (a flood of bad frames must not
+    /// become a flood of log lines), and counts it.
+    void log_refused(std::string_view who, std::string_view reason, steady_time now);
+
+private:
+    static constexpr unsigned errors_logged_per_second = 20;
+    steady_time error_log_window_{};
+    unsigned errors_logged_ = 0;
+    std::uint64_t errors_not_logged_ = 0;
+};
+
+} // namespace p2p::core

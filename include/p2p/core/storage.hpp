@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// core/storage.hpp - the shared folder as the core sees it: an interface, so that the real node uses the disk
+// (posix_folder.hpp) and the simulation a folder in memory that can fail on command.
+//
+// The rules every implementation keeps: names are single path components that the core has checked with
+// file_name_problem(); nothing outside the folder is ever opened; only regular files are listed or served; partial
+// downloads live under reserved ".p2p" names and are never listed.
+#pragma once
+
+#include "p2p/digest.hpp"
+#include "p2p/file_stat.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace p2p::core {
+
+/// An open file: a shared one being served, or a partial download being written. Reads and writes at an offset
+/// only, so one file can be read from a worker thread while the loop writes it (the real one is an fd: pread and
+/// pwrite are safe to mix).
+class file_handle {
+public:
+    virtual ~file_handle() = default;
+    /// Fills `into` with `length` bytes from `offset`. Returns a one-line reason when it cannot: a read error, or
+    /// "file changed while being read" when the file ends before.
+    virtual std::optional<std::string> read_at(std::byte* into, std::size_t length, std::uint64_t offset) = 0;
+    /// Writes all of `length` bytes at `offset`, or returns why not (disk full...).
+    virtual std::optional<std::string> write_at(const std::byte* from, std::size_t length, std::uint64_t offset) = 0;
+    /// Cuts the file to `size` bytes, or returns why not.
+    virtual std::optional<std::string> truncate(std::uint64_t size) = 0;
+    /// Starts write-back of a written range without waiting (a hint: the final sync has less left to do).
+    virtual void start_writeback(std::uint64_t offset, std::uint64_t length) = 0;
+    /// Makes every written byte durable (fsync), or returns why not. Slow: run in a job, off the loop.
+    virtual std::optional<std::string> sync() = 0;
+    /// The file's identity now (fstat), or nullopt when it cannot be had.
+    virtual std::optional<file_stat> stat() = 0;
+};
+
+/// A file listed in the folder.
+struct folder_entry {
+    std::string name;
+    file_stat stat;
+};
+
+/// What an earlier, interrupted download of a name left: its description and how far it got.
+struct partial_download {
+    std::uint64_t size = 0;   ///< Whole file, as offered then.
+    digest hash{};            ///< Whole-file hash, as offered then.
+    std::uint64_t length = 0; ///< Bytes already in the partial file.
+};
+
+/// A shared file opened for serving, with its identity at that moment (what hash caches are keyed by).
+struct opened_file {
+    std::shared_ptr<file_handle> file;
+    file_stat stat;
+};
+
+/// How moving a finished download into place went.
+enum class place_result { placed, name_taken, failed };
+
+class folder_io {
+public:
+    virtual ~folder_io() = default;
+
+    /// The regular files of the folder (symlinks, directories, devices, reserved and unsendable names left out),
+    /// or nullopt when it cannot be listed (said in the log).
+    virtual std::optional<std::vector<folder_entry>> scan() = 0;
+    /// Opens a shared file for reading, refusing anything but a regular file reached without a symlink. Returns
+    /// the reason otherwise, one line that is safe to send to the requester ("File not found", "not a regular
+    /// file").
+    virtual std::variant<opened_file, std::string> open_shared(std::string_view name) = 0;
+    /// Anything of that name (file, directory, link) is in the folder.
+    virtual bool exists(std::string_view name) = 0;
+
+    /// The partial download of `name` an earlier run left, if its description is there and usable.
+    virtual std::optional<partial_download> find_partial(std::string_view name) = 0;
+    /// Opens the partial file of `name` to go on writing it, or creates it empty (replacing a leftover with no
+    /// usable description). Returns the reason when it cannot.
+    virtual std::variant<std::shared_ptr<file_handle>, std::string> open_partial(std::string_view name,
+                                                                                 bool keep_bytes) = 0;
+    /// Writes the description that lets a restarted peer resume: the size and hash the holder offered.
+    virtual std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size,
+                                                        const digest& hash) = 0;
+    /// Gives the verified partial file its final name without replacing anything there, removes its
+    /// description, and makes the rename durable (a failure of that last step is logged, not returned: the
+    /// file is complete by then).
+    virtual place_result place_partial(std::string_view name, std::string& error) = 0;
+    /// Removes the partial file and its description.
+    virtual void remove_partial(std::string_view name) = 0;
+    /// Bytes free for downloads, or nullopt when unknown.
+    virtual std::optional<std::uint64_t> free_space() = 0;
+};
+
+} // namespace p2p::core

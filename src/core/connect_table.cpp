@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/connect_table.hpp"
+
+#include "p2p/core/folder_view.hpp"
+#include "p2p/core/peer_table.hpp"
+#include "p2p/curve_keys.hpp"
+#include "p2p/endpoint.hpp"
+
+#include <algorithm>
+
+namespace p2p::core {
+
+connect_table::connect_table(core_state& state) : state_(state) {}
+
+void connect_table::start(const command::connect& cmd, steady_time now) {
+    connect_finished failed{cmd.op, cmd.address, false, false, peer_id{}, 0, ""};
+    const auto refuse = [&](std::string error) {
+        failed.error = std::move(error);
+        state_.out.emit(failed);
+    };
+    if (state_.stopping) {
+        return refuse("the peer is shutting down");
+    }
+    const auto keyed = split_keyed_address(cmd.address);
+    if (state_.secure && !keyed.server_key) {
+        return refuse("this peer is in secure mode: connect to KEY@host:port with the other peer's public key");
+    }
+    if (!state_.secure && keyed.server_key) {
+        return refuse("a key was given, but this peer is not in secure mode (--secure)");
+    }
+    std::string endpoint;
+    try {
+        endpoint = to_endpoint(keyed.address);
+    } catch (const std::invalid_argument& e) {
+        return refuse(e.what());
+    }
+    const auto address = display_address(endpoint);
+    failed.address = address;
+    // Known already by the address we reached it at: no connection, no HELLO, nothing changes.
+    for (const auto& [id, p] : state_.peers->all()) {
+        if (p.address == address) {
+            failed.already_connected = true;
+            failed.id = id;
+            return refuse("already connected to peer " + id.short_hex());
+        }
+    }
+    pending c;
+    c.op = cmd.op;
+    c.address = address;
+    c.link = next_link_++;
+    if (keyed.server_key) {
+        c.expected_id = peer_id_for_key(*keyed.server_key);
+    }
+    c.started = now;
+    c.deadline = now + state_.options.connect_timeout;
+    if (auto problem = state_.out.dial(c.link, endpoint, keyed.server_key)) {
+        failed.error = "cannot connect: " + *problem;
+        state_.peers->record_failure(address, failed.error, now);
+        return refuse(failed.error);
+    }
+    // Queued until the connection is up; sent at once after.
+    if (!state_.out.send(peer_id{}, c.link, hello{state_.self, state_.endpoint, state_.folder->version()})) {
+        state_.out.hang_up(c.link);
+        return refuse("cannot queue HELLO");
+    }
+    pending_.push_back(std::move(c));
+}
+
+bool connect_table::owns(link_id link) const {
+    return std::any_of(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+}
+
+void connect_table::fail(pending& c, std::string error, steady_time now, bool already_connected) {
+    if (!already_connected) {
+        state_.peers->record_failure(c.address, error, now);
+    }
+    // Closing drops the queued HELLO: nothing keeps reconnecting in the background.
+    state_.out.hang_up(c.link);
+    c.link = 0;
+    state_.out.emit(connect_finished{c.op, c.address, false, already_connected, peer_id{}, 0, std::move(error)});
+}
+
+void connect_table::on_answer(link_id link, decode_result& decoded, steady_time now) {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+    if (it == pending_.end()) {
+        return;
+    }
+    ++state_.stats.messages_received;
+    auto c = std::move(*it);
+    pending_.erase(it);
+    if (!decoded) {
+        const auto& error = decoded.error();
+        return fail(c,
+                    error.code == decode_errc::bad_version
+                        ? "the peer at " + c.address + " cannot be talked to: " + error.detail
+                        : "the peer at " + c.address + " sent a malformed answer (" + error.what() + ")",
+                    now);
+    }
+    auto& msg = decoded.value();
+    auto* h = std::get_if<hello>(&msg);
+    if (h == nullptr) {
+        return fail(
+            c, "the peer at " + c.address + " answered " + std::string(to_string(type_of(msg))) + " instead of HELLO",
+            now);
+    }
+    if (h->id == state_.self) {
+        return fail(c, c.address + " is this peer", now, true);
+    }
+    if (c.expected_id && h->id != *c.expected_id) {
+        // CURVE proved the other end holds the key; an id that is not the key's is a lie.
+        return fail(c,
+                    "the peer at " + c.address + " claims id " + h->id.short_hex() + ", which is not the id of its key",
+                    now);
+    }
+    if (auto* known = state_.peers->find(h->id)) {
+        // A HELLO of ours crossing theirs (both connected at once) made it known after we started: keep this
+        // connection as our way to it, so both sides end with one entry and one send path each.
+        const bool crossed = known->link == 0 && known->joined_at >= c.started;
+        if (!crossed) {
+            state_.out.hang_up(c.link);
+            state_.out.emit(connect_finished{c.op, c.address, false, true, h->id, known->files.size(),
+                                             "already connected to peer " + h->id.short_hex()});
+            return;
+        }
+        known->link = c.link;
+        known->address = c.address;
+        if (known->has_list) {
+            state_.out.emit(connect_finished{c.op, c.address, true, false, h->id, known->files.size(), ""});
+        } else {
+            known->connect_op = c.op;
+        }
+        return;
+    }
+    if (state_.peers->all().size() >= state_.options.max_peers) {
+        return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
+    }
+    state_.peers->add_outbound(h->id, c.address, c.link, c.op, now);
+}
+
+void connect_table::fail_all(const std::string& reason, steady_time now) {
+    auto all = std::move(pending_);
+    pending_.clear();
+    for (auto& c : all) {
+        fail(c, reason, now);
+    }
+}
+
+std::optional<steady_time> connect_table::next_deadline() const {
+    std::optional<steady_time> next;
+    for (const auto& c : pending_) {
+        next = next ? std::min(*next, c.deadline) : c.deadline;
+    }
+    return next;
+}
+
+void connect_table::on_deadline(steady_time now) {
+    std::vector<pending> late;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (now >= it->deadline) {
+            late.push_back(std::move(*it));
+            it = pending_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    const auto ms = std::chrono::duration_cast<milliseconds>(state_.options.connect_timeout).count();
+    for (auto& c : late) {
+        fail(c, "no answer from " + c.address + " within " + std::to_string(ms) + " ms (is a peer running there?)",
+             now);
+    }
+}
+
+} // namespace p2p::core

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/download.hpp"
+
+#include <cassert>
+
+namespace p2p::core {
+
+namespace {
+/// Hand written data to the kernel for write-back every this many bytes, so the final sync has little left.
+constexpr std::uint64_t writeback_step = 16u << 20;
+} // namespace
+
+download::download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window,
+                   std::uint32_t chunk_size, steady_time now)
+    : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
+      name_(std::move(name)), window_(window), chunk_size_(chunk_size) {}
+
+void download::begin_preparing() {
+    assert(phase_ == phase::requesting && !offered_);
+    phase_ = phase::preparing;
+}
+
+void download::resume_from(const partial_download& partial, const std::optional<blake2b>& state, steady_time now) {
+    assert(phase_ == phase::preparing);
+    if (state) {
+        partial_ = partial;
+        hasher_ = *state;
+        next_ = partial.length;
+        resumed_from = partial.length;
+    } else {
+        resumed_from = 0; // an unreadable partial: start from zero, it will be replaced
+    }
+    phase_ = phase::requesting;
+    last_progress = now;
+}
+
+request download::ask(steady_time now) {
+    assert(phase_ == phase::requesting || phase_ == phase::receiving);
+    phase_ = phase::requesting;
+    last_request = last_progress = now;
+    return request{transfer_, name_, next_, chunk_size_, window_};
+}
+
+std::optional<download::offer_problem> download::accept_offer(const offer& o, folder_io& disk, bool& restarted) {
+    assert(phase_ == phase::requesting);
+    restarted = false;
+    if (o.chunk_size > chunk_size_) {
+        // We size our memory by what we asked for; a holder may send smaller chunks, never larger ones.
+        return offer_problem{offer_problem::kind::source, "it offered chunks of " + std::to_string(o.chunk_size) +
+                                                              " bytes, more than the " + std::to_string(chunk_size_) +
+                                                              " asked for"};
+    }
+    if (offered_) {
+        // A new source after failover must have the very same file, or the bytes would not fit together.
+        if (o.size != size_ || o.hash != hash_) {
+            return offer_problem{offer_problem::kind::source, "it has a different version of the file"};
+        }
+        chunk_size_ = o.chunk_size;
+        phase_ = phase::receiving;
+        return std::nullopt;
+    }
+    if (partial_ && (partial_->size != o.size || partial_->hash != o.hash)) {
+        if (auto problem = discard_partial(disk)) {
+            return offer_problem{offer_problem::kind::local, *problem};
+        }
+        restarted = true;
+    }
+    if (auto available = disk.free_space()) {
+        const std::uint64_t needed = o.size > next_ ? o.size - next_ : 0;
+        if (needed > *available) {
+            return offer_problem{offer_problem::kind::local, "not enough disk space (" + std::to_string(needed) +
+                                                                 " bytes needed, " + std::to_string(*available) +
+                                                                 " free)"};
+        }
+    }
+    auto opened = disk.open_partial(name_, partial_ && next_ > 0);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+        return offer_problem{offer_problem::kind::local, "cannot create the partial file: " + *error};
+    }
+    file_ = std::get<std::shared_ptr<file_handle>>(std::move(opened));
+    // The description lets a restarted peer resume: same name, size and hash means the bytes we have still fit.
+    if (auto problem = disk.describe_partial(name_, o.size, o.hash)) {
+        return offer_problem{offer_problem::kind::local, "cannot write the partial file's description: " + *problem};
+    }
+    offered_ = true;
+    size_ = o.size;
+    hash_ = o.hash;
+    chunk_size_ = o.chunk_size;
+    phase_ = all_written() ? phase::finishing : phase::receiving;
+    return std::nullopt;
+}
+
+std::optional<std::string> download::discard_partial(folder_io& disk) {
+    partial_.reset();
+    hasher_ = blake2b();
+    next_ = 0;
+    resumed_from = 0;
+    synced_ = 0;
+    if (file_) {
+        // Old bytes past the new file's end would survive the restart and end up in the final file: a failed
+        // truncation fails the download.
+        if (auto problem = file_->truncate(0)) {
+            return "cannot empty the partial file: " + *problem;
+        }
+    } else {
+        disk.remove_partial(name_);
+    }
+    return std::nullopt;
+}
+
+download::chunk_result download::check(const chunk& c, std::string& error) const {
+    if (!offered_) {
+        error = "CHUNK before OFFER";
+        return chunk_result::rejected;
+    }
+    if (c.offset < next_) {
+        return chunk_result::duplicate;
+    }
+    if (c.offset > next_) {
+        return chunk_result::out_of_order;
+    }
+    const std::uint64_t length = c.data.size();
+    if (length > chunk_size_ || (length == 0 && size_ > 0)) {
+        error = "chunk of " + std::to_string(length) + " bytes (chunk size is " + std::to_string(chunk_size_) + ")";
+        return chunk_result::rejected;
+    }
+    if (length > size_ - next_) {
+        error = "peer sent bytes past the announced size";
+        return chunk_result::rejected;
+    }
+    if (c.last != (next_ + length == size_)) {
+        error = "wrong 'last' flag on the chunk at offset " + std::to_string(c.offset);
+        return chunk_result::rejected;
+    }
+    return chunk_result::accepted;
+}
+
+bool download::store(const chunk& c, std::string& error) {
+    assert(phase_ == phase::receiving);
+    const std::uint64_t length = c.data.size();
+    // Written straight from the received frame: no copy.
+    if (auto problem = file_->write_at(c.data.data(), length, next_)) {
+        error = "cannot write " + name_ + ": " + *problem;
+        return false;
+    }
+    hasher_.update(c.data.data(), length);
+    next_ += length;
+    bytes_received += length;
+    if (next_ - synced_ >= writeback_step) {
+        // Start write-back of what is complete now, without waiting, so the final sync is short.
+        file_->start_writeback(synced_, next_ - synced_);
+        synced_ = next_;
+    }
+    if (all_written()) {
+        phase_ = phase::finishing;
+    }
+    return true;
+}
+
+std::optional<std::string> download::finish(folder_io& disk, download_errc& code) {
+    assert(phase_ == phase::finishing);
+    file_.reset();
+    const digest got = hasher_.final();
+    if (got != hash_) {
+        remove_partial(disk);
+        code = download_errc::integrity;
+        return "integrity check failed: BLAKE2b " + to_hex(got).substr(0, 16) + "... instead of " +
+               to_hex(hash_).substr(0, 16) + "...; the partial file was deleted";
+    }
+    std::string error;
+    switch (disk.place_partial(name_, error)) {
+    case place_result::placed:
+        return std::nullopt;
+    case place_result::name_taken:
+        remove_partial(disk);
+        code = download_errc::exists;
+        return "a file named " + name_ + " appeared in the folder meanwhile; it was not overwritten";
+    case place_result::failed:
+        break;
+    }
+    remove_partial(disk);
+    code = download_errc::io;
+    return "cannot rename into place: " + error;
+}
+
+void download::remove_partial(folder_io& disk) {
+    file_.reset();
+    disk.remove_partial(name_);
+}
+
+} // namespace p2p::core

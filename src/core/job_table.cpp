@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/job_table.hpp"
+
+#include "p2p/core/download_table.hpp"
+#include "p2p/core/upload_table.hpp"
+
+namespace p2p::core {
+
+job_table::job_table(core_state& state) : state_(state) {}
+
+job_id job_table::start(job work, purpose why) {
+    const auto id = next_id_++;
+    jobs_.emplace(id, std::move(why));
+    state_.out.start_job(id, std::move(work));
+    return id;
+}
+
+void job_table::cancel(std::map<job_id, purpose>::iterator it) {
+    state_.out.cancel_job(it->first);
+    ++state_.stats.jobs_cancelled;
+    jobs_.erase(it);
+}
+
+void job_table::wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
+                              const upload_key& waiter) {
+    for (auto& [id, why] : jobs_) {
+        if (auto* hash = std::get_if<upload_hash>(&why); hash && hash->name == name && hash->stat == stat) {
+            hash->waiters.insert(waiter);
+            hash->orphaned_at.reset();
+            return;
+        }
+    }
+    start(hash_job{file, stat.size}, upload_hash{name, stat, {waiter}, std::nullopt});
+    ++state_.stats.hash_jobs;
+}
+
+void job_table::forget_waiter(const upload_key& waiter, steady_time now) {
+    for (auto& [id, why] : jobs_) {
+        if (auto* hash = std::get_if<upload_hash>(&why); hash && hash->waiters.erase(waiter) > 0) {
+            if (hash->waiters.empty()) {
+                hash->orphaned_at = now;
+            }
+            return;
+        }
+    }
+}
+
+void job_table::start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
+                                  const partial_download& partial) {
+    start(hash_job{std::move(file), partial.length}, resume_hash{transfer, partial});
+}
+
+void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {
+    start(sync_job{std::move(file)}, final_sync{transfer});
+}
+
+void job_table::forget_download(std::uint32_t transfer) {
+    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+        const auto* resume = std::get_if<resume_hash>(&it->second);
+        const auto* sync = std::get_if<final_sync>(&it->second);
+        if ((resume != nullptr && resume->transfer == transfer) || (sync != nullptr && sync->transfer == transfer)) {
+            cancel(it);
+            return;
+        }
+    }
+}
+
+void job_table::on_job_done(job_result& result, steady_time now) {
+    auto it = jobs_.find(result.id);
+    if (it == jobs_.end()) {
+        return; // given up meanwhile
+    }
+    auto why = std::move(it->second);
+    jobs_.erase(it);
+    std::visit(
+        [&](auto& w) {
+            using T = std::decay_t<decltype(w)>;
+            if constexpr (std::is_same_v<T, upload_hash>) {
+                state_.uploads->on_hash_done(w.name, w.stat, w.waiters, result, now);
+            } else if constexpr (std::is_same_v<T, resume_hash>) {
+                state_.downloads->on_resume_hashed(w.transfer, w.partial, result, now);
+            } else {
+                state_.downloads->on_synced(w.transfer, result, now);
+            }
+        },
+        why);
+}
+
+std::optional<steady_time> job_table::next_deadline() const {
+    std::optional<steady_time> next;
+    for (const auto& [id, why] : jobs_) {
+        if (const auto* hash = std::get_if<upload_hash>(&why); hash && hash->orphaned_at) {
+            const auto due = *hash->orphaned_at + hash_linger;
+            next = next ? std::min(*next, due) : due;
+        }
+    }
+    return next;
+}
+
+void job_table::on_deadline(steady_time now) {
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+        const auto* hash = std::get_if<upload_hash>(&it->second);
+        auto here = it++;
+        if (hash != nullptr && hash->orphaned_at && now >= *hash->orphaned_at + hash_linger) {
+            cancel(here);
+        }
+    }
+}
+
+} // namespace p2p::core

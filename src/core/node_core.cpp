@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/node_core.hpp"
+
+namespace p2p::core {
+
+node_core::node_core(peer_options options, peer_id self, std::string endpoint, bool secure, folder_io& disk,
+                     bool watched, effects& out, steady_time now)
+    : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
+      folder_(disk, watched, options_.rescan_delay, now), peers_(state_), connects_(state_), jobs_(state_),
+      uploads_(state_), downloads_(state_) {
+    state_.folder = &folder_;
+    state_.peers = &peers_;
+    state_.connects = &connects_;
+    state_.jobs = &jobs_;
+    state_.uploads = &uploads_;
+    state_.downloads = &downloads_;
+}
+
+void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    peers_.on_inbox(from, decoded, now);
+    settle(now);
+}
+
+void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    if (connects_.owns(link)) {
+        connects_.on_answer(link, decoded, now);
+    } else if (auto* p = peers_.find_by_link(link)) {
+        peers_.on_link(*p, decoded, now);
+    }
+    // Anything else arrived on a connection we have already closed: it is nobody's now.
+    settle(now);
+}
+
+void node_core::on_job_done(job_result result, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    jobs_.on_job_done(result, now);
+    settle(now);
+}
+
+void node_core::on_folder_changed(steady_time now) {
+    folder_.on_changed(now);
+}
+
+void node_core::on_command(core_command cmd, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    std::visit(
+        [&](auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, command::connect>) {
+                connects_.start(c, now);
+            } else if constexpr (std::is_same_v<T, command::download>) {
+                downloads_.start(c, now);
+            } else if constexpr (std::is_same_v<T, command::cancel>) {
+                downloads_.cancel(c, now);
+            } else if constexpr (std::is_same_v<T, command::stop>) {
+                begin_stop(c.now, now);
+            }
+        },
+        cmd);
+    settle(now);
+}
+
+std::optional<steady_time> node_core::next_deadline() const {
+    std::optional<steady_time> next;
+    for (auto due : {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(),
+                     downloads_.next_deadline(), jobs_.next_deadline(), folder_.next_deadline()}) {
+        if (due) {
+            next = next ? std::min(*next, *due) : *due;
+        }
+    }
+    return next;
+}
+
+void node_core::on_deadline(steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    peers_.on_deadline(now);
+    connects_.on_deadline(now);
+    uploads_.on_deadline(now);
+    downloads_.on_deadline(now);
+    jobs_.on_deadline(now);
+    if (folder_.on_deadline(now)) {
+        peers_.send_file_lists(now);
+    }
+    settle(now);
+}
+
+void node_core::begin_stop(bool at_once, steady_time now) {
+    if (at_once) {
+        finish_stop(now);
+        return;
+    }
+    if (state_.stopping) {
+        return;
+    }
+    // From now on: no new peers, connects, requests or downloads. What is in flight goes on for as long as it moves
+    // (the original peer's "finish any ongoing file transfers"); one that stalls ends after the transfer timeout.
+    state_.stopping = true;
+    connects_.fail_all("the peer is shutting down", now);
+    stop_pending waiting{uploads_.in_flight()};
+    for (auto& t : downloads_.in_flight()) {
+        waiting.transfers.push_back(std::move(t));
+    }
+    if (!waiting.transfers.empty()) {
+        state_.out.emit(std::move(waiting));
+    }
+}
+
+void node_core::finish_stop(steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    state_.stopping = true; // from here on nothing new is taken, also when the stop was immediate
+    connects_.fail_all("the peer is shutting down", now);
+    downloads_.end_all(now);
+    uploads_.end_all("the peer is shutting down", now);
+    peers_.say_goodbye();
+    state_.finished = true;
+}
+
+void node_core::settle(steady_time now) {
+    if (state_.stopping && !state_.finished && uploads_.empty() && downloads_.empty()) {
+        finish_stop(now);
+    }
+}
+
+} // namespace p2p::core

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/peer_table.hpp"
+
+#include "p2p/core/connect_table.hpp"
+#include "p2p/core/download_table.hpp"
+#include "p2p/core/folder_view.hpp"
+#include "p2p/core/upload_table.hpp"
+#include "p2p/curve_keys.hpp"
+#include "p2p/endpoint.hpp"
+#include "p2p/file_name.hpp"
+#include "p2p/log.hpp"
+#include "p2p/protocol.hpp"
+
+#include <algorithm>
+
+namespace p2p::core {
+
+namespace {
+
+/// The address to show for a peer that connected to us: its advertised endpoint, with the host taken from the
+/// connection when it bound every interface (it cannot know which of its addresses reached us).
+std::string advertised_address(const std::string& endpoint, std::string_view connection_address) {
+    if (!is_wildcard_endpoint(endpoint) || connection_address.empty()) {
+        return display_address(endpoint);
+    }
+    return std::string(connection_address) + ":" + endpoint_port(endpoint);
+}
+
+} // namespace
+
+peer_table::peer_table(core_state& state) : state_(state) {}
+
+remote_peer* peer_table::find(peer_id id) {
+    auto it = peers_.find(id);
+    return it == peers_.end() ? nullptr : &it->second;
+}
+
+remote_peer* peer_table::find_by_link(link_id link) {
+    for (auto& [id, p] : peers_) {
+        if (p.link == link) {
+            return &p;
+        }
+    }
+    return nullptr;
+}
+
+bool peer_table::send(remote_peer& to, message msg) {
+    return state_.out.send(to.id, to.link, std::move(msg));
+}
+
+void peer_table::record_failure(const std::string& address, const std::string& error, steady_time now) {
+    auto& record = failures_[address];
+    record.address = address;
+    ++record.count;
+    record.last_error = error;
+    record.last = now;
+}
+
+void peer_table::refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now) {
+    state_.log_refused(who, reason, now);
+    if (from != nullptr && ++from->strikes > state_.options.max_strikes) {
+        remove(from->id, peer_left::reason::dropped,
+               "more than " + std::to_string(state_.options.max_strikes) + " protocol errors", now);
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Messages in
+
+void peer_table::on_inbox(const inbox_origin& from, decode_result& decoded, steady_time now) {
+    ++state_.stats.messages_received;
+    auto sender = peer_id::from_hex(from.routing_id);
+    auto* known = sender ? find(*sender) : nullptr;
+    auto* peer = known != nullptr && known->inbound ? known : nullptr;
+    if (state_.secure && (!sender || !from.key || peer_id_for_key(*from.key) != *sender)) {
+        // Secure mode: ids derive from keys, and the ZAP handler named the key of this connection. A message whose
+        // routing id is not that key's id claims someone else's id (in HELLO or any time after).
+        refuse(nullptr, from.routing_id, "routing id is not the id of the connection's key", now);
+        return;
+    }
+    if (!decoded) {
+        refuse(peer, peer ? peer->id.short_hex() : from.routing_id, decoded.error().what(), now);
+        return;
+    }
+    auto& msg = decoded.value();
+    if (auto* h = std::get_if<hello>(&msg)) {
+        if (!sender || *sender != h->id) {
+            refuse(peer, from.routing_id, "HELLO id does not match the routing id", now);
+            return;
+        }
+        on_hello(from, *h, now);
+        return;
+    }
+    if (peer == nullptr) {
+        // Nothing is accepted before HELLO, nothing from a peer we removed, and nothing under the id of a peer we
+        // know only through our own connection (no strike against that peer: it is not the one sending).
+        refuse(nullptr, from.routing_id,
+               std::string(to_string(type_of(msg))) +
+                   (known != nullptr ? " on our ROUTER under the id of a peer we connected to" : " before HELLO"),
+               now);
+        return;
+    }
+    dispatch(*peer, msg, now);
+}
+
+void peer_table::on_link(remote_peer& from, decode_result& decoded, steady_time now) {
+    ++state_.stats.messages_received;
+    if (!decoded) {
+        refuse(&from, from.id.short_hex(), decoded.error().what(), now);
+        return;
+    }
+    dispatch(from, decoded.value(), now);
+}
+
+void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time now) {
+    if (state_.stopping) {
+        return; // not taking new connections: the connector's deadline tells it
+    }
+    if (h.id == state_.self || peers_.contains(h.id)) {
+        // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here. The one
+        // exception is a crossed connect: we reached it through our connection a moment ago while its connection
+        // reached our inbox, and it keeps that connection as its way to us.
+        auto* known = find(h.id);
+        if (known != nullptr && !known->inbound && known->link != 0 &&
+            now - known->joined_at <= state_.options.connect_timeout) {
+            known->inbound = true;
+            known->last_heard = now;
+        }
+        state_.out.send(h.id, 0, hello{state_.self, state_.endpoint, state_.folder->version()});
+        return;
+    }
+    if (peers_.size() >= state_.options.max_peers) {
+        ++state_.stats.protocol_errors;
+        log(log_level::warn, "refused HELLO from ", h.id.short_hex(), ": peer limit (", state_.options.max_peers,
+            ") reached");
+        return;
+    }
+    if (!state_.out.send(h.id, 0, hello{state_.self, state_.endpoint, state_.folder->version()})) {
+        return;
+    }
+    auto& p = peers_[h.id];
+    p.id = h.id;
+    p.address = advertised_address(h.endpoint, from.connection_address);
+    p.inbound = true;
+    p.join_order = next_join_order_++;
+    p.joined_at = p.last_heard = p.last_ping = now;
+    send_file_list(p, now);
+}
+
+remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, operation_id op, steady_time now) {
+    auto& p = peers_[id];
+    p.id = id;
+    p.address = std::move(address);
+    p.link = link;
+    p.join_order = next_join_order_++;
+    p.joined_at = p.last_heard = p.last_ping = now;
+    p.connect_op = op;
+    send_file_list(p, now);
+    return p;
+}
+
+void peer_table::dispatch(remote_peer& from, message& msg, steady_time now) {
+    from.last_heard = now;
+    auto& uploads = *state_.uploads;
+    auto& downloads = *state_.downloads;
+    std::visit(
+        [&](auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, hello>) {
+                refuse(&from, from.id.short_hex(), "second HELLO", now);
+            } else if constexpr (std::is_same_v<T, file_list>) {
+                on_file_list(from, m, now);
+            } else if constexpr (std::is_same_v<T, request>) {
+                uploads.on_request(from, m, now);
+            } else if constexpr (std::is_same_v<T, ack>) {
+                uploads.on_ack(from, m, now);
+            } else if constexpr (std::is_same_v<T, cancel_transfer>) {
+                // From a downloader, about its transfer with us: it wants nothing more, so nothing goes back.
+                uploads.on_cancel(from, m, now);
+            } else if constexpr (std::is_same_v<T, offer>) {
+                downloads.on_offer(from, m, now);
+            } else if constexpr (std::is_same_v<T, chunk>) {
+                downloads.on_chunk(from, m, now);
+            } else if constexpr (std::is_same_v<T, not_found>) {
+                downloads.on_refused(from, m.transfer, "Peer error: " + m.reason, download_errc::not_found, now);
+            } else if constexpr (std::is_same_v<T, abort_transfer>) {
+                // From a holder, about our download: the transfer number is ours (never its upload's).
+                downloads.on_refused(from, m.transfer, "peer " + from.id.short_hex() + " aborted: " + m.reason,
+                                     download_errc::aborted, now);
+            } else if constexpr (std::is_same_v<T, preparing>) {
+                downloads.on_preparing(from, m, now);
+            } else if constexpr (std::is_same_v<T, ping>) {
+                send(from, pong{});
+            } else if constexpr (std::is_same_v<T, pong>) {
+                // last_heard is all a PONG is for
+            } else if constexpr (std::is_same_v<T, goodbye>) {
+                remove(from.id, peer_left::reason::goodbye, "", now);
+            }
+        },
+        msg);
+}
+
+void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time) {
+    auto& in = from.incoming;
+    if (page.page == 0) {
+        in = remote_peer::incoming_list{page.list_version, page.page_count, 0, {}};
+    }
+    if (page.list_version != in.version || page.page != in.next_page || page.page_count != in.page_count) {
+        // A page went missing (its sender will send the whole list again) or a newer list started over it.
+        in = {};
+        return;
+    }
+    in.files.insert(in.files.end(), std::make_move_iterator(page.files.begin()),
+                    std::make_move_iterator(page.files.end()));
+    if (++in.next_page < in.page_count) {
+        return;
+    }
+    const bool first = !from.has_list;
+    from.files = std::move(in.files);
+    from.list_version = in.version;
+    from.has_list = true;
+    in = {};
+    if (!first) {
+        state_.out.emit(peer_files_changed{from.id, from.files});
+    } else if (from.connect_op) {
+        state_.out.emit(connect_finished{*from.connect_op, from.address, true, false, from.id, from.files.size(), ""});
+        from.connect_op.reset();
+    } else {
+        state_.out.emit(peer_joined{from.id, from.address, from.files.size()});
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Messages out
+
+namespace {
+/// A list that did not fit the peer's queue goes again after this.
+constexpr milliseconds list_retry{50};
+} // namespace
+
+void peer_table::send_file_list(remote_peer& to, steady_time now) {
+    const auto& files = state_.folder->files();
+    const auto pages =
+        std::max<std::size_t>(1, (files.size() + protocol::files_per_page - 1) / protocol::files_per_page);
+    const auto listed = std::min(pages, protocol::max_pages);
+    if (pages > listed) {
+        log(log_level::warn, "sharing only the first ", protocol::max_files, " of ", files.size(), " files");
+    }
+    to.list_unsent = false;
+    for (std::size_t page = 0; page < listed; ++page) {
+        file_list msg;
+        msg.list_version = state_.folder->version();
+        msg.page = static_cast<std::uint32_t>(page);
+        msg.page_count = static_cast<std::uint32_t>(listed);
+        const auto begin = page * protocol::files_per_page;
+        const auto end = std::min(files.size(), begin + protocol::files_per_page);
+        msg.files.assign(files.begin() + static_cast<std::ptrdiff_t>(begin),
+                         files.begin() + static_cast<std::ptrdiff_t>(end));
+        if (!send(to, std::move(msg))) {
+            // The receiver drops the incomplete version; it all goes again a little later.
+            to.list_unsent = true;
+            to.list_retry_at = now + list_retry;
+            return;
+        }
+    }
+}
+
+void peer_table::send_file_lists(steady_time now) {
+    for (auto& [id, p] : peers_) {
+        send_file_list(p, now);
+    }
+}
+
+void peer_table::remove(peer_id id, peer_left::reason why, std::string detail, steady_time now) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) {
+        return;
+    }
+    const auto address = it->second.address;
+    if (why == peer_left::reason::evicted) {
+        record_failure(address, "not reachable: " + detail, now);
+    } else if (why == peer_left::reason::dropped) {
+        record_failure(address, "dropped: " + detail, now);
+    }
+    if (it->second.connect_op) {
+        // It said HELLO but left before its list was complete.
+        state_.out.emit(connect_finished{*it->second.connect_op, address, false, false, id, 0,
+                                         "peer " + id.short_hex() + " left during the handshake"});
+    }
+    const bool had_joined = it->second.has_list;
+    if (it->second.link != 0) {
+        state_.out.hang_up(it->second.link);
+    }
+    peers_.erase(it);
+    state_.uploads->on_peer_gone(id, now);
+    state_.downloads->on_peer_gone(id, why == peer_left::reason::goodbye, now);
+    if (had_joined) {
+        state_.out.emit(peer_left{id, address, why, std::move(detail)});
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Queries, liveness, leaving
+
+std::vector<peer_info> peer_table::joined() const {
+    std::vector<const remote_peer*> list;
+    for (const auto& [id, p] : peers_) {
+        if (p.has_list) {
+            list.push_back(&p);
+        }
+    }
+    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->join_order < b->join_order; });
+    std::vector<peer_info> out;
+    for (const auto* p : list) {
+        out.push_back(peer_info{p->id, p->address, p->files, p->link != 0});
+    }
+    return out;
+}
+
+std::vector<failure_entry> peer_table::failures() const {
+    std::vector<failure_entry> out;
+    for (const auto& [address, record] : failures_) {
+        out.push_back(record);
+    }
+    return out;
+}
+
+std::optional<steady_time> peer_table::next_deadline() const {
+    std::optional<steady_time> next;
+    const auto consider = [&](steady_time t) {
+        next = next ? std::min(*next, t) : t;
+    };
+    for (const auto& [id, p] : peers_) {
+        // The next PING is due after ping_interval of silence and ping_interval after the last PING (so a peer that
+        // does not answer gets one PING per interval, not a loop that spins until it is evicted).
+        consider(std::max(p.last_heard, p.last_ping) + state_.options.ping_interval);
+        consider(p.last_heard + state_.options.peer_timeout);
+        if (p.list_unsent) {
+            consider(p.list_retry_at);
+        }
+    }
+    return next;
+}
+
+void peer_table::on_deadline(steady_time now) {
+    // Liveness: any traffic refreshed last_heard. Collect first, remove after: removing changes peers_. PINGs due
+    // within the next quarter interval go now too: one wake-up serves many peers (a 64-peer mesh would otherwise
+    // wake once per peer per second for its PINGs alone).
+    const auto ping_due = state_.options.ping_interval - state_.options.ping_interval / 4;
+    std::vector<peer_id> silent;
+    for (auto& [id, p] : peers_) {
+        const auto quiet = now - p.last_heard;
+        if (quiet >= state_.options.peer_timeout) {
+            silent.push_back(id);
+        } else if (quiet >= ping_due && now - p.last_ping >= ping_due) {
+            p.last_ping = now;
+            send(p, ping{});
+        }
+        if (p.list_unsent && now >= p.list_retry_at) {
+            send_file_list(p, now);
+        }
+    }
+    for (auto id : silent) {
+        const auto seconds = std::chrono::duration<double>(state_.options.peer_timeout).count();
+        remove(id, peer_left::reason::evicted, "silent for " + std::to_string(seconds).substr(0, 4) + " s", now);
+    }
+}
+
+void peer_table::say_goodbye() {
+    // GOODBYE lets every peer forget us at once instead of after its timeout.
+    for (auto& [id, p] : peers_) {
+        send(p, goodbye{});
+    }
+    peers_.clear();
+}
+
+} // namespace p2p::core
