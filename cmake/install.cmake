@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # The installable library libp2pshare and what `cmake --install` puts where (GNUInstallDirs): the programs, the
-# library with its public headers, CMake package and pkg-config file, docs.
+# library with its public headers, CMake package and pkg-config file, man pages, bash completion, systemd unit, docs.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -46,6 +46,10 @@ if(NOT P2P_SANITIZE)
 endif()
 
 set(P2P_CMAKE_PACKAGE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/P2PShare)
+# Units live in /usr/lib/systemd/system (systemd's own search path; Debian 12 merges /lib into /usr/lib).
+set(P2P_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "Where the systemd unit goes, relative to the prefix")
+# Below /etc for the /usr prefix the package uses (GNUInstallDirs makes that one absolute), else below the prefix.
+set(P2P_CONFIG_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/p2p-peer)
 
 # Programs.
 install(TARGETS p2p-peer RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -70,6 +74,22 @@ list(JOIN P2P_PC_REQUIRES " " P2P_PC_REQUIRES_TEXT)
 list(JOIN P2P_PC_REQUIRES_PRIVATE " " P2P_PC_REQUIRES_PRIVATE_TEXT)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/p2pshare.pc.in ${PROJECT_BINARY_DIR}/p2pshare.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/p2pshare.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# Man pages (hand-written roff; CMake fills in the version), bash completion (loaded on demand by bash-completion,
+# by command name).
+foreach(page p2p-peer.1 p2p-tap.1)
+    configure_file(${PROJECT_SOURCE_DIR}/man/${page}.in ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/completions/p2p-peer.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME p2p-peer)
+install(FILES ${PROJECT_SOURCE_DIR}/completions/p2p-tap.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME p2p-tap)
+
+# The service: one instance per shared folder (systemd/p2p-peer@.service.in), configured in P2P_CONFIG_DIR.
+configure_file(${PROJECT_SOURCE_DIR}/systemd/p2p-peer@.service.in ${PROJECT_BINARY_DIR}/p2p-peer@.service @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/p2p-peer@.service DESTINATION ${P2P_SYSTEMD_UNIT_DIR})
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/example.conf DESTINATION ${P2P_CONFIG_DIR})
 
 # Documentation and the examples (built against the installed library, never by this project).
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

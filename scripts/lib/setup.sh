@@ -5,9 +5,11 @@ set -euo pipefail
 
 P2P_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# Debian packages the build, the tests and the benchmarks need. clang is there for the libFuzzer run.
+# Debian packages the build, the tests and the benchmarks need. clang is there for the libFuzzer run, man-db to check
+# the man pages.
 P2P_PACKAGES=(g++ cmake make pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev catch2
-              libsodium-dev clang clang-format python3-zmq python3-msgpack netcat-openbsd rsync iproute2 gnuplot-nox)
+              libsodium-dev clang clang-format python3-zmq python3-msgpack netcat-openbsd rsync iproute2 gnuplot-nox
+              man-db)
 
 p2p_log() { printf '[setup] %s\n' "$*" >&2; }
 
