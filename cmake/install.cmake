@@ -23,8 +23,10 @@ set(P2P_PUBLIC_HEADERS
 # It needs the header only (no inline calls), hence Requires.private: pkg-config gives its --cflags, not its --libs.
 set(P2P_PC_REQUIRES cppzmq)
 set(P2P_PC_REQUIRES_PRIVATE "")
+set(P2P_DEB_DEV_DEPENDS cppzmq-dev libzmq3-dev)
 if("p2p/blake2b.hpp" IN_LIST P2P_PUBLIC_HEADERS)
     list(APPEND P2P_PC_REQUIRES_PRIVATE libsodium)
+    list(APPEND P2P_DEB_DEV_DEPENDS libsodium-dev)
 endif()
 
 # libp2pshare.so.0, for programs that embed a peer, made of p2p_core's own objects (compiled once, as PIC). p2p-peer

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # What an installation adds besides the programs: man pages read without a groff warning, and the bash completion
-# loads and completes.
+# loads and completes. Installing the .deb itself is tests/package/package_test.sh (scripts/test runs it as root).
 
 foreach(page p2p-peer.1 p2p-tap.1)
     add_test(NAME man_${page} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/package/man_check.sh
