@@ -23,13 +23,17 @@ const payload::owner_ops heap_ops{
 
 } // namespace
 
+payload payload::allocate(std::size_t size) {
+    payload out(&heap_ops, size);
+    new (out.storage()) heap_owner{new std::byte[size == 0 ? 1 : size]};
+    return out;
+}
+
 payload payload::copy_of(std::string_view bytes) {
-    payload out(&heap_ops, bytes.size());
-    auto* buffer = new std::byte[bytes.empty() ? 1 : bytes.size()];
+    auto out = allocate(bytes.size());
     if (!bytes.empty()) {
-        std::memcpy(buffer, bytes.data(), bytes.size());
+        std::memcpy(out.data(), bytes.data(), bytes.size());
     }
-    new (out.storage()) heap_owner{buffer};
     return out;
 }
 

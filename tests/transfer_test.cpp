@@ -303,6 +303,7 @@ TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[t
     net.share("big.bin", bytes);
     const auto before = net.holder->stats();
     auto done = net.getter->download({"big.bin", "", window, {}});
+    INFO(done.error);
     REQUIRE(done.ok);
     CHECK(file_holds(net.getter_dir / "big.bin", bytes));
     const auto after = net.holder->stats();

@@ -32,6 +32,8 @@ public:
     payload(const owner_ops* ops, std::size_t size) noexcept : ops_(ops), size_(size) {}
     /// A heap copy of `bytes`: for tests, the simulation and anything off the hot path.
     static payload copy_of(std::string_view bytes);
+    /// `size` bytes on the heap, not initialised: a buffer to read into.
+    static payload allocate(std::size_t size);
 
     payload(payload&& other) noexcept;
     payload& operator=(payload&& other) noexcept;

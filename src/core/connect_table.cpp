@@ -85,7 +85,6 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     if (it == pending_.end()) {
         return;
     }
-    ++state_.stats.messages_received;
     auto c = std::move(*it);
     pending_.erase(it);
     if (!decoded) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/download.hpp"
 
-#include <cassert>
+#include "p2p/core/check.hpp"
 
 namespace p2p::core {
 
@@ -16,12 +16,12 @@ download::download(operation_id op, std::uint32_t transfer, std::string name, st
       name_(std::move(name)), window_(window), chunk_size_(chunk_size) {}
 
 void download::begin_preparing() {
-    assert(phase_ == phase::requesting && !offered_);
+    P2P_ASSERT(phase_ == phase::requesting && !offered_);
     phase_ = phase::preparing;
 }
 
 void download::resume_from(const partial_download& partial, const std::optional<blake2b>& state, steady_time now) {
-    assert(phase_ == phase::preparing);
+    P2P_ASSERT(phase_ == phase::preparing);
     if (state) {
         partial_ = partial;
         hasher_ = *state;
@@ -35,14 +35,14 @@ void download::resume_from(const partial_download& partial, const std::optional<
 }
 
 request download::ask(steady_time now) {
-    assert(phase_ == phase::requesting || phase_ == phase::receiving);
+    P2P_ASSERT(phase_ == phase::requesting || phase_ == phase::receiving);
     phase_ = phase::requesting;
     last_request = last_progress = now;
     return request{transfer_, name_, next_, chunk_size_, window_};
 }
 
 std::optional<download::offer_problem> download::accept_offer(const offer& o, folder_io& disk, bool& restarted) {
-    assert(phase_ == phase::requesting);
+    P2P_ASSERT(phase_ == phase::requesting);
     restarted = false;
     if (o.chunk_size > chunk_size_) {
         // We size our memory by what we asked for; a holder may send smaller chunks, never larger ones.
@@ -136,7 +136,7 @@ download::chunk_result download::check(const chunk& c, std::string& error) const
 }
 
 bool download::store(const chunk& c, std::string& error) {
-    assert(phase_ == phase::receiving);
+    P2P_ASSERT(phase_ == phase::receiving);
     const std::uint64_t length = c.data.size();
     // Written straight from the received frame: no copy.
     if (auto problem = file_->write_at(c.data.data(), length, next_)) {
@@ -158,7 +158,7 @@ bool download::store(const chunk& c, std::string& error) {
 }
 
 std::optional<std::string> download::finish(folder_io& disk, download_errc& code) {
-    assert(phase_ == phase::finishing);
+    P2P_ASSERT(phase_ == phase::finishing);
     file_.reset();
     const digest got = hasher_.final();
     if (got != hash_) {

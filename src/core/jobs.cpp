@@ -12,7 +12,8 @@ constexpr std::size_t read_block = 1u << 20;
 job_result run(job_id id, hash_job& work, const std::function<bool()>& should_stop) {
     job_result out{id, false, {}, std::nullopt};
     blake2b hasher;
-    std::vector<std::byte> buffer(read_block);
+    // No larger than the file: hashing many small files must not zero a megabyte each time.
+    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(read_block, work.length)));
     for (std::uint64_t offset = 0; offset < work.length;) {
         if (should_stop()) {
             out.error = "cancelled";

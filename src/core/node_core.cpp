@@ -17,6 +17,7 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
 }
 
 void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady_time now) {
+    ++state_.stats.messages_received;
     if (state_.finished) {
         return;
     }
@@ -25,6 +26,7 @@ void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady
 }
 
 void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
+    ++state_.stats.messages_received;
     if (state_.finished) {
         return;
     }

@@ -68,7 +68,6 @@ void peer_table::refuse(remote_peer* from, std::string_view who, const std::stri
 // Messages in
 
 void peer_table::on_inbox(const inbox_origin& from, decode_result& decoded, steady_time now) {
-    ++state_.stats.messages_received;
     auto sender = peer_id::from_hex(from.routing_id);
     auto* known = sender ? find(*sender) : nullptr;
     auto* peer = known != nullptr && known->inbound ? known : nullptr;
@@ -104,7 +103,6 @@ void peer_table::on_inbox(const inbox_origin& from, decode_result& decoded, stea
 }
 
 void peer_table::on_link(remote_peer& from, decode_result& decoded, steady_time now) {
-    ++state_.stats.messages_received;
     if (!decoded) {
         refuse(&from, from.id.short_hex(), decoded.error().what(), now);
         return;
@@ -313,6 +311,16 @@ std::vector<peer_info> peer_table::joined() const {
     std::vector<peer_info> out;
     for (const auto* p : list) {
         out.push_back(peer_info{p->id, p->address, p->files, p->link != 0});
+    }
+    return out;
+}
+
+std::vector<peer_id> peer_table::joined_ids() const {
+    std::vector<peer_id> out;
+    for (const auto& [id, p] : peers_) {
+        if (p.has_list) {
+            out.push_back(id);
+        }
     }
     return out;
 }

@@ -52,6 +52,7 @@ public:
     peer_id id() const { return state_.self; }
     const std::vector<file_entry>& files() const { return folder_.files(); }
     std::vector<peer_info> peers() const { return peers_.joined(); }
+    std::vector<peer_id> peer_ids() const { return peers_.joined_ids(); }
     std::vector<failure_entry> failures() const { return peers_.failures(); }
     const peer_stats& stats() const { return state_.stats; }
     /// File jobs asked for and not back yet.

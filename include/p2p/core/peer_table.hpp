@@ -64,6 +64,8 @@ public:
 
     /// Peers whose first list is complete, in the order they joined.
     std::vector<peer_info> joined() const;
+    /// The same, ids only (cheap).
+    std::vector<peer_id> joined_ids() const;
     std::vector<failure_entry> failures() const;
 
     /// PINGs and evictions.

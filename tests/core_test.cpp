@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// core_test.cpp - the core stepped by hand: every input given in the order a test chooses, every effect recorded,
+// no socket, thread or clock. The orders that socket tests can only hope for are written down here.
+#include "sim/memory_folder.hpp"
+#include "support.hpp"
+
+#include "p2p/blake2b.hpp"
+#include "p2p/core/node_core.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace p2p;
+using namespace p2p::test;
+
+namespace {
+
+/// Every effect the core asks for, kept as a list of actions the test reads.
+struct recorder final : core::effects {
+    struct sent {
+        peer_id to;
+        core::link_id via;
+        message msg;
+    };
+    std::vector<sent> sends;
+    std::vector<std::pair<core::job_id, core::job>> jobs;
+    std::vector<event> events;
+
+    bool send(peer_id to, core::link_id via, message msg) override {
+        sends.push_back(sent{to, via, std::move(msg)});
+        return true;
+    }
+    std::optional<std::string> dial(core::link_id, const std::string&, const std::optional<std::string>&) override {
+        return std::nullopt;
+    }
+    void hang_up(core::link_id) override {}
+    void start_job(core::job_id id, core::job work) override { jobs.emplace_back(id, std::move(work)); }
+    void cancel_job(core::job_id) override {}
+    void emit(event e) override { events.push_back(std::move(e)); }
+    payload buffer(std::size_t size) override { return payload::allocate(size); }
+
+    /// The messages of one type sent to a peer, in order.
+    template <typename T>
+    std::vector<T> sent_to(peer_id id) {
+        std::vector<T> out;
+        for (auto& s : sends) {
+            if (auto* m = std::get_if<T>(&s.msg); m && s.to == id) {
+                out.push_back(std::move(*m));
+            }
+        }
+        return out;
+    }
+};
+
+/// A core with a folder in memory, fed by hand, and the holders it hears from played by the test.
+struct stepped_core {
+    std::int64_t clock_ns = 1;
+    sim::memory_folder folder{&clock_ns};
+    recorder out;
+    steady_time now = steady_time{} + std::chrono::hours(1);
+    std::optional<core::node_core> core;
+
+    stepped_core() {
+        peer_options o;
+        o.folder = "memory";
+        o.transfer_timeout = 2000ms;
+        o.peer_timeout = 60000ms; // holders played by the test are never evicted for their silence
+        core.emplace(o, peer_id(0x1111), "inproc://getter", false, folder, true, out, now);
+    }
+
+    /// A holder says HELLO on our inbox and lists `files`.
+    void holder_joins(peer_id id, std::vector<file_entry> files) {
+        const auto hex = id.hex();
+        core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(hello{id, "tcp://10.0.0.1:5000", 1}),
+                       now);
+        core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(file_list{1, 0, 1, std::move(files)}),
+                       now);
+    }
+    void from(peer_id id, message msg) {
+        const auto hex = id.hex();
+        core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(std::move(msg)), now);
+    }
+    /// Runs the job the core asked for and hands back its result.
+    void finish_job(std::size_t index) {
+        auto& [id, work] = out.jobs.at(index);
+        core->on_job_done(core::run_job(id, work, [] { return false; }), now);
+    }
+    std::optional<download_finished> finished(operation_id op) {
+        for (const auto& e : out.events) {
+            if (auto* f = std::get_if<download_finished>(&e); f && f->op == op) {
+                return *f;
+            }
+        }
+        return std::nullopt;
+    }
+};
+
+digest blake2b_of(const std::string& bytes) {
+    blake2b h;
+    h.update(bytes.data(), bytes.size());
+    return h.final();
+}
+
+} // namespace
+
+TEST_CASE("core a download failing over while it hashes its partial file asks the new holder only for the rest",
+          "[core]") {
+    // Defect 1 of issue 12, in the order that made the hole: resume hash running, source leaves, the second holder
+    // answers, then the hash result arrives.
+    stepped_core g;
+    const auto bytes = patterned_bytes(128 * 1024, 3);
+    const std::size_t held = 64 * 1024;
+    // The partial an interrupted run left: its first 64 KiB and its description.
+    auto opened = g.folder.open_partial("big.bin", false);
+    auto partial = std::get<std::shared_ptr<core::file_handle>>(opened);
+    REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
+    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), blake2b_of(bytes)));
+
+    const peer_id first(0xaaaa), second(0xbbbb);
+    g.holder_joins(first, {{"big.bin", bytes.size()}});
+    g.holder_joins(second, {{"big.bin", bytes.size()}});
+    g.core->on_command(command::download{7, {"big.bin", "", 1, 16 * 1024}}, g.now);
+    REQUIRE(g.out.jobs.size() == 1); // the resume hash
+    CHECK(g.out.sent_to<request>(first).empty());
+
+    g.from(first, goodbye{});
+    // Nothing is asked of anyone while the partial file is being hashed.
+    CHECK(g.out.sent_to<request>(second).empty());
+
+    g.finish_job(0);
+    auto asked = g.out.sent_to<request>(second);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].offset == held);
+
+    // The second holder serves the rest; the file that lands is the file.
+    g.from(second, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
+        g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
+                             payload::copy_of(bytes.substr(at, 16 * 1024))});
+    }
+    REQUIRE(g.out.jobs.size() == 2); // the sync before the rename
+    g.finish_job(1);
+    auto done = g.finished(7);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->resumed_from == held);
+    REQUIRE(g.folder.file("big.bin") != nullptr);
+    CHECK(g.folder.file("big.bin")->bytes() == bytes);
+}
+
+TEST_CASE("core a holder leaving while the download syncs does not fail it", "[core]") {
+    stepped_core g;
+    const std::string bytes = "all of it";
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"small.txt", bytes.size()}});
+    g.core->on_command(command::download{3, {"small.txt", "", {}, {}}}, g.now);
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 1);
+    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
+    g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(bytes)});
+    REQUIRE(g.out.jobs.size() == 1); // every byte is in: the sync runs
+    g.from(holder, goodbye{});
+    CHECK_FALSE(g.finished(3)); // not failed by the goodbye
+    g.finish_job(0);
+    auto done = g.finished(3);
+    REQUIRE(done);
+    CHECK(done->ok);
+    CHECK(g.folder.file("small.txt")->bytes() == bytes);
+}
+
+TEST_CASE("core a download waiting for a job sets no deadline of its own", "[core]") {
+    // Defect 4 of issue 12: the wake-up counted a timeout its handler skipped, so the loop spun.
+    stepped_core g;
+    auto partial = std::get<std::shared_ptr<core::file_handle>>(g.folder.open_partial("x.bin", false));
+    REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>("abcd"), 4, 0));
+    REQUIRE_FALSE(g.folder.describe_partial("x.bin", 8, digest{}));
+    g.holder_joins(peer_id(0xaaaa), {{"x.bin", 8}});
+    g.core->on_command(command::download{1, {"x.bin", "", {}, {}}}, g.now);
+    REQUIRE(g.out.jobs.size() == 1);
+    // Long after the transfer timeout, while the hash still runs: whatever is due, handling it moves it on.
+    g.now += 10s;
+    g.core->on_deadline(g.now);
+    auto next = g.core->next_deadline();
+    REQUIRE(next); // the holder's next PING
+    CHECK(*next > g.now);
+    CHECK_FALSE(g.finished(1)); // still waiting for its hash, not stalled
+}
