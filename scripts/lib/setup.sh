@@ -35,18 +35,29 @@ p2p_install_packages() {
     p2p_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# p2p_build DIR [cmake options...]: configures DIR if it has no cache, then builds what is stale.
+# p2p_build DIR [cmake options...] [-- targets...]: configures DIR if it has no cache, then builds what is stale (only
+# the named targets when there are any).
 p2p_build() {
     local dir="$1"
     shift
+    local -a configure=() targets=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = "--" ]; then
+            shift
+            targets=(--target "$@")
+            break
+        fi
+        configure+=("$1")
+        shift
+    done
     if [ ! -f "$dir/CMakeCache.txt" ]; then
         p2p_log "configuring $dir"
-        cmake -S "$P2P_ROOT" -B "$dir" "$@" >/dev/null
+        cmake -S "$P2P_ROOT" -B "$dir" "${configure[@]}" >/dev/null
     fi
     p2p_log "building $dir"
-    cmake --build "$dir" -j "$(nproc)" -- --no-print-directory >/dev/null 2> >(grep -v '^$' >&2) || {
+    cmake --build "$dir" -j "$(nproc)" "${targets[@]}" -- --no-print-directory >/dev/null 2> >(grep -v '^$' >&2) || {
         # Show the compiler's output only when the build fails.
-        cmake --build "$dir" -j 1
+        cmake --build "$dir" -j 1 "${targets[@]}"
         return 1
     }
 }

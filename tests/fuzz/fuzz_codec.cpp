@@ -25,14 +25,14 @@ namespace {
     std::abort();
 }
 
-/// A deep copy of a message (a chunk owns a zmq::message_t, which only moves).
+/// A deep copy of a message (a chunk owns its payload, which only moves).
 message clone(const message& msg) {
     if (const auto* c = std::get_if<chunk>(&msg)) {
         chunk copy;
         copy.transfer = c->transfer;
         copy.offset = c->offset;
         copy.last = c->last;
-        copy.data = zmq::message_t(c->data.data(), c->data.size());
+        copy.data = payload::copy_of(c->data.view());
         return copy;
     }
     return std::visit(

@@ -38,10 +38,11 @@ chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, std::s
     c.transfer = transfer;
     c.offset = offset;
     c.last = last;
-    c.data = zmq::message_t(size);
+    std::string bytes(size, '\0');
     for (std::size_t i = 0; i < size; ++i) {
-        static_cast<char*>(c.data.data())[i] = static_cast<char>('a' + i % 26);
+        bytes[i] = static_cast<char>('a' + i % 26);
     }
+    c.data = payload::copy_of(bytes);
     return c;
 }
 
