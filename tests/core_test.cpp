@@ -185,3 +185,43 @@ TEST_CASE("core a download waiting for a job sets no deadline of its own", "[cor
     CHECK(*next > g.now);
     CHECK_FALSE(g.finished(1)); // still waiting for its hash, not stalled
 }
+
+TEST_CASE("core a download waits as long as its holder answers PREPARING, and fails once it stops", "[core]") {
+    // The rule the network test "transfer waits for a holder that is still hashing a large file" checks under real
+    // timing, here in exact steps: each PREPARING is progress; silence for the transfer timeout is not.
+    stepped_core g;
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"huge.img", 1u << 30}});
+    g.core->on_command(command::download{5, {"huge.img", "", {}, {}}}, g.now);
+    REQUIRE(g.out.sent_to<request>(holder).size() == 1);
+    const auto transfer = g.out.sent_to<request>(holder)[0].transfer;
+
+    // Ten transfer timeouts of hashing: the core repeats its REQUEST and the holder answers each with PREPARING.
+    const auto until = g.now + 20s;
+    while (g.now < until) {
+        auto next = g.core->next_deadline();
+        REQUIRE(next);
+        REQUIRE(*next > g.now);
+        g.now = *next;
+        const auto asked_before = g.out.sent_to<request>(holder).size();
+        g.core->on_deadline(g.now);
+        if (g.out.sent_to<request>(holder).size() > asked_before) {
+            g.from(holder, preparing{transfer, 1u << 30});
+        }
+        REQUIRE_FALSE(g.finished(5));
+    }
+    CHECK(g.out.sent_to<request>(holder).size() >= 20); // it kept asking (every 500 ms at a 2 s timeout)
+
+    // Then the holder falls silent: one transfer timeout later the download fails, and says why.
+    const auto silent_from = g.now;
+    while (!g.finished(5) && g.now < silent_from + 10s) {
+        auto next = g.core->next_deadline();
+        REQUIRE(next);
+        g.now = *next;
+        g.core->on_deadline(g.now);
+    }
+    auto done = g.finished(5);
+    REQUIRE(done);
+    CHECK_FALSE(done->ok);
+    CHECK(g.now - silent_from <= 2000ms);
+}

