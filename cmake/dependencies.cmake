@@ -5,6 +5,10 @@ pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)          # libzmq3-dev
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)    # libsodium-dev
 find_package(Threads REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)                              # libcli11-dev
+find_package(nlohmann_json 3.9 CONFIG REQUIRED)                  # nlohmann-json3-dev: every JSON the program prints
+# libcpp-httplib-dev: the web interface's HTTP server. Debian builds it as a library; its pkg-config flags name the
+# features that library was built with, which the header must agree with.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # cppzmq-dev: header only. Its CMake package re-finds libzmq through a module of its own, so take the header.
 find_path(CPPZMQ_INCLUDE_DIR zmq.hpp REQUIRED)

@@ -19,9 +19,11 @@ set(CPACK_STRIP_FILES ON)
 # would install that file onto the build machine's own /etc.
 set(CPACK_SET_DESTDIR ON)
 
-# Depends: the shared libraries the programs and libp2pshare link, as dpkg-shlibdeps finds them; plus the -dev
-# packages whose headers the installed public headers include (zmq.hpp, sodium.h: see P2P_DEB_DEV_DEPENDS in
-# cmake/install.cmake), since this one package also carries the development files.
+# Depends: the shared libraries the programs and libp2pshare link, as dpkg-shlibdeps finds them (libzmq5, libsodium23,
+# and for p2p-peer's web interface libcpp-httplib0.11: Debian builds cpp-httplib as a shared library, not header-only;
+# nlohmann-json is header-only and needs nothing at run time); plus the -dev packages whose headers the installed
+# public headers include (zmq.hpp, sodium.h: see P2P_DEB_DEV_DEPENDS in cmake/install.cmake), since this one package
+# also carries the development files.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 list(JOIN P2P_DEB_DEV_DEPENDS ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, systemd")

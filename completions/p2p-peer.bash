@@ -19,9 +19,9 @@ _p2p_peer() {
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
     local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --capture
-                   --secure --allow"
+                   --secure --allow --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --capture --allow
-                       --connect --dir "
+                       --connect --dir --web "
 
     case $prev in
     --log-level)
@@ -45,8 +45,8 @@ _p2p_peer() {
         mapfile -t COMPREPLY < <(compgen -W "0.0.0.0 127.0.0.1 $interfaces" -- "$cur")
         return 0
         ;;
-    --chunk-size | --window | --ping-interval | --peer-timeout | --connect)
-        return 0 # a number, a size, a duration or HOST:PORT: nothing to offer
+    --chunk-size | --window | --ping-interval | --peer-timeout | --connect | --web)
+        return 0 # a number, a size, a duration, HOST:PORT or [ADDR:]PORT: nothing to offer
         ;;
     esac
 
@@ -70,7 +70,7 @@ _p2p_peer() {
     if [[ $cur == -* ]]; then
         local own=""
         case $command in
-        serve) own="--connect" ;;
+        serve) own="--connect --json" ;;
         ls) own="--json" ;;
         get) own="--dir --json" ;;
         "") own="--version" ;;

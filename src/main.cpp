@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     menu_arguments menu;
     add_menu_arguments(app, menu);
     const subcommand commands[] = {setup_serve(app, globals), setup_ls(app, globals), setup_get(app, globals),
-                                   setup_hash(app)};
+                                   setup_hash(app, globals)};
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -6,12 +6,15 @@ set -euo pipefail
 P2P_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian packages the build, the tests and the benchmarks need. clang is there for the libFuzzer run;
-# librust-blake3-dev for BLAKE3's upstream C sources, which cmake/blake3.cmake builds (no Rust compiler needed). For
-# the package (scripts/package, tests/package): dpkg-dev (dpkg-shlibdeps) and file (CPack finds the ELF files with
-# it); man-db to check the man pages; systemd for systemd-analyze, which checks the unit.
+# librust-blake3-dev for BLAKE3's upstream C sources, which cmake/blake3.cmake builds (no Rust compiler needed);
+# libcpp-httplib-dev and nlohmann-json3-dev for the web interface and --json; chromium, chromium-driver and
+# python3-selenium for the web interface's browser test (which skips where they are missing). For the package
+# (scripts/package, tests/package): dpkg-dev (dpkg-shlibdeps) and file (CPack finds the ELF files with it); man-db to
+# check the man pages; systemd for systemd-analyze, which checks the unit.
 P2P_PACKAGES=(g++ cmake make pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev catch2 librust-blake3-dev
-              libsodium-dev clang clang-format python3-zmq python3-msgpack netcat-openbsd rsync iproute2 gnuplot-nox
-              dpkg-dev file man-db systemd)
+              libsodium-dev libcpp-httplib-dev nlohmann-json3-dev clang clang-format python3-zmq python3-msgpack
+              netcat-openbsd rsync iproute2 gnuplot-nox dpkg-dev file man-db systemd chromium chromium-driver
+              python3-selenium)
 
 p2p_log() { printf '[setup] %s\n' "$*" >&2; }
 

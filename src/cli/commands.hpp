@@ -27,7 +27,7 @@ subcommand setup_ls(CLI::App& app, const global_options& globals);
 /// `get host:port <file> [--dir D] [--json]`: download one file from another peer.
 subcommand setup_get(CLI::App& app, const global_options& globals);
 /// `hash FILE... [--json]`: print each file's id (docs/manifest.md); needs no network and no peer.
-subcommand setup_hash(CLI::App& app);
+subcommand setup_hash(CLI::App& app, const global_options& globals);
 
 /// The positional arguments of the menu, `p2p-peer <port> <dir>`.
 struct menu_arguments {

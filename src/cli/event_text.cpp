@@ -107,6 +107,10 @@ std::string describe_stop_pending(const stop_pending& pending) {
     return text + "; press Ctrl-C again to stop now";
 }
 
+std::string web_line(const std::string& url) {
+    return "Web interface: " + url;
+}
+
 double download_rate(const download_finished& done) {
     // A transfer faster than the clock's resolution still gets a finite rate.
     return static_cast<double>(done.bytes_received) / std::max(done.seconds, 1e-6);

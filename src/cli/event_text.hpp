@@ -25,6 +25,9 @@ std::string describe_download(const download_finished& done);
 /// "Finishing 1 upload: big.bin to peer 1a2b3c4d (17.4 MiB of 30 MiB); press Ctrl-C again to stop now".
 std::string describe_stop_pending(const stop_pending& pending);
 
+/// "Web interface: http://127.0.0.1:8080/?token=...": the line scripts and people read the page's address from.
+std::string web_line(const std::string& url);
+
 /// Bytes per second of a finished download (over the network: a resumed prefix is not counted).
 double download_rate(const download_finished& done);
 

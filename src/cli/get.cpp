@@ -8,6 +8,7 @@
 #include "progress_meter.hpp"
 #include "remote_session.hpp"
 #include "wait.hpp"
+#include "web_option.hpp"
 
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct get_arguments {
 };
 
 int run_get(const get_arguments& arguments, const global_options& globals) {
+    refuse_web(globals, "get");
     remote_session session(globals, arguments.folder, arguments.address);
     // The bar goes to stderr, and only on a terminal: stdout carries the result, for scripts.
     console bar_screen(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
@@ -46,10 +48,7 @@ int run_get(const get_arguments& arguments, const global_options& globals) {
         throw std::runtime_error(describe_download(*done));
     }
     if (arguments.json) {
-        std::cout << "{\"name\":" << json_string(done->name) << ",\"size\":" << done->size
-                  << ",\"seconds\":" << json_number(done->seconds, 6)
-                  << ",\"rate\":" << json_number(download_rate(*done), 0)
-                  << ",\"peer\":" << json_string(done->from.hex()) << "}\n";
+        std::cout << dump(download_result_json(*done)) << '\n';
     } else {
         std::cout << describe_download(*done) << '\n';
     }

@@ -4,6 +4,8 @@
 #include "exit_code.hpp"
 #include "units.hpp"
 
+#include "web/access.hpp"
+
 #include "p2p/log.hpp"
 #include "p2p/protocol.hpp"
 
@@ -32,6 +34,20 @@ CLI::Validator duration_check() {
                 return "must be a duration like 500, 500ms, 2s or 1m";
             }
             return {};
+        },
+        "");
+}
+
+/// Checks --web at parse time, so a bad address is a usage error (exit 2) with the reason.
+CLI::Validator web_address_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            try {
+                web::parse_listen_address(value);
+                return {};
+            } catch (const std::invalid_argument& e) {
+                return e.what();
+            }
         },
         "");
 }
@@ -76,6 +92,17 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->check(CLI::ExistingFile)
         ->type_name("FILE")
         ->group(group);
+    const char* web_group = "Web interface (the menu and serve)";
+    app.add_option("--web", options.web,
+                   "Serve a web page and a JSON API on [ADDR:]PORT (default address 127.0.0.1; port 0 picks a free "
+                   "one); the address to open is printed at start")
+        ->check(web_address_check())
+        ->type_name("[ADDR:]PORT")
+        ->group(web_group);
+    app.add_flag("--web-allow-remote", options.web_allow_remote,
+                 "Let --web listen on an address other machines can reach (the token is then the only protection, "
+                 "and travels unencrypted)")
+        ->group(web_group);
 }
 
 void apply_log_level(const global_options& options) {

@@ -5,6 +5,7 @@
 #include "exit_code.hpp"
 #include "json.hpp"
 #include "units.hpp"
+#include "web_option.hpp"
 
 #include "p2p/file_name.hpp"
 #include "p2p/manifest.hpp"
@@ -61,7 +62,7 @@ std::pair<std::string, bool> checksum_name(const std::string& name) {
 }
 
 /// Hashes one file and prints its line; throws std::runtime_error with the reason.
-void hash_one(const std::string& path, bool json, console& progress_screen) {
+void hash_one(const std::string& path, bool as_json, console& progress_screen) {
     // O_NONBLOCK: a FIFO named on the command line must not block the open; it is refused below.
     unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) {
@@ -101,10 +102,8 @@ void hash_one(const std::string& path, bool json, console& progress_screen) {
     if (!m) {
         throw std::runtime_error("interrupted");
     }
-    if (json) {
-        std::cout << "{\"file\":" << json_string(path) << ",\"root\":\"" << to_hex(m->root) << "\",\"size\":" << m->size
-                  << ",\"piece_size\":" << m->piece_size << ",\"pieces\":" << m->piece_count()
-                  << ",\"seconds\":" << json_number(seconds, 6) << "}\n";
+    if (as_json) {
+        std::cout << dump(hash_result_json(path, *m, seconds)) << '\n';
     } else {
         const auto [name, escaped] = checksum_name(path);
         std::cout << (escaped ? "\\" : "") << to_hex(m->root) << "  " << name << '\n';
@@ -112,7 +111,8 @@ void hash_one(const std::string& path, bool json, console& progress_screen) {
     std::cout.flush();
 }
 
-int run_hash(const hash_arguments& arguments) {
+int run_hash(const hash_arguments& arguments, const global_options& globals) {
+    refuse_web(globals, "hash");
     console progress_screen(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
     int result = exit_ok;
     // Like sha256sum: a file that cannot be hashed is reported and the others are still hashed.
@@ -130,15 +130,15 @@ int run_hash(const hash_arguments& arguments) {
 
 } // namespace
 
-subcommand setup_hash(CLI::App& app) {
+subcommand setup_hash(CLI::App& app, const global_options& globals) {
     auto* sub = app.add_subcommand(
         "hash", "Print each file's id (the root of its BLAKE3 Merkle tree, docs/manifest.md), as b3sum prints hashes");
     auto arguments = std::make_shared<hash_arguments>();
     sub->add_option("file", arguments->files, "Files to hash")->required()->type_name("FILE");
     sub->add_flag("--json", arguments->json,
                   "Print one JSON object per file: file, root, size, piece_size, pieces, seconds");
-    return {sub, [arguments] {
-                return run_hash(*arguments);
+    return {sub, [arguments, &globals] {
+                return run_hash(*arguments, globals);
             }};
 }
 

@@ -1,72 +1,210 @@
 // SPDX-License-Identifier: MIT
+// json.cpp - the JSON forms, built with nlohmann::json (Debian's nlohmann-json3-dev).
 #include "json.hpp"
 
-#include "p2p/file_name.hpp"
+#include "event_text.hpp"
+
+#include "p2p/manifest.hpp"
 
 #include <array>
 #include <cmath>
-#include <cstdio>
+#include <ctime>
+#include <variant>
 
 namespace p2p::cli {
 
 namespace {
 
-/// Length of the UTF-8 sequence that starts with byte b, or 0 if b cannot start one.
-std::size_t sequence_length(unsigned char b) {
-    if (b < 0x80) {
-        return 1;
+/// A peer id as JSON: its 16 hex digits, or null for "no peer" (the zero id a failed operation carries).
+json peer_field(peer_id id) {
+    return id.value() == 0 ? json(nullptr) : json(id.hex());
+}
+
+/// Seconds with at most 6 decimals: the shortest form of the rounded double is what gets printed ("0.002413").
+double microsecond_precision(double seconds) {
+    return std::isfinite(seconds) ? std::round(seconds * 1e6) / 1e6 : 0.0;
+}
+
+/// A whole number of bytes per second; rates are never printed with decimals.
+std::uint64_t whole_rate(double bytes_per_second) {
+    return std::isfinite(bytes_per_second) && bytes_per_second > 0
+               ? static_cast<std::uint64_t>(std::llround(bytes_per_second))
+               : 0;
+}
+
+std::string utc_time(std::chrono::system_clock::time_point when) {
+    const auto t = std::chrono::system_clock::to_time_t(when);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    std::array<char, 32> out{};
+    std::strftime(out.data(), out.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return out.data();
+}
+
+std::string_view reason_name(peer_left::reason why) {
+    switch (why) {
+    case peer_left::reason::goodbye:
+        return "goodbye";
+    case peer_left::reason::evicted:
+        return "evicted";
+    case peer_left::reason::dropped:
+        return "dropped";
     }
-    if ((b & 0xE0) == 0xC0) {
-        return 2;
-    }
-    if ((b & 0xF0) == 0xE0) {
-        return 3;
-    }
-    if ((b & 0xF8) == 0xF0) {
-        return 4;
-    }
-    return 0;
+    return "goodbye";
+}
+
+json transfer_json(const pending_transfer& t) {
+    return {{"direction", t.upload ? "upload" : "download"},
+            {"peer", peer_field(t.peer)},
+            {"name", t.name},
+            {"bytes", t.bytes},
+            {"size", t.size}};
 }
 
 } // namespace
 
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-            ++i;
-        } else if (c < 0x20 || c == 0x7F) {
-            std::array<char, 8> escaped{};
-            std::snprintf(escaped.data(), escaped.size(), "\\u%04x", c);
-            out += escaped.data();
-            ++i;
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
-        } else {
-            const auto length = sequence_length(c);
-            if (length == 0 || i + length > text.size() || !is_valid_utf8(text.substr(i, length))) {
-                out += "\\ufffd";
-                ++i;
-            } else {
-                out += text.substr(i, length);
-                i += length;
-            }
-        }
-    }
-    return out + "\"";
+std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string json_number(double value, int decimals) {
-    if (!std::isfinite(value)) {
-        value = 0;
+json file_json(const file_entry& file) {
+    return {{"name", file.name}, {"size", file.size}};
+}
+
+json files_json(const std::vector<file_entry>& files) {
+    auto out = json::array();
+    for (const auto& f : files) {
+        out.push_back(file_json(f));
     }
-    std::array<char, 64> out{};
-    std::snprintf(out.data(), out.size(), "%.*f", decimals, value);
-    return out.data();
+    return out;
+}
+
+json peer_json(const peer_info& info) {
+    return {{"peer", info.id.hex()},
+            {"address", info.address},
+            {"outbound", info.outbound},
+            {"files", files_json(info.files)}};
+}
+
+json failure_json(const failure_record& failure) {
+    return {{"address", failure.address},
+            {"count", failure.count},
+            {"last_error", failure.last_error},
+            {"last_time", utc_time(failure.last_time)}};
+}
+
+std::string_view download_code_name(download_errc code) {
+    switch (code) {
+    case download_errc::none:
+        return "none";
+    case download_errc::bad_name:
+        return "bad_name";
+    case download_errc::exists:
+        return "exists";
+    case download_errc::no_source:
+        return "no_source";
+    case download_errc::not_found:
+        return "not_found";
+    case download_errc::aborted:
+        return "aborted";
+    case download_errc::stalled:
+        return "stalled";
+    case download_errc::source_left:
+        return "source_left";
+    case download_errc::integrity:
+        return "integrity";
+    case download_errc::io:
+        return "io";
+    case download_errc::cancelled:
+        return "cancelled";
+    }
+    return "none";
+}
+
+json event_json(const event& e) {
+    return std::visit(
+        [](const auto& ev) -> json {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, peer_joined>) {
+                return {{"event", "peer_joined"},
+                        {"peer", ev.id.hex()},
+                        {"address", ev.address},
+                        {"file_count", ev.file_count}};
+            } else if constexpr (std::is_same_v<T, peer_files_changed>) {
+                return {{"event", "peer_files_changed"}, {"peer", ev.id.hex()}, {"files", files_json(ev.files)}};
+            } else if constexpr (std::is_same_v<T, peer_left>) {
+                return {{"event", "peer_left"},
+                        {"peer", ev.id.hex()},
+                        {"address", ev.address},
+                        {"reason", reason_name(ev.why)},
+                        {"detail", ev.detail}};
+            } else if constexpr (std::is_same_v<T, connect_finished>) {
+                return {{"event", "connect_finished"},
+                        {"op", ev.op},
+                        {"address", ev.address},
+                        {"ok", ev.ok},
+                        {"already_connected", ev.already_connected},
+                        {"peer", peer_field(ev.id)},
+                        {"file_count", ev.file_count},
+                        {"error", ev.error}};
+            } else if constexpr (std::is_same_v<T, download_progress>) {
+                return {{"event", "download_progress"}, {"op", ev.op},       {"name", ev.name},
+                        {"peer", peer_field(ev.from)},  {"bytes", ev.bytes}, {"size", ev.size}};
+            } else if constexpr (std::is_same_v<T, download_finished>) {
+                return {{"event", "download_finished"},
+                        {"op", ev.op},
+                        {"name", ev.name},
+                        {"ok", ev.ok},
+                        {"code", download_code_name(ev.code)},
+                        {"error", ev.error},
+                        {"peer", peer_field(ev.from)},
+                        {"size", ev.size},
+                        {"bytes_received", ev.bytes_received},
+                        {"resumed_from", ev.resumed_from},
+                        {"seconds", microsecond_precision(ev.seconds)},
+                        {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
+            } else {
+                static_assert(std::is_same_v<T, stop_pending>, "every event kind has a JSON form");
+                auto transfers = json::array();
+                for (const auto& t : ev.transfers) {
+                    transfers.push_back(transfer_json(t));
+                }
+                return {{"event", "stop_pending"}, {"transfers", std::move(transfers)}};
+            }
+        },
+        e);
+}
+
+json started_json(peer_id id, const std::string& address, const std::string& public_key) {
+    return {{"event", "started"},
+            {"peer", id.hex()},
+            {"address", address},
+            {"public_key", public_key.empty() ? json(nullptr) : json(public_key)}};
+}
+
+json stopping_json() {
+    return {{"event", "stopping"}};
+}
+
+json stopped_json(peer_id id) {
+    return {{"event", "stopped"}, {"peer", id.hex()}};
+}
+
+json download_result_json(const download_finished& done) {
+    return {{"name", done.name},
+            {"size", done.size},
+            {"seconds", microsecond_precision(done.seconds)},
+            {"rate", whole_rate(download_rate(done))},
+            {"peer", done.from.hex()}};
+}
+
+json hash_result_json(const std::string& file, const manifest& m, double seconds) {
+    return {{"file", file},
+            {"root", to_hex(m.root)},
+            {"size", m.size},
+            {"piece_size", m.piece_size},
+            {"pieces", m.piece_count()},
+            {"seconds", microsecond_precision(seconds)}};
 }
 
 } // namespace p2p::cli

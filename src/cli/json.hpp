@@ -1,17 +1,57 @@
 // SPDX-License-Identifier: MIT
-// json.hpp - the little JSON that --json output needs: strings and numbers.
+// json.hpp - the one JSON form of each thing p2p-peer prints or serves as JSON: files, peers, failures, events and the
+// results of `get --json` and `hash --json`. `--json` and the web API (docs/api.md) both use these, so a script sees
+// the same objects.
 #pragma once
+
+#include "p2p/event.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace p2p {
+struct manifest;
+} // namespace p2p
 
 namespace p2p::cli {
 
-/// A JSON string literal, quotes included. Control characters become \u00XX; bytes that are not UTF-8 (file names
-/// from other peers are checked, but this must hold for any input) become U+FFFD, so the output always parses.
-std::string json_string(std::string_view text);
+/// Objects keep their keys in the order they are written (the documented order), not sorted.
+using json = nlohmann::ordered_json;
 
-/// A finite JSON number with up to `decimals` decimals ("0.413"); NaN and infinities become 0.
-std::string json_number(double value, int decimals);
+/// Compact JSON on one line. Bytes that are not UTF-8 become U+FFFD (names from other peers are checked, but this
+/// must hold for any input), so the output always parses.
+std::string dump(const json& value);
+
+/// {"name": string, "size": bytes}.
+json file_json(const file_entry& file);
+/// An array of file_json.
+json files_json(const std::vector<file_entry>& files);
+/// {"peer": 16 hex digits, "address": "host:port", "outbound": bool, "files": [file_json...]}.
+json peer_json(const peer_info& info);
+/// {"address", "count", "last_error", "last_time": ISO 8601 UTC}.
+json failure_json(const failure_record& failure);
+/// "none", "exists", "not_found"...: the download_errc as a word.
+std::string_view download_code_name(download_errc code);
+
+/// {"event": "<kind>", ...}: the JSON form of every event (docs/api.md lists each one). `serve --json` prints these
+/// lines and the web API sends them as server-sent events.
+json event_json(const event& e);
+
+/// {"event": "started", "peer", "address", "public_key" (null without --secure)}: the first line of `serve --json`.
+json started_json(peer_id id, const std::string& address, const std::string& public_key);
+/// {"event": "stopping"}: the peer was asked to stop ("Shutting down peer...").
+json stopping_json();
+/// {"event": "stopped", "peer"}: the peer has left ("Peer <id> stopped"), the last line or event.
+json stopped_json(peer_id id);
+
+/// What `get --json` prints: {"name", "size", "seconds", "rate", "peer"} (docs/usage.md).
+json download_result_json(const download_finished& done);
+
+/// What `hash --json` prints for one file: {"file", "root" (64 hex digits), "size", "piece_size", "pieces",
+/// "seconds"} (docs/usage.md). `file` is the path as given.
+json hash_result_json(const std::string& file, const manifest& m, double seconds);
 
 } // namespace p2p::cli

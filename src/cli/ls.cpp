@@ -5,6 +5,7 @@
 #include "json.hpp"
 #include "remote_session.hpp"
 #include "temporary_folder.hpp"
+#include "web_option.hpp"
 
 #include "p2p/file_name.hpp"
 
@@ -23,6 +24,7 @@ struct ls_arguments {
 };
 
 int run_ls(const ls_arguments& arguments, const global_options& globals) {
+    refuse_web(globals, "ls");
     // A peer must share a folder; this one shares an empty one that nobody else sees afterwards.
     temporary_folder folder;
     remote_session session(globals, folder.path(), arguments.address);
@@ -33,12 +35,7 @@ int run_ls(const ls_arguments& arguments, const global_options& globals) {
         throw std::runtime_error("peer " + session.remote().id.short_hex() + " left before listing its files");
     }
     if (arguments.json) {
-        std::string out = "[";
-        for (std::size_t i = 0; i < it->files.size(); ++i) {
-            out += (i == 0 ? "" : ",") + std::string("{\"name\":") + json_string(it->files[i].name) +
-                   ",\"size\":" + std::to_string(it->files[i].size) + "}";
-        }
-        std::cout << out << "]\n";
+        std::cout << dump(files_json(it->files)) << '\n';
     } else {
         for (const auto& f : it->files) {
             // The size is the last field, so a name with spaces still splits cleanly from the right.

@@ -2,10 +2,12 @@
 #include "menu.hpp"
 
 #include "commands.hpp"
+#include "event_output.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
 #include "shutdown.hpp"
 #include "wait.hpp"
+#include "web_option.hpp"
 
 #include "p2p/file_name.hpp"
 
@@ -44,8 +46,8 @@ std::string local_time(std::chrono::system_clock::time_point when) {
 
 } // namespace
 
-menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input)
-    : peer_(p), stop_(stop), screen_(screen), input_(input) {}
+menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web)
+    : peer_(p), stop_(stop), screen_(screen), input_(input), web_(web) {}
 
 int menu::run() {
     show_choices(true);
@@ -78,7 +80,8 @@ int menu::run() {
     }
     screen_.end_prompt();
     const bool failed = peer_.stopped();
-    shut_down(peer_, stop_, screen_);
+    event_output out(screen_, false);
+    shut_down(peer_, stop_, out, bridge());
     return failed ? exit_failure : exit_ok;
 }
 
@@ -92,11 +95,11 @@ std::optional<std::string> menu::ask(std::string_view prompt) {
         if (input_.finished()) {
             return std::nullopt;
         }
-        switch (wait_for_activity(peer_, stop_, &input_, std::chrono::milliseconds(1000))) {
+        switch (wait_for_activity(peer_, stop_, &input_, std::chrono::milliseconds(1000), bridge())) {
         case wake::stop:
             return std::nullopt;
         case wake::event:
-            if (auto e = peer_.next_event(std::chrono::milliseconds(0))) {
+            if (auto e = take_event(peer_, bridge())) {
                 show_event(*e);
             }
             if (peer_.stopped()) {
@@ -118,6 +121,9 @@ void menu::show_choices(bool first) {
         screen_.line(started_line(peer_));
         if (const auto keys = key_line(peer_); !keys.empty()) {
             screen_.line(keys);
+        }
+        if (web_ != nullptr) {
+            screen_.line(web_line(web_->url()));
         }
     } else {
         screen_.line("");
@@ -178,7 +184,9 @@ bool menu::request_file() {
     progress_meter meter(screen_, true);
     progress_ = &meter;
     const auto op = peer_.start_download(download_request{*name, trimmed(*from), std::nullopt, std::nullopt});
-    const auto done = await_operation<download_finished>(peer_, stop_, op, [this](const event& e) { show_event(e); });
+    progress_op_ = op;
+    const auto done = await_operation<download_finished>(
+        peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
     meter.finish();
     progress_ = nullptr;
     if (!done) {
@@ -223,7 +231,8 @@ bool menu::connect_to_peer() {
         key_prefix = trimmed(*key_answer) + "@";
     }
     const auto op = peer_.start_connect(key_prefix + host + ":" + std::to_string(port));
-    const auto done = await_operation<connect_finished>(peer_, stop_, op, [this](const event& e) { show_event(e); });
+    const auto done = await_operation<connect_finished>(
+        peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
     if (!done) {
         return false;
     }
@@ -246,7 +255,7 @@ void menu::show_failures() {
 
 void menu::show_event(const event& e) {
     if (const auto* progress = std::get_if<download_progress>(&e)) {
-        if (progress_ != nullptr) {
+        if (progress_ != nullptr && progress->op == progress_op_) {
             progress_->update(*progress);
         }
         return;
@@ -261,14 +270,17 @@ int run_menu(const menu_arguments& arguments, const global_options& globals) {
         throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get); see --help");
     }
     auto options = make_peer_options(globals, arguments.folder, arguments.port, "0.0.0.0");
+    const auto web_at = web_address(globals);
     stop_signal stop;
     zmq::context_t context;
     peer p(context, std::move(options));
+    // Declared after the peer, so it stops first.
+    const auto web = start_web(web_at, p);
     const bool out_is_tty = ::isatty(STDOUT_FILENO) == 1;
     const bool in_is_tty = ::isatty(STDIN_FILENO) == 1;
     console screen(std::cout, out_is_tty, !in_is_tty);
     line_reader input(STDIN_FILENO);
-    return menu(p, stop, screen, input).run();
+    return menu(p, stop, screen, input, web.get()).run();
 }
 
 void add_menu_arguments(CLI::App& app, menu_arguments& arguments) {

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 // menu.hpp - the interactive menu of the original peer, word for word, on a p2p::peer.
 //
-// One thread: each prompt waits in one zmq::poll over standard input, the peer's events and the stop signal, so
-// events print while a prompt waits, and Ctrl-C at any point is the same as choice 5.
+// One thread: each prompt waits in one zmq::poll over standard input, the peer's events, the stop signal and (with
+// --web) the web interface's requests, so events print and web requests run while a prompt waits, and Ctrl-C at any
+// point is the same as choice 5.
 #pragma once
 
 #include "console.hpp"
 #include "line_reader.hpp"
 #include "progress_meter.hpp"
 #include "stop_signal.hpp"
+
+#include "web/server.hpp"
 
 #include "p2p/peer.hpp"
 
@@ -20,7 +23,8 @@ namespace p2p::cli {
 
 class menu {
 public:
-    menu(peer& p, stop_signal& stop, console& screen, line_reader& input);
+    /// `web` is the web interface when --web was given, else null.
+    menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web = nullptr);
 
     /// Shows the choices and runs them until 5, end of input or a stop signal; then shuts the peer down.
     /// Returns the exit code.
@@ -38,12 +42,15 @@ private:
     bool connect_to_peer();
     void show_failures();
     void show_event(const event& e);
+    web::bridge* bridge() { return web_ != nullptr ? &web_->bridge() : nullptr; }
 
     peer& peer_;
     stop_signal& stop_;
     console& screen_;
     line_reader& input_;
-    progress_meter* progress_ = nullptr; ///< The download being shown, while there is one.
+    web::server* web_;
+    progress_meter* progress_ = nullptr; ///< The download being shown, while there is one...
+    operation_id progress_op_ = 0;       ///< ...and its op: downloads started from the web page are not drawn.
 };
 
 } // namespace p2p::cli

@@ -1,27 +1,27 @@
 // SPDX-License-Identifier: MIT
 #include "shutdown.hpp"
 
-#include "event_text.hpp"
 #include "wait.hpp"
 
 namespace p2p::cli {
 
-void shut_down(peer& p, stop_signal& stop, console& screen) {
-    screen.line("Shutting down peer...");
+void shut_down(peer& p, stop_signal& stop, event_output& out, web::bridge* web) {
+    out.stopping();
+    if (web != nullptr) {
+        web->stopping();
+    }
     // The signal that began this (if one did) is spent: only another one means "now".
     stop.clear();
     p.begin_stop();
     while (!p.stopped()) {
-        switch (wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000))) {
+        switch (wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000), web)) {
         case wake::stop:
-            screen.line("Stopping now");
+            out.stopping_now();
             p.stop_now();
             break;
         case wake::event:
-            if (auto e = p.next_event(std::chrono::milliseconds(0))) {
-                if (auto text = describe(*e)) {
-                    screen.line(*text);
-                }
+            if (auto e = take_event(p, web)) {
+                out.event(*e);
             }
             break;
         case wake::input:
@@ -30,7 +30,14 @@ void shut_down(peer& p, stop_signal& stop, console& screen) {
         }
     }
     p.stop(); // joins the node thread; it has left already
-    screen.line("Peer " + p.id().short_hex() + " stopped");
+    // Events the node sent before it stopped, read off the pipe by stop(): the event streams should see them too.
+    while (auto e = take_event(p, web)) {
+        out.event(*e);
+    }
+    if (web != nullptr) {
+        web->close();
+    }
+    out.stopped(p.id());
 }
 
 } // namespace p2p::cli

@@ -6,9 +6,14 @@
 
 namespace p2p::cli {
 
-wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* input, std::chrono::milliseconds timeout) {
+wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* input, std::chrono::milliseconds timeout,
+                       web::bridge* web) {
     if (stop.requested()) {
         return wake::stop;
+    }
+    if (web != nullptr) {
+        // Before the early return below too: a burst of events must not keep web requests waiting.
+        web->run(p, web::clock::now());
     }
     // Events already read off the pipe (while the peer waited for a reply) do not make it readable again.
     if (p.has_queued_events()) {
@@ -17,6 +22,9 @@ wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* inpu
     std::vector<zmq::pollitem_t> items{stop.pollitem(), p.pollitem()};
     if (input != nullptr) {
         items.push_back(input->pollitem());
+    }
+    if (web != nullptr) {
+        items.push_back(web->pollitem());
     }
     try {
         zmq::poll(items, timeout);
@@ -36,7 +44,18 @@ wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* inpu
     if (input != nullptr && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) != 0) {
         return wake::input;
     }
+    if (web != nullptr && (items.back().revents & ZMQ_POLLIN) != 0) {
+        web->run(p, web::clock::now());
+    }
     return wake::idle;
+}
+
+std::optional<event> take_event(peer& p, web::bridge* web) {
+    auto e = p.next_event(std::chrono::milliseconds(0));
+    if (e && web != nullptr) {
+        web->on_event(p, *e, web::clock::now());
+    }
+    return e;
 }
 
 } // namespace p2p::cli

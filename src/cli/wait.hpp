@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
-// wait.hpp - one zmq::poll over the peer's events, standard input and the stop signal; no extra threads.
+// wait.hpp - one zmq::poll over the peer's events, standard input, the stop signal and, with --web, the web
+// interface's requests; no extra threads touch the peer.
 #pragma once
 
 #include "line_reader.hpp"
 #include "stop_signal.hpp"
+
+#include "web/bridge.hpp"
 
 #include "p2p/peer.hpp"
 
@@ -22,23 +25,29 @@ enum class wake {
     idle,  ///< The timeout passed.
 };
 
-/// Waits up to timeout for a stop signal, a peer event, or input (when input is not null), in that priority.
-wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* input, std::chrono::milliseconds timeout);
+/// Waits up to timeout for a stop signal, a peer event, or input (when input is not null), in that priority. With a
+/// web bridge, the web interface's requests are run meanwhile (on this thread: the one that owns the peer), and the
+/// wait ends as idle after them.
+wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* input, std::chrono::milliseconds timeout,
+                       web::bridge* web = nullptr);
+
+/// The next event after wake::event, handed to the web bridge too when there is one; nullopt when none was there.
+std::optional<event> take_event(peer& p, web::bridge* web);
 
 /// Waits for the Finished event (connect_finished, download_finished) of operation op. Every other event goes to
 /// on_event meanwhile. nullopt when a stop signal came first.
 template <typename Finished>
 std::optional<Finished> await_operation(peer& p, const stop_signal& stop, operation_id op,
-                                        const std::function<void(const event&)>& on_event) {
+                                        const std::function<void(const event&)>& on_event, web::bridge* web = nullptr) {
     for (;;) {
-        const auto woke = wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000));
+        const auto woke = wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000), web);
         if (woke == wake::stop) {
             return std::nullopt;
         }
         if (woke != wake::event) {
             continue;
         }
-        auto e = p.next_event(std::chrono::milliseconds(0));
+        auto e = take_event(p, web);
         if (!e) {
             continue;
         }

@@ -45,7 +45,10 @@ fi
 installed_by_us=1
 p2p_as_root dpkg -i "$deb" >/dev/null || fail "dpkg -i $deb"
 [ "$(package_state)" = "ii" ] || fail "after dpkg -i, p2p-peer is '$(package_state)', not ii"
-ok "dpkg -i $(basename "$deb"): Depends: $(dpkg-query -W -f='${Depends}' p2p-peer)"
+depends=$(dpkg-query -W -f='${Depends}' p2p-peer)
+ok "dpkg -i $(basename "$deb"): Depends: $depends"
+# p2p-peer's web interface links Debian's shared cpp-httplib: dpkg-shlibdeps must have found it.
+grep -q 'libcpp-httplib' <<<"$depends" || fail "Depends lacks libcpp-httplib (p2p-peer --web links it): $depends"
 
 # --- what it installed ---------------------------------------------------------------------------------------------
 [ "$(command -v p2p-peer)" = /usr/bin/p2p-peer ] || fail "p2p-peer is not /usr/bin/p2p-peer"
