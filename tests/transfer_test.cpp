@@ -34,18 +34,29 @@ struct pair_of_peers {
         // These tests check bytes, not timing: the product's default, not the tests' short 2 s, so that a loaded
         // machine (seen: 7 % loss plus a busy CI run) does not make a slow transfer look like a stalled one.
         h.transfer_timeout = g.transfer_timeout = peer_options{}.transfer_timeout;
+        // The same for liveness: with the tests' 1 s, a machine loaded by two builds beside the suite may make one
+        // side drop the other while a 32 MiB file is written (a list that then never came was seen once in 40 runs).
+        h.peer_timeout = g.peer_timeout = peer_options{}.peer_timeout;
         holder = std::make_unique<peer>(ctx, h);
         getter = std::make_unique<peer>(ctx, g);
     }
     void connect() { REQUIRE(getter->connect(holder->endpoint()).ok); }
-    /// Shares bytes under name and waits until the getter sees it listed.
+    /// Shares bytes under name and waits until the getter sees it listed whole. The holder may list a file while it
+    /// is still being written (a list update per inotify event), so a name alone is not enough: a download started
+    /// then was offered the listed size and failed ("offered 33554432 bytes of big.bin but lists 25165824").
     void share(const std::string& name, const std::string& bytes) {
         write_file(holder_dir / name, bytes);
-        REQUIRE(eventually(*getter, [&] {
-            auto peers = getter->peers();
-            return !peers.empty() && std::any_of(peers[0].files.begin(), peers[0].files.end(),
-                                                 [&](const auto& f) { return f.name == name; });
-        }));
+        const bool listed = eventually(
+            *getter,
+            [&] {
+                auto peers = getter->peers();
+                return !peers.empty() && std::any_of(peers[0].files.begin(), peers[0].files.end(), [&](const auto& f) {
+                    return f.name == name && f.size == bytes.size();
+                });
+            },
+            20s);
+        INFO("the getter knows " << getter->peers().size() << " peers");
+        REQUIRE(listed);
     }
 };
 
