@@ -21,8 +21,16 @@ endif()
 # Front ends and tests (argument parsing, menus, test harnesses) run no hot loop, but CLI11 and Catch2 are large
 # header-only libraries whose inline code every file compiles again: at -O1 their files build in 60% of the time of
 # -O3. The transfer code they call lives in p2p_core, which keeps the build type's optimisation.
+# p2p_front_end(target) builds the whole target so; p2p_front_end(target SOURCES a.cpp ...) only those of its files
+# (a program whose command line is front end but whose other files are the work it measures).
 function(p2p_front_end target)
-    if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES")
+    if(CMAKE_BUILD_TYPE STREQUAL "Debug")
+        return()
+    endif()
+    if(arg_SOURCES)
+        set_source_files_properties(${arg_SOURCES} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -O1)
+    else()
         target_compile_options(${target} PRIVATE -O1)
     endif()
 endfunction()

@@ -268,25 +268,28 @@ private:
                 break;
             }
             case 5: // a full disk for a while
-                world_.at(t, [this, p] { world_.peer(p).folder.disk_full = true; });
-                world_.at(t + when_in(milliseconds(100), milliseconds(2000)),
-                          [this, p] { world_.peer(p).folder.disk_full = false; });
+                folder_fault_for_a_while(p, &memory_folder::disk_full, t,
+                                         t + when_in(milliseconds(100), milliseconds(2000)));
                 break;
             case 6: // read errors for a while
-                world_.at(t, [this, p] { world_.peer(p).folder.read_errors = true; });
-                world_.at(t + when_in(milliseconds(50), milliseconds(1000)),
-                          [this, p] { world_.peer(p).folder.read_errors = false; });
+                folder_fault_for_a_while(p, &memory_folder::read_errors, t,
+                                         t + when_in(milliseconds(50), milliseconds(1000)));
                 break;
             case 7: // a shared file changes while it may be served
                 world_.at(t, [this, p] { change_a_file(p); });
                 break;
             case 8: // a failing fsync now and then
-                world_.at(t, [this, p] { world_.peer(p).folder.sync_errors = true; });
-                world_.at(t + when_in(milliseconds(50), milliseconds(500)),
-                          [this, p] { world_.peer(p).folder.sync_errors = false; });
+                folder_fault_for_a_while(p, &memory_folder::sync_errors, t,
+                                         t + when_in(milliseconds(50), milliseconds(500)));
                 break;
             }
         }
+    }
+
+    /// Turns one of peer p's folder faults on at `from` and off again at `until`.
+    void folder_fault_for_a_while(int p, bool memory_folder::*fault, clock_time from, clock_time until) {
+        world_.at(from, [this, p, fault] { world_.peer(p).folder.*fault = true; });
+        world_.at(until, [this, p, fault] { world_.peer(p).folder.*fault = false; });
     }
 
     void remember_open(int p) {
