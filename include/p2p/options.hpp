@@ -20,6 +20,9 @@ struct peer_options {
     std::string bind = "tcp://0.0.0.0:*";
     /// The shared folder; created if missing. Its regular files are served, and downloads land in it.
     std::filesystem::path folder;
+    /// A one-shot client (`get`, `ls`): downloads land in `folder`, but nothing in it is listed or served, HELLO
+    /// says so, and the other side does not show it as a peer (no "joined" or "left" line).
+    bool client = false;
 
     milliseconds ping_interval{1000};    ///< Silence after which we PING a peer.
     milliseconds peer_timeout{5000};     ///< Silence after which a peer is evicted.

@@ -39,7 +39,7 @@ milliseconds download_table::request_repeat_interval() const {
 std::vector<remote_peer*> download_table::sources_for(const download& d) {
     std::vector<remote_peer*> out;
     for (auto& [id, p] : state_.peers->all()) {
-        if (d.tried.contains(id) || !p.has_list) {
+        if (d.tried.contains(id) || !p.has_list || p.client) {
             continue;
         }
         const auto* entry = p.find_file(d.name());
@@ -81,7 +81,7 @@ void download_table::start(const command::download& cmd, steady_time now) {
         const auto prefix = lower(req.from);
         std::vector<remote_peer*> matches;
         for (auto& [id, p] : state_.peers->all()) {
-            if (p.has_list && id.hex().starts_with(prefix)) {
+            if (p.has_list && !p.client && id.hex().starts_with(prefix)) {
                 matches.push_back(&p);
             }
         }

@@ -5,8 +5,11 @@
 
 namespace p2p::core {
 
-folder_view::folder_view(folder_io& disk, bool watched, milliseconds rescan_delay, steady_time now)
-    : disk_(disk), watched_(watched), rescan_delay_(rescan_delay) {
+folder_view::folder_view(folder_io& disk, bool shared, bool watched, milliseconds rescan_delay, steady_time now)
+    : disk_(disk), shared_(shared), watched_(watched), rescan_delay_(rescan_delay) {
+    if (!shared_) {
+        return; // nothing to list, ever
+    }
     rescan();
     if (!watched_) {
         rescan_at_ = now + periodic_scan;
@@ -14,13 +17,15 @@ folder_view::folder_view(folder_io& disk, bool watched, milliseconds rescan_dela
 }
 
 void folder_view::on_changed(steady_time now) {
-    if (!rescan_at_) {
+    if (shared_ && !rescan_at_) {
         rescan_at_ = now + rescan_delay_;
     }
 }
 
 void folder_view::rescan_soon(steady_time now) {
-    rescan_at_ = rescan_at_ ? std::min(*rescan_at_, now) : now;
+    if (shared_) {
+        rescan_at_ = rescan_at_ ? std::min(*rescan_at_, now) : now;
+    }
 }
 
 std::optional<steady_time> folder_view::next_deadline() const {

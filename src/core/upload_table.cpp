@@ -41,6 +41,12 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         state_.peers->send(from, abort_transfer{r.transfer, "the peer is shutting down"});
         return;
     }
+    if (state_.options.client) {
+        // A one-shot client's folder is where its downloads land, not something it shares.
+        ++state_.stats.uploads_refused;
+        state_.peers->send(from, not_found{r.transfer, r.name, "this peer shares nothing (a one-shot client)"});
+        return;
+    }
     std::size_t from_this_peer = 0;
     for (const auto& [k, u] : uploads_) {
         from_this_peer += k.first == from.id ? 1 : 0;

@@ -12,6 +12,7 @@ Scenarios:
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
+  client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -331,7 +332,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 2, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 3, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -347,7 +348,7 @@ def scenario_hostile(h):
             rid, body = router.recv_multipart()
             message = msgpack.unpackb(body, raw=False)
             if message[1] == hello:
-                router.send_multipart([rid, msgpack.packb([version, hello, 1, f"tcp://127.0.0.1:{port}", 1])])
+                router.send_multipart([rid, msgpack.packb([version, hello, 1, f"tcp://127.0.0.1:{port}", 1, False])])
                 router.send_multipart([rid, msgpack.packb([version, file_list, 1, 0, 1, [["x.txt", 5]]])])
             elif message[1] == request:
                 router.send_multipart([rid, msgpack.packb([version, not_found, message[2], message[3], evil])])
@@ -470,8 +471,67 @@ def scenario_hash(h):
     print(f"hash: {len(paths)} files match manifest_ref.py, --json, an escaped name, 3 errors exit 1")
 
 
+def lines_until(p, pattern, timeout=None):
+    """The lines p prints up to and including the first that matches pattern (consumed)."""
+    start = len(p.output)
+    p.wait_for(pattern, timeout)
+    # wait_for has consumed the matching line, so output holds it too.
+    return p.output[start:]
+
+
+def wait_until(condition, what, timeout=STEP_S):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        check(time.monotonic() < deadline, f"{what} within {timeout} s")
+        time.sleep(0.02)
+
+
+def scenario_client(h):
+    """A one-shot client (get, ls) serves nothing and lists nothing, and is no peer in the other's menu."""
+    # 1-byte chunks, one at a time: the get of 1 MiB runs long enough to look at the other side meanwhile.
+    big = random.Random(13).randbytes(1024 * 1024)
+    m, m_id, m_port = h.menu("M", make_folder(h.path("menu"), {"big.bin": big}))
+    down = make_folder(h.path("getter"), {"secret.txt": b"my secret\n"})
+    g = process("getter", [h.peer, "--chunk-size", "1", "--window", "1", "get", f"127.0.0.1:{m_port}", "big.bin",
+                           "--dir", down], h.dir)
+
+    def receiving():
+        return any(n.startswith(".p2p-part-") and not n.endswith(".meta") and os.path.getsize(os.path.join(down, n))
+                   for n in os.listdir(down))
+    wait_until(receiving, "the getter did not start receiving big.bin")
+
+    # The menu peer lists no peer, and so not the getter's secret.txt...
+    m.send("2")
+    shown = lines_until(m, r"^1\. List local files$")
+    check(not any("secret" in line for line in shown), f"the menu peer saw the getter's folder: {shown}")
+    check("  No peers connected" in shown, f"the menu peer lists the getter as a peer: {shown}")
+    # ...and cannot download it from anyone.
+    m.send("3", "secret.txt", "")
+    shown = lines_until(m, r"^1\. List local files$")
+    check(not os.path.exists(h.path("menu", "secret.txt")), f"the menu peer downloaded secret.txt: {shown}")
+    check(g.proc.poll() is None, "the getter ended before the checks")
+    g.proc.send_signal(signal.SIGINT)
+    g.exit_code()
+
+    # An ls prints its files and leaves no trace in the menu either.
+    code, out, err = h.run("ls", f"127.0.0.1:{m_port}")
+    check(code == 0 and out == f"big.bin {len(big)}\n", f"ls: {code} {out!r} {err!r}")
+    # A real peer joining afterwards is the marker: its line comes after anything the get and ls caused.
+    s, s_id, _ = h.serve("S", make_folder(h.path("serve"), {"s.txt": b"s"}), "--connect", f"127.0.0.1:{m_port}")
+    m.wait_for(rf"^New peer {s_id} joined with 1 file$")
+    joined_or_left = [line for line in m.output if re.search(r"joined|left$|not reachable", line)]
+    check(joined_or_left == [f"New peer {s_id} joined with 1 file"],
+          f"the menu peer printed joined/left lines for one-shot clients: {joined_or_left}")
+
+    s.stop()
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print("client: a get's folder is never seen by the other peer; get and ls print no joined/left there")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash,
+             "client": scenario_client}
 
 
 def main():

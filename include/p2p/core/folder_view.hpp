@@ -19,8 +19,9 @@ namespace p2p::core {
 class folder_view {
 public:
     /// `watched`: the shell tells of changes (inotify), so the folder is listed again only then; otherwise every
-    /// periodic_scan. Lists the folder once now.
-    folder_view(folder_io& disk, bool watched, milliseconds rescan_delay, steady_time now);
+    /// periodic_scan. `shared` false (a one-shot client): the folder is never listed, files() stays empty. Lists
+    /// the folder once now.
+    folder_view(folder_io& disk, bool shared, bool watched, milliseconds rescan_delay, steady_time now);
 
     folder_io& disk() { return disk_; }
     /// Shared files sorted by name.
@@ -47,6 +48,7 @@ private:
     bool rescan();
 
     folder_io& disk_;
+    bool shared_;
     bool watched_;
     milliseconds rescan_delay_;
     std::vector<file_entry> files_;
