@@ -309,3 +309,91 @@ TEST_CASE("core a one-shot client is no peer: no joined or left event, not liste
     g.from(client, goodbye{});
     CHECK(g.events_of<peer_left>() == 0);
 }
+
+namespace {
+
+/// Lets `dt` pass on a stepped core, handling every deadline due meanwhile at its own time; the folder's clock
+/// (modification times) moves along.
+void step(stepped_core& g, milliseconds dt) {
+    const auto until = g.now + dt;
+    for (int turns = 0; turns < 100000; ++turns) { // bounded: a deadline that never moves on fails, not hangs
+        const auto due = g.core->next_deadline();
+        if (!due || *due > until) {
+            break;
+        }
+        g.now = std::max(g.now, *due);
+        g.clock_ns = g.now.time_since_epoch().count();
+        g.core->on_deadline(g.now);
+    }
+    g.now = until;
+    g.clock_ns = g.now.time_since_epoch().count();
+}
+
+} // namespace
+
+TEST_CASE("core a file is listed and served only once unchanged for the settle time", "[core][settle]") {
+    stepped_core g({}, {{"a.txt", "v0"}}); // settle: the default 1 s; there at start, so listed at once
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    const auto first = g.out.sent_to<file_list>(asker); // (sent_to moves the messages out: read them once)
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].files == std::vector<file_entry>{{"a.txt", 2}});
+
+    // Rewritten 21 times within a second, asked for in the middle.
+    for (int i = 1; i <= 21; ++i) {
+        g.folder.rewrite("a.txt", std::string(100 * static_cast<std::size_t>(i), 'x'));
+        g.core->on_folder_changed(g.now);
+        if (i == 10) {
+            g.from(asker, request{1, "a.txt", 0, 1024, 1});
+            CHECK(std::holds_alternative<preparing>(g.out.sends.back().msg)); // not served half written
+        }
+        step(g, 45ms);
+    }
+    CHECK(g.out.sent_to<offer>(asker).empty());
+    CHECK(g.out.jobs.empty());
+    // Still being asked for after 0.9 s of quiet: still PREPARING, nothing listed anew.
+    step(g, 900ms);
+    g.from(asker, request{1, "a.txt", 0, 1024, 1});
+    CHECK(std::holds_alternative<preparing>(g.out.sends.back().msg));
+    CHECK(g.out.sent_to<file_list>(asker).size() == 1);
+
+    // Quiet for the settle time: one list update for the 21 writes, then the file is served as it is now.
+    step(g, 1000ms);
+    const auto lists = g.out.sent_to<file_list>(asker);
+    REQUIRE(lists.size() == 2);
+    CHECK(lists[1].files == std::vector<file_entry>{{"a.txt", 2100}});
+    g.from(asker, request{1, "a.txt", 0, 1024, 1});
+    REQUIRE(g.out.jobs.size() == 1);
+    g.finish_job(0);
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].size == 2100);
+    CHECK(offers[0].hash == blake2b_of(std::string(2100, 'x')));
+
+    // A new file that keeps changing is never listed, and after 30 s of it a REQUEST is refused in words.
+    g.folder.put("slow.bin", "a");
+    g.core->on_folder_changed(g.now);
+    for (int i = 0; i < 62; ++i) {
+        step(g, 500ms);
+        g.folder.rewrite("slow.bin", std::string(static_cast<std::size_t>(i) + 2, 'b'));
+        g.core->on_folder_changed(g.now);
+        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100}});
+    }
+    g.from(asker, request{2, "slow.bin", 0, 1024, 1});
+    const auto refused = g.out.sent_to<not_found>(asker);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].reason.find("still being written") != std::string::npos);
+    CHECK(g.out.sent_to<file_list>(asker).size() == 2);
+}
+
+TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
+    stepped_core g([](peer_options& o) { o.settle = 0ms; });
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    g.folder.put("new.txt", "abc");
+    g.core->on_folder_changed(g.now);
+    step(g, 200ms); // the rescan delay
+    CHECK(g.core->files() == std::vector<file_entry>{{"new.txt", 3}});
+    g.from(asker, request{1, "new.txt", 0, 1024, 1});
+    CHECK(g.out.jobs.size() == 1);
+}

@@ -41,10 +41,12 @@ struct pair_of_peers {
     /// Shares bytes under name and waits until the getter sees it listed.
     void share(const std::string& name, const std::string& bytes) {
         write_file(holder_dir / name, bytes);
+        // Listed with its whole size: a holder that saw it half written lists it again once it settles.
         REQUIRE(eventually(*getter, [&] {
             auto peers = getter->peers();
-            return !peers.empty() && std::any_of(peers[0].files.begin(), peers[0].files.end(),
-                                                 [&](const auto& f) { return f.name == name; });
+            return !peers.empty() && std::any_of(peers[0].files.begin(), peers[0].files.end(), [&](const auto& f) {
+                return f.name == name && f.size == bytes.size();
+            });
         }));
     }
 };

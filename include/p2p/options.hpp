@@ -29,6 +29,9 @@ struct peer_options {
     milliseconds connect_timeout{2000};  ///< No HELLO back within this: the connect fails.
     milliseconds transfer_timeout{8000}; ///< No progress within this: the transfer fails over or fails.
     milliseconds rescan_delay{200};      ///< Folder changes are batched for this long before a rescan.
+    /// A file is listed and served only once its size, times and inode have stayed the same this long (it may
+    /// still be being written before); 0 lists and serves every file at once.
+    milliseconds settle{1000};
 
     std::uint32_t chunk_size = protocol::default_chunk_size; ///< Largest chunk we ask for / send.
     std::uint32_t window = 1; ///< Chunks in flight per download; 1 is stop-and-wait, as in the original.

@@ -350,12 +350,12 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
         fail(*d, code, *problem, source_state::ended, now);
         return;
     }
+    state_.folder->landed(d->name(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     download_finished done{d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
                            d->bytes_received, d->resumed_from, seconds};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
-    state_.folder->rescan_soon(now); // list the new file to everyone now
 }
 
 void download_table::end_all(steady_time now) {

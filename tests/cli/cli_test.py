@@ -13,6 +13,7 @@ Scenarios:
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
   client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
+  settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -529,9 +530,46 @@ def scenario_client(h):
     print("client: a get's folder is never seen by the other peer; get and ls print no joined/left there")
 
 
+def scenario_settle(h):
+    """A file still being written is served only once complete, and its writes make one list update elsewhere."""
+    pieces = [random.Random(40 + i).randbytes(64 * 1024) for i in range(30)]
+    final = b"".join(pieces)
+    shared = make_folder(h.path("settle-shared"), {"grow.bin": pieces[0]})
+    s, s_id, port = h.serve("S", shared)
+    m, _, _ = h.menu("M", h.path("settle-menu"))
+    m.send("4", "127.0.0.1", str(port))
+    m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{port} \(1 file available\)$")
+
+    down = h.path("settle-down")
+    getter = None
+    with open(os.path.join(shared, "grow.bin"), "ab") as f:
+        for i, piece in enumerate(pieces[1:], 1):
+            f.write(piece)
+            f.flush()
+            if i == 5:
+                getter = subprocess.Popen([h.peer, "get", f"127.0.0.1:{port}", "grow.bin", "--dir", down],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True)
+            # Paces the writer (the file is written over about 3 s); nothing is waited for here.
+            time.sleep(0.1)
+    out, err = getter.communicate(timeout=TRANSFER_S)
+    check(getter.returncode == 0, f"get exited {getter.returncode}: {err!r}")
+    got = read(os.path.join(down, "grow.bin"))
+    check(got == final, f"the getter got {len(got)} bytes, not the {len(final)} bytes of the finished file: {out!r}")
+
+    # The other peer heard of the finished file (it is listed before it is served), in few lines.
+    m.wait_for(rf"^Peer {s_id} updated its file list: \[grow\.bin\]$")
+    updates = [line for line in m.output if "updated its file list" in line]
+    check(len(updates) <= 2, f"{len(updates)} list updates for one file written in pieces: {updates}")
+
+    s.stop()
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print(f"settle: a file written for 3 s arrived complete; {len(updates)} list update(s) at the other peer")
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash,
-             "client": scenario_client}
+             "client": scenario_client, "settle": scenario_settle}
 
 
 def main():
