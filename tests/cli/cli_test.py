@@ -14,6 +14,7 @@ Scenarios:
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
   client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
   settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
+  skipped  symlinks, FIFOs, folders and unsendable names are named once in the log and counted in choice 1
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -567,9 +568,45 @@ def scenario_settle(h):
     check(m.exit_code() == 0, "the menu did not exit 0")
     print(f"settle: a file written for 3 s arrived complete; {len(updates)} list update(s) at the other peer")
 
+def scenario_skipped(h):
+    """What the folder holds but does not share is named once in the log (escaped, with why) and counted in 1."""
+    folder = make_folder(h.path("skipped"), {"ok.txt": b"ok", "bad\x1bname.txt": b"x"})
+    os.symlink("ok.txt", os.path.join(folder, "link"))
+    os.mkfifo(os.path.join(folder, "fifo"))
+    os.mkdir(os.path.join(folder, "sub"))
+    m, _, _ = h.menu("M", folder, "--log-level", "info")
+    m.send("1")
+    shown = lines_until(m, r"^1\. List local files$")
+    check("  ok.txt (2 bytes)" in shown, f"choice 1: {shown}")
+    check("  4 entries skipped (not regular files, or names that cannot be sent); --log-level info names them"
+          in shown, f"choice 1 does not count the skipped entries: {shown}")
+    check(not any("bad" in line or "link" in line or "fifo" in line for line in shown if line.startswith("  ")
+                  and not line.startswith("  4 ")), f"choice 1 lists a skipped entry: {shown}")
+
+    # A later listing (a new file) names nobody twice.
+    with open(os.path.join(folder, "new.txt"), "wb") as f:
+        f.write(b"new")
+
+    def listed_new():
+        m.send("1")
+        return "  new.txt (3 bytes)" in lines_until(m, r"^1\. List local files$")
+    wait_until(listed_new, "new.txt was not listed")
+    with open(m.stderr_path, errors="replace") as f:
+        log = f.read()
+    for name, reason in (("bad\\x1bname.txt", "control character"), ("link", "symbolic link"), ("fifo", "FIFO"),
+                         ("sub", "folder")):
+        lines = [line for line in log.splitlines() if f"not sharing {name}:" in line]
+        check(len(lines) == 1, f"{name}: logged {len(lines)} times, not once: {lines} (log: {log!r})")
+        check(reason in lines[0], f"{name}: no reason {reason!r} in {lines[0]!r}")
+    check("\x1b" not in log, "a raw escape reached the log")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print("skipped: 4 skipped entries counted in choice 1 and each named once in the log")
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash,
-             "client": scenario_client, "settle": scenario_settle}
+             "client": scenario_client, "settle": scenario_settle,
+             "skipped": scenario_skipped}
 
 
 def main():
