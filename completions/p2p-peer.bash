@@ -18,9 +18,9 @@ _p2p_peer() {
     COMPREPLY=()
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
-    local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --capture
+    local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
                    --secure --allow --web --web-allow-remote"
-    local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --capture --allow
+    local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
                        --connect --dir --web "
 
     case $prev in
@@ -45,7 +45,7 @@ _p2p_peer() {
         mapfile -t COMPREPLY < <(compgen -W "0.0.0.0 127.0.0.1 $interfaces" -- "$cur")
         return 0
         ;;
-    --chunk-size | --window | --ping-interval | --peer-timeout | --connect | --web)
+    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web)
         return 0 # a number, a size, a duration, HOST:PORT or [ADDR:]PORT: nothing to offer
         ;;
     esac

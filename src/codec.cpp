@@ -131,10 +131,11 @@ struct body_packer {
     packer& pk;
 
     void operator()(const hello& m) {
-        pack_head(pk, msg_type::hello, 3);
+        pack_head(pk, msg_type::hello, 4);
         pk.pack(m.id.value());
         pack_str(pk, m.endpoint, protocol::max_endpoint_bytes, "HELLO.endpoint too long");
         pk.pack(m.list_version);
+        pk.pack(m.client);
     }
     void operator()(const file_list& m) {
         require(m.files.size() <= protocol::files_per_page, "FILE_LIST page too long");
@@ -349,11 +350,12 @@ bool is_printable_ascii(const std::string& s) {
 message decode_fields(const msgpack::object_array& array, msg_type type) {
     switch (type) {
     case msg_type::hello: {
-        field_reader r(array, type, 3);
+        field_reader r(array, type, 4);
         hello m;
         m.id = peer_id(r.uint("id"));
         m.endpoint = r.str("endpoint", protocol::max_endpoint_bytes);
         m.list_version = r.uint("list_version");
+        m.client = r.boolean("client");
         if (m.id.value() == 0) {
             fail(decode_errc::invalid_value, r.where("id") + "zero");
         }

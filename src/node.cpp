@@ -362,6 +362,7 @@ void node::on_command(node_command& cmd) {
                 stats.chunk_buffers = chunk_pool_.allocations();
                 stats.loop_wakeups = loop_wakeups_;
                 stats.events_dropped = events_dropped_;
+                stats.entries_skipped = options_.client ? 0 : folder_.skipped();
                 output(node_output{node_reply{stats}});
             } else {
                 core_->on_command(core_command{std::move(c)}, now);

@@ -172,18 +172,42 @@ std::optional<std::vector<core::folder_entry>> posix_folder::scan() {
         return std::nullopt;
     }
     std::vector<core::folder_entry> files;
+    std::size_t skipped = 0;
+    std::set<std::string, std::less<>> reported;
+    // Each name left out is said once (at info), escaped, with why: a user wondering where a file went can ask.
+    const auto skip = [&](std::string_view name, std::string_view why) {
+        ++skipped;
+        if (!reported_.contains(name)) {
+            log(log_level::info, "not sharing ", escape_for_terminal(name), ": ", why);
+        }
+        reported.emplace(name);
+    };
     while (auto* entry = ::readdir(dir)) {
         std::string_view name(entry->d_name);
-        if (!is_valid_file_name(name)) {
-            continue; // ".", "..", our .p2p files, and names we could not send anyway
+        if (name == "." || name == ".." || is_reserved_name(name)) {
+            continue; // the folder itself, its parent, and our own .p2p files: nothing the user put there
+        }
+        if (auto problem = file_name_problem(name)) {
+            skip(name, *problem + " (it could not be sent)");
+            continue;
         }
         struct ::stat st {};
-        if (::fstatat(dir_.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-            continue; // vanished, or a symlink, directory, device, FIFO: never shared
+        if (::fstatat(dir_.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue; // vanished since readdir
+        }
+        if (!S_ISREG(st.st_mode)) {
+            skip(name, S_ISLNK(st.st_mode)    ? "a symbolic link (never followed)"
+                       : S_ISDIR(st.st_mode)  ? "a folder (subfolders are not shared)"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device or other special file");
+            continue;
         }
         files.push_back(core::folder_entry{std::string(name), file_stat::of(st)});
     }
     ::closedir(dir);
+    skipped_ = skipped;
+    reported_ = std::move(reported); // a name that left and comes back is said again
     return files;
 }
 

@@ -159,6 +159,7 @@ chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, const 
 
 TEST_CASE("codec hello round trips with smallest and largest values", "[codec]") {
     check_round_trip(hello{peer_id(1), "inproc://a", 0});
+    check_round_trip(hello{peer_id(1), "inproc://a", 0, true});
     check_round_trip(
         hello{peer_id(u64max), "tcp://" + std::string(protocol::max_endpoint_bytes - 11, 'h') + ":5000", u64max});
 }
@@ -239,11 +240,11 @@ TEST_CASE("codec chunk round trips with 0-byte and maximal payloads", "[codec]")
 TEST_CASE("codec reads integers of any width the writer chose", "[codec]") {
     // ACK [1, 6, transfer 5 as int8, next_offset 1 as uint16, credit 2 as uint64]: msgpack allows any width, and a
     // signed type holding a value >= 0 is still that value.
-    auto decoded = decode_body(raw({0x95, 0x02, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
+    auto decoded = decode_body(raw({0x95, 0x03, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
     REQUIRE(decoded.ok());
     CHECK(std::get<ack>(decoded.value()) == ack{5, 1, 2});
     // The same ACK with credit as int8 -1 is refused.
-    CHECK(error_of(raw({0x95, 0x02, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
+    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
 }
 
 TEST_CASE("codec encode refuses fields over their limits", "[codec]") {
@@ -282,29 +283,31 @@ TEST_CASE("codec encodes every type to its known bytes", "[codec]") {
         auto decoded = decode(span_of(bytes), encoded.payload ? &payload : nullptr);
         CHECK(decoded.ok());
     };
-    // [version 2, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0]
-    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "950201cf0102030405060708aa696e70726f633a2f2f6100");
-    // [2, 2, list_version 1, page 0, page_count 1, [["a", 5]]]
-    check(file_list{1, 0, 1, {{"a", 5}}}, "9602020100019192a16105");
-    // [2, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
-    check(request{1, "a.txt", 0, 1024, 2}, "97020301a5612e74787400cd040002");
-    // [2, 4, transfer 2, size 65536 (uint32), bin8 of 32 bytes, chunk_size 1048576 (uint32)]
-    check(offer{2, 65536, h, 1u << 20}, "96020402ce00010000c420" + hash_hex + "ce00100000");
-    // [2, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
-    check(make_chunk(7, 300, true, "xyz"), "95020507cd012cc3");
-    // [2, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
-    check(ack{1, 1ull << 32, 64}, "95020601cf000000010000000040");
-    // [2, 7, transfer 2, "x", "no"]
-    check(not_found{2, "x", "no"}, "95020702a178a26e6f");
-    // [2, 8, transfer 3, "bye"]
-    check(abort_transfer{3, "bye"}, "94020803a3627965");
-    check(ping{}, "920209");
-    check(pong{}, "92020a");
-    check(goodbye{}, "92020b");
-    // [2, 12, transfer 5, size 2^20 (uint32)]
-    check(preparing{5, 1u << 20}, "94020c05ce00100000");
-    // [2, 13, transfer 3, "no"]
-    check(cancel_transfer{3, "no"}, "94020d03a26e6f");
+    // [version 3, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
+    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960301cf0102030405060708aa696e70726f633a2f2f6100c2");
+    // [3, 1, id 5, "inproc://b", list_version 1, client true]
+    check(hello{peer_id(5), "inproc://b", 1, true}, "96030105aa696e70726f633a2f2f6201c3");
+    // [3, 2, list_version 1, page 0, page_count 1, [["a", 5]]]
+    check(file_list{1, 0, 1, {{"a", 5}}}, "9603020100019192a16105");
+    // [3, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
+    check(request{1, "a.txt", 0, 1024, 2}, "97030301a5612e74787400cd040002");
+    // [3, 4, transfer 2, size 65536 (uint32), bin8 of 32 bytes, chunk_size 1048576 (uint32)]
+    check(offer{2, 65536, h, 1u << 20}, "96030402ce00010000c420" + hash_hex + "ce00100000");
+    // [3, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
+    check(make_chunk(7, 300, true, "xyz"), "95030507cd012cc3");
+    // [3, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
+    check(ack{1, 1ull << 32, 64}, "95030601cf000000010000000040");
+    // [3, 7, transfer 2, "x", "no"]
+    check(not_found{2, "x", "no"}, "95030702a178a26e6f");
+    // [3, 8, transfer 3, "bye"]
+    check(abort_transfer{3, "bye"}, "94030803a3627965");
+    check(ping{}, "920309");
+    check(pong{}, "92030a");
+    check(goodbye{}, "92030b");
+    // [3, 12, transfer 5, size 2^20 (uint32)]
+    check(preparing{5, 1u << 20}, "94030c05ce00100000");
+    // [3, 13, transfer 3, "no"]
+    check(cancel_transfer{3, "no"}, "94030d03a26e6f");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -317,7 +320,7 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(empty.error().code == decode_errc::no_frames);
 
     std::vector<zmq::message_t> three;
-    three.emplace_back(raw({0x92, 0x02, 0x09}).data(), 3);
+    three.emplace_back(raw({0x92, 0x03, 0x09}).data(), 3);
     three.emplace_back(3);
     three.emplace_back(3);
     auto many = decode(std::span<zmq::message_t>(three));
@@ -325,12 +328,12 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(many.error().code == decode_errc::too_many_frames);
 
     // CHUNK [1, 5, 1, 0, true] alone.
-    auto chunk_alone = raw({0x95, 0x02, 0x05, 0x01, 0x00, 0xc3});
+    auto chunk_alone = raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc3});
     CHECK(error_of(chunk_alone) == decode_errc::missing_payload);
 
     // PING [1, 9] with a payload frame.
     zmq::message_t payload(std::string("surprise"));
-    auto with_payload = decode(span_of(raw({0x92, 0x02, 0x09})), &payload);
+    auto with_payload = decode(span_of(raw({0x92, 0x03, 0x09})), &payload);
     REQUIRE_FALSE(with_payload.ok());
     CHECK(with_payload.error().code == decode_errc::unexpected_payload);
 }
@@ -341,7 +344,7 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
     CHECK(error_of(body) == decode_errc::frame_too_large);
 
     zmq::message_t big(protocol::max_chunk_size + 1);
-    auto result = decode(span_of(raw({0x95, 0x02, 0x05, 0x01, 0x00, 0xc3})), &big);
+    auto result = decode(span_of(raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc3})), &big);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == decode_errc::frame_too_large);
     CHECK(big.size() == protocol::max_chunk_size + 1); // left where it was
@@ -350,11 +353,11 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
 TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
     CHECK(error_of("") == decode_errc::truncated);
     // An array of 5 with only 3 elements.
-    CHECK(error_of(raw({0x95, 0x02, 0x06, 0x01})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x01})) == decode_errc::truncated);
     // A str8 announcing 10 bytes with 3 present.
-    CHECK(error_of(raw({0x94, 0x02, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x94, 0x03, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
     // A uint64 cut in half.
-    CHECK(error_of(raw({0x95, 0x02, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
     // Every proper prefix of a valid REQUEST.
     const auto good = request_frame(good_transfer, good_name, good_offset, good_chunk_size, good_credit);
     REQUIRE(decode_body(good).ok());
@@ -366,13 +369,13 @@ TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
 
 TEST_CASE("codec bytes that are not msgpack are malformed", "[codec]") {
     CHECK(error_of(raw({0xc1})) == decode_errc::malformed); // the one reserved byte
-    CHECK(error_of(raw({0x92, 0x02, 0xc1})) == decode_errc::malformed);
+    CHECK(error_of(raw({0x92, 0x03, 0xc1})) == decode_errc::malformed);
 }
 
 TEST_CASE("codec bytes after the message are trailing bytes", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x02, 0x09, 0x00})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x03, 0x09, 0x00})) == decode_errc::trailing_bytes);
     // Two whole messages in one frame.
-    CHECK(error_of(raw({0x92, 0x02, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x03, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
 }
 
 TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
@@ -382,36 +385,37 @@ TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
     CHECK(error_of(raw({0x80})) == decode_errc::not_an_array); // an empty map (no map may hold anything)
 }
 
-TEST_CASE("codec a version other than 2 is refused", "[codec]") {
+TEST_CASE("codec a version other than 3 is refused", "[codec]") {
     CHECK(error_of(raw({0x92, 0x00, 0x09})) == decode_errc::bad_version);
-    CHECK(error_of(raw({0x92, 0x03, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x02, 0x09})) == decode_errc::bad_version); // version 2: HELLO had no client flag
+    CHECK(error_of(raw({0x92, 0x04, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0xff, 0x09})) == decode_errc::bad_version); // -1
     CHECK(error_of(raw({0x92, 0xa1, '2', 0x09})) == decode_errc::bad_version);
     // The version is checked before the type: a future version may have types we do not know.
-    CHECK(error_of(raw({0x92, 0x03, 0x63})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x04, 0x63})) == decode_errc::bad_version);
     // A peer of the first release is told in words what is wrong.
     auto old = decode_body(raw({0x92, 0x01, 0x09}));
     REQUIRE_FALSE(old.ok());
     CHECK(old.error().code == decode_errc::bad_version);
-    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 2");
+    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 3");
 }
 
 TEST_CASE("codec an unknown type code is refused", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x02, 0x00})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x03, 0x00})) == decode_errc::unknown_type);
     // One past the last type there is.
     const int past_last = static_cast<int>(msg_type::cancel) + 1;
-    CHECK(error_of(raw({0x92, 0x02, past_last})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x02, 0xcc, 0xff})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x02, 0xfb})) == decode_errc::unknown_type); // -5
-    CHECK(error_of(raw({0x92, 0x02, 0xa1, 0x09})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x03, past_last})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x03, 0xcc, 0xff})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x03, 0xfb})) == decode_errc::unknown_type); // -5
+    CHECK(error_of(raw({0x92, 0x03, 0xa1, 0x09})) == decode_errc::unknown_type);
 }
 
 TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
     CHECK(error_of(raw({0x90})) == decode_errc::wrong_arity);
     CHECK(error_of(raw({0x91, 0x01})) == decode_errc::wrong_arity);
-    CHECK(error_of(raw({0x93, 0x02, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
-    CHECK(error_of(raw({0x94, 0x02, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
-    CHECK(error_of(raw({0x93, 0x02, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
+    CHECK(error_of(raw({0x93, 0x03, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
+    CHECK(error_of(raw({0x94, 0x03, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
+    CHECK(error_of(raw({0x93, 0x03, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
     CHECK(error_of(frame(1, 2, [](packer& pk) {
               pk.pack(5);
               pack_string(pk, "inproc://a");
@@ -482,10 +486,19 @@ TEST_CASE("codec each field of the wrong msgpack type is refused", "[codec]") {
               })) == decode_errc::wrong_field_type);
     }
     SECTION("hello id must be an unsigned integer") {
-        CHECK(error_of(frame(1, 3, [](packer& pk) {
+        CHECK(error_of(frame(1, 4, [](packer& pk) {
                   pack_string(pk, "1111111111111111");
                   pack_string(pk, "inproc://a");
                   pk.pack(0);
+                  pk.pack(false);
+              })) == decode_errc::wrong_field_type);
+    }
+    SECTION("hello client flag must be a boolean") {
+        CHECK(error_of(frame(1, 4, [](packer& pk) {
+                  pk.pack(1);
+                  pack_string(pk, "inproc://a");
+                  pk.pack(0);
+                  pk.pack(1);
               })) == decode_errc::wrong_field_type);
     }
     SECTION("file list files, entries and sizes") {
@@ -553,11 +566,11 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
               })) == decode_errc::over_limit);
     }
     SECTION("nesting deeper than a FILE_LIST needs") {
-        CHECK(error_of(raw({0x92, 0x02, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x03, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
     }
     SECTION("a map, or an ext, of any size") {
-        CHECK(error_of(raw({0x92, 0x02, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
-        CHECK(error_of(raw({0x92, 0x02, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x03, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x03, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
     }
     SECTION("numbers past their range") {
         CHECK(error_of(request_frame(uint_field(1ull << 32), good_name, good_offset, good_chunk_size, good_credit)) ==
@@ -569,7 +582,7 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
         CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
                                      uint_field(protocol::max_window + 1))) == decode_errc::over_limit);
         // PREPARING size 2^63, one past the largest file offset.
-        CHECK(error_of(raw({0x94, 0x02, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x94, 0x03, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
         CHECK(error_of(frame(2, 4, [](packer& pk) {
                   pk.pack(1);
                   pk.pack(0);
@@ -618,10 +631,11 @@ TEST_CASE("codec values of the right type but not allowed are invalid", "[codec]
           })) == decode_errc::invalid_value);
     // HELLO: id 0, empty endpoint, endpoint with a space.
     const auto hello_with = [](std::uint64_t id, const std::string& endpoint) {
-        return frame(1, 3, [&](packer& pk) {
+        return frame(1, 4, [&](packer& pk) {
             pk.pack(id);
             pack_string(pk, endpoint);
             pk.pack(0);
+            pk.pack(false);
         });
     };
     CHECK(error_of(hello_with(0, "inproc://a")) == decode_errc::invalid_value);
@@ -742,7 +756,7 @@ TEST_CASE("codec a 5-byte frame announcing a huge array, str or bin is refused w
 // The CHUNK payload frame is not copied
 
 TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]") {
-    const auto header = raw({0x95, 0x02, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
+    const auto header = raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
 
     SECTION("a payload in a buffer owned by the caller (zero-copy message)") {
         std::vector<char> buffer(64 * 1024, 'p');

@@ -9,6 +9,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
+
 using namespace p2p;
 using namespace p2p::test;
 
@@ -59,11 +62,19 @@ struct stepped_core {
     steady_time now = steady_time{} + std::chrono::hours(1);
     std::optional<core::node_core> core;
 
-    stepped_core() {
+    /// `tweak` changes the options; `files` are in the folder before the core starts.
+    explicit stepped_core(const std::function<void(peer_options&)>& tweak = {},
+                          const std::vector<std::pair<std::string, std::string>>& files = {}) {
         peer_options o;
         o.folder = "memory";
         o.transfer_timeout = 2000ms;
         o.peer_timeout = 60000ms; // holders played by the test are never evicted for their silence
+        if (tweak) {
+            tweak(o);
+        }
+        for (const auto& [name, bytes] : files) {
+            folder.put(name, bytes);
+        }
         core.emplace(o, peer_id(0x1111), "inproc://getter", false, folder, true, out, now);
     }
 
@@ -74,6 +85,19 @@ struct stepped_core {
                        now);
         core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(file_list{1, 0, 1, std::move(files)}),
                        now);
+    }
+    /// A one-shot client (`get`, `ls`) says HELLO on our inbox and sends `files` as its list.
+    void client_joins(peer_id id, std::vector<file_entry> files) {
+        const auto hex = id.hex();
+        core->on_inbox(core::inbox_origin{hex, std::nullopt, {}},
+                       decode_result(hello{id, "tcp://127.0.0.1:6000", 1, true}), now);
+        core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(file_list{1, 0, 1, std::move(files)}),
+                       now);
+    }
+    template <typename T>
+    std::size_t events_of() const {
+        return static_cast<std::size_t>(std::count_if(out.events.begin(), out.events.end(),
+                                                      [](const event& e) { return std::holds_alternative<T>(e); }));
     }
     void from(peer_id id, message msg) {
         const auto hex = id.hex();
@@ -224,4 +248,152 @@ TEST_CASE("core a download waits as long as its holder answers PREPARING, and fa
     REQUIRE(done);
     CHECK_FALSE(done->ok);
     CHECK(g.now - silent_from <= 2000ms);
+}
+
+TEST_CASE("core a one-shot client lists nothing, serves nothing and says so in HELLO", "[core][client]") {
+    stepped_core g([](peer_options& o) { o.client = true; }, {{"secret.txt", "my secret"}});
+    CHECK(g.core->files().empty());
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"big.bin", 10}});
+    const auto hellos = g.out.sent_to<hello>(holder);
+    REQUIRE(hellos.size() == 1);
+    CHECK(hellos[0].client);
+    const auto lists = g.out.sent_to<file_list>(holder);
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files.empty());
+
+    // The holder asks for what the client's folder holds: refused as if it were not there.
+    g.from(holder, request{1, "secret.txt", 0, 1024, 1});
+    const auto refused = g.out.sent_to<not_found>(holder);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].name == "secret.txt");
+    CHECK(g.out.sent_to<offer>(holder).empty());
+    CHECK(g.out.jobs.empty()); // nothing was even hashed
+
+    // A file landing in the folder later is not listed either.
+    g.folder.put("later.txt", "x");
+    g.core->on_folder_changed(g.now);
+    g.now += 5s;
+    g.core->on_deadline(g.now);
+    CHECK(g.core->files().empty());
+    CHECK(g.out.sent_to<file_list>(holder).size() == 1);
+}
+
+TEST_CASE("core a one-shot client is no peer: no joined or left event, not listed, never a source", "[core][client]") {
+    stepped_core g({}, {{"a.txt", "abc"}});
+    const peer_id client(0xcccc);
+    // Its list claims a file; a client shares nothing, so that is not taken either.
+    g.client_joins(client, {{"x.txt", 3}});
+    // It is answered like anyone (an `ls` needs our list)...
+    REQUIRE(g.out.sent_to<hello>(client).size() == 1);
+    const auto lists = g.out.sent_to<file_list>(client);
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.txt", 3}});
+    // ...but it is not one of our peers.
+    CHECK(g.events_of<peer_joined>() == 0);
+    CHECK(g.core->peers().empty());
+    CHECK(g.core->peer_ids().empty());
+    g.core->on_command(command::download{1, {"x.txt", "", std::nullopt, std::nullopt}}, g.now);
+    g.core->on_command(command::download{2, {"x.txt", client.hex(), std::nullopt, std::nullopt}}, g.now);
+    REQUIRE(g.finished(1));
+    REQUIRE(g.finished(2));
+    CHECK(g.finished(1)->code == download_errc::no_source);
+    CHECK(g.finished(2)->code == download_errc::no_source);
+    CHECK(g.out.sent_to<request>(client).empty());
+
+    // It can still download from us, and it leaves without a word shown.
+    g.from(client, request{1, "a.txt", 0, 1024, 1});
+    REQUIRE(g.out.jobs.size() == 1);
+    g.finish_job(0);
+    CHECK(g.out.sent_to<offer>(client).size() == 1);
+    g.from(client, goodbye{});
+    CHECK(g.events_of<peer_left>() == 0);
+}
+
+namespace {
+
+/// Lets `dt` pass on a stepped core, handling every deadline due meanwhile at its own time; the folder's clock
+/// (modification times) moves along.
+void step(stepped_core& g, milliseconds dt) {
+    const auto until = g.now + dt;
+    for (int turns = 0; turns < 100000; ++turns) { // bounded: a deadline that never moves on fails, not hangs
+        const auto due = g.core->next_deadline();
+        if (!due || *due > until) {
+            break;
+        }
+        g.now = std::max(g.now, *due);
+        g.clock_ns = g.now.time_since_epoch().count();
+        g.core->on_deadline(g.now);
+    }
+    g.now = until;
+    g.clock_ns = g.now.time_since_epoch().count();
+}
+
+} // namespace
+
+TEST_CASE("core a file is listed and served only once unchanged for the settle time", "[core][settle]") {
+    stepped_core g({}, {{"a.txt", "v0"}}); // settle: the default 1 s; there at start, so listed at once
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    const auto first = g.out.sent_to<file_list>(asker); // (sent_to moves the messages out: read them once)
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].files == std::vector<file_entry>{{"a.txt", 2}});
+
+    // Rewritten 21 times within a second, asked for in the middle.
+    for (int i = 1; i <= 21; ++i) {
+        g.folder.rewrite("a.txt", std::string(100 * static_cast<std::size_t>(i), 'x'));
+        g.core->on_folder_changed(g.now);
+        if (i == 10) {
+            g.from(asker, request{1, "a.txt", 0, 1024, 1});
+            CHECK(std::holds_alternative<preparing>(g.out.sends.back().msg)); // not served half written
+        }
+        step(g, 45ms);
+    }
+    CHECK(g.out.sent_to<offer>(asker).empty());
+    CHECK(g.out.jobs.empty());
+    // Still being asked for after 0.9 s of quiet: still PREPARING, nothing listed anew.
+    step(g, 900ms);
+    g.from(asker, request{1, "a.txt", 0, 1024, 1});
+    CHECK(std::holds_alternative<preparing>(g.out.sends.back().msg));
+    CHECK(g.out.sent_to<file_list>(asker).size() == 1);
+
+    // Quiet for the settle time: one list update for the 21 writes, then the file is served as it is now.
+    step(g, 1000ms);
+    const auto lists = g.out.sent_to<file_list>(asker);
+    REQUIRE(lists.size() == 2);
+    CHECK(lists[1].files == std::vector<file_entry>{{"a.txt", 2100}});
+    g.from(asker, request{1, "a.txt", 0, 1024, 1});
+    REQUIRE(g.out.jobs.size() == 1);
+    g.finish_job(0);
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].size == 2100);
+    CHECK(offers[0].hash == blake2b_of(std::string(2100, 'x')));
+
+    // A new file that keeps changing is never listed, and after 30 s of it a REQUEST is refused in words.
+    g.folder.put("slow.bin", "a");
+    g.core->on_folder_changed(g.now);
+    for (int i = 0; i < 62; ++i) {
+        step(g, 500ms);
+        g.folder.rewrite("slow.bin", std::string(static_cast<std::size_t>(i) + 2, 'b'));
+        g.core->on_folder_changed(g.now);
+        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100}});
+    }
+    g.from(asker, request{2, "slow.bin", 0, 1024, 1});
+    const auto refused = g.out.sent_to<not_found>(asker);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].reason.find("still being written") != std::string::npos);
+    CHECK(g.out.sent_to<file_list>(asker).size() == 2);
+}
+
+TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
+    stepped_core g([](peer_options& o) { o.settle = 0ms; });
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    g.folder.put("new.txt", "abc");
+    g.core->on_folder_changed(g.now);
+    step(g, 200ms); // the rescan delay
+    CHECK(g.core->files() == std::vector<file_entry>{{"new.txt", 3}});
+    g.from(asker, request{1, "new.txt", 0, 1024, 1});
+    CHECK(g.out.jobs.size() == 1);
 }

@@ -34,7 +34,7 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 2;
+inline constexpr int version = 3;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
                      ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13;
 } // namespace wire
@@ -52,12 +52,13 @@ inline void pack_bin(packer_t& pk, const std::string& s) {
 namespace body {
 inline std::string hello(std::uint64_t id, const std::string& endpoint, std::uint64_t list_version) {
     return pack_with([&](packer_t& pk) {
-        pk.pack_array(5);
+        pk.pack_array(6);
         pk.pack(wire::version);
         pk.pack(wire::hello);
         pk.pack(id);
         pack_str(pk, endpoint);
         pk.pack(list_version);
+        pk.pack(false); // client: a peer like any other
     });
 }
 inline std::string file_list(std::uint64_t version, std::uint32_t page, std::uint32_t page_count,

@@ -41,9 +41,9 @@ struct pair_of_peers {
         getter = std::make_unique<peer>(ctx, g);
     }
     void connect() { REQUIRE(getter->connect(holder->endpoint()).ok); }
-    /// Shares bytes under name and waits until the getter sees it listed whole. The holder may list a file while it
-    /// is still being written (a list update per inotify event), so a name alone is not enough: a download started
-    /// then was offered the listed size and failed ("offered 33554432 bytes of big.bin but lists 25165824").
+    /// Shares bytes under name and waits until the getter sees it listed whole. The holder lists a file once it has
+    /// settled (peer_options::settle); before that rule a holder listed a file half written, and a download started
+    /// then was offered more than was listed ("offered 33554432 bytes of big.bin but lists 25165824").
     void share(const std::string& name, const std::string& bytes) {
         write_file(holder_dir / name, bytes);
         const bool listed = eventually(

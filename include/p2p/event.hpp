@@ -47,6 +47,8 @@ struct peer_stats {
     std::uint64_t hash_jobs = 0;       ///< Whole-file hashes started for uploads (one per file version at most).
     std::uint64_t jobs_cancelled = 0;  ///< File jobs given up because nobody waited for them any more.
     std::uint64_t events_dropped = 0;  ///< Events not kept while the front end did not read them (oldest first).
+    /// Entries of the folder its last listing left out: symlinks, folders, special files, unsendable names.
+    std::uint64_t entries_skipped = 0;
 };
 
 /// A peer said HELLO and its first file list is complete.

@@ -5,7 +5,7 @@
 // docs/protocol.md has the grammar. In short:
 //
 //   type  name       fields                                         direction
-//   1     HELLO      id, endpoint, list_version                     both, first on every connection
+//   1     HELLO      id, endpoint, list_version, client             both, first on every connection
 //   2     FILE_LIST  list_version, page, page_count, [[name,size]]  both, after HELLO and on change
 //   3     REQUEST    transfer, name, offset, chunk_size, credit     downloader -> holder
 //   4     OFFER      transfer, size, hash, chunk_size               holder -> downloader, before the first CHUNK
@@ -61,6 +61,8 @@ struct hello {
     peer_id id;                     ///< Sender's id; must equal the routing id it connects with.
     std::string endpoint;           ///< Where the sender listens (never an ephemeral source port).
     std::uint64_t list_version = 0; ///< Version of the FILE_LIST that follows.
+    /// A one-shot client (`get`, `ls`): it serves and lists nothing, and the other side shows it as no peer.
+    bool client = false;
     friend bool operator==(const hello&, const hello&) = default;
 };
 

@@ -20,12 +20,18 @@ struct peer_options {
     std::string bind = "tcp://0.0.0.0:*";
     /// The shared folder; created if missing. Its regular files are served, and downloads land in it.
     std::filesystem::path folder;
+    /// A one-shot client (`get`, `ls`): downloads land in `folder`, but nothing in it is listed or served, HELLO
+    /// says so, and the other side does not show it as a peer (no "joined" or "left" line).
+    bool client = false;
 
     milliseconds ping_interval{1000};    ///< Silence after which we PING a peer.
     milliseconds peer_timeout{5000};     ///< Silence after which a peer is evicted.
     milliseconds connect_timeout{2000};  ///< No HELLO back within this: the connect fails.
     milliseconds transfer_timeout{8000}; ///< No progress within this: the transfer fails over or fails.
     milliseconds rescan_delay{200};      ///< Folder changes are batched for this long before a rescan.
+    /// A file is listed and served only once its size, times and inode have stayed the same this long (it may
+    /// still be being written before); 0 lists and serves every file at once.
+    milliseconds settle{1000};
 
     std::uint32_t chunk_size = protocol::default_chunk_size; ///< Largest chunk we ask for / send.
     std::uint32_t window = 1; ///< Chunks in flight per download; 1 is stop-and-wait, as in the original.

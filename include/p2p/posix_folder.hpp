@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,8 @@ public:
     int watch_fd() const { return watch_.get(); }
     /// Reads queued inotify events; true when one concerns a shareable name (our own partial files are ignored).
     bool drain_watch();
+    /// Entries the last scan left out (symlinks, folders, special files, unsendable names; not our own .p2p files).
+    std::size_t skipped() const { return skipped_; }
 
     std::optional<std::vector<core::folder_entry>> scan() override;
     std::variant<core::opened_file, std::string> open_shared(std::string_view name) override;
@@ -50,6 +53,9 @@ private:
     std::filesystem::path path_;
     unique_fd dir_;
     unique_fd watch_;
+    std::size_t skipped_ = 0;
+    /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).
+    std::set<std::string, std::less<>> reported_;
 };
 
 } // namespace p2p

@@ -11,8 +11,9 @@
 namespace p2p::protocol {
 
 /// Protocol version carried as the first element of every frame. 2: CANCEL (type 13) split from ABORT, so that a
-/// transfer number is always the downloader's and each message says by its type which way it goes.
-inline constexpr std::uint32_t version = 2;
+/// transfer number is always the downloader's and each message says by its type which way it goes. 3: HELLO says
+/// whether the sender is a one-shot client (it shares nothing and is no member of the other's peer list).
+inline constexpr std::uint32_t version = 3;
 
 /// Longest file name on the wire, in bytes (one path component, as in POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;

@@ -82,6 +82,11 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->check(duration_check())
         ->type_name("DURATION")
         ->group(group);
+    app.add_option("--settle", options.settle,
+                   "Share a file only once it has been unchanged this many seconds; 0 shares at once (default 1)")
+        ->check(CLI::Range(0.0, 3600.0))
+        ->type_name("SECONDS")
+        ->group(group);
     app.add_option("--capture", options.capture, "Record every message sent and received to FILE (docs/capture.md)")
         ->type_name("FILE")
         ->group(group);
@@ -136,6 +141,9 @@ peer_options make_peer_options(const global_options& options, const std::filesys
     }
     if (options.peer_timeout) {
         out.peer_timeout = *parse_duration(*options.peer_timeout);
+    }
+    if (options.settle) {
+        out.settle = milliseconds(static_cast<std::int64_t>(*options.settle * 1000.0 + 0.5));
     }
     if (out.peer_timeout <= out.ping_interval) {
         throw usage_error("--peer-timeout (" + std::to_string(out.peer_timeout.count()) +

@@ -20,6 +20,7 @@ struct global_options {
     std::optional<std::uint32_t> window;      ///< Chunks in flight per download.
     std::optional<std::string> ping_interval; ///< As typed ("500ms"); validated by parse_duration.
     std::optional<std::string> peer_timeout;  ///< As typed ("5s").
+    std::optional<double> settle;             ///< --settle SECONDS: a file is shared once unchanged this long.
     std::filesystem::path capture;            ///< Record every message to this file (docs/capture.md).
     bool secure = false;                      ///< CURVE on every socket (docs/security.md).
     std::filesystem::path allow;              ///< With --secure: only these public keys get in.
@@ -27,8 +28,8 @@ struct global_options {
     bool web_allow_remote = false;            ///< --web-allow-remote: let --web listen beyond loopback.
 };
 
-/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --capture, --secure, --allow,
-/// --web and --web-allow-remote to app.
+/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --settle, --capture, --secure,
+/// --allow, --web and --web-allow-remote to app.
 void add_global_options(CLI::App& app, global_options& options);
 
 /// Applies --log-level. Call once after parsing.

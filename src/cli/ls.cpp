@@ -25,7 +25,7 @@ struct ls_arguments {
 
 int run_ls(const ls_arguments& arguments, const global_options& globals) {
     refuse_web(globals, "ls");
-    // A peer must share a folder; this one shares an empty one that nobody else sees afterwards.
+    // A peer needs a folder; a one-shot client lists nothing in it, and a temporary one leaves nothing behind.
     temporary_folder folder;
     remote_session session(globals, folder.path(), arguments.address);
     const auto peers = session.local().peers();

@@ -149,6 +149,10 @@ void menu::list_local_files() {
         // Our own names are escaped too: anyone who can write to the folder can choose them.
         screen_.line("  " + escape_for_terminal(f.name) + " (" + std::to_string(f.size) + " bytes)");
     }
+    if (const auto skipped = peer_.stats().entries_skipped; skipped > 0) {
+        screen_.line("  " + std::to_string(skipped) + (skipped == 1 ? " entry" : " entries") +
+                     " skipped (not regular files, or names that cannot be sent); --log-level info names them");
+    }
 }
 
 void menu::list_peers() {

@@ -12,7 +12,8 @@
 
 namespace p2p::cli {
 
-/// A peer on a free port (of --bind, default 127.0.0.1) sharing `folder`, connected to `address`.
+/// A one-shot client peer on a free port (of --bind, default 127.0.0.1), connected to `address`. Downloads land in
+/// `folder`; nothing in it is listed or served (peer_options::client).
 class remote_session {
 public:
     /// Starts the peer and connects. Throws std::runtime_error with one line: the peer cannot start, the address

@@ -59,7 +59,7 @@ void connect_table::start(const command::connect& cmd, steady_time now) {
         return refuse(failed.error);
     }
     // Queued until the connection is up; sent at once after.
-    if (!state_.out.send(peer_id{}, c.link, hello{state_.self, state_.endpoint, state_.folder->version()})) {
+    if (!state_.out.send(peer_id{}, c.link, state_.hello_message())) {
         state_.out.hang_up(c.link);
         return refuse("cannot queue HELLO");
     }
@@ -133,7 +133,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     if (state_.peers->all().size() >= state_.options.max_peers) {
         return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
     }
-    state_.peers->add_outbound(h->id, c.address, c.link, c.op, now);
+    state_.peers->add_outbound(h->id, c.address, c.link, c.op, h->client, now);
 }
 
 void connect_table::fail_all(const std::string& reason, steady_time now) {

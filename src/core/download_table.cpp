@@ -39,7 +39,7 @@ milliseconds download_table::request_repeat_interval() const {
 std::vector<remote_peer*> download_table::sources_for(const download& d) {
     std::vector<remote_peer*> out;
     for (auto& [id, p] : state_.peers->all()) {
-        if (d.tried.contains(id) || !p.has_list) {
+        if (d.tried.contains(id) || !p.has_list || p.client) {
             continue;
         }
         const auto* entry = p.find_file(d.name());
@@ -81,7 +81,7 @@ void download_table::start(const command::download& cmd, steady_time now) {
         const auto prefix = lower(req.from);
         std::vector<remote_peer*> matches;
         for (auto& [id, p] : state_.peers->all()) {
-            if (p.has_list && id.hex().starts_with(prefix)) {
+            if (p.has_list && !p.client && id.hex().starts_with(prefix)) {
                 matches.push_back(&p);
             }
         }
@@ -350,12 +350,12 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
         fail(*d, code, *problem, source_state::ended, now);
         return;
     }
+    state_.folder->landed(d->name(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     download_finished done{d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
                            d->bytes_received, d->resumed_from, seconds};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
-    state_.folder->rescan_soon(now); // list the new file to everyone now
 }
 
 void download_table::end_all(steady_time now) {

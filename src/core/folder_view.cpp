@@ -5,58 +5,170 @@
 
 namespace p2p::core {
 
-folder_view::folder_view(folder_io& disk, bool watched, milliseconds rescan_delay, steady_time now)
-    : disk_(disk), watched_(watched), rescan_delay_(rescan_delay) {
-    rescan();
+folder_view::folder_view(folder_io& disk, bool shared, bool watched, milliseconds rescan_delay, milliseconds settle,
+                         steady_time now)
+    : disk_(disk), shared_(shared), watched_(watched), rescan_delay_(rescan_delay), settle_(settle) {
+    if (!shared_) {
+        return; // nothing to list, ever
+    }
+    rescan(now, true);
     if (!watched_) {
         rescan_at_ = now + periodic_scan;
     }
 }
 
 void folder_view::on_changed(steady_time now) {
-    if (!rescan_at_) {
+    if (shared_ && !rescan_at_) {
         rescan_at_ = now + rescan_delay_;
     }
 }
 
-void folder_view::rescan_soon(steady_time now) {
-    rescan_at_ = rescan_at_ ? std::min(*rescan_at_, now) : now;
+void folder_view::landed(std::string_view name, steady_time now) {
+    if (shared_) {
+        landed_.emplace(name);
+        rescan_at_ = rescan_at_ ? std::min(*rescan_at_, now) : now;
+    }
 }
 
 std::optional<steady_time> folder_view::next_deadline() const {
-    return rescan_at_;
+    if (rescan_at_ && settle_at_) {
+        return std::min(*rescan_at_, *settle_at_);
+    }
+    return rescan_at_ ? rescan_at_ : settle_at_;
 }
 
 bool folder_view::on_deadline(steady_time now) {
-    if (!rescan_at_ || now < *rescan_at_) {
+    const bool scan_due = rescan_at_ && now >= *rescan_at_;
+    const bool settle_due = settle_at_ && now >= *settle_at_;
+    if (!scan_due && !settle_due) {
         return false;
     }
-    rescan_at_.reset();
-    if (!watched_) {
-        rescan_at_ = now + periodic_scan;
+    if (scan_due) {
+        rescan_at_.reset();
+        if (!watched_) {
+            rescan_at_ = now + periodic_scan;
+        }
     }
-    return rescan();
+    return rescan(now, false);
 }
 
-bool folder_view::rescan() {
-    auto scanned = disk_.scan();
-    if (!scanned) {
+bool folder_view::observe(seen_file& f, const file_stat& stat, steady_time now) {
+    if (f.stat == stat) {
         return false;
     }
-    std::vector<file_entry> files;
-    std::map<std::string, file_stat, std::less<>> stats;
-    for (auto& entry : *scanned) {
-        files.push_back(file_entry{entry.name, entry.stat.size});
-        stats.emplace(std::move(entry.name), entry.stat);
+    f.stat = stat;
+    f.stat_since = now;
+    if (!f.changing_since) {
+        f.changing_since = now;
     }
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    if (files == files_ && stats == stats_) {
+    return true;
+}
+
+bool folder_view::settle_if_due(seen_file& f, std::string_view name, steady_time now) {
+    if ((f.settled && f.settled_stat == f.stat) || now - f.stat_since < settle_) {
+        return false;
+    }
+    // Unchanged for the settle time: from now on this version is listed and served. A listed file that settled
+    // with other content (even of the same size) is news for the other peers too.
+    const bool was_listed = f.settled.has_value();
+    f.settled = file_entry{std::string(name), f.stat.size};
+    f.settled_stat = f.stat;
+    f.changing_since.reset();
+    return was_listed;
+}
+
+void folder_view::plan_settle_check() {
+    settle_at_.reset();
+    for (const auto& [name, f] : seen_) {
+        if (!(f.settled && f.settled_stat == f.stat)) {
+            const auto due = f.stat_since + settle_;
+            settle_at_ = settle_at_ ? std::min(*settle_at_, due) : due;
+        }
+    }
+}
+
+bool folder_view::rescan(steady_time now, bool initial) {
+    auto scanned = disk_.scan();
+    if (!scanned) {
+        // Said in the log; unsettled files are looked at again with the next change or periodic scan.
+        settle_at_.reset();
+        if (!rescan_at_) {
+            rescan_at_ = now + periodic_scan;
+        }
+        return false;
+    }
+    bool news = false;
+    std::map<std::string, seen_file, std::less<>> seen;
+    for (auto& entry : *scanned) {
+        seen_file f;
+        if (auto it = seen_.find(entry.name); it != seen_.end()) {
+            f = std::move(it->second);
+            observe(f, entry.stat, now);
+        } else {
+            f.stat = entry.stat;
+            f.stat_since = now;
+            if (initial) {
+                // There before we started: nobody is known to be writing it, and waiting would only delay the
+                // first list. Changes from now on make it settle again.
+                f.settled = file_entry{entry.name, entry.stat.size};
+                f.settled_stat = entry.stat;
+            } else {
+                f.changing_since = now;
+            }
+        }
+        if (auto it = landed_.find(entry.name); it != landed_.end()) {
+            // A download of ours, verified and complete under its final name: nothing to wait for.
+            landed_.erase(it);
+            f.settled = file_entry{entry.name, entry.stat.size};
+            f.settled_stat = entry.stat;
+            f.changing_since.reset();
+        }
+        news = settle_if_due(f, entry.name, now) || news;
+        seen.emplace(std::move(entry.name), std::move(f));
+    }
+    landed_.clear(); // a name not found now was gone again before the scan
+    seen_ = std::move(seen);
+    plan_settle_check();
+    // seen_ is sorted by name, so the list is too.
+    std::vector<file_entry> files;
+    for (const auto& [name, f] : seen_) {
+        if (f.settled) {
+            files.push_back(*f.settled);
+        }
+    }
+    if (files == files_ && !news) {
         return false;
     }
     files_ = std::move(files);
-    stats_ = std::move(stats);
     ++version_;
     return true;
+}
+
+file_readiness folder_view::readiness(std::string_view name, const file_stat& stat, steady_time now) {
+    if (settle_ == milliseconds(0)) {
+        return file_readiness::ready;
+    }
+    auto it = seen_.find(name);
+    if (it == seen_.end()) {
+        // Not scanned yet (it appeared since): it counts as changing from now on; the scan that settles it also
+        // lists it, before anyone is served it.
+        seen_file f;
+        f.stat = stat;
+        f.stat_since = now;
+        f.changing_since = now;
+        it = seen_.emplace(std::string(name), std::move(f)).first;
+    } else {
+        observe(it->second, stat, now);
+    }
+    const auto& f = it->second;
+    if (f.settled && f.settled_stat == stat) {
+        return file_readiness::ready;
+    }
+    plan_settle_check();
+    if (f.changing_since && now - *f.changing_since >= max_settle_wait) {
+        return file_readiness::still_written;
+    }
+    return file_readiness::settling;
 }
 
 std::optional<digest> folder_view::cached_hash(std::string_view name, const file_stat& stat) const {

@@ -6,8 +6,8 @@ namespace p2p::core {
 node_core::node_core(peer_options options, peer_id self, std::string endpoint, bool secure, folder_io& disk,
                      bool watched, effects& out, steady_time now)
     : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
-      folder_(disk, watched, options_.rescan_delay, now), peers_(state_), connects_(state_), jobs_(state_),
-      uploads_(state_), downloads_(state_) {
+      folder_(disk, !options_.client, watched, options_.rescan_delay, options_.settle, now), peers_(state_),
+      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_) {
     state_.folder = &folder_;
     state_.peers = &peers_;
     state_.connects = &connects_;

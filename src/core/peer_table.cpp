@@ -124,7 +124,7 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
             known->inbound = true;
             known->last_heard = now;
         }
-        state_.out.send(h.id, 0, hello{state_.self, state_.endpoint, state_.folder->version()});
+        state_.out.send(h.id, 0, state_.hello_message());
         return;
     }
     if (peers_.size() >= state_.options.max_peers) {
@@ -133,21 +133,24 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
             ") reached");
         return;
     }
-    if (!state_.out.send(h.id, 0, hello{state_.self, state_.endpoint, state_.folder->version()})) {
+    if (!state_.out.send(h.id, 0, state_.hello_message())) {
         return;
     }
     auto& p = peers_[h.id];
     p.id = h.id;
     p.address = advertised_address(h.endpoint, from.connection_address);
     p.inbound = true;
+    p.client = h.client;
     p.join_order = next_join_order_++;
     p.joined_at = p.last_heard = p.last_ping = now;
     send_file_list(p, now);
 }
 
-remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, operation_id op, steady_time now) {
+remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, operation_id op, bool client,
+                                      steady_time now) {
     auto& p = peers_[id];
     p.id = id;
+    p.client = client;
     p.address = std::move(address);
     p.link = link;
     p.join_order = next_join_order_++;
@@ -208,8 +211,11 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time) {
         in = {};
         return;
     }
-    in.files.insert(in.files.end(), std::make_move_iterator(page.files.begin()),
-                    std::make_move_iterator(page.files.end()));
+    if (!from.client) {
+        // A one-shot client shares nothing; whatever its list says is not taken.
+        in.files.insert(in.files.end(), std::make_move_iterator(page.files.begin()),
+                        std::make_move_iterator(page.files.end()));
+    }
     if (++in.next_page < in.page_count) {
         return;
     }
@@ -218,11 +224,17 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time) {
     from.list_version = in.version;
     from.has_list = true;
     in = {};
-    if (!first) {
-        state_.out.emit(peer_files_changed{from.id, from.files});
-    } else if (from.connect_op) {
+    if (from.connect_op) {
         state_.out.emit(connect_finished{*from.connect_op, from.address, true, false, from.id, from.files.size(), ""});
         from.connect_op.reset();
+    } else if (from.client) {
+        // Users see the peers they share with; a `get` or `ls` passing by is none of them.
+        if (first) {
+            log(log_level::debug, "one-shot client ", from.id.short_hex(), " at ", escape_for_terminal(from.address),
+                " connected");
+        }
+    } else if (!first) {
+        state_.out.emit(peer_files_changed{from.id, from.files});
     } else {
         state_.out.emit(peer_joined{from.id, from.address, from.files.size()});
     }
@@ -237,7 +249,8 @@ constexpr milliseconds list_retry{50};
 } // namespace
 
 void peer_table::send_file_list(remote_peer& to, steady_time now) {
-    const auto& files = state_.folder->files();
+    static const std::vector<file_entry> nothing;
+    const auto& files = state_.options.client ? nothing : state_.folder->files();
     const auto pages =
         std::max<std::size_t>(1, (files.size() + protocol::files_per_page - 1) / protocol::files_per_page);
     const auto listed = std::min(pages, protocol::max_pages);
@@ -285,7 +298,10 @@ void peer_table::remove(peer_id id, peer_left::reason why, std::string detail, s
         state_.out.emit(connect_finished{*it->second.connect_op, address, false, false, id, 0,
                                          "peer " + id.short_hex() + " left during the handshake"});
     }
-    const bool had_joined = it->second.has_list;
+    const bool had_joined = it->second.has_list && !it->second.client;
+    if (it->second.client) {
+        log(log_level::debug, "one-shot client ", id.short_hex(), " left");
+    }
     if (it->second.link != 0) {
         state_.out.hang_up(it->second.link);
     }
@@ -303,7 +319,7 @@ void peer_table::remove(peer_id id, peer_left::reason why, std::string detail, s
 std::vector<peer_info> peer_table::joined() const {
     std::vector<const remote_peer*> list;
     for (const auto& [id, p] : peers_) {
-        if (p.has_list) {
+        if (p.has_list && !p.client) {
             list.push_back(&p);
         }
     }
@@ -318,7 +334,7 @@ std::vector<peer_info> peer_table::joined() const {
 std::vector<peer_id> peer_table::joined_ids() const {
     std::vector<peer_id> out;
     for (const auto& [id, p] : peers_) {
-        if (p.has_list) {
+        if (p.has_list && !p.client) {
             out.push_back(id);
         }
     }

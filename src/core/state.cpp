@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/state.hpp"
 
+#include "p2p/core/folder_view.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
 
 namespace p2p::core {
+
+hello core_state::hello_message() const {
+    return hello{self, endpoint, folder->version(), options.client};
+}
 
 void core_state::log_refused(std::string_view who, std::string_view reason, steady_time now) {
     ++stats.protocol_errors;

@@ -41,6 +41,12 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         state_.peers->send(from, abort_transfer{r.transfer, "the peer is shutting down"});
         return;
     }
+    if (state_.options.client) {
+        // A one-shot client's folder is where its downloads land, not something it shares.
+        ++state_.stats.uploads_refused;
+        state_.peers->send(from, not_found{r.transfer, r.name, "this peer shares nothing (a one-shot client)"});
+        return;
+    }
     std::size_t from_this_peer = 0;
     for (const auto& [k, u] : uploads_) {
         from_this_peer += k.first == from.id ? 1 : 0;
@@ -63,6 +69,21 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         return;
     }
     auto& file = std::get<opened_file>(opened);
+    switch (state_.folder->readiness(r.name, file.stat, now)) {
+    case file_readiness::ready:
+        break;
+    case file_readiness::settling:
+        // Changed within the settle time: it may be half written. The downloader keeps asking meanwhile, and
+        // PREPARING keeps it from giving up; once the file settles, the list goes out first, then the OFFER.
+        state_.peers->send(from, preparing{r.transfer, file.stat.size});
+        return;
+    case file_readiness::still_written:
+        ++state_.stats.uploads_refused;
+        log(log_level::info, "refused ", escape_for_terminal(r.name), " to ", from.id.short_hex(),
+            ": still being written");
+        state_.peers->send(from, not_found{r.transfer, r.name, "still being written; try again later"});
+        return;
+    }
     if (r.offset > file.stat.size) {
         ++state_.stats.uploads_refused;
         state_.peers->send(from, abort_transfer{r.transfer, "offset past the end of the file"});

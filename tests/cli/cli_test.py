@@ -12,6 +12,9 @@ Scenarios:
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
+  client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
+  settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
+  skipped  symlinks, FIFOs, folders and unsendable names are named once in the log and counted in choice 1
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -331,7 +334,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 2, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 3, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -347,7 +350,7 @@ def scenario_hostile(h):
             rid, body = router.recv_multipart()
             message = msgpack.unpackb(body, raw=False)
             if message[1] == hello:
-                router.send_multipart([rid, msgpack.packb([version, hello, 1, f"tcp://127.0.0.1:{port}", 1])])
+                router.send_multipart([rid, msgpack.packb([version, hello, 1, f"tcp://127.0.0.1:{port}", 1, False])])
                 router.send_multipart([rid, msgpack.packb([version, file_list, 1, 0, 1, [["x.txt", 5]]])])
             elif message[1] == request:
                 router.send_multipart([rid, msgpack.packb([version, not_found, message[2], message[3], evil])])
@@ -470,8 +473,140 @@ def scenario_hash(h):
     print(f"hash: {len(paths)} files match manifest_ref.py, --json, an escaped name, 3 errors exit 1")
 
 
+def lines_until(p, pattern, timeout=None):
+    """The lines p prints up to and including the first that matches pattern (consumed)."""
+    start = len(p.output)
+    p.wait_for(pattern, timeout)
+    # wait_for has consumed the matching line, so output holds it too.
+    return p.output[start:]
+
+
+def wait_until(condition, what, timeout=STEP_S):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        check(time.monotonic() < deadline, f"{what} within {timeout} s")
+        time.sleep(0.02)
+
+
+def scenario_client(h):
+    """A one-shot client (get, ls) serves nothing and lists nothing, and is no peer in the other's menu."""
+    # 1-byte chunks, one at a time: the get of 1 MiB runs long enough to look at the other side meanwhile.
+    big = random.Random(13).randbytes(1024 * 1024)
+    m, m_id, m_port = h.menu("M", make_folder(h.path("menu"), {"big.bin": big}))
+    down = make_folder(h.path("getter"), {"secret.txt": b"my secret\n"})
+    g = process("getter", [h.peer, "--chunk-size", "1", "--window", "1", "get", f"127.0.0.1:{m_port}", "big.bin",
+                           "--dir", down], h.dir)
+
+    def receiving():
+        return any(n.startswith(".p2p-part-") and not n.endswith(".meta") and os.path.getsize(os.path.join(down, n))
+                   for n in os.listdir(down))
+    wait_until(receiving, "the getter did not start receiving big.bin")
+
+    # The menu peer lists no peer, and so not the getter's secret.txt...
+    m.send("2")
+    shown = lines_until(m, r"^1\. List local files$")
+    check(not any("secret" in line for line in shown), f"the menu peer saw the getter's folder: {shown}")
+    check("  No peers connected" in shown, f"the menu peer lists the getter as a peer: {shown}")
+    # ...and cannot download it from anyone.
+    m.send("3", "secret.txt", "")
+    shown = lines_until(m, r"^1\. List local files$")
+    check(not os.path.exists(h.path("menu", "secret.txt")), f"the menu peer downloaded secret.txt: {shown}")
+    check(g.proc.poll() is None, "the getter ended before the checks")
+    g.proc.send_signal(signal.SIGINT)
+    g.exit_code()
+
+    # An ls prints its files and leaves no trace in the menu either.
+    code, out, err = h.run("ls", f"127.0.0.1:{m_port}")
+    check(code == 0 and out == f"big.bin {len(big)}\n", f"ls: {code} {out!r} {err!r}")
+    # A real peer joining afterwards is the marker: its line comes after anything the get and ls caused.
+    s, s_id, _ = h.serve("S", make_folder(h.path("serve"), {"s.txt": b"s"}), "--connect", f"127.0.0.1:{m_port}")
+    m.wait_for(rf"^New peer {s_id} joined with 1 file$")
+    joined_or_left = [line for line in m.output if re.search(r"joined|left$|not reachable", line)]
+    check(joined_or_left == [f"New peer {s_id} joined with 1 file"],
+          f"the menu peer printed joined/left lines for one-shot clients: {joined_or_left}")
+
+    s.stop()
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print("client: a get's folder is never seen by the other peer; get and ls print no joined/left there")
+
+
+def scenario_settle(h):
+    """A file still being written is served only once complete, and its writes make one list update elsewhere."""
+    pieces = [random.Random(40 + i).randbytes(64 * 1024) for i in range(30)]
+    final = b"".join(pieces)
+    shared = make_folder(h.path("settle-shared"), {"grow.bin": pieces[0]})
+    s, s_id, port = h.serve("S", shared)
+    m, _, _ = h.menu("M", h.path("settle-menu"))
+    m.send("4", "127.0.0.1", str(port))
+    m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{port} \(1 file available\)$")
+
+    down = h.path("settle-down")
+    getter = None
+    with open(os.path.join(shared, "grow.bin"), "ab") as f:
+        for i, piece in enumerate(pieces[1:], 1):
+            f.write(piece)
+            f.flush()
+            if i == 5:
+                getter = subprocess.Popen([h.peer, "get", f"127.0.0.1:{port}", "grow.bin", "--dir", down],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True)
+            # Paces the writer (the file is written over about 3 s); nothing is waited for here.
+            time.sleep(0.1)
+    out, err = getter.communicate(timeout=TRANSFER_S)
+    check(getter.returncode == 0, f"get exited {getter.returncode}: {err!r}")
+    got = read(os.path.join(down, "grow.bin"))
+    check(got == final, f"the getter got {len(got)} bytes, not the {len(final)} bytes of the finished file: {out!r}")
+
+    # The other peer heard of the finished file (it is listed before it is served), in few lines.
+    m.wait_for(rf"^Peer {s_id} updated its file list: \[grow\.bin\]$")
+    updates = [line for line in m.output if "updated its file list" in line]
+    check(len(updates) <= 2, f"{len(updates)} list updates for one file written in pieces: {updates}")
+
+    s.stop()
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print(f"settle: a file written for 3 s arrived complete; {len(updates)} list update(s) at the other peer")
+
+def scenario_skipped(h):
+    """What the folder holds but does not share is named once in the log (escaped, with why) and counted in 1."""
+    folder = make_folder(h.path("skipped"), {"ok.txt": b"ok", "bad\x1bname.txt": b"x"})
+    os.symlink("ok.txt", os.path.join(folder, "link"))
+    os.mkfifo(os.path.join(folder, "fifo"))
+    os.mkdir(os.path.join(folder, "sub"))
+    m, _, _ = h.menu("M", folder, "--log-level", "info")
+    m.send("1")
+    shown = lines_until(m, r"^1\. List local files$")
+    check("  ok.txt (2 bytes)" in shown, f"choice 1: {shown}")
+    check("  4 entries skipped (not regular files, or names that cannot be sent); --log-level info names them"
+          in shown, f"choice 1 does not count the skipped entries: {shown}")
+    check(not any("bad" in line or "link" in line or "fifo" in line for line in shown if line.startswith("  ")
+                  and not line.startswith("  4 ")), f"choice 1 lists a skipped entry: {shown}")
+
+    # A later listing (a new file) names nobody twice.
+    with open(os.path.join(folder, "new.txt"), "wb") as f:
+        f.write(b"new")
+
+    def listed_new():
+        m.send("1")
+        return "  new.txt (3 bytes)" in lines_until(m, r"^1\. List local files$")
+    wait_until(listed_new, "new.txt was not listed")
+    with open(m.stderr_path, errors="replace") as f:
+        log = f.read()
+    for name, reason in (("bad\\x1bname.txt", "control character"), ("link", "symbolic link"), ("fifo", "FIFO"),
+                         ("sub", "folder")):
+        lines = [line for line in log.splitlines() if f"not sharing {name}:" in line]
+        check(len(lines) == 1, f"{name}: logged {len(lines)} times, not once: {lines} (log: {log!r})")
+        check(reason in lines[0], f"{name}: no reason {reason!r} in {lines[0]!r}")
+    check("\x1b" not in log, "a raw escape reached the log")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print("skipped: 4 skipped entries counted in choice 1 and each named once in the log")
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash,
+             "client": scenario_client, "settle": scenario_settle,
+             "skipped": scenario_skipped}
 
 
 def main():

@@ -20,7 +20,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 2
+VERSION = 3
 HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL = range(1, 14)
 MAX_FRAME = (4 << 20) + (64 << 10)
 SERVER_MAX_CHUNK = 1 << 20
@@ -122,7 +122,7 @@ def serve(args):
             continue
         if kind == HELLO:
             known.add(rid)
-            send(rid, pack(HELLO, self_id, "tcp://" + host_port, 1))
+            send(rid, pack(HELLO, self_id, "tcp://" + host_port, 1, False))
             send(rid, pack(FILE_LIST, 1, 0, 1, [[n, s] for n, s in files]))
         elif rid not in known:
             continue  # nothing before HELLO
@@ -170,7 +170,7 @@ def get(args):
     socket_options(dealer)
     dealer.setsockopt(zmq.ROUTING_ID, f"{self_id:016x}".encode())
     dealer.connect(f"tcp://{host}:{port}")
-    dealer.send(pack(HELLO, self_id, listener.getsockopt_string(zmq.LAST_ENDPOINT), 0))
+    dealer.send(pack(HELLO, self_id, listener.getsockopt_string(zmq.LAST_ENDPOINT), 0, True))
     dealer.send(pack(FILE_LIST, 0, 0, 1, []))
 
     give_up = time.monotonic() + args.timeout

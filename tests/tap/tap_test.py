@@ -209,7 +209,7 @@ def ping_rtts(port, count):
     wire.socket_options(dealer)
     dealer.setsockopt(zmq.ROUTING_ID, f"{self_id:016x}".encode())
     dealer.connect(f"tcp://127.0.0.1:{port}")
-    dealer.send(wire.pack(wire.HELLO, self_id, listener.getsockopt_string(zmq.LAST_ENDPOINT), 0))
+    dealer.send(wire.pack(wire.HELLO, self_id, listener.getsockopt_string(zmq.LAST_ENDPOINT), 0, True))
     dealer.send(wire.pack(wire.FILE_LIST, 0, 0, 1, []))
 
     def wait_for(kind, timeout=10.0):

@@ -14,7 +14,7 @@ struct field_lister {
     std::vector<field> out;
 
     void operator()(const hello& m) {
-        out = {{"id", m.id}, {"endpoint", m.endpoint}, {"list_version", m.list_version}};
+        out = {{"id", m.id}, {"endpoint", m.endpoint}, {"list_version", m.list_version}, {"client", m.client}};
     }
     void operator()(const file_list& m) {
         out = {{"list_version", m.list_version},

@@ -63,7 +63,7 @@ struct script {
 bool ignored(msg_type type, std::string_view field) {
     switch (type) {
     case msg_type::hello:
-        return true; // id, endpoint and list_version are all per-run
+        return field != "client"; // id, endpoint and list_version are all per-run
     case msg_type::file_list:
         return field == "list_version";
     default:

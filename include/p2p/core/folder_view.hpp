@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// core/folder_view.hpp - the shared folder as the core lists it: the files, their version, when to look again, and
-// the hashes already computed.
+// core/folder_view.hpp - the shared folder as the core lists it: the files, their version, when to look again, which
+// files have settled, and the hashes already computed.
 #pragma once
 
 #include "p2p/core/storage.hpp"
@@ -10,31 +10,48 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace p2p::core {
 
+/// Whether a file may be served now (folder_view::readiness).
+enum class file_readiness {
+    ready,        ///< Its stat has not changed for the settle time: serve it.
+    settling,     ///< It changed within the settle time: answer PREPARING and let the downloader ask again.
+    still_written ///< It has kept changing for longer than max_settle_wait: refuse it ("still being written").
+};
+
 class folder_view {
 public:
-    /// `watched`: the shell tells of changes (inotify), so the folder is listed again only then; otherwise every
-    /// periodic_scan. Lists the folder once now.
-    folder_view(folder_io& disk, bool watched, milliseconds rescan_delay, steady_time now);
+    /// `shared` false (a one-shot client): the folder is never listed, files() stays empty. `watched`: the shell
+    /// tells of changes (inotify), so the folder is listed again only then (and when a file is due to settle);
+    /// otherwise every periodic_scan. `settle`: how long a file's stat must stay the same before it is listed and
+    /// served (0: at once). Lists the folder once now; what is there already counts as settled.
+    folder_view(folder_io& disk, bool shared, bool watched, milliseconds rescan_delay, milliseconds settle,
+                steady_time now);
 
     folder_io& disk() { return disk_; }
-    /// Shared files sorted by name.
+    /// Shared files sorted by name: every settled file, and a file that changes again under its last settled size
+    /// until it settles anew (so a burst of writes is one list change, not one per write).
     const std::vector<file_entry>& files() const { return files_; }
-    /// Grows by one whenever the list changes.
+    /// Grows by one whenever the list changes, or a listed file settles with new content.
     std::uint64_t version() const { return version_; }
 
     /// Something in the folder changed: list it again after rescan_delay (changes come in bursts).
     void on_changed(steady_time now);
-    /// List it again at once (a download just landed in it).
-    void rescan_soon(steady_time now);
+    /// A verified download just got its final name: list the folder again at once, with that file as settled (we
+    /// wrote all of it, and it is complete).
+    void landed(std::string_view name, steady_time now);
     std::optional<steady_time> next_deadline() const;
     /// Lists the folder if it is time; true when the list changed (it is then sent to every peer).
     bool on_deadline(steady_time now);
+
+    /// Whether the file `name`, which has `stat` right now (just opened), may be served. A stat the last scan did
+    /// not see counts as a change from now on (and a rescan is due when it would settle).
+    file_readiness readiness(std::string_view name, const file_stat& stat, steady_time now);
 
     /// The BLAKE2b of a file in exactly this state, if known.
     std::optional<digest> cached_hash(std::string_view name, const file_stat& stat) const;
@@ -42,18 +59,38 @@ public:
 
     /// Folder rescan when nobody tells of changes.
     static constexpr milliseconds periodic_scan{1000};
+    /// A file that keeps changing this long is refused as "still being written" rather than kept waiting.
+    static constexpr milliseconds max_settle_wait{30000};
 
 private:
-    bool rescan();
+    /// One name as scans saw it.
+    struct seen_file {
+        file_stat stat;
+        steady_time stat_since;                    ///< First seen with this stat.
+        std::optional<steady_time> changing_since; ///< Unsettled since (the first change of this burst).
+        std::optional<file_entry> settled;         ///< What was listed when it last settled.
+        file_stat settled_stat;                    ///< Its stat then.
+    };
+
+    /// Records what a scan or an open found; true when a listed file settled with other content.
+    bool observe(seen_file& f, const file_stat& stat, steady_time now);
+    bool settle_if_due(seen_file& f, std::string_view name, steady_time now);
+    bool rescan(steady_time now, bool initial);
+    /// The earliest time an unsettled file would settle.
+    void plan_settle_check();
 
     folder_io& disk_;
+    bool shared_;
     bool watched_;
     milliseconds rescan_delay_;
+    milliseconds settle_;
     std::vector<file_entry> files_;
-    std::map<std::string, file_stat, std::less<>> stats_;
+    std::map<std::string, seen_file, std::less<>> seen_;
     std::uint64_t version_ = 0;
     std::map<std::string, std::pair<file_stat, digest>, std::less<>> hashes_;
-    std::optional<steady_time> rescan_at_; ///< A rescan is due then.
+    std::optional<steady_time> rescan_at_;      ///< A rescan is due then.
+    std::optional<steady_time> settle_at_;      ///< A file would settle then: scan again to see that it did.
+    std::set<std::string, std::less<>> landed_; ///< Our own downloads, settled at the next scan.
 };
 
 } // namespace p2p::core

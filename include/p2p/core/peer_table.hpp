@@ -49,7 +49,8 @@ public:
     void on_link(remote_peer& from, decode_result& decoded, steady_time now);
 
     /// A HELLO answered our connect: the peer is reached over `link` from now on.
-    remote_peer& add_outbound(peer_id id, std::string address, link_id link, operation_id op, steady_time now);
+    remote_peer& add_outbound(peer_id id, std::string address, link_id link, operation_id op, bool client,
+                              steady_time now);
 
     /// A frame we do not take: logged (bounded) and counted; from a known peer also a strike, and too many drop it.
     void refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now);
@@ -62,7 +63,7 @@ public:
     void send_file_list(remote_peer& to, steady_time now);
     void send_file_lists(steady_time now);
 
-    /// Peers whose first list is complete, in the order they joined.
+    /// Peers whose first list is complete, in the order they joined; one-shot clients are none of them.
     std::vector<peer_info> joined() const;
     /// The same, ids only (cheap).
     std::vector<peer_id> joined_ids() const;

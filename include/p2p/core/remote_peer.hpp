@@ -26,6 +26,9 @@ struct remote_peer {
     /// id from it: a peer we know only through our connection never uses our inbox, so such a message is someone
     /// else claiming its id (ids are not authenticated without --secure).
     bool inbound = false;
+    /// Its HELLO said it is a one-shot client (`get`, `ls`): it lists nothing, is never a download source, and is
+    /// not shown as a peer (no joined/left event).
+    bool client = false;
     std::uint64_t join_order = 0; ///< For listing peers in the order they came.
     steady_time joined_at;
 

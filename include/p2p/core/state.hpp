@@ -7,6 +7,7 @@
 #include "p2p/core/storage.hpp"
 #include "p2p/core/time.hpp"
 #include "p2p/event.hpp"
+#include "p2p/message.hpp"
 #include "p2p/options.hpp"
 #include "p2p/peer_id.hpp"
 
@@ -45,6 +46,9 @@ struct core_state {
 
     bool stopping = false; ///< Asked to leave: nothing new is taken.
     bool finished = false; ///< Left: GOODBYE sent; the owner closes everything next.
+
+    /// Our HELLO, as it is now.
+    hello hello_message() const;
 
     /// Logs a frame we refuse, at most errors_logged_per_second lines a second (a flood of bad frames must not
     /// become a flood of log lines), and counts it.
