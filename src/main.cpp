@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
     add_menu_arguments(app, menu);
     const subcommand commands[] = {setup_serve(app, globals), setup_ls(app, globals), setup_get(app, globals),
                                    setup_hash(app, globals)};
+    for (const auto& command : commands) {
+        show_global_options(*command.app, app);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -36,10 +39,14 @@ int main(int argc, char** argv) {
         apply_log_level(globals);
         for (const auto& command : commands) {
             if (command.app->parsed()) {
+                refuse_extra_arguments(menu, command);
                 return command.run();
             }
         }
         return run_menu(menu, globals);
+    } catch (const interrupted_error& e) {
+        std::cerr << "p2p-peer: " << e.what() << "\n";
+        return exit_interrupted;
     } catch (const usage_error& e) {
         std::cerr << "p2p-peer: " << e.what() << "\n";
         return exit_usage;

@@ -173,24 +173,37 @@ bool menu::request_file() {
     if (!name) {
         return false;
     }
-    const auto from = ask("Enter peer ID, leave empty for all: ");
-    if (!from) {
-        return false;
-    }
     if (name->empty()) {
         screen_.line("Error: File name must not be empty");
         return true;
+    }
+    const auto from = ask("Enter peer ID, leave empty for all: ");
+    if (!from) {
+        return false;
     }
     progress_meter meter(screen_, true);
     progress_ = &meter;
     const auto op = peer_.start_download(download_request{*name, trimmed(*from), std::nullopt, std::nullopt});
     progress_op_ = op;
-    const auto done = await_operation<download_finished>(
-        peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
+    std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
+    const auto [done, cancelled] = await_download(
+        peer_, stop_, op,
+        [this, &size, op](const event& e) {
+            if (const auto* progress = std::get_if<download_progress>(&e); progress != nullptr && progress->op == op) {
+                size = progress->size;
+            }
+            show_event(e);
+        },
+        bridge());
     meter.finish();
     progress_ = nullptr;
     if (!done) {
-        return false;
+        return false; // a second Ctrl-C: leave
+    }
+    // Ctrl-C during a download cancels it and nothing else; one that completed first is reported as completed.
+    if (cancelled && !done->ok && done->code == download_errc::cancelled) {
+        screen_.line(describe_cancelled(*done, done->size > 0 ? done->size : size, "choose 3 again to resume"));
+        return true;
     }
     screen_.line(describe_download(*done));
     return true;
@@ -266,14 +279,28 @@ void menu::show_event(const event& e) {
 }
 
 int run_menu(const menu_arguments& arguments, const global_options& globals) {
-    if (arguments.port < 0 || arguments.folder.empty()) {
-        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get); see --help");
+    if (arguments.port.empty()) {
+        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get, hash); see --help");
     }
-    auto options = make_peer_options(globals, arguments.folder, arguments.port, "0.0.0.0");
+    const auto& text = arguments.port;
+    if (std::string_view("0123456789+-").find(text.front()) == std::string_view::npos) {
+        throw usage_error("unknown command '" + escape_for_terminal(text) +
+                          "' (commands: serve, ls, get, hash; or <port> <dir> for the menu); see --help");
+    }
+    int port = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+        throw usage_error("port must be a number from 0 to 65535, not '" + escape_for_terminal(text) + "'");
+    }
+    if (arguments.folder.empty()) {
+        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get, hash); see --help");
+    }
+    auto options = make_peer_options(globals, arguments.folder, port, "0.0.0.0");
     const auto web_at = web_address(globals);
     stop_signal stop;
     zmq::context_t context;
-    peer p(context, std::move(options));
+    const auto started = start_peer(context, std::move(options));
+    peer& p = *started;
     // Declared after the peer, so it stops first.
     const auto web = start_web(web_at, p);
     const bool out_is_tty = ::isatty(STDOUT_FILENO) == 1;
@@ -284,7 +311,7 @@ int run_menu(const menu_arguments& arguments, const global_options& globals) {
 }
 
 void add_menu_arguments(CLI::App& app, menu_arguments& arguments) {
-    add_port_argument(app, arguments.port);
+    app.add_option("port", arguments.port, "Port to listen on; 0 picks a free one (the line printed at start has it)");
     app.add_option("dir", arguments.folder, "Shared folder; created if missing (downloads land here too)");
 }
 

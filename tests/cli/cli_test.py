@@ -12,6 +12,8 @@ Scenarios:
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
+  cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
+           the same Ctrl-C in the menu cancels the download and a second one exits
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -24,8 +26,10 @@ import re
 import shutil
 import signal
 import socket
+import queue
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 
@@ -210,6 +214,17 @@ def scenario_ls_get(h):
     check(not os.path.exists(os.path.join(down, "missing.txt")), "an unknown file left something behind")
     code, out, err = h.run("get", address, "data.bin", "--dir", down)
     check(code == 1 and "exists" in err and len(err.strip().splitlines()) == 1, f"existing file: {code} {err!r}")
+    # An existing file is refused before any connection is tried: a dead address is never reached.
+    code, out, err = h.run("get", f"127.0.0.1:{dead_port()}", "data.bin", "--dir", down)
+    check(code == 1 and "already exists" in err and len(err.strip().splitlines()) == 1,
+          f"existing file, dead address: {code} {err!r}")
+    # --json: a failure is a JSON object on stdout too.
+    for argv, expected in ((["missing.txt"], "not_found"), (["data.bin"], "exists")):
+        code, out, err = h.run("get", address, *argv, "--dir", down, "--json")
+        lines = out.splitlines()
+        check(code == 1 and len(lines) == 1, f"get --json {argv}: {code} {out!r} {err!r}")
+        failed = json.loads(lines[0])
+        check(failed.get("code") == expected and failed.get("error"), f"get --json {argv}: {out!r}")
 
     s.proc.send_signal(signal.SIGINT)
     s.wait_for(r"^Shutting down peer\.\.\.$")
@@ -260,6 +275,43 @@ def scenario_errors(h):
         check(err.strip() != "", f"p2p-peer {' '.join(argv)}: no reason on stderr")
         check(time.monotonic() - start < 5, f"p2p-peer {' '.join(argv)}: a usage error took too long")
     check(not os.path.exists(folder), "a usage error created the folder")
+
+    # Usage errors name what was expected, not an argument CLI11 happened to try.
+    for argv, expected in ((["bogus"], "unknown command 'bogus'"),
+                           (["get", "127.0.0.1:5000", "a", "b"], "get takes one peer address and one file name"),
+                           (["ls", "127.0.0.1:5000", "extra"], "ls takes one peer address"),
+                           (["get", "http://127.0.0.1:5000/x", "f"], "expected HOST:PORT, not a URL"),
+                           (["99999", folder], "port must be a number from 0 to 65535")):
+        code, out, err = h.run(*argv, timeout=10)
+        check(code == 2 and expected in err and "Value" not in err,
+              f"p2p-peer {' '.join(argv)}: expected {expected!r}, got {code} {err!r}")
+    # A subcommand's --help shows the options every command takes too.
+    for sub in ("serve", "ls", "get"):
+        code, out, _ = h.run(sub, "--help")
+        check(code == 0 and all(w in out for w in ("--bind", "--chunk-size", "--log-level")),
+              f"{sub} --help omits the global options: {out!r}")
+
+    # A serve (or menu) that cannot listen creates no folder.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        for argv in (["serve", str(taken), h.path("never-serve"), "--bind", "127.0.0.1"],
+                     [str(taken), h.path("never-menu"), "--bind", "127.0.0.1"]):
+            code, out, err = h.run(*argv, timeout=10)
+            check(code == 1 and "cannot listen" in err, f"{' '.join(argv)} on a port in use: {code} {err!r}")
+    for name in ("never-serve", "never-menu"):
+        check(not os.path.exists(h.path(name)), f"a peer that could not listen created {name}")
+
+    # The menu refuses an empty file name before it asks for the peer id.
+    m, _, _ = h.menu("menu-empty", h.path("m"))
+    m.send("3", "")
+    m.wait_for(r"Error: File name must not be empty$")
+    check(not any("Enter peer ID" in line for line in m.output), f"the peer id was asked first: {m.output[-5:]}")
+    m.send("1")
+    m.wait_for(r"^Your shared files:$")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
 
     # A dead address fails within 3 s, with one line.
     for argv in (["ls", f"127.0.0.1:{dead_port()}"], ["get", f"127.0.0.1:{dead_port()}", "x", "--dir", h.path("d")]):
@@ -470,8 +522,150 @@ def scenario_hash(h):
     print(f"hash: {len(paths)} files match manifest_ref.py, --json, an escaped name, 3 errors exit 1")
 
 
+GIB = 1024 * 1024 * 1024
+CANCEL_BOUND_S = 0.5  # issue 13: the first Ctrl-C stops a download within 0.5 s
+
+
+def sparse_file(path, size, marks):
+    """A sparse file of `size` bytes with random 64 KiB blocks at the offsets in marks (so a resume at a wrong offset
+    shows); returns the bytes at each mark."""
+    written = {}
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for offset in marks:
+            block = random.Random(offset).randbytes(64 * 1024)
+            f.seek(offset)
+            f.write(block)
+            written[offset] = block
+    return written
+
+
+def same_file(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(8 * 1024 * 1024), fb.read(8 * 1024 * 1024)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def partial_bytes(folder):
+    """Bytes held by the hidden partial download files in folder (0 when there are none)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    return sum(os.path.getsize(os.path.join(folder, n)) for n in names
+               if n.startswith(".p2p-part-") and not n.endswith(".meta"))
+
+
+def wait_until(condition, timeout, what):
+    """Waits for condition() to hold, checking every 50 ms, up to timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        check(time.monotonic() < deadline, f"{what}: not within {timeout} s")
+        time.sleep(0.05)
+
+
+def start_relay(h, tap, port):
+    """p2p-tap relay --delay 20 to 127.0.0.1:port on a free port: slows each message, so a download lasts."""
+    p = process("relay", [tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to", f"127.0.0.1:{port}",
+                          "--out", h.path("relay.cap"), "--delay", "20"], h.dir)
+    return p, int(p.wait_for(r"relay listening on tcp://[^ ]+:(\d+)$", STARTUP_S).group(1))
+
+
+def scenario_cancel(h, tap):
+    if not tap:
+        print("SKIP: no p2p-tap (--tap)")
+        return SKIP
+    shared = h.path("shared")
+    os.makedirs(shared)
+    sparse_file(os.path.join(shared, "big.bin"), GIB, [0, 300 * 1024 * 1024 + 5, GIB - 64 * 1024])
+    s, s_id, port = h.serve("server", shared)
+    relay, relay_port = start_relay(h, tap, port)
+    down = h.path("down")
+    # --window 2: fast enough that the rerun finishes the gigabyte in half a minute, slow enough (20 ms each way per
+    # message) that it lasts well beyond the signal.
+    command = [h.peer, "get", f"127.0.0.1:{relay_port}", "big.bin", "--dir", down, "--window", "2"]
+    getter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    progress = queue.Queue()
+    err_lines = []
+
+    def read_stderr():
+        for line in getter.stderr:
+            err_lines.append(line)
+            progress.put(line)
+        progress.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        # get prints a progress line every 2 s off a terminal: the second one means the transfer is well under way.
+        seen = 0
+        deadline = time.monotonic() + TRANSFER_S
+        while seen < 2:
+            line = progress.get(timeout=max(0.0, deadline - time.monotonic()))
+            if line is None:  # (not in check's message: that would be evaluated, waiting, every time)
+                raise failure(f"get ended before the signal: {getter.wait()} {''.join(err_lines)!r}")
+            seen += line.startswith("Downloading big.bin: ")
+        getter.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        try:
+            code = getter.wait(timeout=CANCEL_BOUND_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        elapsed = time.monotonic() - signalled
+        if code is None:
+            getter.wait(timeout=30)
+        out = getter.stdout.read()
+        while progress.get(timeout=5) is not None:
+            pass
+        err = "".join(err_lines)
+    finally:
+        if getter.poll() is None:
+            getter.kill()
+    check(code is not None, f"get did not exit within {CANCEL_BOUND_S} s of SIGINT (it took {elapsed:.2f} s; "
+          f"exit {getter.returncode}, stderr {err!r})")
+    check(code == 130, f"get exited {code} on SIGINT, expected 130: {err!r} {out!r}")
+    check(re.search(r"^p2p-peer: Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; run the same command to resume$", err,
+                    re.M), f"get said {err!r}")
+    held = partial_bytes(down)
+    check(held > 0, "the partial file was not kept")
+    check(not os.path.exists(os.path.join(down, "big.bin")), "a cancelled download left big.bin")
+    print(f"cancel: get exited 130 {elapsed:.3f} s after SIGINT, {held} bytes kept")
+
+    code, out, err = run(command, TRANSFER_S * 2)
+    check(code == 0, f"the rerun exited {code}: {err!r}")
+    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB\)$", out, re.M), f"the rerun said {out!r}")
+    # Off a terminal, get prints a progress line every 2 s (on stderr: stdout is the result).
+    check(re.search(r"^Downloading big\.bin: ", err, re.M), f"the rerun printed no progress line: {err!r}")
+    check(same_file(os.path.join(down, "big.bin"), os.path.join(shared, "big.bin")), "big.bin differs")
+    os.remove(os.path.join(down, "big.bin"))
+
+    # The menu: Ctrl-C during a download asks nothing and cancels it; the menu goes on; a second Ctrl-C exits.
+    m, m_id, _ = h.menu("menu", h.path("menu"), "--window", "2")
+    m.send("4", "127.0.0.1", str(relay_port))
+    m.wait_for(rf"^Connected to peer {s_id}")
+    m.send("3", "big.bin", "")
+    wait_until(lambda: partial_bytes(h.path("menu")) >= 8 * 1024 * 1024, TRANSFER_S, "the menu's download")
+    m.proc.send_signal(signal.SIGINT)
+    m.wait_for(r"^Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; choose 3 again to resume$")
+    m.wait_for(r"^Enter choice: $|^6\. Show failed connections$")
+    check(m.proc.poll() is None, "the menu exited on the first Ctrl-C of a download")
+    check(partial_bytes(h.path("menu")) > 0, "the menu's partial file was not kept")
+    m.send("1")
+    m.wait_for(r"^  No files available$")
+    m.proc.send_signal(signal.SIGINT)
+    m.wait_for(r"^Shutting down peer\.\.\.$")
+    check(m.exit_code() == 0, "the menu did not exit 0 on the second Ctrl-C")
+    check(relay.stop() == 0, "the relay did not stop cleanly")
+    check(s.stop() == 0, "serve did not stop cleanly")
+    print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "cancel": scenario_cancel}
 
 
 def main():
@@ -479,10 +673,12 @@ def main():
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--peer", required=True, help="the p2p-peer binary")
     parser.add_argument("--work", default=tempfile.gettempdir(), help="folder for the test's files")
+    parser.add_argument("--tap", help="the p2p-tap binary (scenario cancel)")
     args = parser.parse_args()
     h = harness(args)
     try:
-        if SCENARIOS[args.scenario](h) == SKIP:
+        scenario = SCENARIOS[args.scenario]
+        if (scenario(h, args.tap) if args.scenario == "cancel" else scenario(h)) == SKIP:
             return SKIP
     except failure as e:
         print(f"FAIL: {e}")
