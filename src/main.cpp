@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     app.fallthrough();
     app.require_subcommand(0, 1);
     app.footer("Without a command, p2p-peer <port> <dir> starts the menu of the original peer.\n"
-               "Exit codes: 0 ok, 1 runtime failure, 2 usage error.");
+               "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 130 interrupted (Ctrl-C).");
     global_options globals;
     add_global_options(app, globals);
     menu_arguments menu;

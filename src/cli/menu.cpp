@@ -17,6 +17,9 @@
 #include <charconv>
 #include <ctime>
 #include <iostream>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace p2p::cli {
 
@@ -24,6 +27,8 @@ namespace {
 
 constexpr std::string_view banner = "---------- P2P File Sharing System ----------";
 constexpr std::string_view rule = "--------------------------------------------";
+/// What choose_between_different_files returns when there is nothing to choose (not a possible peer id).
+constexpr std::string_view no_choice_needed = "*";
 
 /// Choices and prompts are typed by people: spaces around them mean nothing.
 std::string trimmed(std::string_view text) {
@@ -88,6 +93,9 @@ int menu::run() {
 std::optional<std::string> menu::ask(std::string_view prompt) {
     screen_.prompt(prompt);
     for (;;) {
+        if (input_.editing()) {
+            screen_.typed(input_.typed()); // typed ahead, or just now
+        }
         if (auto line = input_.next_line()) {
             screen_.answered(*line);
             return line;
@@ -163,7 +171,7 @@ void menu::list_peers() {
             screen_.line("    No files shared");
         }
         for (const auto& f : p.files) {
-            screen_.line("    - " + escape_for_terminal(f.name));
+            screen_.line("    - " + escape_for_terminal(f.name) + " (" + std::to_string(f.size) + " bytes)");
         }
     }
 }
@@ -177,9 +185,22 @@ bool menu::request_file() {
         screen_.line("Error: File name must not be empty");
         return true;
     }
-    const auto from = ask("Enter peer ID, leave empty for all: ");
+    auto from = ask("Enter peer ID, leave empty for all: ");
     if (!from) {
         return false;
+    }
+    if (trimmed(*from).empty()) {
+        // "All" means any copy of one file; different files under one name are the user's choice, not ours.
+        if (const auto chosen = choose_between_different_files(*name); !chosen) {
+            return false;
+        } else if (*chosen == no_choice_needed) {
+            // any holder will do
+        } else if (chosen->empty()) {
+            screen_.line("Not downloaded: no peer chosen");
+            return true;
+        } else {
+            from = *chosen;
+        }
     }
     progress_meter meter(screen_, true);
     progress_ = &meter;
@@ -207,6 +228,32 @@ bool menu::request_file() {
     }
     screen_.line(describe_download(*done));
     return true;
+}
+
+std::optional<std::string> menu::choose_between_different_files(const std::string& name) {
+    std::vector<std::pair<peer_info, std::uint64_t>> holders;
+    std::set<std::uint64_t> sizes;
+    for (const auto& p : peer_.peers()) {
+        for (const auto& f : p.files) {
+            if (f.name == name) {
+                holders.emplace_back(p, f.size);
+                sizes.insert(f.size);
+            }
+        }
+    }
+    if (sizes.size() < 2) {
+        return std::string(no_choice_needed); // one file, wherever it is: any holder will do
+    }
+    screen_.line("Different files are named " + escape_for_terminal(name) + ":");
+    for (const auto& [p, size] : holders) {
+        screen_.line("  Peer " + p.id.short_hex() + " at " + escape_for_terminal(p.address) + ": " +
+                     std::to_string(size) + " bytes");
+    }
+    const auto answer = ask("Enter peer ID to download from, leave empty to cancel: ");
+    if (!answer) {
+        return std::nullopt;
+    }
+    return trimmed(*answer);
 }
 
 bool menu::connect_to_peer() {
@@ -306,7 +353,9 @@ int run_menu(const menu_arguments& arguments, const global_options& globals) {
     const bool out_is_tty = ::isatty(STDOUT_FILENO) == 1;
     const bool in_is_tty = ::isatty(STDIN_FILENO) == 1;
     console screen(std::cout, out_is_tty, !in_is_tty);
-    line_reader input(STDIN_FILENO);
+    // On a terminal the reader edits the line itself, so that an event line cannot erase what is being typed.
+    line_reader input(STDIN_FILENO, in_is_tty && out_is_tty);
+    screen.set_input_editing(input.editing());
     return menu(p, stop, screen, input, web.get()).run();
 }
 

@@ -38,6 +38,10 @@ private:
     void list_peers();
     /// Choice 3. The first stop signal during the download cancels it; returns false when a second one came.
     bool request_file();
+    /// Choice 3 with no peer given: when peers list different files (sizes differ) under `name`, lists them and asks
+    /// which peer to take it from: the answer ("" when the user chose none), "*" when there was nothing to choose,
+    /// nullopt on a stop signal or end of input.
+    std::optional<std::string> choose_between_different_files(const std::string& name);
     /// Choice 4. Returns false when a stop signal ended the wait.
     bool connect_to_peer();
     void show_failures();

@@ -12,6 +12,8 @@ Scenarios:
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
+  prompt   the menu on a terminal (a pty): an event line arriving while an answer is typed redraws the prompt with
+           the typed text; the terminal's settings are restored at exit
   cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
 
@@ -100,8 +102,10 @@ def scenario_menu(h):
     """The example of the assignment, with a 20 MiB file from all peers on top."""
     big = random.Random(20).randbytes(20 * 1024 * 1024)
     a, a_id, a_port = h.menu("A", make_folder(h.path("peerA_files"), {"ohHi.txt": b""}))
-    b, b_id, b_port = h.menu("B", make_folder(h.path("peerB_files"), {"whataboutme.txt": b"", "big.bin": big}))
-    c, c_id, c_port = h.menu("C", make_folder(h.path("peerC_files"), {"hello.txt": b"", "big.bin": big}))
+    b, b_id, b_port = h.menu("B", make_folder(h.path("peerB_files"),
+                                              {"whataboutme.txt": b"", "big.bin": big, "same.txt": b"B's"}))
+    c, c_id, c_port = h.menu("C", make_folder(h.path("peerC_files"),
+                                              {"hello.txt": b"", "big.bin": big, "same.txt": b"C's own"}))
 
     # Step 2: local files, in the original's words.
     a.send("1")
@@ -125,24 +129,26 @@ def scenario_menu(h):
 
     # Step 3: A -> B, B -> C, C -> A.
     a.send("4", "localhost", str(b_port))
-    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(2 files available\)$")
+    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(3 files available\)$")
     b.wait_for(rf"^New peer {a_id} joined with 1 file$")
     b.send("4", "localhost", str(c_port))
-    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(2 files available\)$")
-    c.wait_for(rf"^New peer {b_id} joined with 2 files$")
+    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(3 files available\)$")
+    c.wait_for(rf"^New peer {b_id} joined with 3 files$")
     c.send("4", "localhost", str(a_port))
     c.wait_for(rf"^Connected to peer {a_id} at localhost:{a_port} \(1 file available\)$")
-    a.wait_for(rf"^New peer {c_id} joined with 2 files$")
+    a.wait_for(rf"^New peer {c_id} joined with 3 files$")
 
     # Step 4: A lists its peers in the order they joined.
     a.send("2")
     a.wait_for(r"^Connected peers and their files:$")
     a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}:$")
-    a.wait_for(r"^    - big\.bin$")
-    a.wait_for(r"^    - whataboutme\.txt$")
+    a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
+    a.wait_for(r"^    - same\.txt \(3 bytes\)$")
+    a.wait_for(r"^    - whataboutme\.txt \(0 bytes\)$")
     a.wait_for(rf"^  Peer {c_id} at 127\.0\.0\.1:{c_port}:$")
-    a.wait_for(r"^    - big\.bin$")
-    a.wait_for(r"^    - hello\.txt$")
+    a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
+    a.wait_for(r"^    - hello\.txt \(0 bytes\)$")
+    a.wait_for(r"^    - same\.txt \(7 bytes\)$")
 
     # Step 5: whataboutme.txt from B by its id, then 20 MiB from whoever has it.
     a.send("3", "whataboutme.txt", b_id)
@@ -153,6 +159,15 @@ def scenario_menu(h):
     check(read(h.path("peerA_files", "big.bin")) == big, "big.bin differs from the original")
     # The others hear of A's new files.
     b.wait_for(rf"^Peer {a_id} updated its file list: .*big\.bin")
+
+    # "From all" with different files under one name: the menu lists them and asks which peer.
+    a.send("3", "same.txt", "")
+    a.wait_for(r"^Different files are named same\.txt:$")
+    a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}: 3 bytes$")
+    a.wait_for(rf"^  Peer {c_id} at 127\.0\.0\.1:{c_port}: 7 bytes$")
+    a.send(c_id)
+    a.wait_for(rf"^Got file same\.txt from peer {c_id} \(7 bytes in ")
+    check(read(h.path("peerA_files", "same.txt")) == b"C's own", "same.txt is not the one chosen")
 
     # A failed connection shows under 6.
     dead = dead_port()
@@ -664,8 +679,93 @@ def scenario_cancel(h, tap):
     print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
 
 
+def take_terminal():
+    import fcntl
+    import termios
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def termios_settings(fd):
+    import termios
+    return termios.tcgetattr(fd)
+
+
+class terminal:
+    """A child on a pseudo-terminal: what it prints is read with deadlines, keys are typed into it."""
+
+    def __init__(self, argv):
+        import pty
+        self.master, self.slave = pty.openpty()
+        self.settings = termios_settings(self.slave)
+        # Its own session, with the pty as its controlling terminal: Ctrl-C typed there is SIGINT for it.
+        self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=take_terminal)
+        self.output = b""
+
+    def read_until(self, pattern, start=0, timeout=STEP_S):
+        """The first match of the bytes pattern in the output from index start on, waiting up to timeout."""
+        import select
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.output, start)
+            if match:
+                return match
+            remaining = deadline - time.monotonic()
+            check(remaining > 0, f"no {pattern!r} on the terminal within {timeout} s: {self.output[start:][-300:]!r}")
+            if select.select([self.master], [], [], remaining)[0]:
+                try:
+                    self.output += os.read(self.master, 4096)
+                except OSError:
+                    pass
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+
+def scenario_prompt(h):
+    import termios
+    t = terminal([h.peer, "0", h.path("m"), "--bind", "127.0.0.1"])
+    try:
+        started = t.read_until(rb"started on \S+:(\d+)")
+        port = int(started.group(1))
+        t.read_until(rb"Enter choice: ", started.end())
+        t.type(b"1")  # typed, Enter not pressed yet
+        # An event arrives meanwhile: another peer connects.
+        other, other_id, _ = h.serve("other", make_folder(h.path("o"), {"x.txt": b"x"}), "--connect",
+                                     f"127.0.0.1:{port}")
+        joined = t.read_until(rb"New peer " + other_id.encode() + rb" joined with 1 file\r\n")
+        # The prompt is drawn again after the event line, with what had been typed.
+        t.read_until(rb"Enter choice: 1", joined.end(), timeout=5)
+        t.type(b"\r")
+        t.read_until(rb"Your shared files:", joined.end())
+        # Editing keys: Backspace and Ctrl-U take back what they should.
+        t.type(b"x\x7f3\r")
+        t.read_until(rb"Enter file name to download: ", joined.end())
+        t.type(b"wrong\x15x.tt\x7fxt\r")
+        t.read_until(rb"Enter peer ID, leave empty for all: ", joined.end())
+        t.type(b"\r")
+        t.read_until(rb"Got file x\.txt from peer " + other_id.encode(), joined.end())
+        check(read(h.path("m", "x.txt")) == b"x", "x.txt differs")
+        t.type(b"\x03")  # Ctrl-C at the prompt: choice 5
+        t.read_until(rb"Peer \S+ stopped")
+        code = t.proc.wait(timeout=15)
+        check(code == 0, f"the menu exited {code}")
+        after = termios.tcgetattr(t.slave)
+        check(after[3] == t.settings[3],
+              "the terminal was left without line editing or echo")
+        check(other.stop() == 0, "serve did not stop cleanly")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        os.close(t.master)
+        os.close(t.slave)
+    print("prompt: the typed answer was drawn again after an event line; editing keys work; the terminal was restored")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "cancel": scenario_cancel}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "cancel": scenario_cancel,
+             "prompt": scenario_prompt}
 
 
 def main():
