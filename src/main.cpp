@@ -18,13 +18,16 @@ int main(int argc, char** argv) {
     app.fallthrough();
     app.require_subcommand(0, 1);
     app.footer("Without a command, p2p-peer <port> <dir> starts the menu of the original peer.\n"
-               "Exit codes: 0 ok, 1 runtime failure, 2 usage error.");
+               "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 130 interrupted (Ctrl-C).");
     global_options globals;
     add_global_options(app, globals);
     menu_arguments menu;
     add_menu_arguments(app, menu);
     const subcommand commands[] = {setup_serve(app, globals), setup_ls(app, globals), setup_get(app, globals),
                                    setup_hash(app, globals)};
+    for (const auto& command : commands) {
+        show_global_options(*command.app, app);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -36,10 +39,14 @@ int main(int argc, char** argv) {
         apply_log_level(globals);
         for (const auto& command : commands) {
             if (command.app->parsed()) {
+                refuse_extra_arguments(menu, command);
                 return command.run();
             }
         }
         return run_menu(menu, globals);
+    } catch (const interrupted_error& e) {
+        std::cerr << "p2p-peer: " << e.what() << "\n";
+        return exit_interrupted;
     } catch (const usage_error& e) {
         std::cerr << "p2p-peer: " << e.what() << "\n";
         return exit_usage;

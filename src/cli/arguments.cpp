@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
 // arguments.cpp - argument checks and lines shared by several commands.
 #include "commands.hpp"
+#include "exit_code.hpp"
+
+#include "p2p/file_name.hpp"
 
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
+
+#include <filesystem>
+#include <system_error>
 
 namespace p2p::cli {
 
@@ -17,6 +23,9 @@ CLI::Validator host_port_check() {
         [](std::string& value) {
             try {
                 // In secure mode the address carries the other peer's key: KEY@host:port.
+                if (value.find("://") != std::string::npos) {
+                    return std::string("expected HOST:PORT, not a URL");
+                }
                 const auto endpoint = to_endpoint(split_keyed_address(value).address);
                 // Another process is reached over tcp, at a real port: not inproc, not "any port".
                 if (!endpoint.starts_with("tcp://") || endpoint_port(endpoint) == "*") {
@@ -28,6 +37,43 @@ CLI::Validator host_port_check() {
             }
         },
         "");
+}
+
+void show_global_options(CLI::App& sub, const CLI::App& app) {
+    sub.footer([&app] {
+        CLI::Formatter formatter;
+        std::string text = "Options of every command (before or after it):\n";
+        for (const auto* option : app.get_options()) {
+            if (!option->get_group().empty() && option->nonpositional() && option != app.get_help_ptr() &&
+                option != app.get_version_ptr()) {
+                text += formatter.make_option(option, false);
+            }
+        }
+        return text;
+    });
+}
+
+void refuse_extra_arguments(const menu_arguments& caught, const subcommand& command) {
+    const auto& extra = caught.port.empty() ? caught.folder : caught.port;
+    if (!extra.empty()) {
+        throw usage_error(command.app->get_name() + " takes " + command.takes + ", not also '" +
+                          escape_for_terminal(extra) + "'");
+    }
+}
+
+std::unique_ptr<peer> start_peer(zmq::context_t& context, peer_options options) {
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(options.folder, ec) || ec;
+    const auto folder = options.folder;
+    try {
+        return std::make_unique<peer>(context, std::move(options));
+    } catch (...) {
+        if (!existed) {
+            // Made by this failed start a moment ago: whatever is in it is ours too.
+            std::filesystem::remove_all(folder, ec);
+        }
+        throw;
+    }
 }
 
 std::string started_line(const peer& p) {

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace p2p::cli {
@@ -18,6 +19,7 @@ namespace p2p::cli {
 struct subcommand {
     CLI::App* app;
     std::function<int()> run; ///< Returns the exit code; throws usage_error or std::exception on failure.
+    std::string takes;        ///< Its positional arguments in words ("one peer address and one file name").
 };
 
 /// `serve <port> <dir> [--connect host:port]...`: share a folder without the menu until SIGINT or SIGTERM.
@@ -29,11 +31,14 @@ subcommand setup_get(CLI::App& app, const global_options& globals);
 /// `hash FILE... [--json]`: print each file's id (docs/manifest.md); needs no network and no peer.
 subcommand setup_hash(CLI::App& app, const global_options& globals);
 
-/// The positional arguments of the menu, `p2p-peer <port> <dir>`.
+/// The positional arguments of the menu, `p2p-peer <port> <dir>`. Kept as typed: a word where the port goes is an
+/// unknown command, and after a command these catch its extra arguments (global options fall through to the app).
 struct menu_arguments {
-    int port = -1;      ///< -1 until given.
+    std::string port;   ///< Empty until given.
     std::string folder; ///< The shared folder.
 };
+/// Throws usage_error for what the menu's positionals caught after `command` was parsed: arguments it does not take.
+void refuse_extra_arguments(const menu_arguments& caught, const subcommand& command);
 /// Adds <port> <dir> to the top-level app (optional there, since a subcommand may be given instead).
 void add_menu_arguments(CLI::App& app, menu_arguments& arguments);
 /// Runs the interactive menu; the exit code. Throws usage_error when <port> <dir> are missing.
@@ -43,6 +48,11 @@ int run_menu(const menu_arguments& arguments, const global_options& globals);
 CLI::Option* add_port_argument(CLI::App& app, int& port);
 /// Checks a "host:port" argument with p2p::to_endpoint, so a bad address is a usage error (exit 2).
 CLI::Validator host_port_check();
+/// Adds the global options' help to the end of sub's --help: they are accepted after the command too.
+void show_global_options(CLI::App& sub, const CLI::App& app);
+/// Starts a peer on options.folder. When the start fails (it cannot listen...) and the folder did not exist
+/// before, the folder is removed again: a failed start leaves nothing behind.
+std::unique_ptr<peer> start_peer(zmq::context_t& context, peer_options options);
 /// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it.
 std::string started_line(const peer& p);
 /// Secure mode: `Public key: KEY (others connect to KEY@host:port)`; empty otherwise.

@@ -27,7 +27,7 @@ void console::redraw() {
         out_ << status_;
     }
     if (!prompt_.empty()) {
-        out_ << prompt_;
+        out_ << prompt_ << typed_;
     }
     out_.flush();
 }
@@ -44,10 +44,24 @@ void console::prompt(std::string_view text) {
 }
 
 void console::answered(std::string_view answer) {
-    if (echo_input_ && !prompt_.empty()) {
+    if (editing_ && tty_ && !prompt_.empty()) {
+        // Enter is not echoed by the terminal either: the line is drawn whole, then ended.
+        out_ << erase_line << prompt_ << answer << '\n' << std::flush;
+    } else if (echo_input_ && !prompt_.empty()) {
         out_ << answer << '\n' << std::flush;
     }
     prompt_.clear();
+    typed_.clear();
+}
+
+void console::typed(std::string_view text) {
+    if (!editing_ || prompt_.empty() || text == typed_) {
+        return;
+    }
+    typed_ = text;
+    if (tty_) {
+        out_ << erase_line << prompt_ << typed_ << std::flush;
+    }
 }
 
 void console::end_prompt() {
@@ -55,6 +69,7 @@ void console::end_prompt() {
         out_ << '\n' << std::flush;
         prompt_.clear();
     }
+    typed_.clear();
 }
 
 void console::status(std::string_view text) {

@@ -26,8 +26,13 @@ public:
     void line(std::string_view text);
     /// Prints a prompt and leaves the cursor after it until answered() or end_prompt().
     void prompt(std::string_view text);
-    /// The prompt got its answer (echoed when echo_input).
+    /// The prompt got its answer (echoed when echo_input, or shown after the prompt when input_editing).
     void answered(std::string_view answer);
+    /// The input reader edits lines itself (line_reader::editing): the terminal echoes nothing, so the console
+    /// shows what is being typed after the prompt (typed()), and draws it again after every event line.
+    void set_input_editing(bool editing) { editing_ = editing; }
+    /// What the user has typed so far at the prompt (input_editing only).
+    void typed(std::string_view text);
     /// Ends an unanswered prompt (end of input, Ctrl-C) so what follows starts on a fresh line.
     void end_prompt();
     /// A transient status (progress bar) redrawn in place on a terminal; ignored elsewhere.
@@ -42,7 +47,9 @@ private:
     std::ostream& out_;
     bool tty_;
     bool echo_input_;
+    bool editing_ = false;
     std::string prompt_; ///< The prompt waiting for an answer; empty when none.
+    std::string typed_;  ///< Typed after the prompt so far (editing_ only).
     std::string status_; ///< The status line on screen; empty when none.
 };
 

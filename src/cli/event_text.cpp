@@ -129,4 +129,15 @@ std::string describe_download(const download_finished& done) {
     return text + ")";
 }
 
+std::string describe_cancelled(const download_finished& done, std::uint64_t size, std::string_view to_resume) {
+    const auto held = done.resumed_from + done.bytes_received;
+    std::string text = "Cancelled " + escape_for_terminal(done.name);
+    if (size > 0) {
+        text += " at " + format_bytes(static_cast<double>(held)) + " of " + format_bytes(static_cast<double>(size));
+    } else {
+        text += " before it started";
+    }
+    return text + "; " + std::string(to_resume);
+}
+
 } // namespace p2p::cli

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace p2p::cli {
 
@@ -22,6 +23,9 @@ std::string describe_connect(const connect_finished& done);
 /// "Got file <name> from peer <id> (<size> bytes in <s> s, <rate>)", or the one-line reason it failed
 /// ("No peer has <name>", "Peer error: File not found"...).
 std::string describe_download(const download_finished& done);
+/// "Cancelled <name> at <held> of <size>; <to_resume>" for a download the user cancelled (its partial file stays).
+/// `size` is the file's size when known (done.size is 0 when the cancel came before the other peer's offer).
+std::string describe_cancelled(const download_finished& done, std::uint64_t size, std::string_view to_resume);
 /// "Finishing 1 upload: big.bin to peer 1a2b3c4d (17.4 MiB of 30 MiB); press Ctrl-C again to stop now".
 std::string describe_stop_pending(const stop_pending& pending);
 

@@ -137,9 +137,7 @@ subcommand setup_hash(CLI::App& app, const global_options& globals) {
     sub->add_option("file", arguments->files, "Files to hash")->required()->type_name("FILE");
     sub->add_flag("--json", arguments->json,
                   "Print one JSON object per file: file, root, size, piece_size, pieces, seconds");
-    return {sub, [arguments, &globals] {
-                return run_hash(*arguments, globals);
-            }};
+    return {sub, [arguments, &globals] { return run_hash(*arguments, globals); }, "one or more files"};
 }
 
 } // namespace p2p::cli

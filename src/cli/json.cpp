@@ -198,6 +198,10 @@ json download_result_json(const download_finished& done) {
             {"peer", done.from.hex()}};
 }
 
+json error_json(std::string_view error, std::string_view code) {
+    return json{{"error", std::string(error)}, {"code", std::string(code)}};
+}
+
 json hash_result_json(const std::string& file, const manifest& m, double seconds) {
     return {{"file", file},
             {"root", to_hex(m.root)},

@@ -50,6 +50,9 @@ json stopped_json(peer_id id);
 /// What `get --json` prints: {"name", "size", "seconds", "rate", "peer"} (docs/usage.md).
 json download_result_json(const download_finished& done);
 
+/// {"error": one line, "code": a word ("not_found", "exists", "connect", "cancelled"...)}: a failed `get --json`.
+json error_json(std::string_view error, std::string_view code);
+
 /// What `hash --json` prints for one file: {"file", "root" (64 hex digits), "size", "piece_size", "pieces",
 /// "seconds"} (docs/usage.md). `file` is the path as given.
 json hash_result_json(const std::string& file, const manifest& m, double seconds);

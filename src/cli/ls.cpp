@@ -56,9 +56,7 @@ subcommand setup_ls(CLI::App& app, const global_options& globals) {
         ->type_name("HOST:PORT")
         ->required();
     sub->add_flag("--json", arguments->json, "Print a JSON array of {\"name\", \"size\"} objects");
-    return {sub, [arguments, &globals] {
-                return run_ls(*arguments, globals);
-            }};
+    return {sub, [arguments, &globals] { return run_ls(*arguments, globals); }, "one peer address"};
 }
 
 } // namespace p2p::cli

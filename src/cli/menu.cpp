@@ -17,6 +17,9 @@
 #include <charconv>
 #include <ctime>
 #include <iostream>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace p2p::cli {
 
@@ -24,6 +27,8 @@ namespace {
 
 constexpr std::string_view banner = "---------- P2P File Sharing System ----------";
 constexpr std::string_view rule = "--------------------------------------------";
+/// What choose_between_different_files returns when there is nothing to choose (not a possible peer id).
+constexpr std::string_view no_choice_needed = "*";
 
 /// Choices and prompts are typed by people: spaces around them mean nothing.
 std::string trimmed(std::string_view text) {
@@ -88,6 +93,9 @@ int menu::run() {
 std::optional<std::string> menu::ask(std::string_view prompt) {
     screen_.prompt(prompt);
     for (;;) {
+        if (input_.editing()) {
+            screen_.typed(input_.typed()); // typed ahead, or just now
+        }
         if (auto line = input_.next_line()) {
             screen_.answered(*line);
             return line;
@@ -167,7 +175,7 @@ void menu::list_peers() {
             screen_.line("    No files shared");
         }
         for (const auto& f : p.files) {
-            screen_.line("    - " + escape_for_terminal(f.name));
+            screen_.line("    - " + escape_for_terminal(f.name) + " (" + std::to_string(f.size) + " bytes)");
         }
     }
 }
@@ -177,27 +185,79 @@ bool menu::request_file() {
     if (!name) {
         return false;
     }
-    const auto from = ask("Enter peer ID, leave empty for all: ");
-    if (!from) {
-        return false;
-    }
     if (name->empty()) {
         screen_.line("Error: File name must not be empty");
         return true;
+    }
+    auto from = ask("Enter peer ID, leave empty for all: ");
+    if (!from) {
+        return false;
+    }
+    if (trimmed(*from).empty()) {
+        // "All" means any copy of one file; different files under one name are the user's choice, not ours.
+        if (const auto chosen = choose_between_different_files(*name); !chosen) {
+            return false;
+        } else if (*chosen == no_choice_needed) {
+            // any holder will do
+        } else if (chosen->empty()) {
+            screen_.line("Not downloaded: no peer chosen");
+            return true;
+        } else {
+            from = *chosen;
+        }
     }
     progress_meter meter(screen_, true);
     progress_ = &meter;
     const auto op = peer_.start_download(download_request{*name, trimmed(*from), std::nullopt, std::nullopt});
     progress_op_ = op;
-    const auto done = await_operation<download_finished>(
-        peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
+    std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
+    const auto [done, cancelled] = await_download(
+        peer_, stop_, op,
+        [this, &size, op](const event& e) {
+            if (const auto* progress = std::get_if<download_progress>(&e); progress != nullptr && progress->op == op) {
+                size = progress->size;
+            }
+            show_event(e);
+        },
+        bridge());
     meter.finish();
     progress_ = nullptr;
     if (!done) {
-        return false;
+        return false; // a second Ctrl-C: leave
+    }
+    // Ctrl-C during a download cancels it and nothing else; one that completed first is reported as completed.
+    if (cancelled && !done->ok && done->code == download_errc::cancelled) {
+        screen_.line(describe_cancelled(*done, done->size > 0 ? done->size : size, "choose 3 again to resume"));
+        return true;
     }
     screen_.line(describe_download(*done));
     return true;
+}
+
+std::optional<std::string> menu::choose_between_different_files(const std::string& name) {
+    std::vector<std::pair<peer_info, std::uint64_t>> holders;
+    std::set<std::uint64_t> sizes;
+    for (const auto& p : peer_.peers()) {
+        for (const auto& f : p.files) {
+            if (f.name == name) {
+                holders.emplace_back(p, f.size);
+                sizes.insert(f.size);
+            }
+        }
+    }
+    if (sizes.size() < 2) {
+        return std::string(no_choice_needed); // one file, wherever it is: any holder will do
+    }
+    screen_.line("Different files are named " + escape_for_terminal(name) + ":");
+    for (const auto& [p, size] : holders) {
+        screen_.line("  Peer " + p.id.short_hex() + " at " + escape_for_terminal(p.address) + ": " +
+                     std::to_string(size) + " bytes");
+    }
+    const auto answer = ask("Enter peer ID to download from, leave empty to cancel: ");
+    if (!answer) {
+        return std::nullopt;
+    }
+    return trimmed(*answer);
 }
 
 bool menu::connect_to_peer() {
@@ -270,25 +330,41 @@ void menu::show_event(const event& e) {
 }
 
 int run_menu(const menu_arguments& arguments, const global_options& globals) {
-    if (arguments.port < 0 || arguments.folder.empty()) {
-        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get); see --help");
+    if (arguments.port.empty()) {
+        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get, hash); see --help");
     }
-    auto options = make_peer_options(globals, arguments.folder, arguments.port, "0.0.0.0");
+    const auto& text = arguments.port;
+    if (std::string_view("0123456789+-").find(text.front()) == std::string_view::npos) {
+        throw usage_error("unknown command '" + escape_for_terminal(text) +
+                          "' (commands: serve, ls, get, hash; or <port> <dir> for the menu); see --help");
+    }
+    int port = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+        throw usage_error("port must be a number from 0 to 65535, not '" + escape_for_terminal(text) + "'");
+    }
+    if (arguments.folder.empty()) {
+        throw usage_error("expected <port> <dir> (the menu) or a command (serve, ls, get, hash); see --help");
+    }
+    auto options = make_peer_options(globals, arguments.folder, port, "0.0.0.0");
     const auto web_at = web_address(globals);
     stop_signal stop;
     zmq::context_t context;
-    peer p(context, std::move(options));
+    const auto started = start_peer(context, std::move(options));
+    peer& p = *started;
     // Declared after the peer, so it stops first.
     const auto web = start_web(web_at, p);
     const bool out_is_tty = ::isatty(STDOUT_FILENO) == 1;
     const bool in_is_tty = ::isatty(STDIN_FILENO) == 1;
     console screen(std::cout, out_is_tty, !in_is_tty);
-    line_reader input(STDIN_FILENO);
+    // On a terminal the reader edits the line itself, so that an event line cannot erase what is being typed.
+    line_reader input(STDIN_FILENO, in_is_tty && out_is_tty);
+    screen.set_input_editing(input.editing());
     return menu(p, stop, screen, input, web.get()).run();
 }
 
 void add_menu_arguments(CLI::App& app, menu_arguments& arguments) {
-    add_port_argument(app, arguments.port);
+    app.add_option("port", arguments.port, "Port to listen on; 0 picks a free one (the line printed at start has it)");
     app.add_option("dir", arguments.folder, "Shared folder; created if missing (downloads land here too)");
 }
 

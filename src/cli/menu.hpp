@@ -2,8 +2,8 @@
 // menu.hpp - the interactive menu of the original peer, word for word, on a p2p::peer.
 //
 // One thread: each prompt waits in one zmq::poll over standard input, the peer's events, the stop signal and (with
-// --web) the web interface's requests, so events print and web requests run while a prompt waits, and Ctrl-C at any
-// point is the same as choice 5.
+// --web) the web interface's requests, so events print and web requests run while a prompt waits, and Ctrl-C is the
+// same as choice 5 - except during a download, where it cancels the download (the next Ctrl-C then leaves).
 #pragma once
 
 #include "console.hpp"
@@ -36,8 +36,12 @@ private:
     void show_choices(bool first);
     void list_local_files();
     void list_peers();
-    /// Choice 3. Returns false when a stop signal ended the wait.
+    /// Choice 3. The first stop signal during the download cancels it; returns false when a second one came.
     bool request_file();
+    /// Choice 3 with no peer given: when peers list different files (sizes differ) under `name`, lists them and asks
+    /// which peer to take it from: the answer ("" when the user chose none), "*" when there was nothing to choose,
+    /// nullopt on a stop signal or end of input.
+    std::optional<std::string> choose_between_different_files(const std::string& name);
     /// Choice 4. Returns false when a stop signal ended the wait.
     bool connect_to_peer();
     void show_failures();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "remote_session.hpp"
 
+#include "exit_code.hpp"
 #include "wait.hpp"
 
 #include "p2p/file_name.hpp"
@@ -27,7 +28,7 @@ remote_session::remote_session(const global_options& globals, const std::filesys
     // Events before the connect finishes (none are expected from a fresh peer) need no showing.
     auto done = await_operation<connect_finished>(peer_, stop_, op, [](const event&) {});
     if (!done) {
-        throw std::runtime_error("interrupted");
+        throw interrupted_error("interrupted while connecting to " + escape_for_terminal(address));
     }
     if (!done->ok) {
         throw std::runtime_error("cannot connect to " + escape_for_terminal(address) + ": " +

@@ -31,7 +31,8 @@ int run_serve(const serve_arguments& arguments, const global_options& globals) {
     const auto web_at = web_address(globals);
     stop_signal stop;
     zmq::context_t context;
-    peer p(context, std::move(options));
+    const auto started = start_peer(context, std::move(options));
+    peer& p = *started;
     // Not a terminal session: no prompt, no bar, every line flushed as it is printed (scripts wait for them).
     console screen(std::cout, false, false);
     event_output out(screen, arguments.json);
@@ -71,9 +72,7 @@ subcommand setup_serve(CLI::App& app, const global_options& globals) {
         ->type_name("HOST:PORT");
     sub->add_flag("--json", arguments->json,
                   "Print one JSON object per line: start, every event (progress too), stop (docs/api.md)");
-    return {sub, [arguments, &globals] {
-                return run_serve(*arguments, globals);
-            }};
+    return {sub, [arguments, &globals] { return run_serve(*arguments, globals); }, "one port and one folder"};
 }
 
 } // namespace p2p::cli

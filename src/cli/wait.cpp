@@ -50,6 +50,35 @@ wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* inpu
     return wake::idle;
 }
 
+download_outcome await_download(peer& p, stop_signal& stop, operation_id op,
+                                const std::function<void(const event&)>& on_event, web::bridge* web) {
+    download_outcome out;
+    for (;;) {
+        const auto woke = wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000), web);
+        if (woke == wake::stop) {
+            if (out.cancelled) {
+                return out; // the second one: do not wait any longer
+            }
+            out.cancelled = true;
+            stop.clear();
+            p.cancel(op);
+            continue;
+        }
+        if (woke != wake::event) {
+            continue;
+        }
+        auto e = take_event(p, web);
+        if (!e) {
+            continue;
+        }
+        if (auto* done = std::get_if<download_finished>(&*e); done != nullptr && done->op == op) {
+            out.done = std::move(*done);
+            return out;
+        }
+        on_event(*e);
+    }
+}
+
 std::optional<event> take_event(peer& p, web::bridge* web) {
     auto e = p.next_event(std::chrono::milliseconds(0));
     if (e && web != nullptr) {

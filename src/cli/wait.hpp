@@ -58,4 +58,18 @@ std::optional<Finished> await_operation(peer& p, const stop_signal& stop, operat
     }
 }
 
+/// How a download that Ctrl-C may cancel ended.
+struct download_outcome {
+    /// Its download_finished; nullopt when a second stop signal came before the cancel was confirmed.
+    std::optional<download_finished> done;
+    /// A stop signal cancelled it. done then says whether it had completed first (ok) or was cancelled.
+    bool cancelled = false;
+};
+
+/// Waits for the download_finished of download op, as await_operation. The first stop signal cancels the download
+/// (peer::cancel: its partial file stays for a resume) and is then forgotten, so that a second one can be told apart;
+/// the wait goes on for the download_finished, which the node sends at once.
+download_outcome await_download(peer& p, stop_signal& stop, operation_id op,
+                                const std::function<void(const event&)>& on_event, web::bridge* web = nullptr);
+
 } // namespace p2p::cli

@@ -15,6 +15,10 @@ Scenarios:
   client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
   settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
   skipped  symlinks, FIFOs, folders and unsendable names are named once in the log and counted in choice 1
+  prompt   the menu on a terminal (a pty): an event line arriving while an answer is typed redraws the prompt with
+           the typed text; the terminal's settings are restored at exit
+  cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
+           the same Ctrl-C in the menu cancels the download and a second one exits
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -27,8 +31,10 @@ import re
 import shutil
 import signal
 import socket
+import queue
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 
@@ -99,8 +105,10 @@ def scenario_menu(h):
     """The example of the assignment, with a 20 MiB file from all peers on top."""
     big = random.Random(20).randbytes(20 * 1024 * 1024)
     a, a_id, a_port = h.menu("A", make_folder(h.path("peerA_files"), {"ohHi.txt": b""}))
-    b, b_id, b_port = h.menu("B", make_folder(h.path("peerB_files"), {"whataboutme.txt": b"", "big.bin": big}))
-    c, c_id, c_port = h.menu("C", make_folder(h.path("peerC_files"), {"hello.txt": b"", "big.bin": big}))
+    b, b_id, b_port = h.menu("B", make_folder(h.path("peerB_files"),
+                                              {"whataboutme.txt": b"", "big.bin": big, "same.txt": b"B's"}))
+    c, c_id, c_port = h.menu("C", make_folder(h.path("peerC_files"),
+                                              {"hello.txt": b"", "big.bin": big, "same.txt": b"C's own"}))
 
     # Step 2: local files, in the original's words.
     a.send("1")
@@ -124,24 +132,26 @@ def scenario_menu(h):
 
     # Step 3: A -> B, B -> C, C -> A.
     a.send("4", "localhost", str(b_port))
-    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(2 files available\)$")
+    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(3 files available\)$")
     b.wait_for(rf"^New peer {a_id} joined with 1 file$")
     b.send("4", "localhost", str(c_port))
-    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(2 files available\)$")
-    c.wait_for(rf"^New peer {b_id} joined with 2 files$")
+    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(3 files available\)$")
+    c.wait_for(rf"^New peer {b_id} joined with 3 files$")
     c.send("4", "localhost", str(a_port))
     c.wait_for(rf"^Connected to peer {a_id} at localhost:{a_port} \(1 file available\)$")
-    a.wait_for(rf"^New peer {c_id} joined with 2 files$")
+    a.wait_for(rf"^New peer {c_id} joined with 3 files$")
 
     # Step 4: A lists its peers in the order they joined.
     a.send("2")
     a.wait_for(r"^Connected peers and their files:$")
     a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}:$")
-    a.wait_for(r"^    - big\.bin$")
-    a.wait_for(r"^    - whataboutme\.txt$")
+    a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
+    a.wait_for(r"^    - same\.txt \(3 bytes\)$")
+    a.wait_for(r"^    - whataboutme\.txt \(0 bytes\)$")
     a.wait_for(rf"^  Peer {c_id} at 127\.0\.0\.1:{c_port}:$")
-    a.wait_for(r"^    - big\.bin$")
-    a.wait_for(r"^    - hello\.txt$")
+    a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
+    a.wait_for(r"^    - hello\.txt \(0 bytes\)$")
+    a.wait_for(r"^    - same\.txt \(7 bytes\)$")
 
     # Step 5: whataboutme.txt from B by its id, then 20 MiB from whoever has it.
     a.send("3", "whataboutme.txt", b_id)
@@ -152,6 +162,15 @@ def scenario_menu(h):
     check(read(h.path("peerA_files", "big.bin")) == big, "big.bin differs from the original")
     # The others hear of A's new files.
     b.wait_for(rf"^Peer {a_id} updated its file list: .*big\.bin")
+
+    # "From all" with different files under one name: the menu lists them and asks which peer.
+    a.send("3", "same.txt", "")
+    a.wait_for(r"^Different files are named same\.txt:$")
+    a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}: 3 bytes$")
+    a.wait_for(rf"^  Peer {c_id} at 127\.0\.0\.1:{c_port}: 7 bytes$")
+    a.send(c_id)
+    a.wait_for(rf"^Got file same\.txt from peer {c_id} \(7 bytes in ")
+    check(read(h.path("peerA_files", "same.txt")) == b"C's own", "same.txt is not the one chosen")
 
     # A failed connection shows under 6.
     dead = dead_port()
@@ -213,6 +232,17 @@ def scenario_ls_get(h):
     check(not os.path.exists(os.path.join(down, "missing.txt")), "an unknown file left something behind")
     code, out, err = h.run("get", address, "data.bin", "--dir", down)
     check(code == 1 and "exists" in err and len(err.strip().splitlines()) == 1, f"existing file: {code} {err!r}")
+    # An existing file is refused before any connection is tried: a dead address is never reached.
+    code, out, err = h.run("get", f"127.0.0.1:{dead_port()}", "data.bin", "--dir", down)
+    check(code == 1 and "already exists" in err and len(err.strip().splitlines()) == 1,
+          f"existing file, dead address: {code} {err!r}")
+    # --json: a failure is a JSON object on stdout too.
+    for argv, expected in ((["missing.txt"], "not_found"), (["data.bin"], "exists")):
+        code, out, err = h.run("get", address, *argv, "--dir", down, "--json")
+        lines = out.splitlines()
+        check(code == 1 and len(lines) == 1, f"get --json {argv}: {code} {out!r} {err!r}")
+        failed = json.loads(lines[0])
+        check(failed.get("code") == expected and failed.get("error"), f"get --json {argv}: {out!r}")
 
     s.proc.send_signal(signal.SIGINT)
     s.wait_for(r"^Shutting down peer\.\.\.$")
@@ -263,6 +293,43 @@ def scenario_errors(h):
         check(err.strip() != "", f"p2p-peer {' '.join(argv)}: no reason on stderr")
         check(time.monotonic() - start < 5, f"p2p-peer {' '.join(argv)}: a usage error took too long")
     check(not os.path.exists(folder), "a usage error created the folder")
+
+    # Usage errors name what was expected, not an argument CLI11 happened to try.
+    for argv, expected in ((["bogus"], "unknown command 'bogus'"),
+                           (["get", "127.0.0.1:5000", "a", "b"], "get takes one peer address and one file name"),
+                           (["ls", "127.0.0.1:5000", "extra"], "ls takes one peer address"),
+                           (["get", "http://127.0.0.1:5000/x", "f"], "expected HOST:PORT, not a URL"),
+                           (["99999", folder], "port must be a number from 0 to 65535")):
+        code, out, err = h.run(*argv, timeout=10)
+        check(code == 2 and expected in err and "Value" not in err,
+              f"p2p-peer {' '.join(argv)}: expected {expected!r}, got {code} {err!r}")
+    # A subcommand's --help shows the options every command takes too.
+    for sub in ("serve", "ls", "get"):
+        code, out, _ = h.run(sub, "--help")
+        check(code == 0 and all(w in out for w in ("--bind", "--chunk-size", "--log-level")),
+              f"{sub} --help omits the global options: {out!r}")
+
+    # A serve (or menu) that cannot listen creates no folder.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        for argv in (["serve", str(taken), h.path("never-serve"), "--bind", "127.0.0.1"],
+                     [str(taken), h.path("never-menu"), "--bind", "127.0.0.1"]):
+            code, out, err = h.run(*argv, timeout=10)
+            check(code == 1 and "cannot listen" in err, f"{' '.join(argv)} on a port in use: {code} {err!r}")
+    for name in ("never-serve", "never-menu"):
+        check(not os.path.exists(h.path(name)), f"a peer that could not listen created {name}")
+
+    # The menu refuses an empty file name before it asks for the peer id.
+    m, _, _ = h.menu("menu-empty", h.path("m"))
+    m.send("3", "")
+    m.wait_for(r"Error: File name must not be empty$")
+    check(not any("Enter peer ID" in line for line in m.output), f"the peer id was asked first: {m.output[-5:]}")
+    m.send("1")
+    m.wait_for(r"^Your shared files:$")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
 
     # A dead address fails within 3 s, with one line.
     for argv in (["ls", f"127.0.0.1:{dead_port()}"], ["get", f"127.0.0.1:{dead_port()}", "x", "--dir", h.path("d")]):
@@ -568,6 +635,7 @@ def scenario_settle(h):
     check(m.exit_code() == 0, "the menu did not exit 0")
     print(f"settle: a file written for 3 s arrived complete; {len(updates)} list update(s) at the other peer")
 
+
 def scenario_skipped(h):
     """What the folder holds but does not share is named once in the log (escaped, with why) and counted in 1."""
     folder = make_folder(h.path("skipped"), {"ok.txt": b"ok", "bad\x1bname.txt": b"x"})
@@ -603,10 +671,228 @@ def scenario_skipped(h):
     check(m.exit_code() == 0, "the menu did not exit 0")
     print("skipped: 4 skipped entries counted in choice 1 and each named once in the log")
 
+
+GIB = 1024 * 1024 * 1024
+CANCEL_BOUND_S = 0.5  # issue 13: the first Ctrl-C stops a download within 0.5 s
+
+
+def sparse_file(path, size, marks):
+    """A sparse file of `size` bytes with random 64 KiB blocks at the offsets in marks (so a resume at a wrong offset
+    shows); returns the bytes at each mark."""
+    written = {}
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for offset in marks:
+            block = random.Random(offset).randbytes(64 * 1024)
+            f.seek(offset)
+            f.write(block)
+            written[offset] = block
+    return written
+
+
+def same_file(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(8 * 1024 * 1024), fb.read(8 * 1024 * 1024)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def partial_bytes(folder):
+    """Bytes held by the hidden partial download files in folder (0 when there are none)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    return sum(os.path.getsize(os.path.join(folder, n)) for n in names
+               if n.startswith(".p2p-part-") and not n.endswith(".meta"))
+
+
+def start_relay(h, tap, port):
+    """p2p-tap relay --delay 20 to 127.0.0.1:port on a free port: slows each message, so a download lasts."""
+    p = process("relay", [tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to", f"127.0.0.1:{port}",
+                          "--out", h.path("relay.cap"), "--delay", "20"], h.dir)
+    return p, int(p.wait_for(r"relay listening on tcp://[^ ]+:(\d+)$", STARTUP_S).group(1))
+
+
+def scenario_cancel(h, tap):
+    if not tap:
+        print("SKIP: no p2p-tap (--tap)")
+        return SKIP
+    shared = h.path("shared")
+    os.makedirs(shared)
+    sparse_file(os.path.join(shared, "big.bin"), GIB, [0, 300 * 1024 * 1024 + 5, GIB - 64 * 1024])
+    s, s_id, port = h.serve("server", shared)
+    relay, relay_port = start_relay(h, tap, port)
+    down = h.path("down")
+    # --window 2: fast enough that the rerun finishes the gigabyte in half a minute, slow enough (20 ms each way per
+    # message) that it lasts well beyond the signal.
+    command = [h.peer, "get", f"127.0.0.1:{relay_port}", "big.bin", "--dir", down, "--window", "2"]
+    getter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    progress = queue.Queue()
+    err_lines = []
+
+    def read_stderr():
+        for line in getter.stderr:
+            err_lines.append(line)
+            progress.put(line)
+        progress.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        # get prints a progress line every 2 s off a terminal: the second one means the transfer is well under way.
+        seen = 0
+        deadline = time.monotonic() + TRANSFER_S
+        while seen < 2:
+            line = progress.get(timeout=max(0.0, deadline - time.monotonic()))
+            if line is None:  # (not in check's message: that would be evaluated, waiting, every time)
+                raise failure(f"get ended before the signal: {getter.wait()} {''.join(err_lines)!r}")
+            seen += line.startswith("Downloading big.bin: ")
+        getter.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        try:
+            code = getter.wait(timeout=CANCEL_BOUND_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        elapsed = time.monotonic() - signalled
+        if code is None:
+            getter.wait(timeout=30)
+        out = getter.stdout.read()
+        while progress.get(timeout=5) is not None:
+            pass
+        err = "".join(err_lines)
+    finally:
+        if getter.poll() is None:
+            getter.kill()
+    check(code is not None, f"get did not exit within {CANCEL_BOUND_S} s of SIGINT (it took {elapsed:.2f} s; "
+          f"exit {getter.returncode}, stderr {err!r})")
+    check(code == 130, f"get exited {code} on SIGINT, expected 130: {err!r} {out!r}")
+    check(re.search(r"^p2p-peer: Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; run the same command to resume$", err,
+                    re.M), f"get said {err!r}")
+    held = partial_bytes(down)
+    check(held > 0, "the partial file was not kept")
+    check(not os.path.exists(os.path.join(down, "big.bin")), "a cancelled download left big.bin")
+    print(f"cancel: get exited 130 {elapsed:.3f} s after SIGINT, {held} bytes kept")
+
+    code, out, err = run(command, TRANSFER_S * 2)
+    check(code == 0, f"the rerun exited {code}: {err!r}")
+    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB\)$", out, re.M), f"the rerun said {out!r}")
+    # Off a terminal, get prints a progress line every 2 s (on stderr: stdout is the result).
+    check(re.search(r"^Downloading big\.bin: ", err, re.M), f"the rerun printed no progress line: {err!r}")
+    check(same_file(os.path.join(down, "big.bin"), os.path.join(shared, "big.bin")), "big.bin differs")
+    os.remove(os.path.join(down, "big.bin"))
+
+    # The menu: Ctrl-C during a download asks nothing and cancels it; the menu goes on; a second Ctrl-C exits.
+    m, m_id, _ = h.menu("menu", h.path("menu"), "--window", "2")
+    m.send("4", "127.0.0.1", str(relay_port))
+    m.wait_for(rf"^Connected to peer {s_id}")
+    m.send("3", "big.bin", "")
+    wait_until(lambda: partial_bytes(h.path("menu")) >= 8 * 1024 * 1024, "the menu's download", TRANSFER_S)
+    m.proc.send_signal(signal.SIGINT)
+    m.wait_for(r"^Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; choose 3 again to resume$")
+    m.wait_for(r"^Enter choice: $|^6\. Show failed connections$")
+    check(m.proc.poll() is None, "the menu exited on the first Ctrl-C of a download")
+    check(partial_bytes(h.path("menu")) > 0, "the menu's partial file was not kept")
+    m.send("1")
+    m.wait_for(r"^  No files available$")
+    m.proc.send_signal(signal.SIGINT)
+    m.wait_for(r"^Shutting down peer\.\.\.$")
+    check(m.exit_code() == 0, "the menu did not exit 0 on the second Ctrl-C")
+    check(relay.stop() == 0, "the relay did not stop cleanly")
+    check(s.stop() == 0, "serve did not stop cleanly")
+    print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
+
+
+def take_terminal():
+    import fcntl
+    import termios
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def termios_settings(fd):
+    import termios
+    return termios.tcgetattr(fd)
+
+
+class terminal:
+    """A child on a pseudo-terminal: what it prints is read with deadlines, keys are typed into it."""
+
+    def __init__(self, argv):
+        import pty
+        self.master, self.slave = pty.openpty()
+        self.settings = termios_settings(self.slave)
+        # Its own session, with the pty as its controlling terminal: Ctrl-C typed there is SIGINT for it.
+        self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=take_terminal)
+        self.output = b""
+
+    def read_until(self, pattern, start=0, timeout=STEP_S):
+        """The first match of the bytes pattern in the output from index start on, waiting up to timeout."""
+        import select
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.output, start)
+            if match:
+                return match
+            remaining = deadline - time.monotonic()
+            check(remaining > 0, f"no {pattern!r} on the terminal within {timeout} s: {self.output[start:][-300:]!r}")
+            if select.select([self.master], [], [], remaining)[0]:
+                try:
+                    self.output += os.read(self.master, 4096)
+                except OSError:
+                    pass
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+
+def scenario_prompt(h):
+    import termios
+    t = terminal([h.peer, "0", h.path("m"), "--bind", "127.0.0.1"])
+    try:
+        started = t.read_until(rb"started on \S+:(\d+)")
+        port = int(started.group(1))
+        t.read_until(rb"Enter choice: ", started.end())
+        t.type(b"1")  # typed, Enter not pressed yet
+        # An event arrives meanwhile: another peer connects.
+        other, other_id, _ = h.serve("other", make_folder(h.path("o"), {"x.txt": b"x"}), "--connect",
+                                     f"127.0.0.1:{port}")
+        joined = t.read_until(rb"New peer " + other_id.encode() + rb" joined with 1 file\r\n")
+        # The prompt is drawn again after the event line, with what had been typed.
+        t.read_until(rb"Enter choice: 1", joined.end(), timeout=5)
+        t.type(b"\r")
+        t.read_until(rb"Your shared files:", joined.end())
+        # Editing keys: Backspace and Ctrl-U take back what they should.
+        t.type(b"x\x7f3\r")
+        t.read_until(rb"Enter file name to download: ", joined.end())
+        t.type(b"wrong\x15x.tt\x7fxt\r")
+        t.read_until(rb"Enter peer ID, leave empty for all: ", joined.end())
+        t.type(b"\r")
+        t.read_until(rb"Got file x\.txt from peer " + other_id.encode(), joined.end())
+        check(read(h.path("m", "x.txt")) == b"x", "x.txt differs")
+        t.type(b"\x03")  # Ctrl-C at the prompt: choice 5
+        t.read_until(rb"Peer \S+ stopped")
+        code = t.proc.wait(timeout=15)
+        check(code == 0, f"the menu exited {code}")
+        after = termios.tcgetattr(t.slave)
+        check(after[3] == t.settings[3],
+              "the terminal was left without line editing or echo")
+        check(other.stop() == 0, "serve did not stop cleanly")
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+        os.close(t.master)
+        os.close(t.slave)
+    print("prompt: the typed answer was drawn again after an event line; editing keys work; the terminal was restored")
+
+
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
-             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash,
-             "client": scenario_client, "settle": scenario_settle,
-             "skipped": scenario_skipped}
+             "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "client": scenario_client,
+             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt}
 
 
 def main():
@@ -614,10 +900,12 @@ def main():
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--peer", required=True, help="the p2p-peer binary")
     parser.add_argument("--work", default=tempfile.gettempdir(), help="folder for the test's files")
+    parser.add_argument("--tap", help="the p2p-tap binary (scenario cancel)")
     args = parser.parse_args()
     h = harness(args)
     try:
-        if SCENARIOS[args.scenario](h) == SKIP:
+        scenario = SCENARIOS[args.scenario]
+        if (scenario(h, args.tap) if args.scenario == "cancel" else scenario(h)) == SKIP:
             return SKIP
     except failure as e:
         print(f"FAIL: {e}")
