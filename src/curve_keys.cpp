@@ -2,11 +2,8 @@
 #include "p2p/curve_keys.hpp"
 
 #include "p2p/blake2b.hpp"
-#include "p2p/unique_fd.hpp"
+#include "p2p/private_files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include <array>
@@ -21,15 +18,10 @@ namespace p2p {
 namespace {
 
 constexpr std::size_t z85_key_length = 40;
-constexpr std::string_view key_dir = ".p2p";
 constexpr std::string_view key_file = "curve.key";
 
 std::runtime_error key_error(const std::filesystem::path& path, const std::string& what) {
     return std::runtime_error(path.string() + ": " + what);
-}
-
-std::string errno_text() {
-    return std::generic_category().message(errno);
 }
 
 } // namespace
@@ -59,58 +51,25 @@ peer_id peer_id_for_key(std::string_view public_key_z85) {
 }
 
 curve_keypair load_or_create_keypair(const std::filesystem::path& folder) {
-    const auto dir = folder / key_dir;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        throw key_error(dir, "cannot create: " + errno_text());
-    }
-    struct ::stat st {};
-    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        throw key_error(dir, "is not a directory");
-    }
-    const auto path = dir / key_file;
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd) {
-        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            throw key_error(path, "is not a regular file");
-        }
-        if ((st.st_mode & 077) != 0) {
-            // ssh refuses such keys too: anyone who could read it could be us.
-            throw key_error(path, "is readable by others; chmod 600 it");
-        }
-        char buffer[128] = {};
-        const auto n = ::read(fd.get(), buffer, sizeof buffer - 1);
-        std::string text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+    const auto path = private_dir(folder) / key_file;
+    if (auto text = read_private_file(path, 128, true)) {
         curve_keypair keys;
-        if (text.size() < 2 * z85_key_length + 1) {
+        if (text->size() < 2 * z85_key_length + 1) {
             throw key_error(path, "is not a key file");
         }
-        keys.public_key = text.substr(0, z85_key_length);
-        keys.secret_key = text.substr(z85_key_length + 1, z85_key_length);
+        keys.public_key = text->substr(0, z85_key_length);
+        keys.secret_key = text->substr(z85_key_length + 1, z85_key_length);
         if (!is_valid_key(keys.public_key) || !is_valid_key(keys.secret_key)) {
             throw key_error(path, "is not a key file");
         }
         return keys;
-    }
-    if (errno != ENOENT) {
-        throw key_error(path, "cannot open: " + errno_text());
     }
     char public_key[z85_key_length + 1] = {};
     char secret_key[z85_key_length + 1] = {};
     if (zmq_curve_keypair(public_key, secret_key) != 0) {
         throw std::runtime_error("this libzmq cannot make CURVE keys (built without CURVE support)");
     }
-    const std::string text = std::string(public_key) + "\n" + secret_key + "\n";
-    const auto temporary = dir / (std::string(key_file) + ".tmp");
-    ::unlink(temporary.c_str());
-    unique_fd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!out || ::write(out.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(out.get()) != 0) {
-        throw key_error(temporary, "cannot write: " + errno_text());
-    }
-    out.reset();
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        throw key_error(path, "cannot create: " + errno_text());
-    }
+    write_private_file(path, std::string(public_key) + "\n" + secret_key + "\n");
     return curve_keypair{public_key, secret_key};
 }
 

@@ -7,6 +7,7 @@
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
 #include "p2p/socket_setup.hpp"
+#include "p2p/stored_id.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -52,6 +53,10 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
       router_(context, zmq::socket_type::router), folder_(options_.folder) {
     configure_router(router_);
+    if (options_.keep_id && !options_.secure) {
+        // After folder_: the folder exists now (it is created when missing).
+        id_ = load_or_create_peer_id(options_.folder);
+    }
     if (options_.secure) {
         // Keys and the ZAP policy must be in place before bind: a CURVE socket without a handler lets anyone in.
         keys_ = load_or_create_keypair(options_.folder);

@@ -9,9 +9,21 @@
 
 namespace p2p::cli {
 
+namespace {
+
+/// A one-shot client (ls, get) takes a new id each time and writes none: it serves nobody who would need to know it
+/// again, and its folder is often the current directory, where a .p2p/ of ours would be litter.
+peer_options one_shot_options(const global_options& globals, const std::filesystem::path& folder) {
+    auto options = make_peer_options(globals, folder, 0, "127.0.0.1");
+    options.keep_id = false;
+    return options;
+}
+
+} // namespace
+
 remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
                                const std::string& address)
-    : peer_(context_, make_peer_options(globals, folder, 0, "127.0.0.1")) {
+    : peer_(context_, one_shot_options(globals, folder)) {
     const auto op = peer_.start_connect(address);
     // Events before the connect finishes (none are expected from a fresh peer) need no showing.
     auto done = await_operation<connect_finished>(peer_, stop_, op, [](const event&) {});

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""reconnect_test.py - a peer's identity and reconnecting, between real p2p-peer processes (registered by
+tests/cmake/reconnect_tests.cmake).
+
+    reconnect_test.py SCENARIO --peer P2P_PEER [--work DIR]
+
+Scenarios:
+  identity   serve keeps its id across restarts in <dir>/.p2p/id, --ephemeral does not, ls and get write no id, and
+             the id file is never listed or served
+
+Same rules as cli_test.py: ports from the OS (port 0 the first time, then the port it gave), waits on lines with
+deadlines, no fixed sleeps.
+"""
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from child_process import check, failure, process  # noqa: E402
+from cli_test import STARTED, STARTUP_S, harness, make_folder, read  # noqa: E402
+
+
+def serve_on(h, name, folder, port, *extra):
+    """A serving peer on a given port (a restart on the port the OS gave the first time)."""
+    p = process(name, [h.peer, "serve", str(port), folder, "--bind", "127.0.0.1", *extra], h.dir)
+    match = p.wait_for(STARTED, STARTUP_S)
+    return p, match.group(1), int(match.group(2))
+
+
+def stop(p):
+    p.proc.send_signal(signal.SIGTERM)
+    code = p.exit_code()
+    check(code == 0, f"{p.name} exited {code} on SIGTERM: {p.stderr_tail()}")
+
+
+def scenario_identity(h):
+    folder = make_folder(h.path("b"), {"b.txt": b"b"})
+    b, b_id, port = h.serve("B", folder)
+    id_file = os.path.join(folder, ".p2p", "id")
+    check(os.path.exists(id_file), "serve kept no id in <dir>/.p2p/id")
+    check(read(id_file).decode().startswith(b_id), f".p2p/id does not hold {b_id}: {read(id_file)!r}")
+    check(os.stat(id_file).st_mode & 0o777 == 0o600, "the id file is not mode 0600")
+    stop(b)
+
+    again, again_id, port = h.serve("B-again", folder)
+    check(again_id == b_id, f"restarted with id {again_id}, not {b_id}")
+    address = f"127.0.0.1:{port}"
+    # The id file is never listed or served.
+    code, out, err = h.run("ls", address)
+    check(code == 0 and out.splitlines() == ["b.txt 1"], f"ls printed {out!r} ({code} {err})")
+    down = h.path("down")
+    for name in (".p2p/id", ".p2p", "id"):
+        code, out, err = h.run("get", address, name, "--dir", down)
+        check(code != 0, f"get {name} succeeded: {out!r}")
+    code, out, err = h.run("get", address, "b.txt", "--dir", down)
+    check(code == 0, f"get exited {code}: {err}")
+    # A one-shot client takes a new id and keeps none: nothing of ours in its folder but the file.
+    check(sorted(os.listdir(down)) == ["b.txt"], f"get left {sorted(os.listdir(down))} in its folder")
+    stop(again)
+
+    e, e_id, _ = h.serve("B-ephemeral", folder, "--ephemeral")
+    check(e_id != b_id, "--ephemeral kept the stored id")
+    check(read(id_file).decode().startswith(b_id), "--ephemeral changed the stored id")
+    stop(e)
+
+    # A damaged id file is refused, named, and left as it was.
+    with open(id_file, "w") as f:
+        f.write("garbage\n")
+    code, out, err = h.run("serve", "0", folder, "--bind", "127.0.0.1")
+    check(code == 1 and ".p2p/id: is not a peer id" in err, f"a damaged id file: exit {code}, {err!r}")
+    check(read(id_file) == b"garbage\n", "the damaged id file was replaced")
+    print("identity: same id after a restart, --ephemeral, get and ls keep none, damaged file refused")
+
+
+SCENARIOS = {"identity": scenario_identity}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--peer", required=True, help="the p2p-peer binary")
+    parser.add_argument("--work", default=tempfile.gettempdir(), help="folder for the test's files")
+    args = parser.parse_args()
+    h = harness(args)
+    try:
+        SCENARIOS[args.scenario](h)
+    except failure as e:
+        print(f"FAIL: {e}")
+        for p in process.live:
+            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
+            print(f"--- {p.name} stderr: {p.stderr_tail()}")
+        return 1
+    finally:
+        process.kill_all()
+    shutil.rmtree(h.dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
