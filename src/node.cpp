@@ -10,6 +10,8 @@
 #include "p2p/stored_id.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <thread>
 
 namespace p2p {
@@ -90,6 +92,8 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     }
     core_.emplace(options_, id_, endpoint_, options_.secure, folder_, folder_.watch_fd() >= 0,
                   static_cast<core::effects&>(*this), clock::now());
+    // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
+    core_->seed_jitter(peer_id::random().value());
 }
 
 node::~node() {
@@ -172,12 +176,21 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     if (server_key) {
         make_curve_client(dealer, *keys_, *server_key);
     }
+    // The monitor is attached before connect, so it sees every event of this connection from the first.
+    static std::atomic<std::uint64_t> monitors{0};
+    const auto monitor_endpoint = "inproc://p2p-monitor-" + std::to_string(monitors++);
+    if (zmq_socket_monitor(dealer.handle(), monitor_endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+        return "cannot watch the connection: " + std::string(zmq_strerror(zmq_errno()));
+    }
+    zmq::socket_t monitor(context_, zmq::socket_type::pair);
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(monitor_endpoint);
     try {
         dealer.connect(endpoint);
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
-    links_.emplace(link_number, link{std::move(dealer), peer_id{}});
+    links_.emplace(link_number, link{std::move(dealer), peer_id{}, std::move(monitor)});
     return std::nullopt;
 }
 
@@ -206,7 +219,7 @@ payload node::buffer(std::size_t size) {
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, [watch], then one per connection the core has open.
+    // Item order: pipe, router, worker, [watch].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
@@ -215,10 +228,12 @@ void node::poll_once() {
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
     }
+    // Then two per connection the core has open: its socket and its monitor.
     const std::size_t first_link = items_.size();
     std::vector<core::link_id> link_numbers;
     for (auto& [number, l] : links_) {
         items_.push_back({l.socket.handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({l.monitor.handle(), 0, ZMQ_POLLIN, 0});
         link_numbers.push_back(number);
     }
     if (!backlog_.empty()) {
@@ -265,7 +280,12 @@ void node::poll_once() {
         core_->on_folder_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
-        if (!(items_[first_link + i].revents & ZMQ_POLLIN)) {
+        if (items_[first_link + 2 * i + 1].revents & ZMQ_POLLIN) {
+            // Messages that arrived before the drop are still read below; the core ignores what comes for a link
+            // it has closed.
+            on_monitor_events(link_numbers[i]);
+        }
+        if (!(items_[first_link + 2 * i].revents & ZMQ_POLLIN)) {
             continue;
         }
         for (int k = 0; k < batch_per_socket; ++k) {
@@ -281,6 +301,31 @@ void node::poll_once() {
     now = clock::now();
     if (auto due = core_->next_deadline(); due && now >= *due) {
         core_->on_deadline(now);
+    }
+}
+
+void node::on_monitor_events(core::link_id link_number) {
+    for (int k = 0; k < batch_per_socket; ++k) {
+        auto it = links_.find(link_number);
+        if (it == links_.end()) {
+            return;
+        }
+        // Two frames per event: 2 bytes of event number and 4 of value, then the endpoint.
+        zmq::message_t head, where;
+        if (!it->second.monitor.recv(head, zmq::recv_flags::dontwait)) {
+            return;
+        }
+        if (head.more()) {
+            [[maybe_unused]] auto got = it->second.monitor.recv(where, zmq::recv_flags::none);
+        }
+        if (head.size() < 6) {
+            continue;
+        }
+        std::uint16_t kind = 0;
+        std::memcpy(&kind, head.data(), sizeof kind);
+        if (kind == ZMQ_EVENT_DISCONNECTED) {
+            core_->on_link_dropped(link_number, clock::now());
+        }
     }
 }
 
@@ -357,9 +402,29 @@ void node::on_command(node_command& cmd) {
                 const auto wall_now = std::chrono::system_clock::now();
                 std::vector<failure_record> out;
                 for (const auto& f : core_->failures()) {
-                    out.push_back(failure_record{
-                        f.address, f.count, f.last_error,
-                        wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - f.last)});
+                    failure_record record;
+                    record.address = f.address;
+                    record.count = f.count;
+                    record.last_error = f.last_error;
+                    record.last_time =
+                        wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - f.last);
+                    out.push_back(std::move(record));
+                }
+                for (const auto& r : core_->retrying()) {
+                    auto it =
+                        std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.address == r.address; });
+                    if (it == out.end()) {
+                        failure_record record;
+                        record.address = r.address;
+                        record.last_time = wall_now;
+                        it = out.insert(out.end(), std::move(record));
+                    }
+                    it->retrying = true;
+                    it->retry_id = r.id;
+                    it->attempts = r.attempts;
+                    it->next_retry = r.dialing
+                                         ? milliseconds(0)
+                                         : std::max(milliseconds(0), std::chrono::ceil<milliseconds>(r.next_at - now));
                 }
                 output(node_output{node_reply{std::move(out)}});
             } else if constexpr (std::is_same_v<T, command::get_stats>) {

@@ -130,7 +130,12 @@ private:
     struct link {
         zmq::socket_t socket;
         peer_id remote; ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
+        /// The far end of the socket's monitor (an inproc PAIR libzmq writes connection events to): how we learn
+        /// that the connection dropped without waiting for silence. Declared after `socket`, so closed first.
+        zmq::socket_t monitor;
     };
+    /// Reads the connection events of one link's monitor and hands the ones the core decides on to it.
+    void on_monitor_events(core::link_id link_number);
     std::map<core::link_id, link> links_;
 
     std::optional<core::node_core> core_;

@@ -3,6 +3,7 @@
 
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/peer_table.hpp"
+#include "p2p/core/redial_table.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
 
@@ -13,15 +14,39 @@ namespace p2p::core {
 connect_table::connect_table(core_state& state) : state_(state) {}
 
 void connect_table::start(const command::connect& cmd, steady_time now) {
-    connect_finished failed{cmd.op, cmd.address, false, false, peer_id{}, 0, ""};
+    open(cmd.op, cmd.address, now);
+}
+
+void connect_table::redial(const std::string& dial_address, steady_time now) {
+    open(std::nullopt, dial_address, now);
+}
+
+void connect_table::finished(const pending& c, connect_finished outcome, steady_time now) {
+    if (c.op) {
+        outcome.op = *c.op;
+        state_.out.emit(std::move(outcome));
+    } else if (outcome.already_connected && outcome.id != peer_id{}) {
+        // It came back to us on its own meanwhile: nothing more to dial.
+        state_.redials->reached(c.dial, c.address, outcome.id);
+    } else if (!outcome.ok) {
+        state_.redials->failed(c.dial, now);
+    }
+}
+
+void connect_table::open(std::optional<operation_id> op, const std::string& dial, steady_time now) {
+    pending c;
+    c.op = op;
+    c.dial = dial;
+    c.address = dial;
+    connect_finished failed{0, dial, false, false, peer_id{}, 0, ""};
     const auto refuse = [&](std::string error) {
         failed.error = std::move(error);
-        state_.out.emit(failed);
+        finished(c, failed, now);
     };
     if (state_.stopping) {
         return refuse("the peer is shutting down");
     }
-    const auto keyed = split_keyed_address(cmd.address);
+    const auto keyed = split_keyed_address(dial);
     if (state_.secure && !keyed.server_key) {
         return refuse("this peer is in secure mode: connect to KEY@host:port with the other peer's public key");
     }
@@ -36,6 +61,7 @@ void connect_table::start(const command::connect& cmd, steady_time now) {
     }
     const auto address = display_address(endpoint);
     failed.address = address;
+    c.address = address;
     // Known already by the address we reached it at: no connection, no HELLO, nothing changes.
     for (const auto& [id, p] : state_.peers->all()) {
         if (p.address == address) {
@@ -44,9 +70,6 @@ void connect_table::start(const command::connect& cmd, steady_time now) {
             return refuse("already connected to peer " + id.short_hex());
         }
     }
-    pending c;
-    c.op = cmd.op;
-    c.address = address;
     c.link = next_link_++;
     if (keyed.server_key) {
         c.expected_id = peer_id_for_key(*keyed.server_key);
@@ -77,7 +100,7 @@ void connect_table::fail(pending& c, std::string error, steady_time now, bool al
     // Closing drops the queued HELLO: nothing keeps reconnecting in the background.
     state_.out.hang_up(c.link);
     c.link = 0;
-    state_.out.emit(connect_finished{c.op, c.address, false, already_connected, peer_id{}, 0, std::move(error)});
+    finished(c, connect_finished{0, c.address, false, already_connected, peer_id{}, 0, std::move(error)}, now);
 }
 
 void connect_table::on_answer(link_id link, decode_result& decoded, steady_time now) {
@@ -117,14 +140,17 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         const bool crossed = known->link == 0 && known->joined_at >= c.started;
         if (!crossed) {
             state_.out.hang_up(c.link);
-            state_.out.emit(connect_finished{c.op, c.address, false, true, h->id, known->files.size(),
-                                             "already connected to peer " + h->id.short_hex()});
+            finished(c,
+                     connect_finished{0, c.address, false, true, h->id, known->files.size(),
+                                      "already connected to peer " + h->id.short_hex()},
+                     now);
             return;
         }
         known->link = c.link;
         known->address = c.address;
-        if (known->has_list) {
-            state_.out.emit(connect_finished{c.op, c.address, true, false, h->id, known->files.size(), ""});
+        state_.redials->reached(c.dial, c.address, h->id);
+        if (known->has_list || !c.op) {
+            finished(c, connect_finished{0, c.address, true, false, h->id, known->files.size(), ""}, now);
         } else {
             known->connect_op = c.op;
         }
@@ -134,6 +160,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
     }
     state_.peers->add_outbound(h->id, c.address, c.link, c.op, now);
+    state_.redials->reached(c.dial, c.address, h->id);
 }
 
 void connect_table::fail_all(const std::string& reason, steady_time now) {

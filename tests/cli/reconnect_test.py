@@ -8,6 +8,8 @@ tests/cmake/reconnect_tests.cmake).
 Scenarios:
   identity   serve keeps its id across restarts in <dir>/.p2p/id, --ephemeral does not, ls and get write no id, and
              the id file is never listed or served
+  restart    a peer killed with -9 is noticed at once, shown as retrying under choice 6, and once restarted on the
+             same port it is back in the menu peer's list within 5 s with the same id
 
 Same rules as cli_test.py: ports from the OS (port 0 the first time, then the port it gave), waits on lines with
 deadlines, no fixed sleeps.
@@ -18,6 +20,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -77,7 +80,42 @@ def scenario_identity(h):
     print("identity: same id after a restart, --ephemeral, get and ls keep none, damaged file refused")
 
 
-SCENARIOS = {"identity": scenario_identity}
+def scenario_restart(h):
+    folder = make_folder(h.path("b"), {"b.txt": b"b"})
+    b, b_id, port = h.serve("B", folder)
+    m, m_id, _ = h.menu("M", make_folder(h.path("m"), {}))
+    m.send("4", "127.0.0.1", str(port))
+    m.wait_for(rf"^Connected to peer {b_id} at 127\.0\.0\.1:{port} \(1 file available\)$")
+
+    # Killed: no GOODBYE. The dropped connection is noticed at once, well before the 5 s of silence would.
+    b.proc.kill()
+    b.proc.wait()
+    m.wait_for(rf"^Peer {b_id} is not reachable, removing$", 2.5)
+    m.send("6")
+    m.wait_for(r"^Failed connections:$")
+    m.wait_for(rf"^  127\.0\.0\.1:{port}: 1 failure, last at .*: not reachable: connection lost$")
+    m.wait_for(rf"^    reconnecting to peer {b_id}: [0-9]+ attempts?, (next retry in [0-9]+ s|one under way)$")
+
+    # Restarted on the same port with the same folder: back in M's list within 5 s, under the same id.
+    b2, b2_id, b2_port = serve_on(h, "B-restarted", folder, port)
+    started = time.monotonic()
+    check(b2_id == b_id and b2_port == port, f"restarted as {b2_id} on {b2_port}")
+    m.wait_for(rf"^New peer {b_id} joined with 1 file$", 5)
+    print(f"restart: back in the list {time.monotonic() - started:.2f} s after the restart")
+    m.send("2")
+    m.wait_for(r"^Connected peers and their files:$")
+    m.wait_for(rf"^  Peer {b_id} at 127\.0\.0\.1:{port}:$")
+    m.send("6")
+    m.wait_for(r"^Failed connections:$")
+    m.send("5")
+    m.wait_for(r"^Peer \S+ stopped$")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    check(not any("reconnecting to peer" in line for line in m.output[-6:]), "still retrying after the rejoin")
+    stop(b2)
+    print("restart: kill -9 noticed at once, retry state shown, rejoined with the same id")
+
+
+SCENARIOS = {"identity": scenario_identity, "restart": scenario_restart}
 
 
 def main():

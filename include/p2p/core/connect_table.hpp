@@ -18,6 +18,9 @@ public:
 
     /// Opens a connection and queues HELLO on it; connect_finished follows (at once when the address is bad).
     void start(const command::connect& cmd, steady_time now);
+    /// The same for an address the redial table dials again: nobody waits for it, so no connect_finished; the
+    /// outcome goes back to the redial table, and a peer that answers joins as if it had connected to us.
+    void redial(const std::string& dial_address, steady_time now);
     /// True when `link` belongs to a connect still waiting for its answer.
     bool owns(link_id link) const;
     /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
@@ -30,13 +33,18 @@ public:
 
 private:
     struct pending {
-        operation_id op = 0;
-        std::string address;                ///< As the user typed it, "host:port".
+        std::optional<operation_id> op;     ///< The front end's connect; none for a redial.
+        std::string dial;                   ///< As given: "host:port", or "KEY@host:port" in secure mode.
+        std::string address;                ///< As shown, "host:port".
         link_id link = 0;                   ///< The connection, until the connect ends.
         std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
         steady_time started;
         steady_time deadline;
     };
+    /// Both kinds of connect: `op` is none for a redial.
+    void open(std::optional<operation_id> op, const std::string& dial, steady_time now);
+    /// Tells whoever waits for a connect how it ended.
+    void finished(const pending& c, connect_finished outcome, steady_time now);
     /// Ends a connect that did not make a peer: the connection closes, the front end is told.
     void fail(pending& c, std::string error, steady_time now, bool already_connected = false);
 
