@@ -9,10 +9,14 @@
 #include "p2p/socket_setup.hpp"
 #include "p2p/stored_id.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 namespace p2p {
 
@@ -179,7 +183,11 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     // The monitor is attached before connect, so it sees every event of this connection from the first.
     static std::atomic<std::uint64_t> monitors{0};
     const auto monitor_endpoint = "inproc://p2p-monitor-" + std::to_string(monitors++);
-    if (zmq_socket_monitor(dealer.handle(), monitor_endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+    constexpr int watched = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED |
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(dealer.handle(), monitor_endpoint.c_str(), watched) != 0) {
         return "cannot watch the connection: " + std::string(zmq_strerror(zmq_errno()));
     }
     zmq::socket_t monitor(context_, zmq::socket_type::pair);
@@ -190,7 +198,7 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
-    links_.emplace(link_number, link{std::move(dealer), peer_id{}, std::move(monitor)});
+    links_.emplace(link_number, link{std::move(dealer), peer_id{}, std::move(monitor), endpoint, false, false, false});
     return std::nullopt;
 }
 
@@ -322,11 +330,80 @@ void node::on_monitor_events(core::link_id link_number) {
             continue;
         }
         std::uint16_t kind = 0;
+        std::uint32_t value = 0;
         std::memcpy(&kind, head.data(), sizeof kind);
-        if (kind == ZMQ_EVENT_DISCONNECTED) {
-            core_->on_link_dropped(link_number, clock::now());
+        std::memcpy(&value, static_cast<const char*>(head.data()) + sizeof kind, sizeof value);
+        auto& l = it->second;
+        std::optional<core::link_event> what;
+        std::string detail;
+        switch (kind) {
+        case ZMQ_EVENT_CONNECT_DELAYED:
+            l.trying = true;
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            // A try failed before any connection: refused when a TCP connect had started, else it could not start
+            // (a name that does not resolve, no route). After a drop, libzmq's retries are no news.
+            if (!l.ever_connected && !l.reported) {
+                l.reported = true;
+                if (l.trying) {
+                    what = core::link_event::refused;
+                } else {
+                    std::tie(what, detail) = why_not_started(l.endpoint);
+                }
+            }
+            l.trying = false;
+            break;
+        case ZMQ_EVENT_CONNECTED:
+            l.ever_connected = true;
+            what = core::link_event::connected;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            what = core::link_event::handshake_done;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            what = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? core::link_event::mechanism_mismatch
+                                                                       : core::link_event::handshake_failed;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            what = core::link_event::auth_refused;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            what = core::link_event::handshake_failed;
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            what = core::link_event::dropped;
+            break;
+        default:
+            break;
+        }
+        if (what) {
+            core_->on_link_event(link_number, *what, detail, clock::now());
         }
     }
+}
+
+std::pair<core::link_event, std::string> node::why_not_started(const std::string& endpoint) {
+    // "tcp://host:port": the host is what lies between the scheme and the last colon.
+    const auto start = endpoint.find("://");
+    const auto colon = endpoint.rfind(':');
+    if (start == std::string::npos || colon == std::string::npos || colon <= start + 3) {
+        return {core::link_event::unreachable, ""};
+    }
+    auto host = endpoint.substr(start + 3, colon - start - 3);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    ::addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    ::addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) {
+        ::freeaddrinfo(found);
+    }
+    if (rc != 0) {
+        return {core::link_event::unresolved, "'" + host + "': " + ::gai_strerror(rc)};
+    }
+    return {core::link_event::unreachable, "the connection could not be started (no route to the host?)"};
 }
 
 bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {

@@ -216,3 +216,83 @@ TEST_CASE("core a peer that says HELLO again under its id replaces its stale ent
     CHECK(s.out.all<peer_joined>().size() == 2);
     CHECK(s.out.all<peer_left>().empty());
 }
+
+TEST_CASE("core a connect fails at once with what the transport reported", "[core][connect]") {
+    struct expectation {
+        core::link_event what;
+        std::string detail;
+        std::string error;
+    };
+    const auto e = GENERATE(
+        expectation{core::link_event::refused, "",
+                    "connection refused by 127.0.0.1:6000: nothing listens on that port"},
+        expectation{core::link_event::unresolved, "'h': Name or service not known",
+                    "cannot resolve the host of 127.0.0.1:6000: 'h': Name or service not known"},
+        expectation{core::link_event::mechanism_mismatch, "",
+                    "the peer at 127.0.0.1:6000 is in secure mode (--secure): connect with --secure and KEY@host:port"},
+        expectation{core::link_event::unreachable, "no route", "cannot reach 127.0.0.1:6000: no route"});
+    stepped s;
+    s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
+    s.core->on_link_event(s.out.dials[0].link, e.what, e.detail, s.now);
+    const auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 1);
+    CHECK_FALSE(done[0].ok);
+    CHECK(done[0].error == e.error);
+    REQUIRE(s.core->failures().size() == 1);
+    CHECK(s.core->failures()[0].last_error == e.error);
+}
+
+TEST_CASE("core a failed handshake is told at the deadline unless a later try gets through", "[core][connect]") {
+    stepped s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
+    s.core->on_link_event(s.out.dials[0].link, core::link_event::handshake_failed, "", s.now);
+    CHECK(s.out.all<connect_finished>().empty());
+    s.step();
+    auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].error == "the handshake with 127.0.0.1:6000 failed: it is not a p2p peer");
+
+    // The same, but libzmq's next try gets through: the peer joins.
+    s.core->on_command(command::connect{2, "127.0.0.1:6001"}, s.now);
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::auth_refused, "", s.now);
+    s.answer(s.out.dials[1].link, b);
+    done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK(done[1].ok);
+}
+
+TEST_CASE("core a connect that times out says how far it got", "[core][connect]") {
+    stepped s;
+    s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
+    s.core->on_link_event(s.out.dials[0].link, core::link_event::connected, "", s.now);
+    s.step(); // the 2 s deadline
+    auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].error == "127.0.0.1:6000 accepted the connection but gave no ZeroMQ handshake within 2000 ms: it is "
+                           "not a p2p peer (a web server or another program listens there)");
+
+    s.core->on_command(command::connect{2, "127.0.0.1:6001"}, s.now);
+    s.step();
+    done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK(done[1].error == "no answer from 127.0.0.1:6001 within 2000 ms (is a peer running there?)");
+}
+
+TEST_CASE("core a redial that is refused keeps its try open until the deadline", "[core][connect][redial]") {
+    stepped s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
+    s.answer(s.out.dials[0].link, b);
+    s.core->on_link_dropped(s.out.dials[0].link, s.now);
+    s.step(); // the first try
+    REQUIRE(s.out.dials.size() == 2);
+    // Refused: the peer is not up yet, but libzmq dials again within this try, so the try goes on.
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::refused, "", s.now);
+    REQUIRE(s.core->retrying().size() == 1);
+    CHECK(s.core->retrying()[0].dialing);
+    s.now += 300ms;
+    s.answer(s.out.dials[1].link, b); // it came up
+    CHECK(s.lists(b));
+    CHECK(s.core->retrying().empty());
+}

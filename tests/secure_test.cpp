@@ -91,7 +91,9 @@ TEST_CASE("secure peer refuses a key that is not on its allowlist", "[secure][ne
     CHECK(stranger.peers().empty());
     // The allowed one still gets in.
     peer b(ctx, secure_options(b_dir.path()));
-    REQUIRE(b.connect(keyed(a)).ok);
+    const auto allowed = b.connect(keyed(a));
+    INFO(allowed.error);
+    REQUIRE(allowed.ok);
 }
 
 TEST_CASE("plain and secure peers cannot talk to each other", "[secure][net]") {

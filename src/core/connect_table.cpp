@@ -189,11 +189,81 @@ void connect_table::on_deadline(steady_time now) {
             ++it;
         }
     }
-    const auto ms = std::chrono::duration_cast<milliseconds>(state_.options.connect_timeout).count();
     for (auto& c : late) {
-        fail(c, "no answer from " + c.address + " within " + std::to_string(ms) + " ms (is a peer running there?)",
-             now);
+        fail(c, timeout_reason(c), now);
     }
+}
+
+std::string connect_table::timeout_reason(const pending& c) const {
+    const auto ms = std::to_string(std::chrono::duration_cast<milliseconds>(state_.options.connect_timeout).count());
+    if (!c.refusal.empty()) {
+        return c.refusal;
+    }
+    if (c.closed && !c.zmq_up) {
+        return c.address + " closed the connection without a ZeroMQ handshake: it is not a p2p peer";
+    }
+    if (c.tcp_up && !c.zmq_up) {
+        return c.address + " accepted the connection but gave no ZeroMQ handshake within " + ms +
+               " ms: it is not a p2p peer (a web server or another program listens there)";
+    }
+    if (c.zmq_up) {
+        return "the ZeroMQ socket at " + c.address + " did not answer HELLO within " + ms + " ms (is it a p2p peer?)";
+    }
+    return "no answer from " + c.address + " within " + ms + " ms (is a peer running there?)";
+}
+
+void connect_table::on_link_event(link_id link, link_event what, const std::string& detail, steady_time now) {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+    if (it == pending_.end()) {
+        return;
+    }
+    std::string reason;
+    switch (what) {
+    case link_event::connected:
+        it->tcp_up = true;
+        return;
+    case link_event::handshake_done:
+        it->zmq_up = true;
+        return;
+    case link_event::dropped:
+        it->closed = true;
+        return;
+    case link_event::refused:
+        reason = "connection refused by " + it->address + ": nothing listens on that port";
+        break;
+    case link_event::unresolved:
+        reason = "cannot resolve the host of " + it->address + (detail.empty() ? "" : ": " + detail);
+        break;
+    case link_event::unreachable:
+        reason = "cannot reach " + it->address + (detail.empty() ? "" : ": " + detail);
+        break;
+    case link_event::mechanism_mismatch:
+        reason = state_.secure ? "the peer at " + it->address +
+                                     " is not in secure mode, and this one is: both sides need --secure, or neither"
+                               : "the peer at " + it->address +
+                                     " is in secure mode (--secure): connect with --secure and KEY@host:port";
+        break;
+    case link_event::auth_refused:
+        reason = "the peer at " + it->address + " refused our key (it is not on its --allow list)";
+        break;
+    case link_event::handshake_failed:
+        reason = state_.secure ? "the encryption handshake with " + it->address +
+                                     " failed: the key given is not the key of the peer there"
+                               : "the handshake with " + it->address + " failed: it is not a p2p peer";
+        break;
+    }
+    if (what == link_event::auth_refused || what == link_event::handshake_failed) {
+        it->refusal = std::move(reason);
+        return;
+    }
+    const bool transient =
+        what == link_event::refused || what == link_event::unresolved || what == link_event::unreachable;
+    if (!it->op && transient) {
+        return; // a redial: libzmq keeps dialling until the deadline, and the peer may be starting right now
+    }
+    auto c = std::move(*it);
+    pending_.erase(it);
+    fail(c, std::move(reason), now);
 }
 
 } // namespace p2p::core

@@ -52,6 +52,18 @@ void node_core::on_folder_changed(steady_time now) {
     folder_.on_changed(now);
 }
 
+void node_core::on_link_event(link_id link, link_event what, const std::string& detail, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    if (connects_.owns(link)) {
+        connects_.on_link_event(link, what, detail, now);
+    } else if (what == link_event::dropped) {
+        peers_.on_link_dropped(link, now);
+    }
+    settle(now);
+}
+
 void node_core::on_link_dropped(link_id link, steady_time now) {
     if (state_.finished) {
         return;

@@ -8,6 +8,8 @@ tests/cmake/reconnect_tests.cmake).
 Scenarios:
   identity   serve keeps its id across restarts in <dir>/.p2p/id, --ephemeral does not, ls and get write no id, and
              the id file is never listed or served
+  errors     each connection failure says what happened: refused and an unknown host at once (< 0.5 s), an HTTP
+             server, a plain peer at a secure one and the other way round, a wrong key, an unlisted key
   restart    a peer killed with -9 is noticed at once, shown as retrying under choice 6, and once restarted on the
              same port it is back in the menu peer's list within 5 s with the same id
 
@@ -15,17 +17,20 @@ Same rules as cli_test.py: ports from the OS (port 0 the first time, then the po
 deadlines, no fixed sleeps.
 """
 import argparse
+import http.server
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from child_process import check, failure, process  # noqa: E402
-from cli_test import STARTED, STARTUP_S, harness, make_folder, read  # noqa: E402
+from cli_test import STARTED, STARTUP_S, dead_port, harness, make_folder, read  # noqa: E402
 
 
 def serve_on(h, name, folder, port, *extra):
@@ -80,6 +85,63 @@ def scenario_identity(h):
     print("identity: same id after a restart, --ephemeral, get and ls keep none, damaged file refused")
 
 
+def scenario_errors(h):
+    m, m_id, _ = h.menu("M", make_folder(h.path("m"), {}))
+
+    def connect_error(host, port, pattern, within, key=None):
+        """Menu 4 to host:port; the Connection error line must match `pattern` within `within` seconds of the
+        answer being typed (a wait on the line itself, with that deadline)."""
+        m.send("4", host, str(port), *([key] if key is not None else []))
+        return m.wait_for(rf"^Connection error: {pattern}", within)
+
+    # The OS answers these at once: so must we (0.5 s, where the connect timeout is 2 s).
+    dead = dead_port()
+    connect_error("127.0.0.1", dead, rf"connection refused by 127\.0\.0\.1:{dead}: nothing listens on that port$", 0.5)
+    connect_error("nosuch.invalid", 5000, r"cannot resolve the host of nosuch\.invalid:5000: 'nosuch\.invalid': ", 0.5)
+
+    # Something that is not a peer listens there.
+    web = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    web_port = web.server_address[1]
+    connect_error("127.0.0.1", web_port,
+                  rf"127\.0\.0\.1:{web_port} (accepted the connection but gave no ZeroMQ handshake within 2000 ms|"
+                  r"closed the connection without a ZeroMQ handshake): it is not a p2p peer", 5)
+    web.shutdown()
+
+    # A plain peer at a secure one, and a secure one at a plain one.
+    s, s_id, s_port = h.serve("S", make_folder(h.path("s"), {}), "--secure")
+    key = s.wait_for(r"^Public key: (\S{40}) ").group(1)
+    connect_error("127.0.0.1", s_port,
+                  rf"the peer at 127\.0\.0\.1:{s_port} is in secure mode \(--secure\): connect with --secure", 2)
+    p, p_id, p_port = h.serve("P", make_folder(h.path("p"), {}))
+    sm, sm_id, _ = h.menu("SM", make_folder(h.path("sm"), {}), "--secure")
+    # The menu's start lines were read up to the menu; its key line is among them.
+    sm_key = next(re.match(r"^Public key: (\S+) ", line).group(1) for line in sm.output
+                  if line.startswith("Public key: "))
+    sm.send("4", "127.0.0.1", str(p_port), key)
+    sm.wait_for(rf"^Connection error: the peer at 127\.0\.0\.1:{p_port} is not in secure mode, and this one is", 2)
+    # A key that is not the key of the peer there (SM's own).
+    sm.send("4", "127.0.0.1", str(s_port), sm_key)
+    sm.wait_for(rf"^Connection error: the encryption handshake with 127\.0\.0\.1:{s_port} failed: the key given is "
+                r"not the key of the peer there$", 5)
+    for peer in (s, p):
+        stop(peer)
+
+    # A key that is not on the other side's allowlist.
+    allow = h.path("allow.txt")
+    with open(allow, "w") as f:
+        f.write(f"{key} someone else\n")
+    a, a_id, a_port = h.serve("A", make_folder(h.path("a"), {}), "--secure", "--allow", allow)
+    a_key = a.wait_for(r"^Public key: (\S{40}) ").group(1)
+    sm.send("4", "127.0.0.1", str(a_port), a_key)
+    sm.wait_for(rf"^Connection error: the peer at 127\.0\.0\.1:{a_port} refused our key", 5)
+    stop(a)
+    for menu in (m, sm):
+        menu.send("5")
+        check(menu.exit_code() == 0, f"{menu.name} did not exit 0")
+    print("errors: refused and unknown host at once, HTTP server, plain/secure both ways, wrong and unlisted keys")
+
+
 def scenario_restart(h):
     folder = make_folder(h.path("b"), {"b.txt": b"b"})
     b, b_id, port = h.serve("B", folder)
@@ -115,7 +177,7 @@ def scenario_restart(h):
     print("restart: kill -9 noticed at once, retry state shown, rejoined with the same id")
 
 
-SCENARIOS = {"identity": scenario_identity, "restart": scenario_restart}
+SCENARIOS = {"identity": scenario_identity, "errors": scenario_errors, "restart": scenario_restart}
 
 
 def main():

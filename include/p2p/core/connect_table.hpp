@@ -25,6 +25,12 @@ public:
     bool owns(link_id link) const;
     /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
     void on_answer(link_id link, decode_result& decoded, steady_time now);
+    /// What the transport says about a pending connect's connection. A refused connection, a host that does not
+    /// resolve and a security mismatch end a connect the user waits for at once; a key refused or a handshake that
+    /// failed otherwise is told at the deadline unless a later try gets through (libzmq tries again, and a loaded
+    /// handler can fail one handshake). A redial waits for its deadline (a peer that is starting up is found within
+    /// the same try).
+    void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
     /// Fails every pending connect (we are leaving).
     void fail_all(const std::string& reason, steady_time now);
 
@@ -40,7 +46,13 @@ private:
         std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
         steady_time started;
         steady_time deadline;
+        bool tcp_up = false; ///< A TCP connection was made (something listens there).
+        bool zmq_up = false; ///< The ZeroMQ handshake succeeded (a ZeroMQ socket answers there).
+        bool closed = false; ///< The other end closed the connection before answering.
+        std::string refusal; ///< Why the last handshake failed, told if no later try gets through.
     };
+    /// Why a connect that reached its deadline failed, from what the transport reported meanwhile.
+    std::string timeout_reason(const pending& c) const;
     /// Both kinds of connect: `op` is none for a redial.
     void open(std::optional<operation_id> op, const std::string& dial, steady_time now);
     /// Tells whoever waits for a connect how it ended.
