@@ -35,6 +35,56 @@ bool is_valid_key(std::string_view key_z85) {
     return zmq_z85_decode(raw.data(), text.c_str()) != nullptr;
 }
 
+std::string key_text(std::string_view key_z85) {
+    std::array<std::uint8_t, 32> raw{};
+    const std::string text(key_z85);
+    if (key_z85.size() != z85_key_length || zmq_z85_decode(raw.data(), text.c_str()) == nullptr) {
+        return text;
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (auto byte : raw) {
+        out += digits[byte >> 4];
+        out += digits[byte & 0xf];
+    }
+    return out;
+}
+
+std::optional<std::string> parse_key(std::string_view text) {
+    if (is_valid_key(text)) {
+        return std::string(text);
+    }
+    if (text.size() != 2 * 32) {
+        return std::nullopt;
+    }
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::array<std::uint8_t, 32> raw{};
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const int high = nibble(text[2 * i]);
+        const int low = nibble(text[2 * i + 1]);
+        if (high < 0 || low < 0) {
+            return std::nullopt;
+        }
+        raw[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    std::array<char, z85_key_length + 1> z85{};
+    if (zmq_z85_encode(z85.data(), raw.data(), raw.size()) == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(z85.data());
+}
+
 peer_id peer_id_for_key(std::string_view public_key_z85) {
     blake2b h;
     h.update(public_key_z85.data(), public_key_z85.size());
@@ -88,17 +138,24 @@ std::set<std::string> read_allowlist(const std::filesystem::path& file) {
             continue;
         }
         const auto end = line.find_first_of(" \t\r", first);
-        auto key = line.substr(first, end == std::string::npos ? std::string::npos : end - first);
-        if (!is_valid_key(key)) {
+        auto key = parse_key(line.substr(first, end == std::string::npos ? std::string::npos : end - first));
+        if (!key) {
             throw std::runtime_error(file.string() + ":" + std::to_string(number) +
-                                     ": not a public key (40 characters of Z85)");
+                                     ": not a public key (64 hex digits, or 40 characters of Z85)");
         }
-        keys.insert(std::move(key));
+        keys.insert(std::move(*key));
     }
     return keys;
 }
 
 keyed_address split_keyed_address(std::string_view text) {
+    // Hex first: 64 digits and '@'.
+    constexpr std::size_t hex_length = 64;
+    if (text.size() > hex_length + 1 && text[hex_length] == '@') {
+        if (auto key = parse_key(text.substr(0, hex_length))) {
+            return keyed_address{std::move(*key), std::string(text.substr(hex_length + 1))};
+        }
+    }
     // Z85 itself may hold '@' or ':', so the key is recognised by its fixed length, not by searching.
     if (text.size() > z85_key_length + 1 && text[z85_key_length] == '@' &&
         is_valid_key(text.substr(0, z85_key_length))) {

@@ -43,9 +43,13 @@ int run_menu(const menu_arguments& arguments, const global_options& globals);
 CLI::Option* add_port_argument(CLI::App& app, int& port);
 /// Checks a "host:port" argument with p2p::to_endpoint, so a bad address is a usage error (exit 2).
 CLI::Validator host_port_check();
-/// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it.
+/// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it. For a peer
+/// listening on every interface the host is one another machine can use (loopback only when there is no other).
 std::string started_line(const peer& p);
-/// Secure mode: `Public key: KEY (others connect to KEY@host:port)`; empty otherwise.
+/// Secure mode: `Public key: KEY (others connect to KEY@host:port)`, the key in hex (shell-safe); empty otherwise.
 std::string key_line(const peer& p);
+/// "Reachable at A:P, B:P, 127.0.0.1:P" for a peer listening on every interface with more than one address (loopback
+/// last); empty otherwise.
+std::string reachable_line(const peer& p);
 
 } // namespace p2p::cli

@@ -119,6 +119,9 @@ void menu::show_choices(bool first) {
     if (first) {
         screen_.line(banner);
         screen_.line(started_line(peer_));
+        if (const auto reach = reachable_line(peer_); !reach.empty()) {
+            screen_.line(reach);
+        }
         if (const auto keys = key_line(peer_); !keys.empty()) {
             screen_.line(keys);
         }

@@ -10,6 +10,8 @@ Scenarios:
              the id file is never listed or served
   errors     each connection failure says what happened: refused and an unknown host at once (< 0.5 s), an HTTP
              server, a plain peer at a secure one and the other way round, a wrong key, an unlisted key
+  addresses  a peer on 0.0.0.0 names addresses others can use (loopback last); a secure peer's key is hex, and get
+             takes it unquoted
   restart    a peer killed with -9 is noticed at once, shown as retrying under choice 6, and once restarted on the
              same port it is back in the menu peer's list within 5 s with the same id
 
@@ -29,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process  # noqa: E402
+from child_process import check, failure, process, run  # noqa: E402
 from cli_test import STARTED, STARTUP_S, dead_port, harness, make_folder, read  # noqa: E402
 
 
@@ -110,7 +112,7 @@ def scenario_errors(h):
 
     # A plain peer at a secure one, and a secure one at a plain one.
     s, s_id, s_port = h.serve("S", make_folder(h.path("s"), {}), "--secure")
-    key = s.wait_for(r"^Public key: (\S{40}) ").group(1)
+    key = s.wait_for(r"^Public key: (\S+) ").group(1)
     connect_error("127.0.0.1", s_port,
                   rf"the peer at 127\.0\.0\.1:{s_port} is in secure mode \(--secure\): connect with --secure", 2)
     p, p_id, p_port = h.serve("P", make_folder(h.path("p"), {}))
@@ -132,7 +134,7 @@ def scenario_errors(h):
     with open(allow, "w") as f:
         f.write(f"{key} someone else\n")
     a, a_id, a_port = h.serve("A", make_folder(h.path("a"), {}), "--secure", "--allow", allow)
-    a_key = a.wait_for(r"^Public key: (\S{40}) ").group(1)
+    a_key = a.wait_for(r"^Public key: (\S+) ").group(1)
     sm.send("4", "127.0.0.1", str(a_port), a_key)
     sm.wait_for(rf"^Connection error: the peer at 127\.0\.0\.1:{a_port} refused our key", 5)
     stop(a)
@@ -140,6 +142,34 @@ def scenario_errors(h):
         menu.send("5")
         check(menu.exit_code() == 0, f"{menu.name} did not exit 0")
     print("errors: refused and unknown host at once, HTTP server, plain/secure both ways, wrong and unlisted keys")
+
+
+def scenario_addresses(h):
+    a = process("A", [h.peer, "serve", "0", make_folder(h.path("a"), {"a.txt": b"a"}), "--bind", "0.0.0.0"], h.dir)
+    first = a.wait_for(r"^Peer (\S+) started on (\S+):(\d+)$", STARTUP_S)
+    host, port = first.group(2), first.group(3)
+    check(host != "0.0.0.0", "the start line still says 0.0.0.0")
+    reachable = [f"{host}:{port}"]
+    if host != "127.0.0.1":
+        # More than one address: all of them, loopback last.
+        line = a.wait_for(r"^Reachable at (.+)$").group(1)
+        reachable = line.split(", ")
+        check(reachable[0] == f"{host}:{port}" and reachable[-1] == f"127.0.0.1:{port}", f"Reachable at {line}")
+        check(not any(r.startswith("127.") for r in reachable[:-1]), f"loopback is not last: {line}")
+    for address in reachable:
+        code, out, err = h.run("ls", address)
+        check(code == 0 and out.splitlines() == ["a.txt 1"], f"ls {address}: {code} {out!r} {err!r}")
+    stop(a)
+
+    s, s_id, s_port = h.serve("S", make_folder(h.path("s"), {"s.txt": b"s"}), "--secure")
+    key = s.wait_for(r"^Public key: (\S+) \(others connect to (\S+)\)$")
+    check(re.fullmatch(r"[0-9a-f]{64}", key.group(1)) is not None, f"the key is not 64 hex digits: {key.group(1)}")
+    check(key.group(2) == f"{key.group(1)}@127.0.0.1:{s_port}", f"others connect to {key.group(2)}")
+    # Pasted into a shell without quotes: only [0-9a-f@.:], nothing the shell would touch.
+    code, out, err = run(["/bin/sh", "-c", f"{h.peer} get {key.group(2)} s.txt --secure --dir {h.path('down')}"])
+    check(code == 0 and read(h.path("down", "s.txt")) == b"s", f"get with the hex key: {code} {err!r}")
+    stop(s)
+    print("addresses: no 0.0.0.0, every address listed answers, loopback last; hex key works unquoted")
 
 
 def scenario_restart(h):
@@ -177,7 +207,7 @@ def scenario_restart(h):
     print("restart: kill -9 noticed at once, retry state shown, rejoined with the same id")
 
 
-SCENARIOS = {"identity": scenario_identity, "errors": scenario_errors, "restart": scenario_restart}
+SCENARIOS = {"identity": scenario_identity, "errors": scenario_errors, "addresses": scenario_addresses, "restart": scenario_restart}
 
 
 def main():

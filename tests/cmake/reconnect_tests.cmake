@@ -5,7 +5,7 @@ if(NOT TARGET p2p-peer)
     return()
 endif()
 
-foreach(scenario identity errors restart)
+foreach(scenario identity errors addresses restart)
     add_test(NAME cli_reconnect_${scenario}
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/reconnect_test.py ${scenario} --peer
                      $<TARGET_FILE:p2p-peer> --work ${CMAKE_CURRENT_BINARY_DIR}/cli-work)
