@@ -19,7 +19,7 @@ _p2p_peer() {
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
     local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
-                   --secure --allow --web --web-allow-remote"
+                   --secure --ephemeral --allow --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
                        --connect --dir --web "
 

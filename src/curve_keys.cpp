@@ -2,11 +2,8 @@
 #include "p2p/curve_keys.hpp"
 
 #include "p2p/blake2b.hpp"
-#include "p2p/unique_fd.hpp"
+#include "p2p/private_files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include <array>
@@ -21,15 +18,10 @@ namespace p2p {
 namespace {
 
 constexpr std::size_t z85_key_length = 40;
-constexpr std::string_view key_dir = ".p2p";
 constexpr std::string_view key_file = "curve.key";
 
 std::runtime_error key_error(const std::filesystem::path& path, const std::string& what) {
     return std::runtime_error(path.string() + ": " + what);
-}
-
-std::string errno_text() {
-    return std::generic_category().message(errno);
 }
 
 } // namespace
@@ -41,6 +33,56 @@ bool is_valid_key(std::string_view key_z85) {
     std::array<std::uint8_t, 32> raw{};
     const std::string text(key_z85);
     return zmq_z85_decode(raw.data(), text.c_str()) != nullptr;
+}
+
+std::string key_text(std::string_view key_z85) {
+    std::array<std::uint8_t, 32> raw{};
+    const std::string text(key_z85);
+    if (key_z85.size() != z85_key_length || zmq_z85_decode(raw.data(), text.c_str()) == nullptr) {
+        return text;
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (auto byte : raw) {
+        out += digits[byte >> 4];
+        out += digits[byte & 0xf];
+    }
+    return out;
+}
+
+std::optional<std::string> parse_key(std::string_view text) {
+    if (is_valid_key(text)) {
+        return std::string(text);
+    }
+    if (text.size() != 2 * 32) {
+        return std::nullopt;
+    }
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::array<std::uint8_t, 32> raw{};
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const int high = nibble(text[2 * i]);
+        const int low = nibble(text[2 * i + 1]);
+        if (high < 0 || low < 0) {
+            return std::nullopt;
+        }
+        raw[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    std::array<char, z85_key_length + 1> z85{};
+    if (zmq_z85_encode(z85.data(), raw.data(), raw.size()) == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(z85.data());
 }
 
 peer_id peer_id_for_key(std::string_view public_key_z85) {
@@ -59,58 +101,25 @@ peer_id peer_id_for_key(std::string_view public_key_z85) {
 }
 
 curve_keypair load_or_create_keypair(const std::filesystem::path& folder) {
-    const auto dir = folder / key_dir;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        throw key_error(dir, "cannot create: " + errno_text());
-    }
-    struct ::stat st {};
-    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        throw key_error(dir, "is not a directory");
-    }
-    const auto path = dir / key_file;
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd) {
-        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            throw key_error(path, "is not a regular file");
-        }
-        if ((st.st_mode & 077) != 0) {
-            // ssh refuses such keys too: anyone who could read it could be us.
-            throw key_error(path, "is readable by others; chmod 600 it");
-        }
-        char buffer[128] = {};
-        const auto n = ::read(fd.get(), buffer, sizeof buffer - 1);
-        std::string text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+    const auto path = private_dir(folder) / key_file;
+    if (auto text = read_private_file(path, 128, true)) {
         curve_keypair keys;
-        if (text.size() < 2 * z85_key_length + 1) {
+        if (text->size() < 2 * z85_key_length + 1) {
             throw key_error(path, "is not a key file");
         }
-        keys.public_key = text.substr(0, z85_key_length);
-        keys.secret_key = text.substr(z85_key_length + 1, z85_key_length);
+        keys.public_key = text->substr(0, z85_key_length);
+        keys.secret_key = text->substr(z85_key_length + 1, z85_key_length);
         if (!is_valid_key(keys.public_key) || !is_valid_key(keys.secret_key)) {
             throw key_error(path, "is not a key file");
         }
         return keys;
-    }
-    if (errno != ENOENT) {
-        throw key_error(path, "cannot open: " + errno_text());
     }
     char public_key[z85_key_length + 1] = {};
     char secret_key[z85_key_length + 1] = {};
     if (zmq_curve_keypair(public_key, secret_key) != 0) {
         throw std::runtime_error("this libzmq cannot make CURVE keys (built without CURVE support)");
     }
-    const std::string text = std::string(public_key) + "\n" + secret_key + "\n";
-    const auto temporary = dir / (std::string(key_file) + ".tmp");
-    ::unlink(temporary.c_str());
-    unique_fd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!out || ::write(out.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(out.get()) != 0) {
-        throw key_error(temporary, "cannot write: " + errno_text());
-    }
-    out.reset();
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        throw key_error(path, "cannot create: " + errno_text());
-    }
+    write_private_file(path, std::string(public_key) + "\n" + secret_key + "\n");
     return curve_keypair{public_key, secret_key};
 }
 
@@ -129,17 +138,24 @@ std::set<std::string> read_allowlist(const std::filesystem::path& file) {
             continue;
         }
         const auto end = line.find_first_of(" \t\r", first);
-        auto key = line.substr(first, end == std::string::npos ? std::string::npos : end - first);
-        if (!is_valid_key(key)) {
+        auto key = parse_key(line.substr(first, end == std::string::npos ? std::string::npos : end - first));
+        if (!key) {
             throw std::runtime_error(file.string() + ":" + std::to_string(number) +
-                                     ": not a public key (40 characters of Z85)");
+                                     ": not a public key (64 hex digits, or 40 characters of Z85)");
         }
-        keys.insert(std::move(key));
+        keys.insert(std::move(*key));
     }
     return keys;
 }
 
 keyed_address split_keyed_address(std::string_view text) {
+    // Hex first: 64 digits and '@'.
+    constexpr std::size_t hex_length = 64;
+    if (text.size() > hex_length + 1 && text[hex_length] == '@') {
+        if (auto key = parse_key(text.substr(0, hex_length))) {
+            return keyed_address{std::move(*key), std::string(text.substr(hex_length + 1))};
+        }
+    }
     // Z85 itself may hold '@' or ':', so the key is recognised by its fixed length, not by searching.
     if (text.size() > z85_key_length + 1 && text[z85_key_length] == '@' &&
         is_valid_key(text.substr(0, z85_key_length))) {

@@ -7,9 +7,16 @@
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
 #include "p2p/socket_setup.hpp"
+#include "p2p/stored_id.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <thread>
+#include <tuple>
 
 namespace p2p {
 
@@ -52,6 +59,10 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
       router_(context, zmq::socket_type::router), folder_(options_.folder) {
     configure_router(router_);
+    if (options_.keep_id && !options_.secure) {
+        // After folder_: the folder exists now (it is created when missing).
+        id_ = load_or_create_peer_id(options_.folder);
+    }
     if (options_.secure) {
         // Keys and the ZAP policy must be in place before bind: a CURVE socket without a handler lets anyone in.
         keys_ = load_or_create_keypair(options_.folder);
@@ -85,6 +96,8 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     }
     core_.emplace(options_, id_, endpoint_, options_.secure, folder_, folder_.watch_fd() >= 0,
                   static_cast<core::effects&>(*this), clock::now());
+    // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
+    core_->seed_jitter(peer_id::random().value());
 }
 
 node::~node() {
@@ -167,12 +180,25 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     if (server_key) {
         make_curve_client(dealer, *keys_, *server_key);
     }
+    // The monitor is attached before connect, so it sees every event of this connection from the first.
+    static std::atomic<std::uint64_t> monitors{0};
+    const auto monitor_endpoint = "inproc://p2p-monitor-" + std::to_string(monitors++);
+    constexpr int watched = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED |
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(dealer.handle(), monitor_endpoint.c_str(), watched) != 0) {
+        return "cannot watch the connection: " + std::string(zmq_strerror(zmq_errno()));
+    }
+    zmq::socket_t monitor(context_, zmq::socket_type::pair);
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(monitor_endpoint);
     try {
         dealer.connect(endpoint);
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
-    links_.emplace(link_number, link{std::move(dealer), peer_id{}});
+    links_.emplace(link_number, link{std::move(dealer), peer_id{}, std::move(monitor), endpoint, false, false, false});
     return std::nullopt;
 }
 
@@ -201,7 +227,7 @@ payload node::buffer(std::size_t size) {
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, [watch], then one per connection the core has open.
+    // Item order: pipe, router, worker, [watch].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
@@ -210,10 +236,12 @@ void node::poll_once() {
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
     }
+    // Then two per connection the core has open: its socket and its monitor.
     const std::size_t first_link = items_.size();
     std::vector<core::link_id> link_numbers;
     for (auto& [number, l] : links_) {
         items_.push_back({l.socket.handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({l.monitor.handle(), 0, ZMQ_POLLIN, 0});
         link_numbers.push_back(number);
     }
     if (!backlog_.empty()) {
@@ -260,7 +288,12 @@ void node::poll_once() {
         core_->on_folder_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
-        if (!(items_[first_link + i].revents & ZMQ_POLLIN)) {
+        if (items_[first_link + 2 * i + 1].revents & ZMQ_POLLIN) {
+            // Messages that arrived before the drop are still read below; the core ignores what comes for a link
+            // it has closed.
+            on_monitor_events(link_numbers[i]);
+        }
+        if (!(items_[first_link + 2 * i].revents & ZMQ_POLLIN)) {
             continue;
         }
         for (int k = 0; k < batch_per_socket; ++k) {
@@ -277,6 +310,100 @@ void node::poll_once() {
     if (auto due = core_->next_deadline(); due && now >= *due) {
         core_->on_deadline(now);
     }
+}
+
+void node::on_monitor_events(core::link_id link_number) {
+    for (int k = 0; k < batch_per_socket; ++k) {
+        auto it = links_.find(link_number);
+        if (it == links_.end()) {
+            return;
+        }
+        // Two frames per event: 2 bytes of event number and 4 of value, then the endpoint.
+        zmq::message_t head, where;
+        if (!it->second.monitor.recv(head, zmq::recv_flags::dontwait)) {
+            return;
+        }
+        if (head.more()) {
+            [[maybe_unused]] auto got = it->second.monitor.recv(where, zmq::recv_flags::none);
+        }
+        if (head.size() < 6) {
+            continue;
+        }
+        std::uint16_t kind = 0;
+        std::uint32_t value = 0;
+        std::memcpy(&kind, head.data(), sizeof kind);
+        std::memcpy(&value, static_cast<const char*>(head.data()) + sizeof kind, sizeof value);
+        auto& l = it->second;
+        std::optional<core::link_event> what;
+        std::string detail;
+        switch (kind) {
+        case ZMQ_EVENT_CONNECT_DELAYED:
+            l.trying = true;
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            // A try failed before any connection: refused when a TCP connect had started, else it could not start
+            // (a name that does not resolve, no route). After a drop, libzmq's retries are no news.
+            if (!l.ever_connected && !l.reported) {
+                l.reported = true;
+                if (l.trying) {
+                    what = core::link_event::refused;
+                } else {
+                    std::tie(what, detail) = why_not_started(l.endpoint);
+                }
+            }
+            l.trying = false;
+            break;
+        case ZMQ_EVENT_CONNECTED:
+            l.ever_connected = true;
+            what = core::link_event::connected;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            what = core::link_event::handshake_done;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            what = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? core::link_event::mechanism_mismatch
+                                                                       : core::link_event::handshake_failed;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            what = core::link_event::auth_refused;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            what = core::link_event::handshake_failed;
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            what = core::link_event::dropped;
+            break;
+        default:
+            break;
+        }
+        if (what) {
+            core_->on_link_event(link_number, *what, detail, clock::now());
+        }
+    }
+}
+
+std::pair<core::link_event, std::string> node::why_not_started(const std::string& endpoint) {
+    // "tcp://host:port": the host is what lies between the scheme and the last colon.
+    const auto start = endpoint.find("://");
+    const auto colon = endpoint.rfind(':');
+    if (start == std::string::npos || colon == std::string::npos || colon <= start + 3) {
+        return {core::link_event::unreachable, ""};
+    }
+    auto host = endpoint.substr(start + 3, colon - start - 3);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    ::addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    ::addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) {
+        ::freeaddrinfo(found);
+    }
+    if (rc != 0) {
+        return {core::link_event::unresolved, "'" + host + "': " + ::gai_strerror(rc)};
+    }
+    return {core::link_event::unreachable, "the connection could not be started (no route to the host?)"};
 }
 
 bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
@@ -352,9 +479,29 @@ void node::on_command(node_command& cmd) {
                 const auto wall_now = std::chrono::system_clock::now();
                 std::vector<failure_record> out;
                 for (const auto& f : core_->failures()) {
-                    out.push_back(failure_record{
-                        f.address, f.count, f.last_error,
-                        wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - f.last)});
+                    failure_record record;
+                    record.address = f.address;
+                    record.count = f.count;
+                    record.last_error = f.last_error;
+                    record.last_time =
+                        wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - f.last);
+                    out.push_back(std::move(record));
+                }
+                for (const auto& r : core_->retrying()) {
+                    auto it =
+                        std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.address == r.address; });
+                    if (it == out.end()) {
+                        failure_record record;
+                        record.address = r.address;
+                        record.last_time = wall_now;
+                        it = out.insert(out.end(), std::move(record));
+                    }
+                    it->retrying = true;
+                    it->retry_id = r.id;
+                    it->attempts = r.attempts;
+                    it->next_retry = r.dialing
+                                         ? milliseconds(0)
+                                         : std::max(milliseconds(0), std::chrono::ceil<milliseconds>(r.next_at - now));
                 }
                 output(node_output{node_reply{std::move(out)}});
             } else if constexpr (std::is_same_v<T, command::get_stats>) {

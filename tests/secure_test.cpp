@@ -3,10 +3,14 @@
 #include "support.hpp"
 
 #include "p2p/curve_keys.hpp"
+#include "p2p/endpoint.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
 
 using namespace p2p;
 using namespace p2p::test;
@@ -91,7 +95,9 @@ TEST_CASE("secure peer refuses a key that is not on its allowlist", "[secure][ne
     CHECK(stranger.peers().empty());
     // The allowed one still gets in.
     peer b(ctx, secure_options(b_dir.path()));
-    REQUIRE(b.connect(keyed(a)).ok);
+    const auto allowed = b.connect(keyed(a));
+    INFO(allowed.error);
+    REQUIRE(allowed.ok);
 }
 
 TEST_CASE("plain and secure peers cannot talk to each other", "[secure][net]") {
@@ -255,4 +261,37 @@ TEST_CASE("secure peer does not take a reconnect under a departed peer's id for 
     }
     REQUIRE(got_through);
     CHECK(b_listed());
+}
+
+TEST_CASE("secure keys are shown in hex and taken in hex or Z85", "[secure][net]") {
+    zmq::context_t ctx;
+    temp_dir a_dir, b_dir, lists;
+    peer a(ctx, secure_options(a_dir.path()));
+    const auto hex = key_text(a.public_key());
+    CHECK(hex.size() == 64);
+    CHECK(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+    // Both forms name the same key, in either case for hex; anything else is no key.
+    CHECK(parse_key(hex) == a.public_key());
+    std::string upper = hex;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    CHECK(parse_key(upper) == a.public_key());
+    CHECK(parse_key(a.public_key()) == a.public_key());
+    CHECK_FALSE(parse_key(hex.substr(1)));
+    CHECK_FALSE(parse_key(hex.substr(1) + "g"));
+    const auto split = split_keyed_address(hex + "@127.0.0.1:5000");
+    CHECK(split.server_key == a.public_key());
+    CHECK(split.address == "127.0.0.1:5000");
+
+    // An allowlist in hex lets that key in; connecting with the hex key works.
+    peer b_once(ctx, secure_options(b_dir.path()));
+    const auto b_key = b_once.public_key();
+    b_once.stop();
+    write_file(lists / "hex.allow", key_text(b_key) + " b\n");
+    CHECK(read_allowlist(lists / "hex.allow") == std::set<std::string>{b_key});
+    temp_dir c_dir;
+    peer c(ctx, secure_options(c_dir.path(), lists / "hex.allow"));
+    peer b(ctx, secure_options(b_dir.path()));
+    const auto done = b.connect(key_text(c.public_key()) + "@" + display_address(c.endpoint()));
+    INFO(done.error);
+    CHECK(done.ok);
 }

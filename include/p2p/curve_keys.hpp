@@ -31,12 +31,20 @@ peer_id peer_id_for_key(std::string_view public_key_z85);
 /// True for 40 characters of valid Z85 that decode to 32 bytes.
 bool is_valid_key(std::string_view key_z85);
 
-/// Reads an allowlist: one Z85 public key per line, optionally followed by white space and a label; blank lines
-/// and lines starting with `#` are ignored.
-/// Throws std::runtime_error naming the file and line of the first bad entry.
+/// The form of a key that users see and paste: 64 lowercase hex digits, safe in a shell without quotes (Z85 holds
+/// characters such as `!*&<)}{^` and may begin with `-`). `key_z85` must be valid.
+std::string key_text(std::string_view key_z85);
+/// A key typed by a user or read from a file, in either form (64 hex digits, either case, or 40 characters of Z85),
+/// as the Z85 that ZeroMQ takes; nullopt when it is neither.
+std::optional<std::string> parse_key(std::string_view text);
+
+/// Reads an allowlist: one public key per line (hex or Z85), optionally followed by white space and a label; blank
+/// lines and lines starting with `#` are ignored. Throws std::runtime_error naming the file and line of the first bad
+/// entry.
 std::set<std::string> read_allowlist(const std::filesystem::path& file);
 
-/// A connect address may carry the server key in secure mode: "KEY@host:port". Splits it off when present.
+/// A connect address may carry the server key in secure mode: "KEY@host:port", the key in hex or Z85. Splits it off
+/// when present; server_key is then Z85.
 struct keyed_address {
     std::optional<std::string> server_key;
     std::string address;

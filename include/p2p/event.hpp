@@ -31,6 +31,11 @@ struct failure_record {
     std::size_t count = 0;
     std::string last_error;
     std::chrono::system_clock::time_point last_time;
+    /// The address is being dialled again because the peer reached there was lost (evicted or dropped).
+    bool retrying = false;
+    peer_id retry_id;                        ///< The peer last reached there.
+    std::size_t attempts = 0;                ///< Tries since it was lost.
+    std::chrono::milliseconds next_retry{0}; ///< Until the next try; 0 while one is under way.
 };
 
 /// Counters since start.

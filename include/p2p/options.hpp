@@ -41,6 +41,11 @@ struct peer_options {
     std::size_t max_uploads = 128;         ///< Concurrent REQUESTs served in all.
     std::size_t max_strikes = 32;          ///< Protocol errors after which a peer is dropped.
 
+    /// Keep our id in `<folder>/.p2p/id` (made on first start), so a restarted peer is known again by the others.
+    /// False: a fresh random id at every start and nothing written under .p2p (one-shot clients, most tests). In
+    /// secure mode the id is always the key's (stable with the key), whatever this says.
+    bool keep_id = false;
+
     /// CURVE encryption and authentication on every socket (docs/security.md). The keypair lives in
     /// `<folder>/.p2p/curve.key` and the peer id derives from its public key; connecting needs the other peer's
     /// public key ("KEY@host:port").

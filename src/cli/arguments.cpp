@@ -7,6 +7,7 @@
 
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
+#include "p2p/interface_addresses.hpp"
 
 #include <filesystem>
 #include <system_error>
@@ -77,15 +78,28 @@ std::unique_ptr<peer> start_peer(zmq::context_t& context, peer_options options) 
 }
 
 std::string started_line(const peer& p) {
-    return "Peer " + p.id().short_hex() + " started on " + display_address(p.endpoint());
+    // The original's words, with an address another machine can use rather than 0.0.0.0.
+    return "Peer " + p.id().short_hex() + " started on " + reachable_addresses(p.endpoint()).front();
+}
+
+std::string reachable_line(const peer& p) {
+    const auto addresses = reachable_addresses(p.endpoint());
+    if (addresses.size() < 2) {
+        return {};
+    }
+    std::string line = "Reachable at";
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        line += (i == 0 ? " " : ", ") + addresses[i];
+    }
+    return line;
 }
 
 std::string key_line(const peer& p) {
     if (p.public_key().empty()) {
         return {};
     }
-    return "Public key: " + p.public_key() + " (others connect to " + p.public_key() + "@" +
-           display_address(p.endpoint()) + ")";
+    const auto key = key_text(p.public_key());
+    return "Public key: " + key + " (others connect to " + key + "@" + reachable_addresses(p.endpoint()).front() + ")";
 }
 
 } // namespace p2p::cli

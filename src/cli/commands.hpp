@@ -53,9 +53,13 @@ void show_global_options(CLI::App& sub, const CLI::App& app);
 /// Starts a peer on options.folder. When the start fails (it cannot listen...) and the folder did not exist
 /// before, the folder is removed again: a failed start leaves nothing behind.
 std::unique_ptr<peer> start_peer(zmq::context_t& context, peer_options options);
-/// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it.
+/// "Peer <id> started on <host>:<port>": the first line a peer prints; scripts read the port from it. For a peer
+/// listening on every interface the host is one another machine can use (loopback only when there is no other).
 std::string started_line(const peer& p);
-/// Secure mode: `Public key: KEY (others connect to KEY@host:port)`; empty otherwise.
+/// Secure mode: `Public key: KEY (others connect to KEY@host:port)`, the key in hex (shell-safe); empty otherwise.
 std::string key_line(const peer& p);
+/// "Reachable at A:P, B:P, 127.0.0.1:P" for a peer listening on every interface with more than one address (loopback
+/// last); empty otherwise.
+std::string reachable_line(const peer& p);
 
 } // namespace p2p::cli

@@ -16,6 +16,9 @@ void event_output::started(const peer& p) {
         return;
     }
     screen_.line(started_line(p));
+    if (const auto reach = reachable_line(p); !reach.empty()) {
+        screen_.line(reach);
+    }
     if (const auto keys = key_line(p); !keys.empty()) {
         screen_.line(keys);
     }

@@ -93,6 +93,10 @@ void add_global_options(CLI::App& app, global_options& options) {
     app.add_flag("--secure", options.secure,
                  "Encrypt and authenticate with CURVE; keys in <dir>/.p2p; connect to KEY@host:port")
         ->group(group);
+    app.add_flag("--ephemeral", options.ephemeral,
+                 "Take a new peer id at this start and keep none (the menu and serve keep theirs in <dir>/.p2p/id; "
+                 "ls and get always take a new one)")
+        ->group(group);
     app.add_option("--allow", options.allow, "With --secure: only the public keys listed in FILE may connect")
         ->check(CLI::ExistingFile)
         ->type_name("FILE")
@@ -129,6 +133,7 @@ peer_options make_peer_options(const global_options& options, const std::filesys
         throw usage_error("--allow needs --secure");
     }
     out.secure = options.secure;
+    out.keep_id = !options.ephemeral;
     out.allow = options.allow;
     if (options.chunk_size) {
         out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));

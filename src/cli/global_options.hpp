@@ -23,13 +23,14 @@ struct global_options {
     std::optional<double> settle;             ///< --settle SECONDS: a file is shared once unchanged this long.
     std::filesystem::path capture;            ///< Record every message to this file (docs/capture.md).
     bool secure = false;                      ///< CURVE on every socket (docs/security.md).
+    bool ephemeral = false;                   ///< A fresh id at every start instead of <dir>/.p2p/id.
     std::filesystem::path allow;              ///< With --secure: only these public keys get in.
     std::optional<std::string> web;           ///< --web [ADDR:]PORT: the web interface (menu and serve only).
     bool web_allow_remote = false;            ///< --web-allow-remote: let --web listen beyond loopback.
 };
 
 /// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --settle, --capture, --secure,
-/// --allow, --web and --web-allow-remote to app.
+/// --ephemeral, --allow, --web and --web-allow-remote to app.
 void add_global_options(CLI::App& app, global_options& options);
 
 /// Applies --log-level. Call once after parsing.

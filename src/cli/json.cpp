@@ -90,7 +90,10 @@ json failure_json(const failure_record& failure) {
     return {{"address", failure.address},
             {"count", failure.count},
             {"last_error", failure.last_error},
-            {"last_time", utc_time(failure.last_time)}};
+            {"last_time", utc_time(failure.last_time)},
+            {"retrying", failure.retrying},
+            {"attempts", failure.attempts},
+            {"next_retry_ms", failure.retrying ? json(failure.next_retry.count()) : json(nullptr)}};
 }
 
 std::string_view download_code_name(download_errc code) {

@@ -127,6 +127,9 @@ void menu::show_choices(bool first) {
     if (first) {
         screen_.line(banner);
         screen_.line(started_line(peer_));
+        if (const auto reach = reachable_line(peer_); !reach.empty()) {
+            screen_.line(reach);
+        }
         if (const auto keys = key_line(peer_); !keys.empty()) {
             screen_.line(keys);
         }
@@ -314,6 +317,13 @@ void menu::show_failures() {
         screen_.line("  " + escape_for_terminal(f.address) + ": " + std::to_string(f.count) +
                      (f.count == 1 ? " failure" : " failures") + ", last at " + local_time(f.last_time) + ": " +
                      escape_for_terminal(f.last_error));
+        if (f.retrying) {
+            const auto seconds = (f.next_retry.count() + 999) / 1000;
+            screen_.line(
+                "    reconnecting to peer " + f.retry_id.short_hex() + ": " + std::to_string(f.attempts) +
+                (f.attempts == 1 ? " attempt" : " attempts") +
+                (f.next_retry.count() == 0 ? ", one under way" : ", next retry in " + std::to_string(seconds) + " s"));
+        }
     }
 }
 

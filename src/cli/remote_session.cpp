@@ -12,10 +12,13 @@ namespace p2p::cli {
 
 namespace {
 
-/// A one-shot client: its folder takes the download, and nothing in it is listed or served.
+/// A one-shot client (ls, get): its folder takes the download, and nothing in it is listed or served. It takes a new
+/// id each time and writes none: it serves nobody who would need to know it again, and its folder is often the
+/// current directory, where a .p2p/ of ours would be litter.
 peer_options one_shot_options(const global_options& globals, const std::filesystem::path& folder) {
     auto options = make_peer_options(globals, folder, 0, "127.0.0.1");
     options.client = true;
+    options.keep_id = false;
     return options;
 }
 

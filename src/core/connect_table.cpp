@@ -3,6 +3,7 @@
 
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/peer_table.hpp"
+#include "p2p/core/redial_table.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
 
@@ -13,15 +14,39 @@ namespace p2p::core {
 connect_table::connect_table(core_state& state) : state_(state) {}
 
 void connect_table::start(const command::connect& cmd, steady_time now) {
-    connect_finished failed{cmd.op, cmd.address, false, false, peer_id{}, 0, ""};
+    open(cmd.op, cmd.address, now);
+}
+
+void connect_table::redial(const std::string& dial_address, steady_time now) {
+    open(std::nullopt, dial_address, now);
+}
+
+void connect_table::finished(const pending& c, connect_finished outcome, steady_time now) {
+    if (c.op) {
+        outcome.op = *c.op;
+        state_.out.emit(std::move(outcome));
+    } else if (outcome.already_connected && outcome.id != peer_id{}) {
+        // It came back to us on its own meanwhile: nothing more to dial.
+        state_.redials->reached(c.dial, c.address, outcome.id);
+    } else if (!outcome.ok) {
+        state_.redials->failed(c.dial, now);
+    }
+}
+
+void connect_table::open(std::optional<operation_id> op, const std::string& dial, steady_time now) {
+    pending c;
+    c.op = op;
+    c.dial = dial;
+    c.address = dial;
+    connect_finished failed{0, dial, false, false, peer_id{}, 0, ""};
     const auto refuse = [&](std::string error) {
         failed.error = std::move(error);
-        state_.out.emit(failed);
+        finished(c, failed, now);
     };
     if (state_.stopping) {
         return refuse("the peer is shutting down");
     }
-    const auto keyed = split_keyed_address(cmd.address);
+    const auto keyed = split_keyed_address(dial);
     if (state_.secure && !keyed.server_key) {
         return refuse("this peer is in secure mode: connect to KEY@host:port with the other peer's public key");
     }
@@ -36,6 +61,7 @@ void connect_table::start(const command::connect& cmd, steady_time now) {
     }
     const auto address = display_address(endpoint);
     failed.address = address;
+    c.address = address;
     // Known already by the address we reached it at: no connection, no HELLO, nothing changes.
     for (const auto& [id, p] : state_.peers->all()) {
         if (p.address == address) {
@@ -44,9 +70,6 @@ void connect_table::start(const command::connect& cmd, steady_time now) {
             return refuse("already connected to peer " + id.short_hex());
         }
     }
-    pending c;
-    c.op = cmd.op;
-    c.address = address;
     c.link = next_link_++;
     if (keyed.server_key) {
         c.expected_id = peer_id_for_key(*keyed.server_key);
@@ -77,7 +100,7 @@ void connect_table::fail(pending& c, std::string error, steady_time now, bool al
     // Closing drops the queued HELLO: nothing keeps reconnecting in the background.
     state_.out.hang_up(c.link);
     c.link = 0;
-    state_.out.emit(connect_finished{c.op, c.address, false, already_connected, peer_id{}, 0, std::move(error)});
+    finished(c, connect_finished{0, c.address, false, already_connected, peer_id{}, 0, std::move(error)}, now);
 }
 
 void connect_table::on_answer(link_id link, decode_result& decoded, steady_time now) {
@@ -117,14 +140,17 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         const bool crossed = known->link == 0 && known->joined_at >= c.started;
         if (!crossed) {
             state_.out.hang_up(c.link);
-            state_.out.emit(connect_finished{c.op, c.address, false, true, h->id, known->files.size(),
-                                             "already connected to peer " + h->id.short_hex()});
+            finished(c,
+                     connect_finished{0, c.address, false, true, h->id, known->files.size(),
+                                      "already connected to peer " + h->id.short_hex()},
+                     now);
             return;
         }
         known->link = c.link;
         known->address = c.address;
-        if (known->has_list) {
-            state_.out.emit(connect_finished{c.op, c.address, true, false, h->id, known->files.size(), ""});
+        state_.redials->reached(c.dial, c.address, h->id);
+        if (known->has_list || !c.op) {
+            finished(c, connect_finished{0, c.address, true, false, h->id, known->files.size(), ""}, now);
         } else {
             known->connect_op = c.op;
         }
@@ -134,6 +160,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
     }
     state_.peers->add_outbound(h->id, c.address, c.link, c.op, h->client, now);
+    state_.redials->reached(c.dial, c.address, h->id);
 }
 
 void connect_table::fail_all(const std::string& reason, steady_time now) {
@@ -162,11 +189,81 @@ void connect_table::on_deadline(steady_time now) {
             ++it;
         }
     }
-    const auto ms = std::chrono::duration_cast<milliseconds>(state_.options.connect_timeout).count();
     for (auto& c : late) {
-        fail(c, "no answer from " + c.address + " within " + std::to_string(ms) + " ms (is a peer running there?)",
-             now);
+        fail(c, timeout_reason(c), now);
     }
+}
+
+std::string connect_table::timeout_reason(const pending& c) const {
+    const auto ms = std::to_string(std::chrono::duration_cast<milliseconds>(state_.options.connect_timeout).count());
+    if (!c.refusal.empty()) {
+        return c.refusal;
+    }
+    if (c.closed && !c.zmq_up) {
+        return c.address + " closed the connection without a ZeroMQ handshake: it is not a p2p peer";
+    }
+    if (c.tcp_up && !c.zmq_up) {
+        return c.address + " accepted the connection but gave no ZeroMQ handshake within " + ms +
+               " ms: it is not a p2p peer (a web server or another program listens there)";
+    }
+    if (c.zmq_up) {
+        return "the ZeroMQ socket at " + c.address + " did not answer HELLO within " + ms + " ms (is it a p2p peer?)";
+    }
+    return "no answer from " + c.address + " within " + ms + " ms (is a peer running there?)";
+}
+
+void connect_table::on_link_event(link_id link, link_event what, const std::string& detail, steady_time now) {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+    if (it == pending_.end()) {
+        return;
+    }
+    std::string reason;
+    switch (what) {
+    case link_event::connected:
+        it->tcp_up = true;
+        return;
+    case link_event::handshake_done:
+        it->zmq_up = true;
+        return;
+    case link_event::dropped:
+        it->closed = true;
+        return;
+    case link_event::refused:
+        reason = "connection refused by " + it->address + ": nothing listens on that port";
+        break;
+    case link_event::unresolved:
+        reason = "cannot resolve the host of " + it->address + (detail.empty() ? "" : ": " + detail);
+        break;
+    case link_event::unreachable:
+        reason = "cannot reach " + it->address + (detail.empty() ? "" : ": " + detail);
+        break;
+    case link_event::mechanism_mismatch:
+        reason = state_.secure ? "the peer at " + it->address +
+                                     " is not in secure mode, and this one is: both sides need --secure, or neither"
+                               : "the peer at " + it->address +
+                                     " is in secure mode (--secure): connect with --secure and KEY@host:port";
+        break;
+    case link_event::auth_refused:
+        reason = "the peer at " + it->address + " refused our key (it is not on its --allow list)";
+        break;
+    case link_event::handshake_failed:
+        reason = state_.secure ? "the encryption handshake with " + it->address +
+                                     " failed: the key given is not the key of the peer there"
+                               : "the handshake with " + it->address + " failed: it is not a p2p peer";
+        break;
+    }
+    if (what == link_event::auth_refused || what == link_event::handshake_failed) {
+        it->refusal = std::move(reason);
+        return;
+    }
+    const bool transient =
+        what == link_event::refused || what == link_event::unresolved || what == link_event::unreachable;
+    if (!it->op && transient) {
+        return; // a redial: libzmq keeps dialling until the deadline, and the peer may be starting right now
+    }
+    auto c = std::move(*it);
+    pending_.erase(it);
+    fail(c, std::move(reason), now);
 }
 
 } // namespace p2p::core

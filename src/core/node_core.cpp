@@ -7,13 +7,14 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
                      bool watched, effects& out, steady_time now)
     : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
       folder_(disk, !options_.client, watched, options_.rescan_delay, options_.settle, now), peers_(state_),
-      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_) {
+      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_) {
     state_.folder = &folder_;
     state_.peers = &peers_;
     state_.connects = &connects_;
     state_.jobs = &jobs_;
     state_.uploads = &uploads_;
     state_.downloads = &downloads_;
+    state_.redials = &redials_;
 }
 
 void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady_time now) {
@@ -51,6 +52,27 @@ void node_core::on_folder_changed(steady_time now) {
     folder_.on_changed(now);
 }
 
+void node_core::on_link_event(link_id link, link_event what, const std::string& detail, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    if (connects_.owns(link)) {
+        connects_.on_link_event(link, what, detail, now);
+    } else if (what == link_event::dropped) {
+        peers_.on_link_dropped(link, now);
+    }
+    settle(now);
+}
+
+void node_core::on_link_dropped(link_id link, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    // A connect still waiting for its answer keeps waiting: libzmq dials again by itself until its deadline.
+    peers_.on_link_dropped(link, now);
+    settle(now);
+}
+
 void node_core::on_command(core_command cmd, steady_time now) {
     if (state_.finished) {
         return;
@@ -74,8 +96,9 @@ void node_core::on_command(core_command cmd, steady_time now) {
 
 std::optional<steady_time> node_core::next_deadline() const {
     std::optional<steady_time> next;
-    for (auto due : {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(),
-                     downloads_.next_deadline(), jobs_.next_deadline(), folder_.next_deadline()}) {
+    for (auto due :
+         {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(), downloads_.next_deadline(),
+          jobs_.next_deadline(), folder_.next_deadline(), redials_.next_deadline()}) {
         if (due) {
             next = next ? std::min(*next, *due) : *due;
         }
@@ -92,6 +115,7 @@ void node_core::on_deadline(steady_time now) {
     uploads_.on_deadline(now);
     downloads_.on_deadline(now);
     jobs_.on_deadline(now);
+    redials_.on_deadline(now);
     if (folder_.on_deadline(now)) {
         peers_.send_file_lists(now);
     }

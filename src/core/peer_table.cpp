@@ -4,6 +4,7 @@
 #include "p2p/core/connect_table.hpp"
 #include "p2p/core/download_table.hpp"
 #include "p2p/core/folder_view.hpp"
+#include "p2p/core/redial_table.hpp"
 #include "p2p/core/upload_table.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
@@ -114,16 +115,21 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
     if (state_.stopping) {
         return; // not taking new connections: the connector's deadline tells it
     }
-    if (h.id == state_.self || peers_.contains(h.id)) {
-        // Ourselves, or a peer we know: answer so the connector can say so, and change nothing here. The one
-        // exception is a crossed connect: we reached it through our connection a moment ago while its connection
-        // reached our inbox, and it keeps that connection as its way to us.
-        auto* known = find(h.id);
-        if (known != nullptr && !known->inbound && known->link != 0 &&
-            now - known->joined_at <= state_.options.connect_timeout) {
+    if (auto* known = find(h.id)) {
+        // A crossed connect: we reached it through our connection a moment ago while its connection reached our
+        // inbox, and it keeps that connection as its way to us. Answer, change nothing else.
+        if (!known->inbound && known->link != 0 && now - known->joined_at <= state_.options.connect_timeout) {
             known->inbound = true;
             known->last_heard = now;
+            state_.out.send(h.id, 0, state_.hello_message());
+            return;
         }
+        // Otherwise a peer we know connects again: it restarted (or lost us) and the entry we hold is stale. In
+        // secure mode the inbox check above proved it holds the same key; without it, anyone who knows the id can
+        // do this (docs/security.md).
+        replace(h.id, now);
+    }
+    if (h.id == state_.self) {
         state_.out.send(h.id, 0, state_.hello_message());
         return;
     }
@@ -146,8 +152,8 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
     send_file_list(p, now);
 }
 
-remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, operation_id op, bool client,
-                                      steady_time now) {
+remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, std::optional<operation_id> op,
+                                      bool client, steady_time now) {
     auto& p = peers_[id];
     p.id = id;
     p.client = client;
@@ -306,10 +312,40 @@ void peer_table::remove(peer_id id, peer_left::reason why, std::string detail, s
         state_.out.hang_up(it->second.link);
     }
     peers_.erase(it);
+    if (why == peer_left::reason::evicted) {
+        state_.redials->lost(id, now);
+    } else {
+        // It said GOODBYE, or we dropped it for its protocol errors: neither is dialled again.
+        state_.redials->left(id);
+    }
     state_.uploads->on_peer_gone(id, now);
     state_.downloads->on_peer_gone(id, why == peer_left::reason::goodbye, now);
     if (had_joined) {
         state_.out.emit(peer_left{id, address, why, std::move(detail)});
+    }
+}
+
+void peer_table::replace(peer_id id, steady_time now) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) {
+        return;
+    }
+    if (it->second.connect_op) {
+        state_.out.emit(connect_finished{*it->second.connect_op, it->second.address, false, false, id, 0,
+                                         "peer " + id.short_hex() + " connected again during the handshake"});
+    }
+    if (it->second.link != 0) {
+        state_.out.hang_up(it->second.link);
+    }
+    peers_.erase(it);
+    // Its transfers were with the old connection: they end (downloads fail over or fail) as when it leaves.
+    state_.uploads->on_peer_gone(id, now);
+    state_.downloads->on_peer_gone(id, false, now);
+}
+
+void peer_table::on_link_dropped(link_id link, steady_time now) {
+    if (auto* p = find_by_link(link)) {
+        remove(p->id, peer_left::reason::evicted, "connection lost", now);
     }
 }
 

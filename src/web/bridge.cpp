@@ -4,6 +4,7 @@
 
 #include "p2p/endpoint.hpp"
 #include "p2p/file_name.hpp"
+#include "p2p/interface_addresses.hpp"
 #include "p2p/log.hpp"
 
 #include <arpa/inet.h>
@@ -23,31 +24,6 @@
 namespace p2p::web {
 
 namespace {
-
-/// Every IPv4 address of this machine's interfaces with `port`: where others can reach a peer bound to 0.0.0.0.
-std::vector<std::string> interface_addresses(const std::string& port) {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) {
-        return out;
-    }
-    for (auto* i = list; i != nullptr; i = i->ifa_next) {
-        if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) {
-            continue;
-        }
-        std::array<char, INET_ADDRSTRLEN> text{};
-        sockaddr_in address{};
-        std::memcpy(&address, i->ifa_addr, sizeof address);
-        if (::inet_ntop(AF_INET, &address.sin_addr, text.data(), text.size()) != nullptr) {
-            const auto entry = std::string(text.data()) + ":" + port;
-            if (std::find(out.begin(), out.end(), entry) == out.end()) {
-                out.push_back(entry);
-            }
-        }
-    }
-    ::freeifaddrs(list);
-    return out;
-}
 
 bool lists(const peer_info& p, const std::string& name) {
     return std::any_of(p.files.begin(), p.files.end(), [&](const file_entry& f) { return f.name == name; });

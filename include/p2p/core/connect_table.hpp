@@ -18,10 +18,19 @@ public:
 
     /// Opens a connection and queues HELLO on it; connect_finished follows (at once when the address is bad).
     void start(const command::connect& cmd, steady_time now);
+    /// The same for an address the redial table dials again: nobody waits for it, so no connect_finished; the
+    /// outcome goes back to the redial table, and a peer that answers joins as if it had connected to us.
+    void redial(const std::string& dial_address, steady_time now);
     /// True when `link` belongs to a connect still waiting for its answer.
     bool owns(link_id link) const;
     /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
     void on_answer(link_id link, decode_result& decoded, steady_time now);
+    /// What the transport says about a pending connect's connection. A refused connection, a host that does not
+    /// resolve and a security mismatch end a connect the user waits for at once; a key refused or a handshake that
+    /// failed otherwise is told at the deadline unless a later try gets through (libzmq tries again, and a loaded
+    /// handler can fail one handshake). A redial waits for its deadline (a peer that is starting up is found within
+    /// the same try).
+    void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
     /// Fails every pending connect (we are leaving).
     void fail_all(const std::string& reason, steady_time now);
 
@@ -30,13 +39,24 @@ public:
 
 private:
     struct pending {
-        operation_id op = 0;
-        std::string address;                ///< As the user typed it, "host:port".
+        std::optional<operation_id> op;     ///< The front end's connect; none for a redial.
+        std::string dial;                   ///< As given: "host:port", or "KEY@host:port" in secure mode.
+        std::string address;                ///< As shown, "host:port".
         link_id link = 0;                   ///< The connection, until the connect ends.
         std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
         steady_time started;
         steady_time deadline;
+        bool tcp_up = false; ///< A TCP connection was made (something listens there).
+        bool zmq_up = false; ///< The ZeroMQ handshake succeeded (a ZeroMQ socket answers there).
+        bool closed = false; ///< The other end closed the connection before answering.
+        std::string refusal; ///< Why the last handshake failed, told if no later try gets through.
     };
+    /// Why a connect that reached its deadline failed, from what the transport reported meanwhile.
+    std::string timeout_reason(const pending& c) const;
+    /// Both kinds of connect: `op` is none for a redial.
+    void open(std::optional<operation_id> op, const std::string& dial, steady_time now);
+    /// Tells whoever waits for a connect how it ended.
+    void finished(const pending& c, connect_finished outcome, steady_time now);
     /// Ends a connect that did not make a peer: the connection closes, the front end is told.
     void fail(pending& c, std::string error, steady_time now, bool already_connected = false);
 

@@ -24,6 +24,20 @@ namespace p2p::core {
 /// us is reached through our inbox (the ROUTER), addressed by its id.
 using link_id = std::uint64_t;
 
+/// What the transport reports about one of our connections while it is being set up or used (the real node: its
+/// socket monitor). The core decides what each means.
+enum class link_event {
+    connected,          ///< A TCP connection is up; the ZeroMQ handshake follows.
+    handshake_done,     ///< The ZeroMQ handshake succeeded: a ZeroMQ socket answers there.
+    refused,            ///< The connection was refused at once: nothing listens there.
+    unresolved,         ///< The host name does not resolve (detail: the resolver's reason).
+    unreachable,        ///< The connection could not even be tried (detail: why).
+    mechanism_mismatch, ///< One side uses CURVE (--secure), the other does not.
+    auth_refused,       ///< The other side refused our key (not on its allowlist).
+    handshake_failed,   ///< The handshake failed otherwise: a wrong server key, or not ZeroMQ at all.
+    dropped,            ///< The connection closed.
+};
+
 class effects {
 public:
     virtual ~effects() = default;

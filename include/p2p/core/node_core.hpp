@@ -19,6 +19,7 @@
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/job_table.hpp"
 #include "p2p/core/peer_table.hpp"
+#include "p2p/core/redial_table.hpp"
 #include "p2p/core/state.hpp"
 #include "p2p/core/upload_table.hpp"
 
@@ -44,6 +45,14 @@ public:
     void on_job_done(job_result result, steady_time now);
     void on_command(core_command cmd, steady_time now);
     void on_folder_changed(steady_time now);
+    /// The transport says our connection `link` dropped (the other end closed it or died): a peer reached over it is
+    /// removed at once, and its address dialled again.
+    void on_link_dropped(link_id link, steady_time now);
+    /// The transport's report on connection `link`. A connect that is refused, cannot resolve its host, or fails its
+    /// handshake fails at once with that reason; the others shape the message if its deadline passes.
+    void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
+    /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).
+    void seed_jitter(std::uint64_t value) { redials_.seed(value); }
 
     /// The earliest time a subsystem needs on_deadline; nullopt when nothing is due (a peer with no other peer).
     std::optional<steady_time> next_deadline() const;
@@ -54,6 +63,8 @@ public:
     std::vector<peer_info> peers() const { return peers_.joined(); }
     std::vector<peer_id> peer_ids() const { return peers_.joined_ids(); }
     std::vector<failure_entry> failures() const { return peers_.failures(); }
+    /// Addresses being dialled again after their peer was lost, with their tries and next time.
+    std::vector<redial_entry> retrying() const { return redials_.retrying(); }
     const peer_stats& stats() const { return state_.stats; }
     /// File jobs asked for and not back yet.
     std::size_t jobs_pending() const { return jobs_.size(); }
@@ -74,6 +85,7 @@ private:
     job_table jobs_;
     upload_table uploads_;
     download_table downloads_;
+    redial_table redials_;
 };
 
 } // namespace p2p::core

@@ -49,14 +49,17 @@ public:
     void on_link(remote_peer& from, decode_result& decoded, steady_time now);
 
     /// A HELLO answered our connect: the peer is reached over `link` from now on.
-    remote_peer& add_outbound(peer_id id, std::string address, link_id link, operation_id op, bool client,
-                              steady_time now);
+    remote_peer& add_outbound(peer_id id, std::string address, link_id link, std::optional<operation_id> op,
+                              bool client, steady_time now);
 
     /// A frame we do not take: logged (bounded) and counted; from a known peer also a strike, and too many drop it.
     void refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now);
     void record_failure(const std::string& address, const std::string& error, steady_time now);
     /// Forgets a peer: its connection closes, its uploads end, its downloads fail over, the front end is told.
+    /// Unless it said GOODBYE, the addresses we reached it at are dialled again (redial_table).
     void remove(peer_id id, peer_left::reason why, std::string detail, steady_time now);
+    /// Our connection to a peer dropped (the transport says so): it is removed at once, not after the timeout.
+    void on_link_dropped(link_id link, steady_time now);
 
     /// Sends our whole list (after HELLO, and whenever the folder changes); when the peer's queue is full, all of it
     /// goes again a little later.
@@ -81,6 +84,10 @@ private:
     void on_file_list(remote_peer& from, file_list& page, steady_time now);
     /// Hands a message of a known peer to the subsystem it is for.
     void dispatch(remote_peer& from, message& msg, steady_time now);
+
+    /// The entry of a peer that came back under its id (a new HELLO on our inbox) goes without a word: the front end
+    /// hears "joined" again once its new list is complete.
+    void replace(peer_id id, steady_time now);
 
     core_state& state_;
     std::map<peer_id, remote_peer> peers_;

@@ -23,6 +23,7 @@ class connect_table;
 class upload_table;
 class download_table;
 class job_table;
+class redial_table;
 
 struct core_state {
     core_state(const peer_options& settings, peer_id id, std::string listen_endpoint, bool secure_mode,
@@ -43,6 +44,7 @@ struct core_state {
     upload_table* uploads = nullptr;
     download_table* downloads = nullptr;
     job_table* jobs = nullptr;
+    redial_table* redials = nullptr;
 
     bool stopping = false; ///< Asked to leave: nothing new is taken.
     bool finished = false; ///< Left: GOODBYE sent; the owner closes everything next.
