@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import queue
@@ -46,7 +45,7 @@ STARTED = r"Peer (\S+) started on \S+:(\d+)"
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, run  # noqa: E402
+from child_process import check, failure, process, run, run_scenario  # noqa: E402
 
 process.default_timeout = STEP_S
 
@@ -903,20 +902,8 @@ def main():
     parser.add_argument("--tap", help="the p2p-tap binary (scenario cancel)")
     args = parser.parse_args()
     h = harness(args)
-    try:
-        scenario = SCENARIOS[args.scenario]
-        if (scenario(h, args.tap) if args.scenario == "cancel" else scenario(h)) == SKIP:
-            return SKIP
-    except failure as e:
-        print(f"FAIL: {e}")
-        for p in process.live:
-            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
-            print(f"--- {p.name} stderr: {p.stderr_tail()}")
-        return 1
-    finally:
-        process.kill_all()
-    shutil.rmtree(h.dir, ignore_errors=True)
-    return 0
+    scenario = SCENARIOS[args.scenario]
+    return run_scenario(lambda: scenario(h, args.tap) if args.scenario == "cancel" else scenario(h), h.dir)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""Shared by the program tests (tests/cli/cli_test.py, tests/tap/tap_test.py): a child process whose output lines
-can be waited for with a deadline, and the one failure type the drivers report."""
+"""Shared by the program tests (tests/cli/cli_test.py, tests/cli/reconnect_test.py, tests/tap/tap_test.py): a child
+process whose output lines can be waited for with a deadline, the one failure type the drivers report, and how a
+driver runs one scenario."""
 
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -104,3 +106,21 @@ class process:
     def stderr_tail(self):
         with open(self.stderr_path, errors="replace") as f:
             return " | ".join(f.read().strip().splitlines()[-5:])
+
+
+def run_scenario(scenario, work_dir):
+    """Runs scenario(). A failure is printed with the last output of every child still running, and gives 1. The
+    children are killed either way; work_dir is removed when the scenario passed. Returns what the scenario returned,
+    or 0 when that was None."""
+    try:
+        result = scenario()
+    except failure as e:
+        print(f"FAIL: {e}")
+        for p in process.live:
+            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
+            print(f"--- {p.name} stderr: {p.stderr_tail()}")
+        return 1
+    finally:
+        process.kill_all()
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return 0 if result is None else result
