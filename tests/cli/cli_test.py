@@ -8,7 +8,7 @@ tests/cmake/cli_tests.cmake).
 Scenarios:
   menu     three peers A, B, C driven through the menu over pipes: the original assignment's example
   ls_get   ls and get, with and without --json, against a serving peer; unknown file, existing file
-  errors   exit codes and one-line reasons: usage errors (2), dead address (1 within 3 s), <dir> that is a file
+  errors   exit codes and one-line reasons: usage errors (2), dead address (1 within 6 s), <dir> that is a file
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import queue
@@ -46,7 +45,7 @@ STARTED = r"Peer (\S+) started on \S+:(\d+)"
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, run  # noqa: E402
+from child_process import check, failure, process, run, run_scenario  # noqa: E402
 
 process.default_timeout = STEP_S
 
@@ -331,13 +330,15 @@ def scenario_errors(h):
     m.send("5")
     check(m.exit_code() == 0, "the menu did not exit 0")
 
-    # A dead address fails within 3 s, with one line.
+    # A dead address fails with one line once the 2 s connect timeout has passed, and does not hang. The bound is
+    # the timeout plus 4 s for starting and stopping the process: 3 s in all was missed once (3.7 s) with builds
+    # beside the suite, and an ASan process starts slower still.
     for argv in (["ls", f"127.0.0.1:{dead_port()}"], ["get", f"127.0.0.1:{dead_port()}", "x", "--dir", h.path("d")]):
         start = time.monotonic()
-        code, out, err = h.run(*argv, timeout=10)
+        code, out, err = h.run(*argv, timeout=20)
         elapsed = time.monotonic() - start
         check(code == 1 and len(err.strip().splitlines()) == 1, f"{' '.join(argv)}: {code} {err!r}")
-        check(elapsed < 3.0, f"{' '.join(argv)}: took {elapsed:.1f} s, more than 3 s")
+        check(elapsed < 6.0, f"{' '.join(argv)}: took {elapsed:.1f} s, more than 6 s")
 
     # A <dir> that is a regular file: a clear one-line error, exit 1, for the menu and serve alike.
     regular = h.path("regular-file")
@@ -357,7 +358,7 @@ def scenario_errors(h):
     check(code == 0 and read(h.path("got", "f.txt")) == b"abc", f"get with 1-byte chunks: {code} {err}")
     s.proc.send_signal(signal.SIGTERM)
     check(s.exit_code() == 0, "serve did not exit 0 on SIGTERM")
-    print(f"errors: {len(usage)} usage errors exit 2, dead addresses fail within 3 s, a file as <dir> exits 1")
+    print(f"errors: {len(usage)} usage errors exit 2, dead addresses fail within 6 s, a file as <dir> exits 1")
 
 
 def scenario_signals(h):
@@ -442,7 +443,7 @@ def scenario_secure(h):
     down = h.path("secure-down")
     os.makedirs(down)
     g, g_id, g_port = h.serve("getter-keys", down, "--secure")
-    getter_key = g.wait_for(r"^Public key: (\S{40}) ").group(1)
+    getter_key = g.wait_for(r"^Public key: (\S+) ").group(1)
     g.proc.send_signal(signal.SIGINT)
     check(g.exit_code() == 0, "secure serve did not exit 0 on SIGINT")
     allow = h.path("allow.txt")
@@ -450,7 +451,7 @@ def scenario_secure(h):
         f.write(f"# the getter\n{getter_key} getter\n")
 
     s, s_id, port = h.serve("secure-server", shared, "--secure", "--allow", allow)
-    key = s.wait_for(r"^Public key: (\S{40}) \(others connect to (\S+)\)$").group(1)
+    key = s.wait_for(r"^Public key: (\S+) \(others connect to (\S+)\)$").group(1)
     check(not os.path.exists(os.path.join(shared, ".p2p", "curve.key.tmp")), "a temporary key file was left")
     check(oct(os.stat(os.path.join(shared, ".p2p", "curve.key")).st_mode & 0o777) == "0o600", "key file not 0600")
 
@@ -542,10 +543,7 @@ def scenario_hash(h):
 
 def lines_until(p, pattern, timeout=None):
     """The lines p prints up to and including the first that matches pattern (consumed)."""
-    start = len(p.output)
-    p.wait_for(pattern, timeout)
-    # wait_for has consumed the matching line, so output holds it too.
-    return p.output[start:]
+    return p.read_until(pattern, timeout)
 
 
 def wait_until(condition, what, timeout=STEP_S):
@@ -903,20 +901,8 @@ def main():
     parser.add_argument("--tap", help="the p2p-tap binary (scenario cancel)")
     args = parser.parse_args()
     h = harness(args)
-    try:
-        scenario = SCENARIOS[args.scenario]
-        if (scenario(h, args.tap) if args.scenario == "cancel" else scenario(h)) == SKIP:
-            return SKIP
-    except failure as e:
-        print(f"FAIL: {e}")
-        for p in process.live:
-            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
-            print(f"--- {p.name} stderr: {p.stderr_tail()}")
-        return 1
-    finally:
-        process.kill_all()
-    shutil.rmtree(h.dir, ignore_errors=True)
-    return 0
+    scenario = SCENARIOS[args.scenario]
+    return run_scenario(lambda: scenario(h, args.tap) if args.scenario == "cancel" else scenario(h), h.dir)
 
 
 if __name__ == "__main__":

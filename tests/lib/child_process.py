@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""Shared by the program tests (tests/cli/cli_test.py, tests/tap/tap_test.py): a child process whose output lines
-can be waited for with a deadline, and the one failure type the drivers report."""
+"""Shared by the program tests (tests/cli/cli_test.py, tests/tap/tap_test.py): a child
+process whose output lines can be waited for with a deadline, the one failure type the drivers report, and how a
+driver runs one scenario."""
 
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -54,9 +56,15 @@ class process:
     def wait_for(self, pattern, timeout=None):
         """The first match of pattern in the next lines of stdout, within timeout seconds. Lines before it are
         consumed: ask for lines in the order they are printed."""
+        return re.search(pattern, self.read_until(pattern, timeout)[-1])
+
+    def read_until(self, pattern, timeout=None):
+        """The next lines of stdout up to and including the first that matches pattern, within timeout seconds; all
+        of them are consumed. (Slicing `output` instead would race with the reader thread.)"""
         timeout = process.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
+        read = []
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -68,9 +76,9 @@ class process:
                 self.lines.put(None)  # stays at the end for later waits
                 raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
                               f"{self.stderr_tail()}")
-            match = regex.search(line)
-            if match:
-                return match
+            read.append(line)
+            if regex.search(line):
+                return read
 
     def send(self, *answers):
         """Types answers on its stdin (a menu), one line each."""
@@ -104,3 +112,21 @@ class process:
     def stderr_tail(self):
         with open(self.stderr_path, errors="replace") as f:
             return " | ".join(f.read().strip().splitlines()[-5:])
+
+
+def run_scenario(scenario, work_dir):
+    """Runs scenario(). A failure is printed with the last output of every child still running, and gives 1. The
+    children are killed either way; work_dir is removed when the scenario passed. Returns what the scenario returned,
+    or 0 when that was None."""
+    try:
+        result = scenario()
+    except failure as e:
+        print(f"FAIL: {e}")
+        for p in process.live:
+            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
+            print(f"--- {p.name} stderr: {p.stderr_tail()}")
+        return 1
+    finally:
+        process.kill_all()
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return 0 if result is None else result
