@@ -196,7 +196,9 @@ TEMPLATE_TEST_CASE("defect: stopping while a connect reply is in flight ends the
     for (int round = 0; round < 20; ++round) {
         temp_dir dx;
         peer x(ctx, options_in<TestType>(dx.path()));
-        REQUIRE(witness.connect(x.endpoint()).ok);
+        const auto joined = witness.connect(x.endpoint());
+        INFO("round " << round << ": " << joined.error);
+        REQUIRE(joined.ok);
         zmq::socket_t listener(ctx, zmq::socket_type::router);
         listener.set(zmq::sockopt::linger, 0);
         listener.bind(TestType::bind());

@@ -8,7 +8,7 @@ tests/cmake/cli_tests.cmake).
 Scenarios:
   menu     three peers A, B, C driven through the menu over pipes: the original assignment's example
   ls_get   ls and get, with and without --json, against a serving peer; unknown file, existing file
-  errors   exit codes and one-line reasons: usage errors (2), dead address (1 within 3 s), <dir> that is a file
+  errors   exit codes and one-line reasons: usage errors (2), dead address (1 within 6 s), <dir> that is a file
   signals  serve stops on SIGINT and SIGTERM, the menu on SIGINT and at end of input, each exiting 0
   hostile  a fake peer (python3-zmq, python3-msgpack) sends terminal escapes; p2p-peer prints them escaped
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
@@ -330,13 +330,15 @@ def scenario_errors(h):
     m.send("5")
     check(m.exit_code() == 0, "the menu did not exit 0")
 
-    # A dead address fails within 3 s, with one line.
+    # A dead address fails with one line once the 2 s connect timeout has passed, and does not hang. The bound is
+    # the timeout plus 4 s for starting and stopping the process: 3 s in all was missed once (3.7 s) with builds
+    # beside the suite, and an ASan process starts slower still.
     for argv in (["ls", f"127.0.0.1:{dead_port()}"], ["get", f"127.0.0.1:{dead_port()}", "x", "--dir", h.path("d")]):
         start = time.monotonic()
-        code, out, err = h.run(*argv, timeout=10)
+        code, out, err = h.run(*argv, timeout=20)
         elapsed = time.monotonic() - start
         check(code == 1 and len(err.strip().splitlines()) == 1, f"{' '.join(argv)}: {code} {err!r}")
-        check(elapsed < 3.0, f"{' '.join(argv)}: took {elapsed:.1f} s, more than 3 s")
+        check(elapsed < 6.0, f"{' '.join(argv)}: took {elapsed:.1f} s, more than 6 s")
 
     # A <dir> that is a regular file: a clear one-line error, exit 1, for the menu and serve alike.
     regular = h.path("regular-file")
@@ -356,7 +358,7 @@ def scenario_errors(h):
     check(code == 0 and read(h.path("got", "f.txt")) == b"abc", f"get with 1-byte chunks: {code} {err}")
     s.proc.send_signal(signal.SIGTERM)
     check(s.exit_code() == 0, "serve did not exit 0 on SIGTERM")
-    print(f"errors: {len(usage)} usage errors exit 2, dead addresses fail within 3 s, a file as <dir> exits 1")
+    print(f"errors: {len(usage)} usage errors exit 2, dead addresses fail within 6 s, a file as <dir> exits 1")
 
 
 def scenario_signals(h):
@@ -541,10 +543,7 @@ def scenario_hash(h):
 
 def lines_until(p, pattern, timeout=None):
     """The lines p prints up to and including the first that matches pattern (consumed)."""
-    start = len(p.output)
-    p.wait_for(pattern, timeout)
-    # wait_for has consumed the matching line, so output holds it too.
-    return p.output[start:]
+    return p.read_until(pattern, timeout)
 
 
 def wait_until(condition, what, timeout=STEP_S):

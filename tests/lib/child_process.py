@@ -56,9 +56,15 @@ class process:
     def wait_for(self, pattern, timeout=None):
         """The first match of pattern in the next lines of stdout, within timeout seconds. Lines before it are
         consumed: ask for lines in the order they are printed."""
+        return re.search(pattern, self.read_until(pattern, timeout)[-1])
+
+    def read_until(self, pattern, timeout=None):
+        """The next lines of stdout up to and including the first that matches pattern, within timeout seconds; all
+        of them are consumed. (Slicing `output` instead would race with the reader thread.)"""
         timeout = process.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
+        read = []
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -70,9 +76,9 @@ class process:
                 self.lines.put(None)  # stays at the end for later waits
                 raise failure(f"{self.name} exited ({self.proc.wait()}) before printing {pattern!r}: "
                               f"{self.stderr_tail()}")
-            match = regex.search(line)
-            if match:
-                return match
+            read.append(line)
+            if regex.search(line):
+                return read
 
     def send(self, *answers):
         """Types answers on its stdin (a menu), one line each."""

@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from web_client import (STARTED, STARTUP_S, TRANSFER_S, WEB_LINE, check, client, failure,  # noqa: E402
-                        harness, make_folder, process, read, wait_json_line)
+                        harness, make_folder, process, read, run_scenario, wait_json_line)
 
 HOSTILE = "<img src=x onerror=alert(1)>.txt"
 
@@ -416,18 +415,7 @@ def main():
     parser.add_argument("--work", default="/tmp", help="folder for the test's files")
     args = parser.parse_args()
     h = harness(args.peer, args.work, args.scenario)
-    try:
-        SCENARIOS[args.scenario](h, args)
-    except failure as e:
-        print(f"FAIL: {e}")
-        for p in process.live:
-            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
-            print(f"--- {p.name} stderr: {p.stderr_tail()}")
-        return 1
-    finally:
-        process.kill_all()
-    shutil.rmtree(h.dir, ignore_errors=True)
-    return 0
+    return run_scenario(lambda: SCENARIOS[args.scenario](h, args), h.dir)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import http.server
 import os
 import random
-import shutil
 import socket
 import sys
 import tempfile
@@ -29,7 +28,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_client import SKIP, STARTUP_S, STEP_S, TRANSFER_S, check, failure, harness, make_folder, process, read  # noqa
+from web_client import (SKIP, STARTUP_S, STEP_S, TRANSFER_S, check, failure, harness, make_folder, process, read,  # noqa
+                        run_scenario)
 
 HOSTILE = "<img src=x onerror=alert(1)>.txt"
 CHROMIUM = "/usr/bin/chromium"
@@ -284,19 +284,8 @@ def main():
         if not os.access(binary, os.X_OK):
             return skip(f"{binary} is missing; apt-get install {package}")
     h = harness(args.peer, args.work, "browser")
-    try:
-        code = run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException,
-                   StaleElementReferenceException)
-    except failure as e:
-        print(f"FAIL: {e}")
-        for p in process.live:
-            print(f"--- {p.name} stdout (last lines): {p.output[-15:]}")
-            print(f"--- {p.name} stderr: {p.stderr_tail()}")
-        return 1
-    finally:
-        process.kill_all()
-    shutil.rmtree(h.dir, ignore_errors=True)
-    return code
+    return run_scenario(lambda: run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException,
+                                    StaleElementReferenceException), h.dir)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, run  # noqa: E402,F401
+from child_process import check, failure, process, run, run_scenario  # noqa: E402,F401
 
 STARTUP_S = 15  # deadline for a peer to print its start lines
 STEP_S = 20  # deadline for one step (an answer, an event)
