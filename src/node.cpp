@@ -13,8 +13,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstring>
+#include <limits>
 #include <thread>
 #include <tuple>
 
@@ -131,7 +130,7 @@ bool node::send(peer_id to, core::link_id via, message msg) {
         if (it == links_.end()) {
             return false;
         }
-        socket = &it->second.socket;
+        socket = &it->second.connection.socket();
         if (to != peer_id{}) {
             it->second.remote = to;
         }
@@ -180,25 +179,18 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     if (server_key) {
         make_curve_client(dealer, *keys_, *server_key);
     }
-    // The monitor is attached before connect, so it sees every event of this connection from the first.
-    static std::atomic<std::uint64_t> monitors{0};
-    const auto monitor_endpoint = "inproc://p2p-monitor-" + std::to_string(monitors++);
     constexpr int watched = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED |
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-    if (zmq_socket_monitor(dealer.handle(), monitor_endpoint.c_str(), watched) != 0) {
-        return "cannot watch the connection: " + std::string(zmq_strerror(zmq_errno()));
-    }
-    zmq::socket_t monitor(context_, zmq::socket_type::pair);
-    monitor.set(zmq::sockopt::linger, 0);
-    monitor.connect(monitor_endpoint);
     try {
-        dealer.connect(endpoint);
+        // Watched before connect, so the monitor sees every event of this connection from the first.
+        watched_socket connection(context_, std::move(dealer), watched);
+        connection.socket().connect(endpoint);
+        links_.emplace(link_number, link{std::move(connection), peer_id{}, endpoint});
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
-    links_.emplace(link_number, link{std::move(dealer), peer_id{}, std::move(monitor), endpoint, false, false, false});
     return std::nullopt;
 }
 
@@ -240,8 +232,8 @@ void node::poll_once() {
     const std::size_t first_link = items_.size();
     std::vector<core::link_id> link_numbers;
     for (auto& [number, l] : links_) {
-        items_.push_back({l.socket.handle(), 0, ZMQ_POLLIN, 0});
-        items_.push_back({l.monitor.handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({l.connection.socket().handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({l.connection.monitor().handle(), 0, ZMQ_POLLIN, 0});
         link_numbers.push_back(number);
     }
     if (!backlog_.empty()) {
@@ -288,27 +280,28 @@ void node::poll_once() {
         core_->on_folder_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
+        if (items_[first_link + 2 * i].revents & ZMQ_POLLIN) {
+            read_link(link_numbers[i], batch_per_socket);
+        }
         if (items_[first_link + 2 * i + 1].revents & ZMQ_POLLIN) {
-            // Messages that arrived before the drop are still read below; the core ignores what comes for a link
-            // it has closed.
             on_monitor_events(link_numbers[i]);
-        }
-        if (!(items_[first_link + 2 * i].revents & ZMQ_POLLIN)) {
-            continue;
-        }
-        for (int k = 0; k < batch_per_socket; ++k) {
-            // Look the link up again each time: handling a message may close it (and the stop command earlier in
-            // this turn may have closed it since the poll saw it ready).
-            auto it = links_.find(link_numbers[i]);
-            if (it == links_.end() || !receive_from(it->second.socket, nullptr)) {
-                break;
-            }
-            on_link_message(link_numbers[i], it->second.remote);
         }
     }
     now = clock::now();
     if (auto due = core_->next_deadline(); due && now >= *due) {
         core_->on_deadline(now);
+    }
+}
+
+void node::read_link(core::link_id link_number, int limit) {
+    for (int k = 0; k < limit; ++k) {
+        // Look the link up again each time: handling a message may close it (and the stop command earlier in this
+        // turn may have closed it since the poll saw it ready).
+        auto it = links_.find(link_number);
+        if (it == links_.end() || !receive_from(it->second.connection.socket(), nullptr)) {
+            return;
+        }
+        on_link_message(link_number, it->second.remote);
     }
 }
 
@@ -318,21 +311,12 @@ void node::on_monitor_events(core::link_id link_number) {
         if (it == links_.end()) {
             return;
         }
-        // Two frames per event: 2 bytes of event number and 4 of value, then the endpoint.
-        zmq::message_t head, where;
-        if (!it->second.monitor.recv(head, zmq::recv_flags::dontwait)) {
+        const auto reported = it->second.connection.next_event();
+        if (!reported) {
             return;
         }
-        if (head.more()) {
-            [[maybe_unused]] auto got = it->second.monitor.recv(where, zmq::recv_flags::none);
-        }
-        if (head.size() < 6) {
-            continue;
-        }
-        std::uint16_t kind = 0;
-        std::uint32_t value = 0;
-        std::memcpy(&kind, head.data(), sizeof kind);
-        std::memcpy(&value, static_cast<const char*>(head.data()) + sizeof kind, sizeof value);
+        const auto kind = reported->kind;
+        const auto value = reported->value;
         auto& l = it->second;
         std::optional<core::link_event> what;
         std::string detail;
@@ -371,6 +355,9 @@ void node::on_monitor_events(core::link_id link_number) {
             what = core::link_event::handshake_failed;
             break;
         case ZMQ_EVENT_DISCONNECTED:
+            // What the peer sent before it closed is read first: a GOODBYE queued behind other messages says it
+            // left on purpose, and the drop is then no news. No more than the queue limit (peer_hwm) can wait.
+            read_link(link_number, std::numeric_limits<int>::max());
             what = core::link_event::dropped;
             break;
         default:
@@ -521,7 +508,7 @@ void node::on_command(node_command& cmd) {
 void node::close_all() {
     // A short linger lets GOODBYE leave on every connection before it closes.
     for (auto& [number, l] : links_) {
-        l.socket.set(zmq::sockopt::linger, goodbye_linger_ms);
+        l.connection.socket().set(zmq::sockopt::linger, goodbye_linger_ms);
     }
     links_.clear();
     router_.set(zmq::sockopt::linger, goodbye_linger_ms);

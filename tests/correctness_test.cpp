@@ -218,6 +218,50 @@ TEMPLATE_TEST_CASE("defect: stopping while a connect reply is in flight ends the
     }
 }
 
+TEMPLATE_TEST_CASE("defect: a GOODBYE read in the same turn as the dropped connection is taken for a lost peer",
+                   "[defect][node][net]", inproc, tcp) {
+    // A leaving peer sends GOODBYE and closes. When the node reads the monitor's DISCONNECTED in the same turn as
+    // the GOODBYE still queued behind other messages, it must not evict the peer as "connection lost" (and dial it
+    // again): it said it was going. Here the peer the node dialled sends a burst of PINGs, GOODBYE and closes, so
+    // both are waiting when the node comes back from the burst.
+    zmq::context_t ctx;
+    temp_dir dw;
+    peer witness(ctx, options_in<TestType>(dw.path()));
+    for (int round = 0; round < 10; ++round) {
+        zmq::socket_t listener(ctx, zmq::socket_type::router);
+        listener.set(zmq::sockopt::linger, 2000); // what is queued leaves before the connection closes
+        listener.set(zmq::sockopt::rcvtimeo, 5000);
+        listener.bind(TestType::bind());
+        const auto op = witness.start_connect(listener.get(zmq::sockopt::last_endpoint));
+        zmq::message_t routing_id, body;
+        INFO("round " << round);
+        REQUIRE(listener.recv(routing_id));
+        REQUIRE(listener.recv(body));
+        const auto to = routing_id.to_string();
+        const auto send = [&](message m) {
+            listener.send(zmq::buffer(to), zmq::send_flags::sndmore);
+            listener.send(encode(std::move(m)).body, zmq::send_flags::none);
+        };
+        const auto id = peer_id::random();
+        send(hello{id, "tcp://127.0.0.1:9", 1});
+        send(file_list{1, 0, 1, {}});
+        REQUIRE(wait_event<connect_finished>(witness, [&](const auto& e) { return e.op == op && e.ok; }));
+        for (int i = 0; i < 200; ++i) {
+            send(ping{});
+        }
+        send(goodbye{});
+        listener.close();
+        auto left = wait_event<peer_left>(witness, [&](const auto& e) { return e.id == id; });
+        REQUIRE(left);
+        INFO(left->detail);
+        for (const auto& f : witness.failures()) {
+            INFO(f.address << ": " << f.last_error);
+        }
+        CHECK(left->why == peer_left::reason::goodbye);
+        CHECK(witness.failures().empty());
+    }
+}
+
 TEMPLATE_TEST_CASE("defect: the loop spins while a resume hash runs", "[defect][node][net]", inproc, tcp) {
     // The getter's transfer timeout is far shorter than the hash of its 512 MiB partial file. While the hash runs
     // the loop has nothing to do and must sleep, not wake again and again because the timeout has passed.

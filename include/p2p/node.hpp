@@ -16,6 +16,7 @@
 #include "p2p/io_worker.hpp"
 #include "p2p/options.hpp"
 #include "p2p/posix_folder.hpp"
+#include "p2p/watched_socket.hpp"
 #include "p2p/zap_authenticator.hpp"
 
 #include <zmq.hpp>
@@ -128,11 +129,9 @@ private:
 
     /// One outgoing connection per link the core opened.
     struct link {
-        zmq::socket_t socket;
+        /// The DEALER and the monitor that tells us when its connection drops, without waiting for silence.
+        watched_socket connection;
         peer_id remote; ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
-        /// The far end of the socket's monitor (an inproc PAIR libzmq writes connection events to): how we learn
-        /// that the connection dropped without waiting for silence. Declared after `socket`, so closed first.
-        zmq::socket_t monitor;
         std::string endpoint;        ///< Where it dials, for finding out why a try could not start.
         bool trying = false;         ///< A TCP connect is under way (CONNECT_DELAYED): a retry after it was refused.
         bool ever_connected = false; ///< Retries after a drop are libzmq's business, not a failed connect.
@@ -141,6 +140,8 @@ private:
     /// Why a try to connect to `endpoint` could not even start: the resolver's answer when the host does not
     /// resolve. Asked only once a try failed that way, so the loop never waits on a resolver for a working name.
     static std::pair<core::link_event, std::string> why_not_started(const std::string& endpoint);
+    /// Hands up to `limit` messages waiting on one link to the core.
+    void read_link(core::link_id link_number, int limit);
     /// Reads the connection events of one link's monitor and hands the ones the core decides on to it.
     void on_monitor_events(core::link_id link_number);
     std::map<core::link_id, link> links_;
