@@ -9,13 +9,9 @@
 #include "p2p/socket_setup.hpp"
 #include "p2p/stored_id.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <limits>
 #include <thread>
-#include <tuple>
 
 namespace p2p {
 
@@ -23,6 +19,8 @@ namespace {
 
 /// Messages taken from one socket per turn, so one busy peer cannot starve the others or the pipe.
 constexpr int batch_per_socket = 64;
+/// Messages a link keeps while its host name resolves (the core sends one, its HELLO).
+constexpr std::size_t max_held_while_resolving = 4;
 
 /// Events the front end can do without when it falls behind: the newest state is asked for anyway (peers(),
 /// progress again 200 ms later). Replies and the outcomes of operations are never dropped.
@@ -123,18 +121,27 @@ void node::run() {
 // What the core asks for
 
 bool node::send(peer_id to, core::link_id via, message msg) {
-    auto encoded = encode(std::move(msg));
     zmq::socket_t* socket = &router_;
     if (via != 0) {
         auto it = links_.find(via);
         if (it == links_.end()) {
             return false;
         }
-        socket = &it->second.connection.socket();
+        auto& l = it->second;
         if (to != peer_id{}) {
-            it->second.remote = to;
+            l.remote = to;
         }
+        if (!l.host.empty()) {
+            // Still resolving: nothing to send on yet. The core sends only its HELLO before the answer it waits for.
+            if (l.held.size() >= max_held_while_resolving) {
+                return false;
+            }
+            l.held.push_back(std::move(msg));
+            return true;
+        }
+        socket = &l.connection.socket();
     }
+    auto encoded = encode(std::move(msg));
     // A successful send empties the frames, so the capture keeps references (zmq_msg_copy shares the bytes of
     // anything but a tiny message) and records after the send, marked dropped when the queue refused it.
     zmq::message_t body_copy, payload_copy;
@@ -183,13 +190,27 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    // "tcp://host:port" with a host name: resolved off this thread first (host_lookup.hpp says why); the socket
+    // connects when the answer comes (on_lookup).
+    std::string host, port;
+    if (const auto scheme = endpoint.find("://"), colon = endpoint.rfind(':');
+        endpoint.starts_with("tcp://") && colon != std::string::npos && colon > scheme + 3) {
+        host = endpoint.substr(scheme + 3, colon - scheme - 3);
+        port = endpoint.substr(colon + 1);
+    }
+    const bool resolve_first = !host.empty() && !host_lookup::is_numeric(host);
     try {
         // Watched before connect, so the monitor sees every event of this connection from the first.
         watched_socket connection(context_, std::move(dealer), watched);
-        connection.socket().connect(endpoint);
-        links_.emplace(link_number, link{std::move(connection), peer_id{}, endpoint});
+        if (!resolve_first) {
+            connection.socket().connect(endpoint);
+        }
+        links_.emplace(link_number, link{std::move(connection), peer_id{}, resolve_first ? host : "", port, {}});
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
+    }
+    if (resolve_first) {
+        lookups_.start(link_number, host);
     }
     return std::nullopt;
 }
@@ -219,11 +240,12 @@ payload node::buffer(std::size_t size) {
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, [watch].
+    // Item order: pipe, router, worker, lookups, [watch].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({nullptr, worker_.notify_fd(), ZMQ_POLLIN, 0});
+    items_.push_back({nullptr, lookups_.notify_fd(), ZMQ_POLLIN, 0});
     const bool watching = folder_.watch_fd() >= 0;
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
@@ -276,7 +298,12 @@ void node::poll_once() {
             core_->on_job_done(std::move(result), clock::now());
         }
     }
-    if (watching && (items_[3].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
+    if (items_[3].revents & ZMQ_POLLIN) {
+        for (auto& answer : lookups_.take()) {
+            on_lookup(answer);
+        }
+    }
+    if (watching && (items_[4].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
         core_->on_folder_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
@@ -332,7 +359,9 @@ void node::on_monitor_events(core::link_id link_number) {
                 if (l.trying) {
                     what = core::link_event::refused;
                 } else {
-                    std::tie(what, detail) = why_not_started(l.endpoint);
+                    // The address is numeric by now (names are resolved before connect): no route to it.
+                    what = core::link_event::unreachable;
+                    detail = "the connection could not be started (no route to the host?)";
                 }
             }
             l.trying = false;
@@ -369,28 +398,30 @@ void node::on_monitor_events(core::link_id link_number) {
     }
 }
 
-std::pair<core::link_event, std::string> node::why_not_started(const std::string& endpoint) {
-    // "tcp://host:port": the host is what lies between the scheme and the last colon.
-    const auto start = endpoint.find("://");
-    const auto colon = endpoint.rfind(':');
-    if (start == std::string::npos || colon == std::string::npos || colon <= start + 3) {
-        return {core::link_event::unreachable, ""};
+void node::on_lookup(const host_lookup::answer& answer) {
+    auto it = links_.find(answer.tag);
+    if (it == links_.end()) {
+        return; // hung up while the name was being resolved
     }
-    auto host = endpoint.substr(start + 3, colon - start - 3);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
+    auto& l = it->second;
+    if (answer.address.empty()) {
+        l.reported = true;
+        core_->on_link_event(answer.tag, core::link_event::unresolved, "'" + l.host + "': " + answer.error,
+                             clock::now());
+        return;
     }
-    ::addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    ::addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
-    if (found != nullptr) {
-        ::freeaddrinfo(found);
+    try {
+        l.connection.socket().connect("tcp://" + answer.address + ":" + l.port);
+    } catch (const zmq::error_t& e) {
+        l.reported = true;
+        core_->on_link_event(answer.tag, core::link_event::unreachable, e.what(), clock::now());
+        return;
     }
-    if (rc != 0) {
-        return {core::link_event::unresolved, "'" + host + "': " + ::gai_strerror(rc)};
+    l.host.clear();
+    auto held = std::move(l.held);
+    for (auto& msg : held) {
+        send(l.remote, answer.tag, std::move(msg));
     }
-    return {core::link_event::unreachable, "the connection could not be started (no route to the host?)"};
 }
 
 bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {

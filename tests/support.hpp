@@ -4,8 +4,13 @@
 
 #include "p2p/codec.hpp"
 #include "p2p/peer.hpp"
+#include "p2p/unique_fd.hpp"
 
 #include <zmq.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -78,6 +83,30 @@ inline std::deque<event>& events_read(const peer& p) {
     static std::map<std::pair<const peer*, peer_id>, std::deque<event>> kept;
     return kept[{&p, p.id()}];
 }
+
+/// A loopback TCP port that refuses every connection for as long as this object lives: a socket bound to it that
+/// does not listen. (A ZeroMQ socket bound and closed again is no such port: libzmq closes its listener later, on
+/// its own thread, so a connect right after the close can still be accepted.)
+class refused_port {
+public:
+    refused_port() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        ::sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::socklen_t length = sizeof address;
+        if (!fd_ || ::bind(fd_.get(), reinterpret_cast<::sockaddr*>(&address), sizeof address) != 0 ||
+            ::getsockname(fd_.get(), reinterpret_cast<::sockaddr*>(&address), &length) != 0) {
+            throw std::runtime_error("cannot reserve a loopback port");
+        }
+        port_ = ntohs(address.sin_port);
+    }
+    std::uint16_t port() const { return port_; }
+    std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    unique_fd fd_;
+    std::uint16_t port_ = 0;
+};
 
 /// Waits until pred() holds or the deadline passes. Between checks it waits for the peer's next event (which wakes
 /// it early; the event is kept for wait_event), or 20 ms for conditions no event announces (a counter).

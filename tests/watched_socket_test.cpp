@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The socket-and-monitor pair every outgoing connection of a node is: what it reports, and that closing it never
 // stalls the other connections of the process.
+#include "support.hpp"
+
 #include "p2p/watched_socket.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,14 +18,6 @@ namespace {
 
 constexpr int watched_events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED |
                                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-
-/// A loopback port nothing listens on: bound by the system's choice, then closed.
-std::string refused_endpoint(zmq::context_t& ctx) {
-    zmq::socket_t probe(ctx, zmq::socket_type::router);
-    probe.set(zmq::sockopt::linger, 0);
-    probe.bind("tcp://127.0.0.1:*");
-    return probe.get(zmq::sockopt::last_endpoint);
-}
 
 zmq::socket_t fast_retrying_dealer(zmq::context_t& ctx) {
     zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
@@ -80,8 +74,9 @@ TEST_CASE("a watched socket reports its connection and the drop", "[watched_sock
 
 TEST_CASE("a watched socket reports a refused connect as a retry", "[watched_socket][net]") {
     zmq::context_t ctx;
+    test::refused_port refusing;
     watched_socket w(ctx, fast_retrying_dealer(ctx), watched_events);
-    w.socket().connect(refused_endpoint(ctx));
+    w.socket().connect(refusing.endpoint());
     CHECK(saw_event(w, ZMQ_EVENT_CONNECT_RETRIED, 5000ms));
 }
 
@@ -91,14 +86,11 @@ TEST_CASE("defect: closing a watched socket while it reports events stalls every
     // Closed in the wrong order (the monitor's reading end first), one such event blocked libzmq's I/O thread and
     // nothing of the context moved again.
     zmq::context_t ctx;
-    std::vector<std::string> refused;
-    for (int i = 0; i < 64; ++i) {
-        refused.push_back(refused_endpoint(ctx));
-    }
+    std::vector<test::refused_port> refused(64);
     for (int round = 0; round < 200; ++round) {
         watched_socket w(ctx, fast_retrying_dealer(ctx), watched_events);
-        for (const auto& endpoint : refused) {
-            w.socket().connect(endpoint);
+        for (const auto& port : refused) {
+            w.socket().connect(port.endpoint());
         }
         INFO("round " << round);
         REQUIRE(saw_event(w, ZMQ_EVENT_CONNECT_RETRIED, 5000ms));

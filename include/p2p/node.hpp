@@ -13,6 +13,7 @@
 #include "p2p/core/node_core.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/event.hpp"
+#include "p2p/host_lookup.hpp"
 #include "p2p/io_worker.hpp"
 #include "p2p/options.hpp"
 #include "p2p/posix_folder.hpp"
@@ -131,20 +132,22 @@ private:
     struct link {
         /// The DEALER and the monitor that tells us when its connection drops, without waiting for silence.
         watched_socket connection;
-        peer_id remote; ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
-        std::string endpoint;        ///< Where it dials, for finding out why a try could not start.
+        peer_id remote;   ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
+        std::string host; ///< The host name being resolved before connect; empty for a numeric address.
+        std::string port; ///< Of the endpoint, for the connect after the lookup.
+        std::vector<message> held;   ///< Sent while the host name resolved: sent once connected.
         bool trying = false;         ///< A TCP connect is under way (CONNECT_DELAYED): a retry after it was refused.
         bool ever_connected = false; ///< Retries after a drop are libzmq's business, not a failed connect.
         bool reported = false;       ///< Why the first try failed was told to the core already.
     };
-    /// Why a try to connect to `endpoint` could not even start: the resolver's answer when the host does not
-    /// resolve. Asked only once a try failed that way, so the loop never waits on a resolver for a working name.
-    static std::pair<core::link_event, std::string> why_not_started(const std::string& endpoint);
+    /// A host name resolved for a link: connect to its address, or tell the core it does not resolve.
+    void on_lookup(const host_lookup::answer& answer);
     /// Hands up to `limit` messages waiting on one link to the core.
     void read_link(core::link_id link_number, int limit);
     /// Reads the connection events of one link's monitor and hands the ones the core decides on to it.
     void on_monitor_events(core::link_id link_number);
     std::map<core::link_id, link> links_;
+    host_lookup lookups_;
 
     std::optional<core::node_core> core_;
 

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/host_lookup.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace p2p {
+
+struct host_lookup::shared {
+    std::mutex mutex;
+    std::vector<answer> answers;
+    unique_fd notify;
+};
+
+namespace {
+
+std::string unbracketed(const std::string& host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        return host.substr(1, host.size() - 2);
+    }
+    return host;
+}
+
+host_lookup::answer resolve(std::uint64_t tag, const std::string& host) {
+    host_lookup::answer out;
+    out.tag = tag;
+    ::addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG; // no IPv6 answer on a machine without IPv6, and the same for IPv4
+    ::addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(unbracketed(host).c_str(), nullptr, &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        out.error = rc != 0 ? ::gai_strerror(rc) : "no address";
+        return out;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    if (found->ai_family == AF_INET6) {
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const ::sockaddr_in6*>(found->ai_addr)->sin6_addr, text, sizeof text);
+        out.address.append(1, '[').append(text).append(1, ']');
+    } else {
+        ::inet_ntop(AF_INET, &reinterpret_cast<const ::sockaddr_in*>(found->ai_addr)->sin_addr, text, sizeof text);
+        out.address = text;
+    }
+    ::freeaddrinfo(found);
+    return out;
+}
+
+} // namespace
+
+host_lookup::host_lookup() : shared_(std::make_shared<shared>()) {
+    shared_->notify = unique_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!shared_->notify) {
+        throw std::system_error(errno, std::generic_category(), "eventfd");
+    }
+}
+
+host_lookup::~host_lookup() = default;
+
+int host_lookup::notify_fd() const {
+    return shared_->notify.get();
+}
+
+void host_lookup::start(std::uint64_t tag, std::string host) {
+    // Detached, holding the shared state: the thread may outlive this object (getaddrinfo cannot be cancelled), and
+    // then writes to state nobody reads any more.
+    std::thread([state = shared_, tag, host = std::move(host)] {
+        auto result = resolve(tag, host);
+        std::lock_guard lock(state->mutex);
+        state->answers.push_back(std::move(result));
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto written = ::write(state->notify.get(), &one, sizeof one);
+    }).detach();
+}
+
+std::vector<host_lookup::answer> host_lookup::take() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto got = ::read(shared_->notify.get(), &count, sizeof count);
+    std::lock_guard lock(shared_->mutex);
+    return std::exchange(shared_->answers, {});
+}
+
+bool host_lookup::is_numeric(const std::string& host) {
+    const auto bare = unbracketed(host);
+    unsigned char buffer[sizeof(::in6_addr)];
+    return ::inet_pton(AF_INET, bare.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, bare.c_str(), buffer) == 1;
+}
+
+} // namespace p2p

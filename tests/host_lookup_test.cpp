@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Host names resolved off the loop thread: what comes back, and that the loop learns of it through its fd.
+#include "p2p/host_lookup.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+
+#include <chrono>
+
+using namespace p2p;
+
+namespace {
+
+/// Waits (polling the notify fd, deadline 10 s) for the answer tagged `tag`.
+std::optional<host_lookup::answer> answer_for(host_lookup& lookups, std::uint64_t tag) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < until) {
+        ::pollfd fd{lookups.notify_fd(), POLLIN, 0};
+        if (::poll(&fd, 1, 100) <= 0) {
+            continue;
+        }
+        for (auto& a : lookups.take()) {
+            if (a.tag == tag) {
+                return a;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("host lookup: a known name comes back numeric, an unknown one with the resolver's words", "[lookup]") {
+    host_lookup lookups;
+    lookups.start(1, "localhost");
+    lookups.start(2, "nosuch.invalid");
+    const auto known = answer_for(lookups, 1);
+    REQUIRE(known);
+    CHECK(known->error.empty());
+    CHECK(host_lookup::is_numeric(known->address));
+    const auto unknown = answer_for(lookups, 2);
+    REQUIRE(unknown);
+    CHECK(unknown->address.empty());
+    CHECK_FALSE(unknown->error.empty());
+}
+
+TEST_CASE("host lookup: numeric hosts need none", "[lookup]") {
+    CHECK(host_lookup::is_numeric("127.0.0.1"));
+    CHECK(host_lookup::is_numeric("::1"));
+    CHECK(host_lookup::is_numeric("[::1]"));
+    CHECK(host_lookup::is_numeric("[2001:db8::1]"));
+    CHECK_FALSE(host_lookup::is_numeric("localhost"));
+    CHECK_FALSE(host_lookup::is_numeric("1.2.3"));
+    CHECK_FALSE(host_lookup::is_numeric("[]"));
+    CHECK_FALSE(host_lookup::is_numeric(""));
+}
+
+TEST_CASE("host lookup: answers nobody takes any more do no harm", "[lookup]") {
+    // The object goes while its threads still resolve: they finish on their own.
+    for (int i = 0; i < 20; ++i) {
+        host_lookup lookups;
+        lookups.start(1, "localhost");
+    }
+    host_lookup last;
+    last.start(7, "localhost");
+    CHECK(answer_for(last, 7));
+}
