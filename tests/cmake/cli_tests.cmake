@@ -31,5 +31,6 @@ if(TARGET p2p-tap)
     add_test(NAME cli_cancel
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} cancel --peer $<TARGET_FILE:p2p-peer>
                      --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
-    set_tests_properties(cli_cancel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS "cli;net")
+    # COST: the longest program test (a 1 GiB download through a delaying relay); started early, it ends with the rest.
+    set_tests_properties(cli_cancel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS "cli;net" COST 40)
 endif()
