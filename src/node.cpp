@@ -4,6 +4,7 @@
 
 #include "p2p/capture.hpp"
 #include "p2p/endpoint.hpp"
+#include "p2p/interrupted.hpp"
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
 #include "p2p/socket_setup.hpp"
@@ -269,7 +270,7 @@ void node::poll_once() {
         timeout =
             std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*due - now), std::chrono::milliseconds(0), timeout);
     }
-    zmq::poll(items_, timeout);
+    poll_through_signals(items_, timeout);
     ++loop_wakeups_;
 
     if (items_[0].revents & ZMQ_POLLOUT) {
@@ -439,7 +440,7 @@ bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
     // Read every part so the socket stays in step; keep at most three (one too many is enough to refuse it).
     while (more) {
         zmq::message_t part;
-        [[maybe_unused]] auto got = socket.recv(part, zmq::recv_flags::none);
+        [[maybe_unused]] auto got = retry_interrupted([&] { return socket.recv(part, zmq::recv_flags::none); });
         more = part.more();
         if (frames_.size() < 3) {
             frames_.push_back(std::move(part));

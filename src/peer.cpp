@@ -2,6 +2,8 @@
 // peer.cpp - the front end: commands down the pipe, replies and events back.
 #include "p2p/peer.hpp"
 
+#include "p2p/interrupted.hpp"
+
 #include "p2p/node.hpp"
 #include "p2p/pipe.hpp"
 
@@ -153,7 +155,7 @@ std::optional<event> peer::next_event(milliseconds timeout) {
         return std::nullopt;
     }
     zmq::pollitem_t item = pollitem();
-    if (zmq::poll(&item, 1, timeout) == 0) {
+    if (poll_through_signals({&item, 1}, timeout) == 0) {
         return std::nullopt;
     }
     auto out = pipe::receive<node_output>(pipe_);

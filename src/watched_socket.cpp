@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/watched_socket.hpp"
 
+#include "p2p/interrupted.hpp"
+
 #include <atomic>
 #include <cstring>
 
@@ -37,7 +39,7 @@ std::optional<socket_event> watched_socket::next_event() {
         }
         if (head.more()) {
             zmq::message_t where;
-            [[maybe_unused]] auto got = monitor_.recv(where, zmq::recv_flags::none);
+            [[maybe_unused]] auto got = retry_interrupted([&] { return monitor_.recv(where, zmq::recv_flags::none); });
         }
         if (head.size() < 6) {
             continue; // not an event of this libzmq's format: nothing to report

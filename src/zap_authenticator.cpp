@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/zap_authenticator.hpp"
 
+#include "p2p/interrupted.hpp"
+
 #include "p2p/log.hpp"
 
 #include <chrono>
@@ -91,7 +93,7 @@ bool zap_authenticator::allows(const std::string& domain, const std::string& key
 void zap_authenticator::run() {
     for (;;) {
         zmq::pollitem_t items[] = {{handler_.handle(), 0, ZMQ_POLLIN, 0}, {stop_receiver_.handle(), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 2, std::chrono::milliseconds(-1));
+        poll_through_signals(items, std::chrono::milliseconds(-1));
         if (items[1].revents != 0) {
             break;
         }

@@ -6,6 +6,8 @@
 // nothing in another process.
 #pragma once
 
+#include "p2p/interrupted.hpp"
+
 #include <zmq.hpp>
 
 #include <memory>
@@ -22,7 +24,7 @@ void send(zmq::socket_ref socket, T value) {
     zmq::message_t msg(
         owned.get(), sizeof(T), [](void* data, void*) { delete static_cast<T*>(data); }, nullptr);
     owned.release(); // the message owns it now
-    socket.send(msg, zmq::send_flags::none);
+    retry_interrupted([&] { return socket.send(msg, zmq::send_flags::none); });
 }
 
 /// Sends value without blocking; false (and value left as it was) when the pipe is full.
@@ -42,7 +44,7 @@ bool try_send(zmq::socket_ref socket, T& value) {
 template <typename T>
 std::optional<T> receive(zmq::socket_ref socket, zmq::recv_flags flags = zmq::recv_flags::none) {
     zmq::message_t msg;
-    if (!socket.recv(msg, flags)) {
+    if (!retry_interrupted([&] { return socket.recv(msg, flags); })) {
         return std::nullopt;
     }
     // Move the value out; the message's free function then deletes the moved-from shell.
