@@ -2,6 +2,7 @@
 // folder_tree_test.cpp - folders with subfolders (issue 13): the tree is listed with relative names, every open walks
 // it one component at a time refusing symlinks, downloads land in the same relative path, and changes in new
 // subfolders are heard. Network cases run on inproc and on tcp://127.0.0.1:*.
+#include "shim.hpp"
 #include "sim/memory_folder.hpp"
 #include "support.hpp"
 
@@ -273,4 +274,37 @@ TEST_CASE("folder tree a lost watch turns listing on a timer on", "[folder_tree]
     CHECK(view.files().size() == 3);
     CHECK(view.files().back() == file_entry{"sub/c.txt", 1});
     CHECK(view.next_deadline()); // and again, for as long as the peer runs
+}
+
+TEMPLATE_TEST_CASE("folder tree a download in a subfolder resumes after the downloader restarts", "[folder_tree][net]",
+                   inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir dh, dg;
+    const auto bytes = random_bytes(8u << 20, 12);
+    fs::create_directories(dh / "sub/dir");
+    write_file(dh / "sub/dir/resume.bin", bytes);
+    peer holder(ctx, options_in<TestType>(dh.path()));
+    auto og = options_in<TestType>(dg.path());
+    og.chunk_size = 64 * 1024;
+    {
+        peer getter(ctx, og);
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        REQUIRE(getter.connect(slow.endpoint()).ok);
+        const auto op = getter.start_download({"sub/dir/resume.bin", "", {}, {}});
+        REQUIRE(
+            wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
+        getter.stop_now(); // the partial file stays, hidden, in sub/dir
+    }
+    CHECK_FALSE(fs::exists(dg / "sub/dir/resume.bin"));
+    CHECK(fs::exists(dg / "sub/dir" / partial_file_name("sub/dir/resume.bin")));
+
+    peer getter(ctx, og);
+    REQUIRE(getter.connect(holder.endpoint()).ok);
+    auto done = getter.download({"sub/dir/resume.bin", "", {}, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(done.resumed_from >= (1u << 20));
+    CHECK(file_holds(dg / "sub/dir/resume.bin", bytes));
+    // No partial file or description left beside it.
+    CHECK(tree_of(dg.path()) == std::vector<std::string>{"sub", "sub/dir", "sub/dir/resume.bin"});
 }

@@ -728,6 +728,9 @@ def scenario_folder(h):
     code, out, err = h.run("get", address, "top/d3/e4/f5.bin", "--dir", one)
     check(code == 0 and read(os.path.join(one, "top/d3/e4/f5.bin")) == files["top/d3/e4/f5.bin"],
           f"get of one path: {code} {err!r}")
+    # "top/d" is no folder of the list (only a start of "top/d0/..."): a single-file get, which is not found.
+    code, out, err = h.run("get", address, "top/d", "--dir", one)
+    check(code == 1 and "not found" in err.lower(), f"get of a name prefix: {code} {err!r}")
     print(f"folder: 1000 files in 3 levels fetched as folder top, byte for byte ({total} bytes)")
 
     # Menu choice 3 with a folder name: every file under it, a line each, then a summary; choice 1 lists the paths.
