@@ -308,3 +308,21 @@ TEMPLATE_TEST_CASE("folder tree a download in a subfolder resumes after the down
     // No partial file or description left beside it.
     CHECK(tree_of(dg.path()) == std::vector<std::string>{"sub", "sub/dir", "sub/dir/resume.bin"});
 }
+
+TEMPLATE_TEST_CASE("folder tree a download where a file of ours stands for a folder fails and changes nothing",
+                   "[folder_tree][net]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir dh, dg;
+    fs::create_directories(dh / "x/y");
+    write_file(dh / "x/y/a.txt", "theirs");
+    write_file(dg / "x", "mine, a file");
+    peer holder(ctx, options_in<TestType>(dh.path())), getter(ctx, options_in<TestType>(dg.path()));
+    REQUIRE(getter.connect(holder.endpoint()).ok);
+
+    auto done = getter.download({"x/y/a.txt", "", {}, {}});
+    CHECK_FALSE(done.ok);
+    INFO(done.error);
+    CHECK(done.error.find("x is not a folder") != std::string::npos);
+    CHECK(tree_of(dg.path()) == std::vector<std::string>{"x"});
+    CHECK(read_file(dg / "x") == "mine, a file");
+}
