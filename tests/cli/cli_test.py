@@ -728,6 +728,24 @@ def scenario_folder(h):
     code, out, err = h.run("get", address, "top/d3/e4/f5.bin", "--dir", one)
     check(code == 0 and read(os.path.join(one, "top/d3/e4/f5.bin")) == files["top/d3/e4/f5.bin"],
           f"get of one path: {code} {err!r}")
+    # --json: one array, an object per file; a file that exists already is a failure object with its name, and exit 1.
+    code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
+    results = json.loads(out.splitlines()[0])
+    check(code == 0 and [r["name"] for r in results] == [f"top/d1/e1/f{i}.bin" for i in range(10)]
+          and all(r["size"] == len(files[r["name"]]) for r in results), f"get --json of a folder: {code} {out!r}")
+    for i in range(10):
+        os.remove(os.path.join(one, f"top/d1/e1/f{i}.bin"))
+    with open(os.path.join(one, "top/d1/e1/f3.bin"), "wb") as f:
+        f.write(b"mine")
+    code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
+    lines = out.splitlines()
+    results = json.loads(lines[0])
+    failed = [r for r in results if "error" in r]
+    check(code == 1 and len(results) == 10 and [r["name"] for r in failed] == ["top/d1/e1/f3.bin"]
+          and failed[0]["code"] == "exists" and json.loads(lines[1])["code"] == "failed",
+          f"get --json of a folder with a file that exists: {code} {out!r}")
+    check(read(os.path.join(one, "top/d1/e1/f3.bin")) == b"mine", "an existing file was overwritten")
+
     # "top/d" is no folder of the list (only a start of "top/d0/..."): a single-file get, which is not found.
     code, out, err = h.run("get", address, "top/d", "--dir", one)
     check(code == 1 and "not found" in err.lower(), f"get of a name prefix: {code} {err!r}")
