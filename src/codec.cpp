@@ -146,14 +146,14 @@ struct body_packer {
         pk.pack_array(static_cast<std::uint32_t>(m.files.size()));
         for (const auto& f : m.files) {
             pk.pack_array(2);
-            pack_str(pk, f.name, protocol::max_name_bytes, "FILE_LIST name too long");
+            pack_str(pk, f.name, protocol::max_path_bytes, "FILE_LIST name too long");
             pk.pack(f.size);
         }
     }
     void operator()(const request& m) {
         pack_head(pk, msg_type::request, 5);
         pk.pack(m.transfer);
-        pack_str(pk, m.name, protocol::max_name_bytes, "REQUEST.name too long");
+        pack_str(pk, m.name, protocol::max_path_bytes, "REQUEST.name too long");
         pk.pack(m.offset);
         pk.pack(m.chunk_size);
         pk.pack(m.credit);
@@ -181,7 +181,7 @@ struct body_packer {
     void operator()(const not_found& m) {
         pack_head(pk, msg_type::not_found, 3);
         pk.pack(m.transfer);
-        pack_str(pk, m.name, protocol::max_name_bytes, "NOT_FOUND.name too long");
+        pack_str(pk, m.name, protocol::max_path_bytes, "NOT_FOUND.name too long");
         pack_str(pk, m.reason, protocol::max_reason_bytes, "NOT_FOUND.reason too long");
     }
     void operator()(const abort_transfer& m) {
@@ -260,7 +260,7 @@ public:
     std::string str(const char* field, std::size_t max) { return string_of(next(), field, max); }
 
     std::string file_name(const char* field) {
-        auto name = str(field, protocol::max_name_bytes);
+        auto name = str(field, protocol::max_path_bytes);
         check_file_name(name, field);
         return name;
     }
@@ -298,7 +298,7 @@ public:
                 fail(decode_errc::wrong_arity, where(field) + "entry takes 2 fields");
             }
             const auto& size = entry.via.array.ptr[1];
-            auto name = string_of(entry.via.array.ptr[0], field, protocol::max_name_bytes);
+            auto name = string_of(entry.via.array.ptr[0], field, protocol::max_path_bytes);
             check_file_name(name, field);
             if (size.type != msgpack::type::POSITIVE_INTEGER) {
                 fail(decode_errc::wrong_field_type, where(field) + "size is not an unsigned integer");
@@ -328,7 +328,7 @@ private:
     }
 
     void check_file_name(const std::string& name, const char* field) {
-        if (auto problem = file_name_problem(name)) {
+        if (auto problem = file_path_problem(name)) {
             fail(decode_errc::invalid_value, where(field) + *problem);
         }
     }
@@ -416,7 +416,7 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         not_found m;
         m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
         // The name is echoed back as asked; it is text for the user, not a path, so only its length is bounded.
-        m.name = r.str("name", protocol::max_name_bytes);
+        m.name = r.str("name", protocol::max_path_bytes);
         m.reason = r.str("reason", protocol::max_reason_bytes);
         return m;
     }

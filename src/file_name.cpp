@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 namespace p2p {
 
@@ -106,6 +107,37 @@ std::optional<std::string> file_name_problem(std::string_view name) {
     }
     if (is_reserved_name(name)) {
         return "names starting with .p2p are reserved";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> file_path_problem(std::string_view path) {
+    if (path.empty()) {
+        return "empty name";
+    }
+    if (path.size() > protocol::max_path_bytes) {
+        return "name longer than " + std::to_string(protocol::max_path_bytes) + " bytes";
+    }
+    if (path.front() == '/' || path.back() == '/') {
+        return std::string("name starts or ends with '/'");
+    }
+    std::size_t depth = 0;
+    for (std::size_t start = 0; start <= path.size();) {
+        auto end = path.find('/', start);
+        if (end == std::string_view::npos) {
+            end = path.size();
+        }
+        if (++depth > protocol::max_path_depth) {
+            return "name deeper than " + std::to_string(protocol::max_path_depth) + " components";
+        }
+        const auto component = path.substr(start, end - start);
+        if (component.empty()) {
+            return std::string("name has an empty component ('//')");
+        }
+        if (auto problem = file_name_problem(component)) {
+            return problem;
+        }
+        start = end + 1;
     }
     return std::nullopt;
 }

@@ -2,8 +2,10 @@
 #include "p2p/posix_folder.hpp"
 
 #include "p2p/blake2b.hpp"
+#include "p2p/core/folder_view.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/protocol.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +15,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <system_error>
@@ -102,6 +106,69 @@ private:
     unique_fd fd_;
 };
 
+/// The components of a checked path: "a/b/c" gives a, b, c.
+std::vector<std::string> components_of(std::string_view path) {
+    std::vector<std::string> parts;
+    for (std::size_t start = 0; start <= path.size();) {
+        auto end = path.find('/', start);
+        if (end == std::string_view::npos) {
+            end = path.size();
+        }
+        parts.emplace_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+/// The folder that holds a file of the shared tree, opened, and the file's own name in it.
+struct parent_dir {
+    unique_fd fd;
+    std::string leaf;
+};
+
+/// Opens the folder that holds `path` (checked by file_path_problem) one component at a time from `root`, each with
+/// O_DIRECTORY | O_NOFOLLOW: a symlink anywhere on the way is refused, never followed, so nothing outside the tree is
+/// reached. With `create`, missing folders are made (mkdirat, 0755 less the umask); they are made only from the
+/// first missing one on, and every folder on the way that exists is checked first, so a file standing where a
+/// folder is needed fails the walk before anything is created. Returns the reason otherwise, one line.
+std::variant<parent_dir, std::string> open_parent(int root, std::string_view path, bool create) {
+    if (auto problem = file_path_problem(path)) {
+        return *problem;
+    }
+    auto parts = components_of(path);
+    parent_dir out;
+    out.leaf = std::move(parts.back());
+    parts.pop_back();
+    out.fd.reset(::openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!out.fd) {
+        return "cannot open the folder: " + errno_text(errno);
+    }
+    std::string walked;
+    for (const auto& part : parts) {
+        walked += walked.empty() ? part : "/" + part;
+        const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        unique_fd next(::openat(out.fd.get(), part.c_str(), flags));
+        if (!next && errno == ENOENT && create) {
+            if (::mkdirat(out.fd.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+                return "cannot create folder " + escape_for_terminal(walked) + ": " + errno_text(errno);
+            }
+            next.reset(::openat(out.fd.get(), part.c_str(), flags));
+        }
+        if (!next) {
+            const int err = errno;
+            if (err == ENOENT) {
+                return std::string("File not found");
+            }
+            if (err == ENOTDIR || err == ELOOP) {
+                return escape_for_terminal(walked) + " is not a folder (a file or a symbolic link is there)";
+            }
+            return "cannot open folder " + escape_for_terminal(walked) + ": " + errno_text(err);
+        }
+        out.fd = std::move(next);
+    }
+    return out;
+}
+
 } // namespace
 
 std::string partial_file_name(std::string_view name) {
@@ -129,15 +196,33 @@ posix_folder::posix_folder(const std::filesystem::path& folder) : path_(folder) 
         throw std::runtime_error("cannot open folder " + path_.string() + ": " + errno_text(err));
     }
     watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    if (watch_) {
-        const auto mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY |
-                          IN_DELETE_SELF | IN_MOVE_SELF;
-        if (::inotify_add_watch(watch_.get(), path_.c_str(), mask) < 0) {
-            log(log_level::warn, "cannot watch ", path_.string(), " (", errno_text(errno),
-                "); rescanning on a timer instead");
-            watch_.reset();
-        }
+    if (watch_ && !watch_dir(dir_.get())) {
+        log(log_level::warn, "cannot watch ", path_.string(), " (", errno_text(errno),
+            "); rescanning on a timer instead");
+        watch_.reset();
     }
+}
+
+bool posix_folder::watch_dir(int fd) {
+    const auto mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY |
+                      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+    // By the descriptor already open (through /proc), not by a path string that a rename could point elsewhere.
+    // Watching a folder twice gives the same watch again, so every scan may simply ask.
+    const auto by_fd = "/proc/self/fd/" + std::to_string(fd);
+    return ::inotify_add_watch(watch_.get(), by_fd.c_str(), mask) >= 0;
+}
+
+void posix_folder::watch_subfolder(int fd, std::string_view name) {
+    if (!watch_ || !watching_everything_ || watch_dir(fd)) {
+        return;
+    }
+    // Most likely ENOSPC: fs.inotify.max_user_watches is used up. Changes in the folders without a watch would go
+    // unheard, so the core falls back to listing the folder on a timer; said once.
+    watching_everything_ = false;
+    const auto why = errno == ENOSPC ? std::string("watch limit reached")
+                                     : "cannot watch " + escape_for_terminal(name) + " (" + errno_text(errno) + ")";
+    log(log_level::warn, why, ": rescanning every ",
+        std::chrono::duration_cast<std::chrono::seconds>(core::folder_view::periodic_scan).count(), " s");
 }
 
 bool posix_folder::drain_watch() {
@@ -152,6 +237,7 @@ bool posix_folder::drain_watch() {
             auto* ev = reinterpret_cast<struct inotify_event*>(p);
             std::string_view name = ev->len > 0 ? std::string_view(ev->name) : std::string_view();
             // Our own partial downloads change with every chunk; they are never listed, so they never matter.
+            // A new subfolder matters: the scan it causes watches it and lists what it holds.
             if (name.empty() || !is_reserved_name(name)) {
                 relevant = true;
             }
@@ -161,63 +247,110 @@ bool posix_folder::drain_watch() {
     return relevant;
 }
 
-std::optional<std::vector<core::folder_entry>> posix_folder::scan() {
-    int fd = ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
+bool posix_folder::scan_folder(int fd, const std::string& prefix, std::size_t depth, scan_state& state) {
+    DIR* dir = ::fdopendir(fd);
     if (dir == nullptr) {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-        log(log_level::warn, "cannot list ", path_.string(), ": ", errno_text(errno));
-        return std::nullopt;
+        log(log_level::warn, "cannot list ", prefix.empty() ? path_.string() : escape_for_terminal(prefix), ": ",
+            errno_text(errno));
+        ::close(fd);
+        return false;
     }
-    std::vector<core::folder_entry> files;
-    std::size_t skipped = 0;
-    std::set<std::string, std::less<>> reported;
-    // Each name left out is said once (at info), escaped, with why: a user wondering where a file went can ask.
-    const auto skip = [&](std::string_view name, std::string_view why) {
-        ++skipped;
-        if (!reported_.contains(name)) {
-            log(log_level::info, "not sharing ", escape_for_terminal(name), ": ", why);
-        }
-        reported.emplace(name);
-    };
+    std::vector<std::string> subfolders; // listed once this folder's entries are read
     while (auto* entry = ::readdir(dir)) {
         std::string_view name(entry->d_name);
         if (name == "." || name == ".." || is_reserved_name(name)) {
             continue; // the folder itself, its parent, and our own .p2p files: nothing the user put there
         }
+        const auto path = prefix + std::string(name);
         if (auto problem = file_name_problem(name)) {
-            skip(name, *problem + " (it could not be sent)");
+            state.skip(path, *problem + " (it could not be sent)");
             continue;
         }
         struct ::stat st {};
-        if (::fstatat(dir_.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             continue; // vanished since readdir
         }
-        if (!S_ISREG(st.st_mode)) {
-            skip(name, S_ISLNK(st.st_mode)    ? "a symbolic link (never followed)"
-                       : S_ISDIR(st.st_mode)  ? "a folder (subfolders are not shared)"
-                       : S_ISFIFO(st.st_mode) ? "a FIFO"
-                       : S_ISSOCK(st.st_mode) ? "a socket"
-                                              : "a device or other special file");
+        if (S_ISDIR(st.st_mode)) {
+            if (depth + 1 >= protocol::max_path_depth) {
+                state.skip(path, "a folder too deep to share (a name has at most " +
+                                     std::to_string(protocol::max_path_depth) + " components)");
+            } else if (path.size() + 2 > protocol::max_path_bytes) {
+                state.skip(path, "a folder whose path is too long for its files to be sent");
+            } else {
+                subfolders.push_back(path);
+            }
             continue;
         }
-        files.push_back(core::folder_entry{std::string(name), file_stat::of(st)});
+        if (!S_ISREG(st.st_mode)) {
+            state.skip(path, S_ISLNK(st.st_mode)    ? "a symbolic link (never followed)"
+                             : S_ISFIFO(st.st_mode) ? "a FIFO"
+                             : S_ISSOCK(st.st_mode) ? "a socket"
+                                                    : "a device or other special file");
+            continue;
+        }
+        if (path.size() > protocol::max_path_bytes) {
+            state.skip(path, "path longer than " + std::to_string(protocol::max_path_bytes) + " bytes");
+            continue;
+        }
+        if (state.files.size() >= protocol::max_files) {
+            state.skip(path, "more than " + std::to_string(protocol::max_files) + " files in the folder");
+            continue;
+        }
+        state.files.push_back(core::folder_entry{path, file_stat::of(st)});
+    }
+    // Each subfolder is opened from this one's descriptor, refusing a symlink that took its place since the stat.
+    for (const auto& path : subfolders) {
+        const auto leaf = path.substr(prefix.size());
+        int sub = ::openat(::dirfd(dir), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            continue; // gone or replaced since readdir; the next scan sees what is there
+        }
+        // Watched before it is read: a file made after the listing still makes an event.
+        watch_subfolder(sub, path);
+        scan_folder(sub, path + "/", depth + 1, state); // a subfolder that cannot be listed is said, and left out
     }
     ::closedir(dir);
-    skipped_ = skipped;
-    reported_ = std::move(reported); // a name that left and comes back is said again
-    return files;
+    return true;
+}
+
+std::optional<std::vector<core::folder_entry>> posix_folder::scan() {
+    int fd = ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        log(log_level::warn, "cannot list ", path_.string(), ": ", errno_text(errno));
+        return std::nullopt;
+    }
+    scan_state state{reported_, {}, 0, {}};
+    if (!scan_folder(fd, "", 0, state)) {
+        return std::nullopt;
+    }
+    // Sorted by name, as lists are.
+    std::sort(state.files.begin(), state.files.end(),
+              [](const core::folder_entry& a, const core::folder_entry& b) { return a.name < b.name; });
+    skipped_ = state.skipped;
+    reported_ = std::move(state.reported); // a name that left and comes back is said again
+    return std::move(state.files);
+}
+
+void posix_folder::scan_state::skip(std::string_view name, std::string_view why) {
+    ++skipped;
+    // Each name left out is said once (at info), escaped, with why: a user wondering where a file went can ask.
+    if (!reported_before.contains(name)) {
+        log(log_level::info, "not sharing ", escape_for_terminal(name), ": ", why);
+    }
+    reported.emplace(name);
 }
 
 std::variant<core::opened_file, std::string> posix_folder::open_shared(std::string_view name) {
-    if (auto problem = file_name_problem(name)) {
+    if (auto problem = file_path_problem(name)) {
         return *problem;
     }
-    const std::string path(name);
+    auto parent = open_parent(dir_.get(), name, false);
+    if (auto* error = std::get_if<std::string>(&parent)) {
+        return *error;
+    }
+    const auto& [dir, leaf] = std::get<parent_dir>(parent);
     // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a symlink is refused, wherever it points.
-    unique_fd fd(::openat(dir_.get(), path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    unique_fd fd(::openat(dir.get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
         int err = errno;
         if (err == ENOENT) {
@@ -239,13 +372,22 @@ std::variant<core::opened_file, std::string> posix_folder::open_shared(std::stri
 }
 
 bool posix_folder::exists(std::string_view name) {
+    auto parent = open_parent(dir_.get(), name, false);
+    if (std::holds_alternative<std::string>(parent)) {
+        return false; // no folder on the way: nothing of that name (a file in the way fails the download later)
+    }
+    const auto& [dir, leaf] = std::get<parent_dir>(parent);
     struct ::stat st {};
-    const std::string path(name);
-    return ::fstatat(dir_.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    return ::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 std::optional<core::partial_download> posix_folder::find_partial(std::string_view name) {
-    unique_fd meta(::openat(dir_.get(), partial_meta_name(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    auto parent = open_parent(dir_.get(), name, false);
+    if (std::holds_alternative<std::string>(parent)) {
+        return std::nullopt;
+    }
+    const int dir = std::get<parent_dir>(parent).fd.get();
+    unique_fd meta(::openat(dir, partial_meta_name(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!meta) {
         return std::nullopt;
     }
@@ -263,7 +405,7 @@ std::optional<core::partial_download> posix_folder::find_partial(std::string_vie
     }
     auto hash = digest_from_hex(hex);
     struct ::stat st {};
-    if (!hash || ::fstatat(dir_.get(), partial_file_name(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+    if (!hash || ::fstatat(dir, partial_file_name(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISREG(st.st_mode) || static_cast<unsigned long long>(st.st_size) > size) {
         return std::nullopt;
     }
@@ -272,14 +414,23 @@ std::optional<core::partial_download> posix_folder::find_partial(std::string_vie
 
 std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open_partial(std::string_view name,
                                                                                          bool keep_bytes) {
+    if (auto problem = file_path_problem(name)) {
+        return *problem;
+    }
+    // The partial file lives beside where the file will be, so the final rename stays within one folder.
+    auto parent = open_parent(dir_.get(), name, true);
+    if (auto* error = std::get_if<std::string>(&parent)) {
+        return *error;
+    }
+    const int dir = std::get<parent_dir>(parent).fd.get();
     const auto part = partial_file_name(name);
     unique_fd fd;
     if (keep_bytes) {
-        fd.reset(::openat(dir_.get(), part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+        fd.reset(::openat(dir, part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     } else {
         // A leftover partial file with no usable description is ours (reserved name) and worthless: replace it.
-        ::unlinkat(dir_.get(), part.c_str(), 0);
-        fd.reset(::openat(dir_.get(), part.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        ::unlinkat(dir, part.c_str(), 0);
+        fd.reset(::openat(dir, part.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     }
     if (!fd) {
         return errno_text(errno);
@@ -289,8 +440,12 @@ std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open
 
 std::optional<std::string> posix_folder::describe_partial(std::string_view name, std::uint64_t size,
                                                           const digest& hash) {
+    auto parent = open_parent(dir_.get(), name, false);
+    if (auto* error = std::get_if<std::string>(&parent)) {
+        return *error;
+    }
     const auto text = std::string(meta_magic) + "\n" + std::to_string(size) + "\n" + to_hex(hash) + "\n";
-    unique_fd meta(::openat(dir_.get(), partial_meta_name(name).c_str(),
+    unique_fd meta(::openat(std::get<parent_dir>(parent).fd.get(), partial_meta_name(name).c_str(),
                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!meta || ::write(meta.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
         return errno_text(errno);
@@ -299,17 +454,22 @@ std::optional<std::string> posix_folder::describe_partial(std::string_view name,
 }
 
 core::place_result posix_folder::place_partial(std::string_view name, std::string& error) {
+    auto parent = open_parent(dir_.get(), name, false);
+    if (auto* problem = std::get_if<std::string>(&parent)) {
+        error = *problem;
+        return core::place_result::failed;
+    }
+    const auto& [dir, leaf] = std::get<parent_dir>(parent);
     const auto part = partial_file_name(name);
-    const std::string final_name(name);
-    if (::renameat2(dir_.get(), part.c_str(), dir_.get(), final_name.c_str(), RENAME_NOREPLACE) != 0) {
+    if (::renameat2(dir.get(), part.c_str(), dir.get(), leaf.c_str(), RENAME_NOREPLACE) != 0) {
         const int err = errno;
         error = errno_text(err);
         return err == EEXIST ? core::place_result::name_taken : core::place_result::failed;
     }
-    ::unlinkat(dir_.get(), partial_meta_name(name).c_str(), 0);
+    ::unlinkat(dir.get(), partial_meta_name(name).c_str(), 0);
     // The rename is durable only once the directory is. The file is complete and verified by now, so a failure here
     // is said, not turned into a failed download.
-    if (::fsync(dir_.get()) != 0) {
+    if (::fsync(dir.get()) != 0) {
         log(log_level::warn, "got ", escape_for_terminal(name), ", but flushing its folder failed: ", errno_text(errno),
             "; a crash now could lose the rename");
     }
@@ -317,8 +477,13 @@ core::place_result posix_folder::place_partial(std::string_view name, std::strin
 }
 
 void posix_folder::remove_partial(std::string_view name) {
-    ::unlinkat(dir_.get(), partial_file_name(name).c_str(), 0);
-    ::unlinkat(dir_.get(), partial_meta_name(name).c_str(), 0);
+    auto parent = open_parent(dir_.get(), name, false);
+    if (std::holds_alternative<std::string>(parent)) {
+        return;
+    }
+    const int dir = std::get<parent_dir>(parent).fd.get();
+    ::unlinkat(dir, partial_file_name(name).c_str(), 0);
+    ::unlinkat(dir, partial_meta_name(name).c_str(), 0);
 }
 
 std::optional<std::uint64_t> posix_folder::free_space() {

@@ -2,6 +2,7 @@
 // codec_test.cpp - the wire codec: round trips at the limits, fixed encodings, and every decode error produced by
 // hand-built bytes (msgpack::packer or raw bytes, never the codec itself, so the bytes can lie).
 #include "p2p/codec.hpp"
+#include "p2p/file_name.hpp"
 #include "p2p/protocol.hpp"
 #include "p2p/zmq_frame.hpp"
 
@@ -170,8 +171,14 @@ TEST_CASE("codec file list round trips empty, full page, and the last page", "[c
 
     file_list full{7, 0, 1, {}};
     for (std::size_t i = 0; i < protocol::files_per_page; ++i) {
+        // The longest path: the number, three components of 255 bytes, and a last one filling up to 1024 bytes.
         auto name = std::to_string(i);
-        name += std::string(protocol::max_name_bytes - name.size(), 'x');
+        for (int level = 0; level < 3; ++level) {
+            name.append("/").append(protocol::max_name_bytes, 'x');
+        }
+        name.append("/");
+        name.append(protocol::max_path_bytes - name.size(), 'y');
+        REQUIRE(name.size() == protocol::max_path_bytes);
         full.files.push_back({name, i});
     }
     auto encoded = encode(full);
@@ -183,6 +190,12 @@ TEST_CASE("codec request, offer, ack round trip at their limits", "[codec]") {
     check_round_trip(request{0, "a", 0, protocol::min_chunk_size, 1});
     check_round_trip(request{u32max, std::string(protocol::max_name_bytes, 'n'), i64max, protocol::max_chunk_size,
                              protocol::max_window});
+    check_round_trip(request{1, "top/sub/deeper/a.txt", 0, 1024, 2});
+    std::string deepest = "d";
+    for (std::size_t i = 1; i < protocol::max_path_depth; ++i) {
+        deepest += "/d";
+    }
+    check_round_trip(request{1, deepest, 0, 1024, 2});
     digest h{};
     for (std::size_t i = 0; i < h.size(); ++i) {
         h[i] = static_cast<std::uint8_t>(255 - i);
@@ -240,15 +253,15 @@ TEST_CASE("codec chunk round trips with 0-byte and maximal payloads", "[codec]")
 TEST_CASE("codec reads integers of any width the writer chose", "[codec]") {
     // ACK [1, 6, transfer 5 as int8, next_offset 1 as uint16, credit 2 as uint64]: msgpack allows any width, and a
     // signed type holding a value >= 0 is still that value.
-    auto decoded = decode_body(raw({0x95, 0x03, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
+    auto decoded = decode_body(raw({0x95, 0x04, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
     REQUIRE(decoded.ok());
     CHECK(std::get<ack>(decoded.value()) == ack{5, 1, 2});
     // The same ACK with credit as int8 -1 is refused.
-    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
+    CHECK(error_of(raw({0x95, 0x04, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
 }
 
 TEST_CASE("codec encode refuses fields over their limits", "[codec]") {
-    CHECK_THROWS_AS(encode(request{1, std::string(protocol::max_name_bytes + 1, 'n'), 0, 1024, 1}),
+    CHECK_THROWS_AS(encode(request{1, std::string(protocol::max_path_bytes + 1, 'n'), 0, 1024, 1}),
                     std::invalid_argument);
     CHECK_THROWS_AS(encode(hello{peer_id(1), std::string(protocol::max_endpoint_bytes + 1, 'e'), 0}),
                     std::invalid_argument);
@@ -283,31 +296,33 @@ TEST_CASE("codec encodes every type to its known bytes", "[codec]") {
         auto decoded = decode(span_of(bytes), encoded.payload ? &payload : nullptr);
         CHECK(decoded.ok());
     };
-    // [version 3, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
-    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960301cf0102030405060708aa696e70726f633a2f2f6100c2");
-    // [3, 1, id 5, "inproc://b", list_version 1, client true]
-    check(hello{peer_id(5), "inproc://b", 1, true}, "96030105aa696e70726f633a2f2f6201c3");
-    // [3, 2, list_version 1, page 0, page_count 1, [["a", 5]]]
-    check(file_list{1, 0, 1, {{"a", 5}}}, "9603020100019192a16105");
-    // [3, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
-    check(request{1, "a.txt", 0, 1024, 2}, "97030301a5612e74787400cd040002");
-    // [3, 4, transfer 2, size 65536 (uint32), bin8 of 32 bytes, chunk_size 1048576 (uint32)]
-    check(offer{2, 65536, h, 1u << 20}, "96030402ce00010000c420" + hash_hex + "ce00100000");
-    // [3, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
-    check(make_chunk(7, 300, true, "xyz"), "95030507cd012cc3");
-    // [3, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
-    check(ack{1, 1ull << 32, 64}, "95030601cf000000010000000040");
-    // [3, 7, transfer 2, "x", "no"]
-    check(not_found{2, "x", "no"}, "95030702a178a26e6f");
-    // [3, 8, transfer 3, "bye"]
-    check(abort_transfer{3, "bye"}, "94030803a3627965");
-    check(ping{}, "920309");
-    check(pong{}, "92030a");
-    check(goodbye{}, "92030b");
-    // [3, 12, transfer 5, size 2^20 (uint32)]
-    check(preparing{5, 1u << 20}, "94030c05ce00100000");
-    // [3, 13, transfer 3, "no"]
-    check(cancel_transfer{3, "no"}, "94030d03a26e6f");
+    // [version 4, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
+    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960401cf0102030405060708aa696e70726f633a2f2f6100c2");
+    // [4, 1, id 5, "inproc://b", list_version 1, client true]
+    check(hello{peer_id(5), "inproc://b", 1, true}, "96040105aa696e70726f633a2f2f6201c3");
+    // [4, 2, list_version 1, page 0, page_count 1, [["a", 5]]]
+    check(file_list{1, 0, 1, {{"a", 5}}}, "9604020100019192a16105");
+    // [4, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
+    check(request{1, "a.txt", 0, 1024, 2}, "97040301a5612e74787400cd040002");
+    // [4, 3, transfer 1, "d/a.txt", offset 0, chunk_size 1024 (uint16), credit 2]: a path is one str, '/' between
+    check(request{1, "d/a.txt", 0, 1024, 2}, "97040301a7642f612e74787400cd040002");
+    // [4, 4, transfer 2, size 65536 (uint32), bin8 of 32 bytes, chunk_size 1048576 (uint32)]
+    check(offer{2, 65536, h, 1u << 20}, "96040402ce00010000c420" + hash_hex + "ce00100000");
+    // [4, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
+    check(make_chunk(7, 300, true, "xyz"), "95040507cd012cc3");
+    // [4, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
+    check(ack{1, 1ull << 32, 64}, "95040601cf000000010000000040");
+    // [4, 7, transfer 2, "x", "no"]
+    check(not_found{2, "x", "no"}, "95040702a178a26e6f");
+    // [4, 8, transfer 3, "bye"]
+    check(abort_transfer{3, "bye"}, "94040803a3627965");
+    check(ping{}, "920409");
+    check(pong{}, "92040a");
+    check(goodbye{}, "92040b");
+    // [4, 12, transfer 5, size 2^20 (uint32)]
+    check(preparing{5, 1u << 20}, "94040c05ce00100000");
+    // [4, 13, transfer 3, "no"]
+    check(cancel_transfer{3, "no"}, "94040d03a26e6f");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -320,7 +335,7 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(empty.error().code == decode_errc::no_frames);
 
     std::vector<zmq::message_t> three;
-    three.emplace_back(raw({0x92, 0x03, 0x09}).data(), 3);
+    three.emplace_back(raw({0x92, 0x04, 0x09}).data(), 3);
     three.emplace_back(3);
     three.emplace_back(3);
     auto many = decode(std::span<zmq::message_t>(three));
@@ -328,12 +343,12 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(many.error().code == decode_errc::too_many_frames);
 
     // CHUNK [1, 5, 1, 0, true] alone.
-    auto chunk_alone = raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc3});
+    auto chunk_alone = raw({0x95, 0x04, 0x05, 0x01, 0x00, 0xc3});
     CHECK(error_of(chunk_alone) == decode_errc::missing_payload);
 
     // PING [1, 9] with a payload frame.
     zmq::message_t payload(std::string("surprise"));
-    auto with_payload = decode(span_of(raw({0x92, 0x03, 0x09})), &payload);
+    auto with_payload = decode(span_of(raw({0x92, 0x04, 0x09})), &payload);
     REQUIRE_FALSE(with_payload.ok());
     CHECK(with_payload.error().code == decode_errc::unexpected_payload);
 }
@@ -344,7 +359,7 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
     CHECK(error_of(body) == decode_errc::frame_too_large);
 
     zmq::message_t big(protocol::max_chunk_size + 1);
-    auto result = decode(span_of(raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc3})), &big);
+    auto result = decode(span_of(raw({0x95, 0x04, 0x05, 0x01, 0x00, 0xc3})), &big);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == decode_errc::frame_too_large);
     CHECK(big.size() == protocol::max_chunk_size + 1); // left where it was
@@ -353,11 +368,11 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
 TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
     CHECK(error_of("") == decode_errc::truncated);
     // An array of 5 with only 3 elements.
-    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x01})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x04, 0x06, 0x01})) == decode_errc::truncated);
     // A str8 announcing 10 bytes with 3 present.
-    CHECK(error_of(raw({0x94, 0x03, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x94, 0x04, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
     // A uint64 cut in half.
-    CHECK(error_of(raw({0x95, 0x03, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x04, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
     // Every proper prefix of a valid REQUEST.
     const auto good = request_frame(good_transfer, good_name, good_offset, good_chunk_size, good_credit);
     REQUIRE(decode_body(good).ok());
@@ -369,13 +384,13 @@ TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
 
 TEST_CASE("codec bytes that are not msgpack are malformed", "[codec]") {
     CHECK(error_of(raw({0xc1})) == decode_errc::malformed); // the one reserved byte
-    CHECK(error_of(raw({0x92, 0x03, 0xc1})) == decode_errc::malformed);
+    CHECK(error_of(raw({0x92, 0x04, 0xc1})) == decode_errc::malformed);
 }
 
 TEST_CASE("codec bytes after the message are trailing bytes", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x03, 0x09, 0x00})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x04, 0x09, 0x00})) == decode_errc::trailing_bytes);
     // Two whole messages in one frame.
-    CHECK(error_of(raw({0x92, 0x03, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x04, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
 }
 
 TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
@@ -385,37 +400,38 @@ TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
     CHECK(error_of(raw({0x80})) == decode_errc::not_an_array); // an empty map (no map may hold anything)
 }
 
-TEST_CASE("codec a version other than 3 is refused", "[codec]") {
+TEST_CASE("codec a version other than 4 is refused", "[codec]") {
     CHECK(error_of(raw({0x92, 0x00, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0x02, 0x09})) == decode_errc::bad_version); // version 2: HELLO had no client flag
-    CHECK(error_of(raw({0x92, 0x04, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x03, 0x09})) == decode_errc::bad_version); // version 3: names had no folders
+    CHECK(error_of(raw({0x92, 0x05, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0xff, 0x09})) == decode_errc::bad_version); // -1
     CHECK(error_of(raw({0x92, 0xa1, '2', 0x09})) == decode_errc::bad_version);
     // The version is checked before the type: a future version may have types we do not know.
-    CHECK(error_of(raw({0x92, 0x04, 0x63})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x05, 0x63})) == decode_errc::bad_version);
     // A peer of the first release is told in words what is wrong.
     auto old = decode_body(raw({0x92, 0x01, 0x09}));
     REQUIRE_FALSE(old.ok());
     CHECK(old.error().code == decode_errc::bad_version);
-    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 3");
+    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 4");
 }
 
 TEST_CASE("codec an unknown type code is refused", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x03, 0x00})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x04, 0x00})) == decode_errc::unknown_type);
     // One past the last type there is.
     const int past_last = static_cast<int>(msg_type::cancel) + 1;
-    CHECK(error_of(raw({0x92, 0x03, past_last})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x03, 0xcc, 0xff})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x03, 0xfb})) == decode_errc::unknown_type); // -5
-    CHECK(error_of(raw({0x92, 0x03, 0xa1, 0x09})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x04, past_last})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x04, 0xcc, 0xff})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x04, 0xfb})) == decode_errc::unknown_type); // -5
+    CHECK(error_of(raw({0x92, 0x04, 0xa1, 0x09})) == decode_errc::unknown_type);
 }
 
 TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
     CHECK(error_of(raw({0x90})) == decode_errc::wrong_arity);
     CHECK(error_of(raw({0x91, 0x01})) == decode_errc::wrong_arity);
-    CHECK(error_of(raw({0x93, 0x03, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
-    CHECK(error_of(raw({0x94, 0x03, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
-    CHECK(error_of(raw({0x93, 0x03, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
+    CHECK(error_of(raw({0x93, 0x04, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
+    CHECK(error_of(raw({0x94, 0x04, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
+    CHECK(error_of(raw({0x93, 0x04, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
     CHECK(error_of(frame(1, 2, [](packer& pk) {
               pk.pack(5);
               pack_string(pk, "inproc://a");
@@ -538,8 +554,8 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
         });
         CHECK(error_of(long_reason) == decode_errc::over_limit);
     }
-    SECTION("a name of 256 bytes: within the str limit, over the name limit") {
-        CHECK(error_of(request_frame(good_transfer, str_field(std::string(protocol::max_name_bytes + 1, 'n')),
+    SECTION("a name of 1025 bytes: over the path limit") {
+        CHECK(error_of(request_frame(good_transfer, str_field(std::string(protocol::max_path_bytes + 1, 'n')),
                                      good_offset, good_chunk_size, good_credit)) == decode_errc::over_limit);
     }
     SECTION("a FILE_LIST page of 1001 entries") {
@@ -566,11 +582,11 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
               })) == decode_errc::over_limit);
     }
     SECTION("nesting deeper than a FILE_LIST needs") {
-        CHECK(error_of(raw({0x92, 0x03, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x04, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
     }
     SECTION("a map, or an ext, of any size") {
-        CHECK(error_of(raw({0x92, 0x03, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
-        CHECK(error_of(raw({0x92, 0x03, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x04, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x04, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
     }
     SECTION("numbers past their range") {
         CHECK(error_of(request_frame(uint_field(1ull << 32), good_name, good_offset, good_chunk_size, good_credit)) ==
@@ -582,7 +598,7 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
         CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
                                      uint_field(protocol::max_window + 1))) == decode_errc::over_limit);
         // PREPARING size 2^63, one past the largest file offset.
-        CHECK(error_of(raw({0x94, 0x03, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x94, 0x04, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
         CHECK(error_of(frame(2, 4, [](packer& pk) {
                   pk.pack(1);
                   pk.pack(0);
@@ -592,10 +608,55 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
     }
 }
 
+TEST_CASE("codec path names: each refused with the reason, in REQUEST and FILE_LIST alike", "[codec]") {
+    const auto request_named = [](const std::string& name) {
+        return decode_body(request_frame(good_transfer, str_field(name), good_offset, good_chunk_size, good_credit));
+    };
+    const auto list_named = [](const std::string& name) {
+        return decode_body(frame(2, 4, [&](packer& pk) {
+            pk.pack(1);
+            pk.pack(0);
+            pk.pack(1);
+            pk.pack_array(1);
+            pk.pack_array(2);
+            pack_string(pk, name);
+            pk.pack(1);
+        }));
+    };
+    std::string deep;
+    for (std::size_t i = 0; i <= protocol::max_path_depth; ++i) {
+        deep += deep.empty() ? "d" : "/d";
+    }
+    const std::vector<std::pair<std::string, std::string>> refused{
+        {"a/../b", "name is '.' or '..'"},
+        {"../x", "name is '.' or '..'"},
+        {"a/./b", "name is '.' or '..'"},
+        {"a//b", "name has an empty component ('//')"},
+        {"/etc/passwd", "name starts or ends with '/'"},
+        {"a/", "name starts or ends with '/'"},
+        {"sub/.p2p-part-x", "names starting with .p2p are reserved"},
+        {"sub/tab\there", "name contains a control character"},
+        {std::string("sub/").append(protocol::max_name_bytes + 1, 'n'), "name longer than 255 bytes"},
+        {deep, "name deeper than 16 components"},
+    };
+    for (const auto& [name, reason] : refused) {
+        INFO(escape_for_terminal(name));
+        for (const auto& result : {request_named(name), list_named(name)}) {
+            REQUIRE_FALSE(result.ok());
+            CHECK(result.error().code == decode_errc::invalid_value);
+            CHECK(result.error().detail.ends_with(reason));
+        }
+    }
+    // Longer than the longest path: over the unpack limit, refused before any copy.
+    const auto too_long = request_named(std::string(protocol::max_path_bytes + 1, 'n'));
+    REQUIRE_FALSE(too_long.ok());
+    CHECK(too_long.error().code == decode_errc::over_limit);
+}
+
 TEST_CASE("codec values of the right type but not allowed are invalid", "[codec]") {
     CHECK(error_of(request_frame(good_transfer, str_field(".."), good_offset, good_chunk_size, good_credit)) ==
           decode_errc::invalid_value);
-    CHECK(error_of(request_frame(good_transfer, str_field("a/b"), good_offset, good_chunk_size, good_credit)) ==
+    CHECK(error_of(request_frame(good_transfer, str_field("a\\b"), good_offset, good_chunk_size, good_credit)) ==
           decode_errc::invalid_value);
     CHECK(error_of(request_frame(good_transfer, str_field(".p2p-keys"), good_offset, good_chunk_size, good_credit)) ==
           decode_errc::invalid_value);
@@ -658,9 +719,9 @@ TEST_CASE("codec values of the right type but not allowed are invalid", "[codec]
 
 TEST_CASE("codec error details name the message and field", "[codec]") {
     auto result =
-        decode_body(request_frame(good_transfer, str_field("a/b"), good_offset, good_chunk_size, good_credit));
+        decode_body(request_frame(good_transfer, str_field("a/../b"), good_offset, good_chunk_size, good_credit));
     REQUIRE_FALSE(result.ok());
-    CHECK(result.error().what() == "invalid value: REQUEST.name: name contains a path separator");
+    CHECK(result.error().what() == "invalid value: REQUEST.name: name is '.' or '..'");
     CHECK(to_string(decode_errc::wrong_field_type) == "wrong field type");
 }
 
@@ -756,7 +817,7 @@ TEST_CASE("codec a 5-byte frame announcing a huge array, str or bin is refused w
 // The CHUNK payload frame is not copied
 
 TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]") {
-    const auto header = raw({0x95, 0x03, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
+    const auto header = raw({0x95, 0x04, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
 
     SECTION("a payload in a buffer owned by the caller (zero-copy message)") {
         std::vector<char> buffer(64 * 1024, 'p');

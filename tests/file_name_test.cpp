@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace p2p;
 
@@ -133,5 +135,65 @@ TEST_CASE("file name escaping for terminals neutralises control and invisible ch
     for (unsigned char c : escape_for_terminal(all)) {
         CHECK(c >= 0x20);
         CHECK(c != 0x7f);
+    }
+}
+
+TEST_CASE("file path relative paths of valid components are accepted", "[file_name]") {
+    std::string deepest = "d";
+    for (std::size_t i = 1; i < protocol::max_path_depth; ++i) {
+        deepest += "/d";
+    }
+    // Built with append: GCC 12 warns wrongly (-Warray-bounds) on a chain of operator+ here.
+    std::string longest;
+    for (const char c : {'a', 'b', 'c'}) {
+        longest.append(protocol::max_name_bytes, c).append("/");
+    }
+    longest.append("x/"); // so that the last component fits in 255 bytes
+    longest.append(protocol::max_path_bytes - longest.size(), 'e');
+    REQUIRE(longest.size() == protocol::max_path_bytes);
+    for (const std::string& path :
+         {std::string("a.txt"), std::string("sub/a.txt"), std::string("top/mid/low/x y.bin"),
+          std::string(".hidden/...x/a..b"), std::string("\xc3\xbc/\xc3\xa9.txt"), deepest, longest}) {
+        INFO(path);
+        CHECK(is_valid_file_path(path));
+    }
+}
+
+TEST_CASE("file path bad components, separators, depth and length are refused", "[file_name]") {
+    std::string too_deep = "d";
+    for (std::size_t i = 0; i < protocol::max_path_depth; ++i) {
+        too_deep += "/d";
+    }
+    const std::vector<std::pair<std::string, std::string>> refused{
+        {"", "empty name"},
+        {"/", "name starts or ends with '/'"},
+        {"/etc/passwd", "name starts or ends with '/'"},
+        {"sub/", "name starts or ends with '/'"},
+        {"a//b", "name has an empty component ('//')"},
+        {"..", "name is '.' or '..'"},
+        {"../x", "name is '.' or '..'"},
+        {"a/../../x", "name is '.' or '..'"},
+        {"a/./b", "name is '.' or '..'"},
+        {"a/..", "name is '.' or '..'"},
+        {"a\\b/c", "name contains a path separator"},
+        {"a/b\\..\\c", "name contains a path separator"},
+        {std::string("a/b\0c", 5), "name contains NUL"},
+        {"sub/esc\x1b[1A", "name contains a control character"},
+        {"sub/\xe2\x80\xae"
+         "gpj.exe",
+         "name contains an invisible formatting character"},
+        {"sub/\xff", "name is not valid UTF-8"},
+        {".p2p/x", "names starting with .p2p are reserved"},
+        {"sub/.p2p-part-0123", "names starting with .p2p are reserved"},
+        {std::string("a/").append(protocol::max_name_bytes + 1, 'n'), "name longer than 255 bytes"},
+        {std::string(protocol::max_path_bytes + 1, 'n'), "name longer than 1024 bytes"},
+        {too_deep, "name deeper than 16 components"},
+    };
+    for (const auto& [path, reason] : refused) {
+        INFO("path: " << escape_for_terminal(path));
+        auto problem = file_path_problem(path);
+        REQUIRE(problem.has_value());
+        CHECK(*problem == reason);
+        CHECK_FALSE(is_valid_file_path(path));
     }
 }

@@ -261,7 +261,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(255); }), // type 255
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(-1); }),  // negative type
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pack_str(pk, "PING"); }),
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(4), pk.pack(wire::ping); }), // version 4
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(5), pk.pack(wire::ping); }), // version 5
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(0), pk.pack(wire::ping); }), // version 0
         pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(wire::version); }),          // no type
         pack_with([](packer_t& pk) { pk.pack_array(0); }),
@@ -269,7 +269,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pack_str(pk, "PING"); }),
         raw({0xc0}),                   // nil
         raw({0xc1}),                   // never used in msgpack
-        raw({0x92, 0x03, 0x09, 0x00}), // PING with a trailing byte
+        raw({0x92, 0x04, 0x09, 0x00}), // PING with a trailing byte
         raw({0xd4, 0x01, 0x00}),       // fixext 1
         std::string(),                 // empty frame
     };
@@ -509,8 +509,11 @@ TEMPLATE_TEST_CASE("hostile REQUEST for paths outside the folder gets no byte of
         "/etc/passwd",
         "..",
         ".",
-        "dirlink/secret",
         "a/../../x",
+        "dirlink/../../x",
+        "dirlink//secret",
+        "dirlink/",
+        "sub/.p2p-part-0123456789abcdef0123456789abcdef",
         "..\\x",
         "",
         std::string("nul\0byte", 8),
@@ -526,6 +529,8 @@ TEMPLATE_TEST_CASE("hostile REQUEST for paths outside the folder gets no byte of
         "utf8",
         ".p2p-part-0123456789abcdef0123456789abcdef", // our own partial file
         std::string(256, 'n'),
+        std::string("sub/").append(256, 'n'),
+        std::string(1025, 'n'),
     };
     const auto before = a.errors();
     std::uint32_t transfer = 100;
@@ -533,9 +538,11 @@ TEMPLATE_TEST_CASE("hostile REQUEST for paths outside the folder gets no byte of
         h.send(body::request(transfer++, name, 0, test_chunk, 1));
     }
     REQUIRE(eventually(*a.victim, [&] { return a.errors() >= before + refused_by_codec.size(); }));
-    // Names that are valid but name no regular file: a symlink to a file outside, one to a directory outside, and
-    // nothing at all. Each gets NOT_FOUND, never an OFFER.
-    const std::vector<std::string> not_served{"link", "dirlink", "missing", "x", "secret"};
+    // Names that are valid but name no regular file: a symlink to a file outside, one to a directory outside, a
+    // path through that directory link (never followed, at any level), and nothing at all. Each gets NOT_FOUND, never
+    // an OFFER.
+    const std::vector<std::string> not_served{"link", "dirlink", "dirlink/secret", "missing",
+                                              "x",    "secret",  "missing/secret"};
     std::map<std::uint64_t, std::string> asked;
     for (const auto& name : not_served) {
         asked[transfer] = name;
@@ -758,8 +765,11 @@ TEMPLATE_TEST_CASE("hostile FILE_LISTs over the limits or with escape sequences 
                                              "zw\xe2\x80\x8bsp",
                                              "../up",
                                              "/abs",
-                                             "dir/name",
-                                             ".p2p-part-x"};
+                                             "dir//name",
+                                             "dir/../../up",
+                                             "dir/",
+                                             ".p2p-part-x",
+                                             "dir/.p2p-part-x"};
     for (const auto& name : bad_names) {
         h.send(body::file_list(2, 0, 1, {{"fine.txt", 1}, {name, 1}}));
     }

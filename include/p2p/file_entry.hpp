@@ -8,7 +8,7 @@
 namespace p2p {
 
 struct file_entry {
-    std::string name;       ///< One path component, checked by is_valid_file_name.
+    std::string name;       ///< A relative path ("sub/a.txt"), checked by is_valid_file_path.
     std::uint64_t size = 0; ///< Bytes.
     friend bool operator==(const file_entry&, const file_entry&) = default;
 };

@@ -18,6 +18,16 @@ inline bool is_valid_file_name(std::string_view name) {
     return !file_name_problem(name);
 }
 
+/// Why a file name on the wire is refused, or nullopt: a relative path of 1..max_path_depth components joined by
+/// single '/' (no leading, trailing or doubled '/'), at most max_path_bytes in all, each component valid by
+/// file_name_problem() (so "..", "." and ".p2p..." are refused at every level). "a.txt" and "sub/a.txt" pass.
+std::optional<std::string> file_path_problem(std::string_view path);
+
+/// True when file_path_problem(path) finds nothing.
+inline bool is_valid_file_path(std::string_view path) {
+    return !file_path_problem(path);
+}
+
 /// Names reserved for the peer's own files in a shared folder: never listed, served or downloaded.
 bool is_reserved_name(std::string_view name);
 

@@ -16,7 +16,7 @@ namespace p2p {
 
 /// One version of one file of the folder: what an entry of the store is for.
 struct stored_file {
-    std::string_view name; ///< Name in the folder (one path component).
+    std::string_view name; ///< Name in the folder (a relative path, "sub/a.txt").
     file_stat stat;        ///< Its stat when its manifest was built.
 };
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace p2p {
 
@@ -19,10 +20,11 @@ namespace p2p {
 std::string partial_file_name(std::string_view name);
 std::string partial_meta_name(std::string_view name);
 
-/// The folder. All access goes through a directory descriptor and single-component names, so nothing outside the
-/// folder is ever opened: names with '/' or ".." are refused before any system call, and O_NOFOLLOW refuses
-/// symlinks. Only regular files are listed or served. Hard links are regular files and are served: whoever can put
-/// a hard link into the folder could copy the file there as well.
+/// The folder and every folder under it. Names are relative paths ("sub/a.txt"); all access goes through directory
+/// descriptors, one component at a time (openat with O_DIRECTORY | O_NOFOLLOW), so nothing outside the folder is
+/// ever opened: names with ".." or empty components are refused before any system call, and a symlink anywhere in a
+/// path is refused, never followed. Only regular files are listed or served. Hard links are regular files and are
+/// served: whoever can put a hard link into the folder could copy the file there as well.
 class posix_folder final : public core::folder_io {
 public:
     /// Opens (creating if missing) the folder and watches it with inotify.
@@ -35,8 +37,10 @@ public:
     int watch_fd() const { return watch_.get(); }
     /// Reads queued inotify events; true when one concerns a shareable name (our own partial files are ignored).
     bool drain_watch();
-    /// Entries the last scan left out (symlinks, folders, special files, unsendable names; not our own .p2p files).
+    /// Entries the last scan left out (symlinks, special files, unsendable names, folders past the depth limit,
+    /// files past max_files; not our own .p2p files).
     std::size_t skipped() const { return skipped_; }
+    bool watching_everything() const override { return watching_everything_; }
 
     std::optional<std::vector<core::folder_entry>> scan() override;
     std::variant<core::opened_file, std::string> open_shared(std::string_view name) override;
@@ -50,10 +54,28 @@ public:
     std::optional<std::uint64_t> free_space() override;
 
 private:
+    /// What one scan collects on its way down the tree.
+    struct scan_state {
+        const std::set<std::string, std::less<>>& reported_before;
+        std::vector<core::folder_entry> files;
+        std::size_t skipped = 0;
+        std::set<std::string, std::less<>> reported;
+        /// Counts a name left out, and says why once.
+        void skip(std::string_view name, std::string_view why);
+    };
+    /// Lists the folder open as `fd` (taken over), whose path is `prefix` ("" or "a/b/") at `depth` components, and
+    /// the folders under it; false when this one cannot be listed (said in the log).
+    bool scan_folder(int fd, const std::string& prefix, std::size_t depth, scan_state& state);
+    /// Adds an inotify watch on the folder open as `fd`; false when the kernel refuses (errno says why).
+    bool watch_dir(int fd);
+    /// Watches a subfolder; the first refusal (the watch limit) turns watching_everything() off and is said once.
+    void watch_subfolder(int fd, std::string_view name);
+
     std::filesystem::path path_;
     unique_fd dir_;
     unique_fd watch_;
     std::size_t skipped_ = 0;
+    bool watching_everything_ = true;
     /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).
     std::set<std::string, std::less<>> reported_;
 };

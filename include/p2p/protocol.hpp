@@ -12,17 +12,22 @@ namespace p2p::protocol {
 
 /// Protocol version carried as the first element of every frame. 2: CANCEL (type 13) split from ABORT, so that a
 /// transfer number is always the downloader's and each message says by its type which way it goes. 3: HELLO says
-/// whether the sender is a one-shot client (it shares nothing and is no member of the other's peer list).
-inline constexpr std::uint32_t version = 3;
+/// whether the sender is a one-shot client (it shares nothing and is no member of the other's peer list). 4: names are
+/// relative paths ("sub/a.txt"), so folders with subfolders are shared.
+inline constexpr std::uint32_t version = 4;
 
-/// Longest file name on the wire, in bytes (one path component, as in POSIX NAME_MAX).
+/// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;
+/// Longest file name on the wire, in bytes: a relative path of components joined by '/'.
+inline constexpr std::size_t max_path_bytes = 1024;
+/// Most components in one file name ("a/b/c.txt" has 3): a shared tree is at most 15 folders deep.
+inline constexpr std::size_t max_path_depth = 16;
 /// Longest endpoint string in HELLO ("tcp://[v6 address]:port" or "inproc://name").
 inline constexpr std::size_t max_endpoint_bytes = 256;
 /// Longest human-readable reason in NOT_FOUND and ABORT.
 inline constexpr std::size_t max_reason_bytes = 256;
-/// Longest string field of any kind: the msgpack str limit handed to the unpacker.
-inline constexpr std::size_t max_string_bytes = 256;
+/// Longest string field of any kind (a file name): the msgpack str limit handed to the unpacker.
+inline constexpr std::size_t max_string_bytes = max_path_bytes;
 
 /// Entries in one FILE_LIST page; also the msgpack array limit.
 inline constexpr std::size_t files_per_page = 1000;
@@ -41,8 +46,9 @@ inline constexpr std::uint32_t default_chunk_size = 1u << 20;
 /// Most chunks a receiver may grant as credit for one transfer.
 inline constexpr std::uint32_t max_window = 64;
 
-/// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 255-byte names fits.
-inline constexpr std::size_t max_body_bytes = 512u << 10;
+/// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 1024-byte names fits (each entry
+/// at most 1 + 3 + 1024 + 9 bytes: 1,037,000 bytes for 1000 of them, plus the head).
+inline constexpr std::size_t max_body_bytes = 1040u << 10;
 /// Largest frame of any kind; handed to ZMQ_MAXMSGSIZE so libzmq drops bigger ones before allocating.
 inline constexpr std::size_t max_frame_bytes = max_chunk_size + (64u << 10);
 

@@ -5,6 +5,7 @@
 #include "event_output.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
+#include "folder_names.hpp"
 #include "shutdown.hpp"
 #include "wait.hpp"
 #include "web_option.hpp"
@@ -196,6 +197,16 @@ bool menu::request_file() {
     if (!from) {
         return false;
     }
+    // A folder of theirs ("top" when they list "top/a.txt"): every file under it.
+    std::vector<file_entry> listed;
+    for (const auto& p : peer_.peers()) {
+        if (p.id.hex().starts_with(trimmed(*from))) {
+            listed.insert(listed.end(), p.files.begin(), p.files.end());
+        }
+    }
+    if (const auto under = files_under(listed, *name); !under.empty()) {
+        return request_folder(*name, trimmed(*from), under);
+    }
     if (trimmed(*from).empty()) {
         // "All" means any copy of one file; different files under one name are the user's choice, not ours.
         if (const auto chosen = choose_between_different_files(*name); !chosen) {
@@ -234,6 +245,32 @@ bool menu::request_file() {
         return true;
     }
     screen_.line(describe_download(*done));
+    return true;
+}
+
+bool menu::request_folder(const std::string& name, const std::string& from, const std::vector<file_entry>& files) {
+    screen_.line("Folder " + escape_for_terminal(name) + ": " + std::to_string(files.size()) + " files");
+    std::size_t got = 0;
+    for (const auto& f : files) {
+        const auto op = peer_.start_download(download_request{f.name, from, std::nullopt, std::nullopt});
+        const auto [done, cancelled] = await_download(
+            peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
+        if (!done) {
+            return false; // a second Ctrl-C: leave
+        }
+        if (cancelled && !done->ok && done->code == download_errc::cancelled) {
+            screen_.line(describe_cancelled(*done, done->size, "choose 3 again to resume") + "; the rest of folder " +
+                         escape_for_terminal(name) + " not fetched");
+            return true;
+        }
+        screen_.line(describe_download(*done));
+        got += done->ok ? 1 : 0;
+        if (cancelled) {
+            break;
+        }
+    }
+    screen_.line("Got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
+                 escape_for_terminal(name));
     return true;
 }
 

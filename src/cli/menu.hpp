@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace p2p::cli {
 
@@ -38,6 +39,8 @@ private:
     void list_peers();
     /// Choice 3. The first stop signal during the download cancels it; returns false when a second one came.
     bool request_file();
+    /// Choice 3 with a folder of the other peers' lists: every file under it, one after the other.
+    bool request_folder(const std::string& name, const std::string& from, const std::vector<file_entry>& files);
     /// Choice 3 with no peer given: when peers list different files (sizes differ) under `name`, lists them and asks
     /// which peer to take it from: the answer ("" when the user chose none), "*" when there was nothing to choose,
     /// nullopt on a stop signal or end of input.

@@ -63,7 +63,7 @@ void download_table::start(const command::download& cmd, steady_time now) {
     if (state_.stopping) {
         return refuse(download_errc::cancelled, "the peer is shutting down");
     }
-    if (auto problem = file_name_problem(req.name)) {
+    if (auto problem = file_path_problem(req.name)) {
         return refuse(download_errc::bad_name, "invalid file name: " + *problem);
     }
     auto& disk = state_.folder->disk();

@@ -97,6 +97,13 @@ bool folder_view::rescan(steady_time now, bool initial) {
         }
         return false;
     }
+    if (watched_ && !disk_.watching_everything()) {
+        // Some folder of the tree has no watch (said in the log): from now on, list the folder on a timer.
+        watched_ = false;
+        if (!rescan_at_) {
+            rescan_at_ = now + periodic_scan;
+        }
+    }
     bool news = false;
     std::map<std::string, seen_file, std::less<>> seen;
     for (auto& entry : *scanned) {

@@ -56,7 +56,7 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         state_.peers->send(from, abort_transfer{r.transfer, "too many transfers at once; try again later"});
         return;
     }
-    if (auto problem = file_name_problem(r.name)) {
+    if (auto problem = file_path_problem(r.name)) {
         ++state_.stats.uploads_refused;
         state_.peers->send(from, not_found{r.transfer, r.name, *problem});
         return;

@@ -363,7 +363,7 @@ void bridge::execute(peer& p, const std::shared_ptr<job>& j, clock::time_point n
 }
 
 reply bridge::start_download(peer& p, const download_command& c, clock::time_point now) {
-    if (const auto problem = file_name_problem(c.name)) {
+    if (const auto problem = file_path_problem(c.name)) {
         return error_reply(400, "Bad file name: " + *problem, error_code::usage);
     }
     std::string from;

@@ -14,7 +14,10 @@ Scenarios:
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
   client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
   settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
-  skipped  symlinks, FIFOs, folders and unsendable names are named once in the log and counted in choice 1
+  skipped  symlinks, FIFOs and unsendable names, at any level of the tree, are named once in the log and counted
+           in choice 1
+  folder   a tree of 3 levels with 1,000 files is fetched as a folder by `get HOST:PORT top`, byte for byte; a raw
+           client's REQUEST with ".." is refused and one through a symlinked folder is NOT_FOUND
   prompt   the menu on a terminal (a pty): an event line arriving while an answer is typed redraws the prompt with
            the typed text; the terminal's settings are restored at exit
   cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
@@ -402,7 +405,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 3, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 4, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -640,6 +643,7 @@ def scenario_skipped(h):
     os.symlink("ok.txt", os.path.join(folder, "link"))
     os.mkfifo(os.path.join(folder, "fifo"))
     os.mkdir(os.path.join(folder, "sub"))
+    os.symlink("..", os.path.join(folder, "sub", "up"))  # a symlinked folder inside a subfolder: never followed
     m, _, _ = h.menu("M", folder, "--log-level", "info")
     m.send("1")
     shown = lines_until(m, r"^1\. List local files$")
@@ -660,7 +664,7 @@ def scenario_skipped(h):
     with open(m.stderr_path, errors="replace") as f:
         log = f.read()
     for name, reason in (("bad\\x1bname.txt", "control character"), ("link", "symbolic link"), ("fifo", "FIFO"),
-                         ("sub", "folder")):
+                         ("sub/up", "symbolic link")):
         lines = [line for line in log.splitlines() if f"not sharing {name}:" in line]
         check(len(lines) == 1, f"{name}: logged {len(lines)} times, not once: {lines} (log: {log!r})")
         check(reason in lines[0], f"{name}: no reason {reason!r} in {lines[0]!r}")
@@ -668,6 +672,156 @@ def scenario_skipped(h):
     m.send("5")
     check(m.exit_code() == 0, "the menu did not exit 0")
     print("skipped: 4 skipped entries counted in choice 1 and each named once in the log")
+
+
+def tree_files(root):
+    """Every file under root, as {relative path: bytes}, but the peer's own .p2p folder (its id)."""
+    out = {}
+    for folder, subfolders, names in os.walk(root):
+        if folder == root and ".p2p" in subfolders:
+            subfolders.remove(".p2p")
+        for name in names:
+            path = os.path.join(folder, name)
+            out[os.path.relpath(path, root)] = read(path)
+    return out
+
+
+def scenario_folder(h):
+    """Issue 13: folders with subfolders. 10 x 10 x 10 files under top/, sizes 0..4999 (some empty)."""
+    shared = h.path("shared")
+    files = {}
+    for i in range(1000):
+        name = f"top/d{i // 100}/e{i // 10 % 10}/f{i % 10}.bin"
+        size = 0 if i % 97 == 0 else (i * 7919) % 5000
+        files[name] = random.Random(i).randbytes(size)
+    for name, body in files.items():
+        os.makedirs(os.path.dirname(os.path.join(shared, name)), exist_ok=True)
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(body)
+    outside = make_folder(h.path("outside"), {"secret": b"top secret"})
+    os.symlink(outside, os.path.join(shared, "top", "link"))  # never followed: not listed, not served
+    s, s_id, port = h.serve("server", shared)
+    address = f"127.0.0.1:{port}"
+
+    code, out, err = h.run("ls", address)
+    check(code == 0, f"ls exited {code}: {err}")
+    expected = [f"{name} {len(body)}" for name, body in sorted(files.items())]
+    check(out.splitlines() == expected, f"ls does not list the tree sorted by path: {out[:300]!r}...")
+
+    down = h.path("down")
+    code, out, err = h.run("get", address, "top", "--dir", down, timeout=3 * TRANSFER_S)
+    check(code == 0, f"get of a folder exited {code}: {err[-500:]}")
+    lines = out.splitlines()
+    check(len(lines) == 1001, f"get printed {len(lines)} lines, not one a file and a summary: {out[-300:]!r}")
+    check(all(re.fullmatch(r"Got file top/d\d/e\d/f\d\.bin from peer \S+ \(.*\)", line) for line in lines[:-1]),
+          f"a per-file line is not a success: {[x for x in lines[:-1] if not x.startswith('Got file top/')][:3]}")
+    total = sum(len(b) for b in files.values())
+    check(re.fullmatch(rf"Got 1000 of 1000 files of folder top from peer {s_id} \({total} bytes in [0-9.]+ s\)",
+                       lines[-1]), f"summary: {lines[-1]!r}")
+    got = tree_files(down)
+    check(sorted(got) == sorted(files), f"the tree differs: {sorted(set(got) ^ set(files))[:5]}")
+    differ = [name for name in files if got[name] != files[name]]
+    check(not differ, f"{len(differ)} files differ, e.g. {differ[:3]}")
+
+    # One file by its path: the single-file get, unchanged.
+    one = h.path("one")
+    code, out, err = h.run("get", address, "top/d3/e4/f5.bin", "--dir", one)
+    check(code == 0 and read(os.path.join(one, "top/d3/e4/f5.bin")) == files["top/d3/e4/f5.bin"],
+          f"get of one path: {code} {err!r}")
+    # --json: one array, an object per file; a file that exists already is a failure object with its name, and exit 1.
+    code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
+    results = json.loads(out.splitlines()[0])
+    check(code == 0 and [r["name"] for r in results] == [f"top/d1/e1/f{i}.bin" for i in range(10)]
+          and all(r["size"] == len(files[r["name"]]) for r in results), f"get --json of a folder: {code} {out!r}")
+    for i in range(10):
+        os.remove(os.path.join(one, f"top/d1/e1/f{i}.bin"))
+    with open(os.path.join(one, "top/d1/e1/f3.bin"), "wb") as f:
+        f.write(b"mine")
+    code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
+    lines = out.splitlines()
+    results = json.loads(lines[0])
+    failed = [r for r in results if "error" in r]
+    check(code == 1 and len(results) == 10 and [r["name"] for r in failed] == ["top/d1/e1/f3.bin"]
+          and failed[0]["code"] == "exists" and json.loads(lines[1])["code"] == "failed",
+          f"get --json of a folder with a file that exists: {code} {out!r}")
+    check(read(os.path.join(one, "top/d1/e1/f3.bin")) == b"mine", "an existing file was overwritten")
+
+    # "top/d" is no folder of the list (only a start of "top/d0/..."): a single-file get, which is not found.
+    code, out, err = h.run("get", address, "top/d", "--dir", one)
+    check(code == 1 and "not found" in err.lower(), f"get of a name prefix: {code} {err!r}")
+    print(f"folder: 1000 files in 3 levels fetched as folder top, byte for byte ({total} bytes)")
+
+    # Menu choice 3 with a folder name: every file under it, a line each, then a summary; choice 1 lists the paths.
+    m, _, _ = h.menu("M", h.path("menu"))
+    m.send("4", "127.0.0.1", str(port))
+    m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{port} \(1000 files available\)$")
+    m.send("3", "top/d9/e9", "")
+    m.wait_for(r"^Folder top/d9/e9: 10 files$")
+    m.wait_for(r"^Got 10 of 10 files of folder top/d9/e9$", TRANSFER_S)
+    under = {name: body for name, body in files.items() if name.startswith("top/d9/e9/")}
+    check(tree_files(h.path("menu")) == under, "choice 3 with a folder did not fetch its files byte for byte")
+    wanted = [f"  {name} ({len(body)} bytes)" for name, body in sorted(under.items())]
+
+    def listed_all():
+        m.send("1")
+        return [line for line in lines_until(m, r"^1\. List local files$") if line.startswith("  top/")] == wanted
+    wait_until(listed_all, "choice 1 did not list the fetched paths, sorted")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+
+    hostile_paths(h, port, outside)
+
+    s.proc.send_signal(signal.SIGINT)
+    check(s.exit_code() == 0, "serve did not exit 0 on SIGINT")
+
+
+def hostile_paths(h, port, outside):
+    """A raw client (python3-zmq) asks for a path with ".." and one through the symlinked folder."""
+    try:
+        import msgpack
+        import zmq
+    except ImportError as e:
+        print(f"SKIP the raw client: python module missing: {e}")
+        return
+    version, hello, file_list, request, offer, not_found = 4, 1, 2, 3, 4, 7
+    before = {name: os.stat(os.path.join(outside, name)) for name in os.listdir(outside)}
+    context = zmq.Context()
+    try:
+        listener = context.socket(zmq.ROUTER)  # only so that HELLO names a real endpoint
+        listener.setsockopt(zmq.LINGER, 0)
+        listener_port = listener.bind_to_random_port("tcp://127.0.0.1")
+        dealer = context.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        my_id = random.getrandbits(63) + 1
+        dealer.setsockopt(zmq.ROUTING_ID, f"{my_id:016x}".encode())
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+
+        def send(*fields):
+            dealer.send(msgpack.packb([version, *fields], use_bin_type=True))
+        send(hello, my_id, f"tcp://127.0.0.1:{listener_port}", 0, True)
+        send(file_list, 0, 0, 1, [])
+        # Transfer 2 cannot even be decoded; 3 goes through a symlink; 4 is fine. Answers come in order, so the
+        # answer to 4 means 2 and 3 were dealt with before it.
+        send(request, 2, "top/../../outside/secret", 0, 65536, 1)
+        send(request, 3, "top/link/secret", 0, 65536, 1)
+        send(request, 4, "top/d0/e0/f1.bin", 0, 65536, 1)
+        answers = {}
+        deadline = time.monotonic() + STEP_S
+        while 4 not in answers and time.monotonic() < deadline:
+            if not dealer.poll(100):
+                continue
+            message = msgpack.unpackb(dealer.recv_multipart()[0], raw=False)
+            if message[1] in (offer, not_found):
+                answers[message[2]] = message
+    finally:
+        context.destroy(linger=0)
+    check(4 in answers and answers[4][1] == offer, f"the good request after the bad ones was not served: {answers}")
+    check(2 not in answers, f"the REQUEST with '..' was answered: {answers.get(2)}")
+    check(3 in answers and answers[3][1] == not_found, f"the path through a symlink was not refused: {answers}")
+    after = {name: os.stat(os.path.join(outside, name)) for name in os.listdir(outside)}
+    check(sorted(after) == sorted(before) and read(os.path.join(outside, "secret")) == b"top secret",
+          "something outside the folder changed")
+    print(f"folder: '..' refused, the symlinked folder NOT_FOUND ({answers[3][4]!r})")
 
 
 GIB = 1024 * 1024 * 1024
@@ -890,7 +1044,8 @@ def scenario_prompt(h):
 
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "client": scenario_client,
-             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt}
+             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt,
+             "folder": scenario_folder}
 
 
 def main():

@@ -69,7 +69,7 @@ void memory_file::rewrite(std::string bytes) {
 memory_folder::memory_folder(const std::int64_t* clock_ns) : clock_ns_(clock_ns) {}
 
 bool memory_folder::check_name(std::string_view name) {
-    if (!is_valid_file_name(name)) {
+    if (!is_valid_file_path(name)) {
         bad_names_.emplace_back(name);
         return false;
     }

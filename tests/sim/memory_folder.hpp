@@ -49,6 +49,7 @@ public:
     bool disk_full = false;   ///< Writes fail with ENOSPC.
     bool read_errors = false; ///< Reads fail with EIO.
     bool sync_errors = false; ///< fsync fails with EIO.
+    bool watch_lost = false;  ///< Some folder went unwatched (the inotify watch limit): watching_everything() false.
 
     /// The scenario's own hand: put a file in the folder (a new inode) or change one in place.
     void put(const std::string& name, std::string bytes);
@@ -56,7 +57,7 @@ public:
     /// A file under its final name, or nullptr.
     const memory_file* file(const std::string& name) const;
     const std::map<std::string, std::shared_ptr<memory_file>>& files() const { return files_; }
-    /// Names the core asked to create or rename into that are not valid single components: must stay empty.
+    /// Names the core asked to create or rename into that are not valid relative paths: must stay empty.
     const std::vector<std::string>& bad_names() const { return bad_names_; }
 
     std::optional<std::vector<core::folder_entry>> scan() override;
@@ -69,6 +70,7 @@ public:
     core::place_result place_partial(std::string_view name, std::string& error) override;
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
+    bool watching_everything() const override { return !watch_lost; }
 
     std::int64_t now_ns() const { return *clock_ns_; }
 

@@ -105,9 +105,11 @@ private:
         for (int i = 0; i < settings_.peers; ++i) {
             world_.add_peer();
         }
-        // The swarm's files: each held by a few peers, now and then one in a version of its own.
+        // The swarm's files: each held by a few peers, now and then one in a version of its own. Every third one
+        // lives in a subfolder, named by its path (protocol 4).
         for (int f = 0; f < settings_.files; ++f) {
-            const auto name = "f" + std::to_string(f) + ".bin";
+            const auto folder = f % 3 == 0 ? "dir" + std::to_string(f % 2) + "/sub/" : std::string();
+            const auto name = folder + "f" + std::to_string(f) + ".bin";
             names_.push_back(name);
             auto size = static_cast<std::size_t>(random(settings_.max_file_bytes + 1));
             if (chance(0.15)) {

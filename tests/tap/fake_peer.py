@@ -20,7 +20,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 3
+VERSION = 4
 HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL = range(1, 14)
 MAX_FRAME = (4 << 20) + (64 << 10)
 SERVER_MAX_CHUNK = 1 << 20

@@ -2,9 +2,9 @@
 // core/storage.hpp - the shared folder as the core sees it: an interface, so that the real node uses the disk
 // (posix_folder.hpp) and the simulation a folder in memory that can fail on command.
 //
-// The rules every implementation keeps: names are single path components that the core has checked with
-// file_name_problem(); nothing outside the folder is ever opened; only regular files are listed or served; partial
-// downloads live under reserved ".p2p" names and are never listed.
+// The rules every implementation keeps: names are relative paths ("sub/a.txt") that the core has checked with
+// file_path_problem(); nothing outside the folder is ever opened, and no symlink is followed on the way; only regular
+// files are listed or served; partial downloads live under reserved ".p2p" names and are never listed.
 #pragma once
 
 #include "p2p/digest.hpp"
@@ -68,8 +68,8 @@ class folder_io {
 public:
     virtual ~folder_io() = default;
 
-    /// The regular files of the folder (symlinks, directories, devices, reserved and unsendable names left out),
-    /// or nullopt when it cannot be listed (said in the log).
+    /// The regular files of the folder and its subfolders, named by relative path (symlinks, devices, reserved and
+    /// unsendable names left out), or nullopt when it cannot be listed (said in the log).
     virtual std::optional<std::vector<folder_entry>> scan() = 0;
     /// Opens a shared file for reading, refusing anything but a regular file reached without a symlink. Returns
     /// the reason otherwise, one line that is safe to send to the requester ("File not found", "not a regular
@@ -95,6 +95,9 @@ public:
     virtual void remove_partial(std::string_view name) = 0;
     /// Bytes free for downloads, or nullopt when unknown.
     virtual std::optional<std::uint64_t> free_space() = 0;
+    /// False once a change somewhere in the tree may go untold (a watch could not be added: the watch limit), so
+    /// the core lists the folder on a timer from then on. Asked after each scan.
+    virtual bool watching_everything() const { return true; }
 };
 
 } // namespace p2p::core
