@@ -178,10 +178,12 @@ json event_json(const event& e) {
         e);
 }
 
-json started_json(peer_id id, const std::string& address, const std::string& public_key) {
+json started_json(peer_id id, const std::string& address, const std::vector<std::string>& addresses,
+                  const std::string& public_key) {
     return {{"event", "started"},
             {"peer", id.hex()},
             {"address", address},
+            {"addresses", addresses},
             {"public_key", public_key.empty() ? json(nullptr) : json(public_key)}};
 }
 

@@ -40,8 +40,10 @@ std::string_view download_code_name(download_errc code);
 /// lines and the web API sends them as server-sent events.
 json event_json(const event& e);
 
-/// {"event": "started", "peer", "address", "public_key" (null without --secure)}: the first line of `serve --json`.
-json started_json(peer_id id, const std::string& address, const std::string& public_key);
+/// {"event": "started", "peer", "address", "addresses", "public_key" (null without --secure)}: the first line of
+/// `serve --json`. `addresses` are those another machine can use, as the human "Reachable at" line lists them.
+json started_json(peer_id id, const std::string& address, const std::vector<std::string>& addresses,
+                  const std::string& public_key);
 /// {"event": "stopping"}: the peer was asked to stop ("Shutting down peer...").
 json stopping_json();
 /// {"event": "stopped", "peer"}: the peer has left ("Peer <id> stopped"), the last line or event.

@@ -19,6 +19,7 @@ Scenarios:
            the typed text; the terminal's settings are restored at exit
   cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
+  started_json  serve --json's start object lists the addresses of the human "Reachable at" line
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -804,6 +805,26 @@ def scenario_cancel(h, tap):
     print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
 
 
+def scenario_started_json(h):
+    """serve --json lists in its start object the addresses the human start lines list, in the same order."""
+    human = process("human", [h.peer, "serve", "0", h.path("h")], h.dir)
+    first = human.wait_for(r"^Peer \S+ started on (\S+):(\d+)$", STARTUP_S)
+    hosts = [first.group(1)]
+    check(human.stop() == 0, "serve did not stop cleanly")
+    reach = [line for line in human.output if line.startswith("Reachable at ")]
+    if reach:  # printed only when there is more than one
+        hosts = [a.rsplit(":", 1)[0] for a in reach[0][len("Reachable at "):].split(", ")]
+    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json"], h.dir)
+    started = json.loads(machine.wait_for(r"^\{\"event\":\"started\"", STARTUP_S).string)
+    check(machine.stop() == 0, "serve --json did not stop cleanly")
+    check(isinstance(started.get("addresses"), list), f"no addresses in {started}")
+    port = started["address"].rsplit(":", 1)[1]
+    check(all(a.endswith(":" + port) for a in started["addresses"]), f"addresses without the port: {started}")
+    check([a.rsplit(":", 1)[0] for a in started["addresses"]] == hosts,
+          f"serve --json lists {started['addresses']}, the human lines {hosts}")
+    print(f"started_json: addresses {started['addresses']}")
+
+
 def take_terminal():
     import fcntl
     import termios
@@ -890,7 +911,8 @@ def scenario_prompt(h):
 
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "client": scenario_client,
-             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt}
+             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt,
+             "started_json": scenario_started_json}
 
 
 def main():
