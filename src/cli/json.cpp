@@ -203,6 +203,30 @@ json download_result_json(const download_finished& done) {
             {"peer", done.from.hex()}};
 }
 
+json get_file_json(const download_finished& done, const std::string& saved_as) {
+    return {{"name", done.name},
+            {"saved_as", saved_as},
+            {"ok", true},
+            {"size", done.size},
+            {"seconds", microsecond_precision(done.seconds)},
+            {"rate", whole_rate(download_rate(done))},
+            {"peer", done.from.hex()},
+            {"resumed_from", done.resumed_from}};
+}
+
+json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
+                     std::string_view code) {
+    return {{"name", name},
+            {"saved_as", saved_as},
+            {"ok", false},
+            {"error", std::string(error)},
+            {"code", std::string(code)}};
+}
+
+json get_summary_json(std::size_t requested, std::size_t got, const std::vector<std::string>& failed) {
+    return {{"requested", requested}, {"got", got}, {"failed", failed}};
+}
+
 json error_json(std::string_view error, std::string_view code) {
     return json{{"error", std::string(error)}, {"code", std::string(code)}};
 }
