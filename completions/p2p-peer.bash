@@ -21,7 +21,7 @@ _p2p_peer() {
     local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
                    --secure --ephemeral --allow --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
-                       --connect --dir --web "
+                       --connect --dir --web -o --output "
 
     case $prev in
     --log-level)
@@ -45,8 +45,8 @@ _p2p_peer() {
         mapfile -t COMPREPLY < <(compgen -W "0.0.0.0 127.0.0.1 $interfaces" -- "$cur")
         return 0
         ;;
-    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web)
-        return 0 # a number, a size, a duration, HOST:PORT or [ADDR:]PORT: nothing to offer
+    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output)
+        return 0 # a number, a size, a duration, HOST:PORT, [ADDR:]PORT or a name to save as: nothing to offer
         ;;
     esac
 
@@ -72,7 +72,7 @@ _p2p_peer() {
         case $command in
         serve) own="--connect --json" ;;
         ls) own="--json" ;;
-        get) own="--dir --json" ;;
+        get) own="--dir -o --output --force --json" ;;
         "") own="--version" ;;
         esac
         mapfile -t COMPREPLY < <(compgen -W "$globals $own" -- "$cur")
@@ -97,7 +97,7 @@ _p2p_peer() {
         fi
         ;;
     esac
-    # ls HOST:PORT and get HOST:PORT FILE name things on another machine: nothing to offer from here.
+    # ls HOST:PORT and get HOST:PORT FILE... name things on another machine: nothing to offer from here.
     return 0
 }
 

@@ -453,7 +453,7 @@ std::optional<std::string> posix_folder::describe_partial(std::string_view name,
     return std::nullopt;
 }
 
-core::place_result posix_folder::place_partial(std::string_view name, std::string& error) {
+core::place_result posix_folder::place_partial(std::string_view name, bool replace, std::string& error) {
     auto parent = open_parent(dir_.get(), name, false);
     if (auto* problem = std::get_if<std::string>(&parent)) {
         error = *problem;
@@ -461,7 +461,9 @@ core::place_result posix_folder::place_partial(std::string_view name, std::strin
     }
     const auto& [dir, leaf] = std::get<parent_dir>(parent);
     const auto part = partial_file_name(name);
-    if (::renameat2(dir.get(), part.c_str(), dir.get(), leaf.c_str(), RENAME_NOREPLACE) != 0) {
+    // rename(2) replaces atomically: whoever opens the name sees the old file or the new one. A symlink there is
+    // replaced itself, never followed; a folder there makes the rename fail.
+    if (::renameat2(dir.get(), part.c_str(), dir.get(), leaf.c_str(), replace ? 0U : RENAME_NOREPLACE) != 0) {
         const int err = errno;
         error = errno_text(err);
         return err == EEXIST ? core::place_result::name_taken : core::place_result::failed;

@@ -397,3 +397,108 @@ TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]")
     g.from(asker, request{1, "new.txt", 0, 1024, 1});
     CHECK(g.out.jobs.size() == 1);
 }
+
+namespace {
+
+/// A download_request as `get -o` and `get --force` make it.
+download_request saved_as(std::string name, std::string save_as, bool replace) {
+    download_request r{std::move(name), "", std::nullopt, std::nullopt};
+    r.save_as = std::move(save_as);
+    r.replace = replace;
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("core a download saved under another name asks for the listed name, and resumes under the new one",
+          "[core][save_as]") {
+    stepped_core g;
+    const auto bytes = patterned_bytes(64 * 1024, 5);
+    const std::size_t held = 16 * 1024;
+    // What an interrupted `get -o copy.bin` left: the partial file goes by the name it is saved as.
+    auto partial = std::get<std::shared_ptr<core::file_handle>>(g.folder.open_partial("copy.bin", false));
+    REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
+    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), blake2b_of(bytes)));
+
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"data.bin", bytes.size()}});
+    g.core->on_command(command::download{4, saved_as("data.bin", "copy.bin", false)}, g.now);
+    REQUIRE(g.out.jobs.size() == 1); // the resume hash of copy.bin's partial file
+    g.finish_job(0);
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].name == "data.bin");
+    CHECK(asked[0].offset == held);
+    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
+        g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
+                             payload::copy_of(bytes.substr(at, 16 * 1024))});
+    }
+    REQUIRE(g.out.jobs.size() == 2);
+    g.finish_job(1);
+    auto done = g.finished(4);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->resumed_from == held);
+    REQUIRE(g.folder.file("copy.bin") != nullptr);
+    CHECK(g.folder.file("copy.bin")->bytes() == bytes);
+    CHECK(g.folder.file("data.bin") == nullptr);
+    CHECK_FALSE(g.folder.find_partial("copy.bin"));
+}
+
+TEST_CASE("core a name to save as is checked like a received name", "[core][save_as]") {
+    stepped_core g;
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"data.bin", 3}});
+    for (const auto* bad : {"..", "../up.bin", ".p2p-part-x"}) {
+        INFO(bad);
+        const auto op = static_cast<operation_id>(g.out.events.size() + 100);
+        g.core->on_command(command::download{op, saved_as("data.bin", bad, false)}, g.now);
+        auto done = g.finished(op);
+        REQUIRE(done);
+        CHECK(done->code == download_errc::bad_name);
+    }
+    CHECK(g.out.sent_to<request>(holder).empty());
+}
+
+TEST_CASE("core a replacing download leaves the old file until the new one is verified", "[core][replace]") {
+    stepped_core g({}, {{"x.txt", "old contents"}});
+    const std::string bytes = "new contents, longer";
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"x.txt", bytes.size()}});
+
+    // Without replace: refused, nothing asked.
+    g.core->on_command(command::download{1, {"x.txt", "", {}, {}}}, g.now);
+    REQUIRE(g.finished(1));
+    CHECK(g.finished(1)->code == download_errc::exists);
+    CHECK(g.out.sent_to<request>(holder).empty());
+
+    // With replace, bytes that fail the hash: the download fails and the old file is as it was.
+    g.core->on_command(command::download{2, saved_as("x.txt", "", true)}, g.now);
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 1);
+    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
+    CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
+    g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
+    REQUIRE(g.out.jobs.size() == 1);
+    g.finish_job(0);
+    REQUIRE(g.finished(2));
+    CHECK_FALSE(g.finished(2)->ok);
+    CHECK(g.finished(2)->code == download_errc::integrity);
+    CHECK(g.folder.file("x.txt")->bytes() == "old contents");
+
+    // With replace and the right bytes: replaced.
+    g.core->on_command(command::download{3, saved_as("x.txt", "", true)}, g.now);
+    asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 2);
+    g.from(holder, offer{asked[1].transfer, bytes.size(), blake2b_of(bytes), 1024});
+    g.from(holder, chunk{asked[1].transfer, 0, true, payload::copy_of(bytes)});
+    REQUIRE(g.out.jobs.size() == 2);
+    CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // syncing: still the old file
+    g.finish_job(1);
+    REQUIRE(g.finished(3));
+    INFO(g.finished(3)->error);
+    CHECK(g.finished(3)->ok);
+    CHECK(g.folder.file("x.txt")->bytes() == bytes);
+}

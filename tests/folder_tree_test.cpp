@@ -48,7 +48,7 @@ core::place_result download_into(posix_folder& folder, const std::string& name, 
     auto file = std::get<std::shared_ptr<core::file_handle>>(opened);
     REQUIRE_FALSE(folder.describe_partial(name, bytes.size(), hash_of(bytes)));
     REQUIRE_FALSE(file->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
-    return folder.place_partial(name, error);
+    return folder.place_partial(name, false, error);
 }
 
 /// Every entry under a folder, recursively, as relative paths (hidden ones too).

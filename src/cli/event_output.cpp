@@ -7,12 +7,14 @@
 #include "json.hpp"
 
 #include "p2p/endpoint.hpp"
+#include "p2p/interface_addresses.hpp"
 
 namespace p2p::cli {
 
 void event_output::started(const peer& p) {
     if (json_) {
-        screen_.line(dump(started_json(p.id(), display_address(p.endpoint()), p.public_key())));
+        screen_.line(dump(
+            started_json(p.id(), display_address(p.endpoint()), reachable_addresses(p.endpoint()), p.public_key())));
         return;
     }
     screen_.line(started_line(p));

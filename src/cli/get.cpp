@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// get.cpp - `p2p-peer get host:port <file> [--dir D] [--json]`: download one file, verified, then exit; or, when
-// <file> is a folder in the other peer's list, every file under it.
+// get.cpp - `p2p-peer get host:port <file>... [--dir D] [-o NAME] [--force] [--json]`: download files, verified,
+// then exit. A name that is a folder in the other peer's list stands for every file under it.
 #include "commands.hpp"
 #include "console.hpp"
 #include "event_text.hpp"
@@ -16,18 +16,185 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
 #include <iostream>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 namespace p2p::cli {
 
 namespace {
+
+struct get_arguments {
+    std::string address;
+    std::vector<std::string> names;
+    std::string folder = ".";
+    std::string output; ///< -o: the name to save the one file as; empty for its own name.
+    bool force = false;
+    bool json = false;
+};
+
+/// One file to fetch: the name the other peer lists, and the name it gets in the download folder.
+struct wanted_file {
+    std::string name;
+    std::string save_as;
+};
+
+/// A failure that has a code for --json (download_code_name, "connect", "cancelled"...) besides its line.
+struct coded_error : std::runtime_error {
+    coded_error(const std::string& what, std::string_view word) : std::runtime_error(what), code(word) {}
+    std::string code;
+};
+
+/// The files to fetch, in the order given. Everything here is decided from the command line alone, before any
+/// connection: a usage error (exit 2) for -o that cannot be, a failure (exit 1) for a name that cannot be sent.
+/// (A folder name is expanded into its files once the other peer's list is known: expand_folders.)
+std::vector<wanted_file> plan_files(const get_arguments& arguments) {
+    if (!arguments.output.empty() && arguments.names.size() > 1) {
+        throw usage_error("-o/--output names one file; get was given " + std::to_string(arguments.names.size()) +
+                          " names");
+    }
+    if (!arguments.output.empty()) {
+        // The name is used in the download folder as it is: one file name, never a path out of it.
+        if (arguments.output.find('/') != std::string::npos) {
+            throw usage_error("-o/--output takes a file name, not a path: '" + escape_for_terminal(arguments.output) +
+                              "'");
+        }
+        if (auto problem = file_name_problem(arguments.output)) {
+            throw usage_error("-o/--output: invalid file name '" + escape_for_terminal(arguments.output) +
+                              "': " + *problem);
+        }
+    }
+    std::vector<wanted_file> files;
+    std::set<std::string> seen;
+    for (const auto& name : arguments.names) {
+        if (auto problem = file_path_problem(name)) {
+            throw coded_error("invalid file name: " + *problem, download_code_name(download_errc::bad_name));
+        }
+        if (!seen.insert(name).second) {
+            throw usage_error("'" + escape_for_terminal(name) + "' is named twice");
+        }
+        files.push_back(wanted_file{name, arguments.output.empty() ? name : arguments.output});
+    }
+    return files;
+}
+
+/// Before connecting: a file that is there already is refused whatever the other peer says, so say it at once, for
+/// each one. With --force a regular file there is replaced (after the download is verified); anything else is not.
+void refuse_existing(const std::vector<wanted_file>& files, const get_arguments& arguments) {
+    std::vector<std::string> taken;
+    std::vector<std::string> not_files;
+    for (const auto& f : files) {
+        std::error_code ec;
+        const auto status = std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / f.save_as, ec);
+        if (!std::filesystem::exists(status) || (f.save_as == f.name && std::filesystem::is_directory(status))) {
+            continue; // a folder here may be where a folder of theirs goes: known once their list is
+        }
+        if (!arguments.force) {
+            taken.push_back(escape_for_terminal(f.save_as));
+        } else if (!std::filesystem::is_regular_file(status)) {
+            not_files.push_back(escape_for_terminal(f.save_as));
+        }
+    }
+    const auto names = [](const std::vector<std::string>& list) {
+        std::string text;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            text += (i == 0 ? "" : ", ") + list[i];
+        }
+        return text;
+    };
+    const auto exists = download_code_name(download_errc::exists);
+    const auto folder = escape_for_terminal(arguments.folder);
+    if (taken.size() == 1) {
+        throw coded_error("File " + taken.front() + " already exists in " + folder + "; not overwritten (--force " +
+                              "replaces it)",
+                          exists);
+    }
+    if (taken.size() > 1) {
+        throw coded_error("Files " + names(taken) + " already exist in " + folder + "; none downloaded (--force " +
+                              "replaces them)",
+                          exists);
+    }
+    if (!not_files.empty()) {
+        throw coded_error(names(not_files) + " in " + folder + " is not a regular file; --force replaces only files",
+                          exists);
+    }
+}
+
+/// How one file went: its download_finished when it arrived, else the reason and its code.
+struct file_outcome {
+    std::optional<download_finished> done;
+    std::string error;
+    std::string code;
+};
+
+/// Fetches one file over the session. A failure of this file is returned; a stop signal ends the whole command
+/// (throws interrupted_error), as one download that arrived before the signal is still reported by the caller.
+file_outcome fetch(remote_session& session, const wanted_file& file, bool replace, bool& interrupted) {
+    // Progress goes to stderr: stdout carries the results, for scripts. A bar on a terminal, else a line every 2 s.
+    console bar_screen(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
+    progress_meter meter(bar_screen, true);
+    download_request request{file.name, session.remote().id.hex(), std::nullopt, std::nullopt};
+    request.save_as = file.save_as;
+    request.replace = replace;
+    const auto op = session.local().start_download(request);
+    std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
+    const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [&](const event& e) {
+        if (const auto* progress = std::get_if<download_progress>(&e)) {
+            size = progress->size;
+            meter.update(*progress);
+        }
+    });
+    meter.finish();
+    if (!done) {
+        throw coded_error("interrupted (a second stop signal)", "cancelled");
+    }
+    interrupted = cancelled;
+    // A download that completed before the signal was handled is reported as completed.
+    if (cancelled && !done->ok && done->code == download_errc::cancelled) {
+        throw coded_error(
+            describe_cancelled(*done, done->size > 0 ? done->size : size, "run the same command to resume"),
+            "cancelled");
+    }
+    if (!done->ok) {
+        return {std::nullopt, describe_download(*done), std::string(download_code_name(done->code))};
+    }
+    return {*done, {}, {}};
+}
+
+/// Prints what became of one file: on stdout when it arrived, on stderr when not (--json: on stdout either way).
+void report(const wanted_file& file, const file_outcome& outcome, bool several, bool json_output) {
+    if (json_output) {
+        std::cout << dump(outcome.done ? get_file_json(*outcome.done, file.save_as)
+                                       : get_failed_json(file.name, file.save_as, outcome.error, outcome.code))
+                  << '\n';
+    }
+    if (outcome.done && !json_output) {
+        std::cout << describe_download(*outcome.done);
+        if (file.save_as != file.name) {
+            std::cout << ", saved as " << escape_for_terminal(file.save_as);
+        }
+        std::cout << '\n';
+    }
+    if (!outcome.done) {
+        // One file of several names itself: the reasons ("Peer error: File not found") often do not.
+        std::cerr << "p2p-peer: " << (several ? escape_for_terminal(file.name) + ": " : "") << outcome.error << '\n';
+    }
+    std::cout.flush();
+}
+
+/// `Got 3 of 3 files`, or `Got 2 of 3 files; failed: missing.txt`.
+std::string summary_line(std::size_t requested, const std::vector<std::string>& failed) {
+    std::string line =
+        "Got " + std::to_string(requested - failed.size()) + " of " + std::to_string(requested) + " files";
+    for (std::size_t i = 0; i < failed.size(); ++i) {
+        line += (i == 0 ? "; failed: " : ", ") + escape_for_terminal(failed[i]);
+    }
+    return line;
+}
 
 /// The files the connected peer lists (its whole list: the connect waits for it).
 std::vector<file_entry> listed_by(remote_session& session) {
@@ -39,141 +206,93 @@ std::vector<file_entry> listed_by(remote_session& session) {
     return {};
 }
 
-struct get_arguments {
-    std::string address;
-    std::string name;
-    std::string folder = ".";
-    bool json = false;
-};
-
-/// Fetches every file of a folder in the other peer's list, one after the other, each into the same relative path:
-/// one line per file as it ends, then a summary. A file that fails (it exists here already...) is said and the rest
-/// go on; Ctrl-C cancels the current one (its partial file stays for a resume) and stops.
-int get_folder(const get_arguments& arguments, remote_session& session, const std::vector<file_entry>& files,
-               std::string& code) {
-    const auto started = std::chrono::steady_clock::now();
-    std::size_t got = 0;
-    std::uint64_t bytes = 0;
-    std::vector<std::string> failed;
-    json results = json::array();
-    bool interrupted = false;
+/// Each name that is a folder in the other peer's list becomes the files under it, into the same relative paths;
+/// the rest stay as they are. -o names one file, never a folder.
+std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
+                                        const get_arguments& arguments) {
+    std::vector<wanted_file> out;
     for (const auto& f : files) {
-        const auto op = session.local().start_download(
-            download_request{f.name, session.remote().id.hex(), std::nullopt, std::nullopt});
-        const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [](const event&) {});
-        if (!done || (cancelled && !done->ok && done->code == download_errc::cancelled)) {
-            interrupted = true;
-            break;
+        const auto under = files_under(listed, f.name);
+        if (under.empty()) {
+            out.push_back(f);
+            continue;
         }
-        if (done->ok) {
-            ++got;
-            bytes += done->size;
-            results.push_back(download_result_json(*done));
-        } else {
-            failed.push_back(f.name);
-            auto failure = error_json(describe_download(*done), download_code_name(done->code));
-            failure["name"] = f.name;
-            results.push_back(std::move(failure));
+        if (!arguments.output.empty()) {
+            throw usage_error("-o/--output names one file; '" + escape_for_terminal(f.name) + "' is a folder of " +
+                              std::to_string(under.size()) + " files");
         }
-        if (!arguments.json) {
-            std::cout << describe_download(*done) << '\n' << std::flush;
-        }
-        if (cancelled) {
-            interrupted = true; // it completed just before the signal: said above, then stop
-            break;
+        for (const auto& entry : under) {
+            out.push_back(wanted_file{entry.name, entry.name});
         }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const auto folder = escape_for_terminal(arguments.name);
-    char took[32];
-    std::snprintf(took, sizeof took, "%.1f", seconds);
-    const auto summary = "Got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
-                         folder + " from peer " + session.remote().id.short_hex() + " (" + std::to_string(bytes) +
-                         " bytes in " + took + " s)";
-    if (arguments.json) {
-        std::cout << dump(results) << '\n' << std::flush;
-    } else {
-        std::cout << summary << '\n' << std::flush;
-    }
-    if (interrupted) {
-        code = "cancelled";
-        throw interrupted_error(summary + "; interrupted, run the same command to fetch the rest");
-    }
-    if (!failed.empty()) {
-        code = "failed";
-        throw std::runtime_error(std::to_string(failed.size()) + " of " + std::to_string(files.size()) +
-                                 " files of folder " + folder +
-                                 " failed, the first: " + escape_for_terminal(failed.front()));
-    }
-    return exit_ok;
+    return out;
 }
 
-/// Downloads; `code` says what a failure is (for --json) before each step that can throw.
-int get_file(const get_arguments& arguments, const global_options& globals, std::string& code) {
-    code = "usage";
+/// Downloads each file in turn over one connection. Exit 0 when every file arrived, 1 when any did not (each named).
+int get_files(const get_arguments& arguments, const global_options& globals) {
     refuse_web(globals, "get");
-    code = "failed";
-    if (auto problem = file_path_problem(arguments.name)) {
-        code = download_code_name(download_errc::bad_name);
-        throw std::runtime_error("invalid file name: " + *problem);
+    const auto asked = plan_files(arguments);
+    refuse_existing(asked, arguments);
+    std::optional<remote_session> session;
+    try {
+        session.emplace(globals, arguments.folder, arguments.address);
+    } catch (const interrupted_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw coded_error(e.what(), "connect");
     }
-    // Before connecting: an existing file is refused whatever the other peer says, so say it at once. A folder
-    // here may be where a folder of theirs goes: that is known once their list is.
-    std::error_code ec;
-    const auto here = std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / arguments.name, ec);
-    if (std::filesystem::exists(here) && !std::filesystem::is_directory(here)) {
-        code = download_code_name(download_errc::exists);
-        throw std::runtime_error("File " + escape_for_terminal(arguments.name) + " already exists in " +
-                                 escape_for_terminal(arguments.folder) + "; not overwritten");
+    const auto files = expand_folders(asked, listed_by(*session), arguments);
+    if (files.size() != asked.size()) {
+        refuse_existing(files, arguments); // the files of a folder, now that they are known
     }
-    code = "connect";
-    remote_session session(globals, arguments.folder, arguments.address);
-    if (const auto under = files_under(listed_by(session), arguments.name); !under.empty()) {
-        return get_folder(arguments, session, under, code);
-    }
-    // Progress goes to stderr: stdout carries the result, for scripts. A bar on a terminal, else a line every 2 s.
-    console bar_screen(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
-    progress_meter meter(bar_screen, true);
-    const auto op = session.local().start_download(
-        download_request{arguments.name, session.remote().id.hex(), std::nullopt, std::nullopt});
-    std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
-    const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [&](const event& e) {
-        if (const auto* progress = std::get_if<download_progress>(&e)) {
-            size = progress->size;
-            meter.update(*progress);
+    const bool several = files.size() > 1;
+    std::vector<std::string> failed;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        bool interrupted = false;
+        const auto outcome = fetch(*session, files[i], arguments.force, interrupted);
+        report(files[i], outcome, several, arguments.json);
+        if (!outcome.done) {
+            failed.push_back(files[i].name);
         }
-    });
-    meter.finish();
-    code = "cancelled";
-    if (!done) {
-        throw interrupted_error("interrupted (a second stop signal)");
+        if (interrupted && i + 1 < files.size()) {
+            // The signal came as this file completed: the rest are not started.
+            throw coded_error("interrupted before " + escape_for_terminal(files[i + 1].name), "cancelled");
+        }
     }
-    // A download that completed before the signal was handled is reported as completed.
-    if (cancelled && !done->ok && done->code == download_errc::cancelled) {
-        throw interrupted_error(
-            describe_cancelled(*done, done->size > 0 ? done->size : size, "run the same command to resume"));
+    if (several) {
+        std::cout << (arguments.json ? dump(get_summary_json(files.size(), files.size() - failed.size(), failed))
+                                     : summary_line(files.size(), failed))
+                  << '\n'
+                  << std::flush;
     }
-    if (!done->ok) {
-        code = download_code_name(done->code);
-        throw std::runtime_error(describe_download(*done));
-    }
-    if (arguments.json) {
-        std::cout << dump(download_result_json(*done)) << '\n';
-    } else {
-        std::cout << describe_download(*done) << '\n';
-    }
-    std::cout.flush();
-    return exit_ok;
+    return failed.empty() ? exit_ok : exit_failure;
 }
 
 int run_get(const get_arguments& arguments, const global_options& globals) {
-    std::string code = "failed";
     try {
-        return get_file(arguments, globals, code);
-    } catch (const std::exception& e) {
+        return get_files(arguments, globals);
+    } catch (const coded_error& e) {
         // With --json a script reads stdout only: the failure is there too, as an object (stderr still has the line).
         if (arguments.json) {
-            std::cout << dump(error_json(e.what(), code)) << '\n' << std::flush;
+            std::cout << dump(error_json(e.what(), e.code)) << '\n' << std::flush;
+        }
+        if (e.code == "cancelled") {
+            throw interrupted_error(e.what());
+        }
+        throw;
+    } catch (const usage_error& e) {
+        if (arguments.json) {
+            std::cout << dump(error_json(e.what(), "usage")) << '\n' << std::flush;
+        }
+        throw;
+    } catch (const interrupted_error& e) {
+        if (arguments.json) {
+            std::cout << dump(error_json(e.what(), "cancelled")) << '\n' << std::flush;
+        }
+        throw;
+    } catch (const std::exception& e) {
+        if (arguments.json) {
+            std::cout << dump(error_json(e.what(), "failed")) << '\n' << std::flush;
         }
         throw;
     }
@@ -182,21 +301,29 @@ int run_get(const get_arguments& arguments, const global_options& globals) {
 } // namespace
 
 subcommand setup_get(CLI::App& app, const global_options& globals) {
-    auto* sub = app.add_subcommand("get", "Download one file from another peer, verify it, and exit");
+    auto* sub = app.add_subcommand("get", "Download files from another peer, verify each, and exit");
     auto arguments = std::make_shared<get_arguments>();
     sub->add_option("address", arguments->address, "The other peer")
         ->check(host_port_check())
         ->type_name("HOST:PORT")
         ->required();
-    sub->add_option("file", arguments->name,
-                    "File name as the other peer lists it, or a folder of its list: every file under it")
-        ->required();
+    sub->add_option("file", arguments->names,
+                    "File names as the other peer lists them, fetched one after the other; a folder name fetches "
+                    "every file under it")
+        ->required()
+        ->type_name("FILE");
     sub->add_option("--dir", arguments->folder, "Folder to download into; created if missing")
         ->capture_default_str()
         ->type_name("DIR");
+    sub->add_option("-o,--output", arguments->output, "Save the one file given under this name in the folder")
+        ->type_name("NAME");
+    sub->add_flag("--force", arguments->force,
+                  "Replace files that exist already, each only once its download is verified");
     sub->add_flag("--json", arguments->json,
-                  "Print a JSON object: name, size, seconds, rate (bytes/s), peer; or on failure error, code");
-    return {sub, [arguments, &globals] { return run_get(*arguments, globals); }, "one peer address and one file name"};
+                  "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from; or "
+                  "error, code) and, for several names, a summary (requested, got, failed)");
+    return {sub, [arguments, &globals] { return run_get(*arguments, globals); },
+            "one peer address and one or more names"};
 }
 
 } // namespace p2p::cli

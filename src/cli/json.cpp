@@ -178,10 +178,12 @@ json event_json(const event& e) {
         e);
 }
 
-json started_json(peer_id id, const std::string& address, const std::string& public_key) {
+json started_json(peer_id id, const std::string& address, const std::vector<std::string>& addresses,
+                  const std::string& public_key) {
     return {{"event", "started"},
             {"peer", id.hex()},
             {"address", address},
+            {"addresses", addresses},
             {"public_key", public_key.empty() ? json(nullptr) : json(public_key)}};
 }
 
@@ -199,6 +201,30 @@ json download_result_json(const download_finished& done) {
             {"seconds", microsecond_precision(done.seconds)},
             {"rate", whole_rate(download_rate(done))},
             {"peer", done.from.hex()}};
+}
+
+json get_file_json(const download_finished& done, const std::string& saved_as) {
+    return {{"name", done.name},
+            {"saved_as", saved_as},
+            {"ok", true},
+            {"size", done.size},
+            {"seconds", microsecond_precision(done.seconds)},
+            {"rate", whole_rate(download_rate(done))},
+            {"peer", done.from.hex()},
+            {"resumed_from", done.resumed_from}};
+}
+
+json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
+                     std::string_view code) {
+    return {{"name", name},
+            {"saved_as", saved_as},
+            {"ok", false},
+            {"error", std::string(error)},
+            {"code", std::string(code)}};
+}
+
+json get_summary_json(std::size_t requested, std::size_t got, const std::vector<std::string>& failed) {
+    return {{"requested", requested}, {"got", got}, {"failed", failed}};
 }
 
 json error_json(std::string_view error, std::string_view code) {

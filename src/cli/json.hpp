@@ -40,8 +40,10 @@ std::string_view download_code_name(download_errc code);
 /// lines and the web API sends them as server-sent events.
 json event_json(const event& e);
 
-/// {"event": "started", "peer", "address", "public_key" (null without --secure)}: the first line of `serve --json`.
-json started_json(peer_id id, const std::string& address, const std::string& public_key);
+/// {"event": "started", "peer", "address", "addresses", "public_key" (null without --secure)}: the first line of
+/// `serve --json`. `addresses` are those another machine can use, as the human "Reachable at" line lists them.
+json started_json(peer_id id, const std::string& address, const std::vector<std::string>& addresses,
+                  const std::string& public_key);
 /// {"event": "stopping"}: the peer was asked to stop ("Shutting down peer...").
 json stopping_json();
 /// {"event": "stopped", "peer"}: the peer has left ("Peer <id> stopped"), the last line or event.
@@ -49,6 +51,15 @@ json stopped_json(peer_id id);
 
 /// What `get --json` prints: {"name", "size", "seconds", "rate", "peer"} (docs/usage.md).
 json download_result_json(const download_finished& done);
+
+/// What `get --json` prints for each file that arrived: {"name", "saved_as", "ok": true, "size", "seconds", "rate",
+/// "peer", "resumed_from"} (docs/usage.md). `saved_as` is the name in the download folder (`-o`, else `name`).
+json get_file_json(const download_finished& done, const std::string& saved_as);
+/// ... and for each file that did not: {"name", "saved_as", "ok": false, "error", "code"}.
+json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
+                     std::string_view code);
+/// The last line of `get --json` with several names: {"requested", "got", "failed": [names that did not arrive]}.
+json get_summary_json(std::size_t requested, std::size_t got, const std::vector<std::string>& failed);
 
 /// {"error": one line, "code": a word ("not_found", "exists", "connect", "cancelled"...)}: a failed `get --json`.
 json error_json(std::string_view error, std::string_view code);

@@ -10,10 +10,11 @@ namespace {
 constexpr std::uint64_t writeback_step = 16u << 20;
 } // namespace
 
-download::download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window,
-                   std::uint32_t chunk_size, steady_time now)
+download::download(operation_id op, std::uint32_t transfer, std::string name, std::string local_name, bool replace,
+                   std::uint32_t window, std::uint32_t chunk_size, steady_time now)
     : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
-      name_(std::move(name)), window_(window), chunk_size_(chunk_size) {}
+      name_(std::move(name)), local_name_(std::move(local_name)), replace_(replace), window_(window),
+      chunk_size_(chunk_size) {}
 
 void download::begin_preparing() {
     P2P_ASSERT(phase_ == phase::requesting && !offered_);
@@ -73,13 +74,13 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
                                                                  " free)"};
         }
     }
-    auto opened = disk.open_partial(name_, partial_ && next_ > 0);
+    auto opened = disk.open_partial(local_name_, partial_ && next_ > 0);
     if (auto* error = std::get_if<std::string>(&opened)) {
         return offer_problem{offer_problem::kind::local, "cannot create the partial file: " + *error};
     }
     file_ = std::get<std::shared_ptr<file_handle>>(std::move(opened));
     // The description lets a restarted peer resume: same name, size and hash means the bytes we have still fit.
-    if (auto problem = disk.describe_partial(name_, o.size, o.hash)) {
+    if (auto problem = disk.describe_partial(local_name_, o.size, o.hash)) {
         return offer_problem{offer_problem::kind::local, "cannot write the partial file's description: " + *problem};
     }
     offered_ = true;
@@ -103,7 +104,7 @@ std::optional<std::string> download::discard_partial(folder_io& disk) {
             return "cannot empty the partial file: " + *problem;
         }
     } else {
-        disk.remove_partial(name_);
+        disk.remove_partial(local_name_);
     }
     return std::nullopt;
 }
@@ -140,7 +141,7 @@ bool download::store(const chunk& c, std::string& error) {
     const std::uint64_t length = c.data.size();
     // Written straight from the received frame: no copy.
     if (auto problem = file_->write_at(c.data.data(), length, next_)) {
-        error = "cannot write " + name_ + ": " + *problem;
+        error = "cannot write " + local_name_ + ": " + *problem;
         return false;
     }
     hasher_.update(c.data.data(), length);
@@ -168,13 +169,13 @@ std::optional<std::string> download::finish(folder_io& disk, download_errc& code
                to_hex(hash_).substr(0, 16) + "...; the partial file was deleted";
     }
     std::string error;
-    switch (disk.place_partial(name_, error)) {
+    switch (disk.place_partial(local_name_, replace_, error)) {
     case place_result::placed:
         return std::nullopt;
     case place_result::name_taken:
         remove_partial(disk);
         code = download_errc::exists;
-        return "a file named " + name_ + " appeared in the folder meanwhile; it was not overwritten";
+        return "a file named " + local_name_ + " appeared in the folder meanwhile; it was not overwritten";
     case place_result::failed:
         break;
     }
@@ -185,7 +186,7 @@ std::optional<std::string> download::finish(folder_io& disk, download_errc& code
 
 void download::remove_partial(folder_io& disk) {
     file_.reset();
-    disk.remove_partial(name_);
+    disk.remove_partial(local_name_);
 }
 
 } // namespace p2p::core

@@ -66,14 +66,19 @@ void download_table::start(const command::download& cmd, steady_time now) {
     if (auto problem = file_path_problem(req.name)) {
         return refuse(download_errc::bad_name, "invalid file name: " + *problem);
     }
+    // Everything on our disk goes by the name it is saved as: the existing file, the partial file, the final rename.
+    const auto& local_name = req.save_as.empty() ? req.name : req.save_as;
+    if (auto problem = file_path_problem(local_name)) {
+        return refuse(download_errc::bad_name, "invalid name to save as: " + *problem);
+    }
     auto& disk = state_.folder->disk();
-    if (disk.exists(req.name)) {
-        return refuse(download_errc::exists, "File " + req.name + " already exists in " +
+    if (!req.replace && disk.exists(local_name)) {
+        return refuse(download_errc::exists, "File " + local_name + " already exists in " +
                                                  state_.options.folder.string() + "; not overwritten");
     }
     for (const auto& [transfer, d] : downloads_) {
-        if (d.name() == req.name) {
-            return refuse(download_errc::exists, "already downloading " + req.name);
+        if (d.local_name() == local_name) {
+            return refuse(download_errc::exists, "already downloading " + local_name);
         }
     }
     remote_peer* source = nullptr;
@@ -97,7 +102,8 @@ void download_table::start(const command::download& cmd, steady_time now) {
     const auto chunk_size = std::clamp<std::uint32_t>(req.chunk_size.value_or(state_.options.chunk_size),
                                                       protocol::min_chunk_size, protocol::max_chunk_size);
     const auto transfer = next_transfer_++;
-    auto [it, inserted] = downloads_.try_emplace(transfer, cmd.op, transfer, req.name, window, chunk_size, now);
+    auto [it, inserted] =
+        downloads_.try_emplace(transfer, cmd.op, transfer, req.name, local_name, req.replace, window, chunk_size, now);
     auto& d = it->second;
     d.from = req.from;
     if (source == nullptr) {
@@ -114,9 +120,9 @@ void download_table::start(const command::download& cmd, steady_time now) {
     }
     // Resume: a partial file of the same name and size from an earlier run. Its bytes are hashed in a job, then
     // the REQUEST asks only for the rest; the OFFER's hash tells whether they are still the right bytes.
-    if (auto partial = disk.find_partial(req.name);
+    if (auto partial = disk.find_partial(local_name);
         partial && partial->length > 0 && (!d.expected_size || *d.expected_size == partial->size)) {
-        auto opened = disk.open_partial(req.name, true);
+        auto opened = disk.open_partial(local_name, true);
         if (auto* file = std::get_if<std::shared_ptr<file_handle>>(&opened)) {
             d.begin_preparing();
             d.resumed_from = partial->length;
@@ -350,7 +356,7 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
         fail(*d, code, *problem, source_state::ended, now);
         return;
     }
-    state_.folder->landed(d->name(), now); // list the new file to everyone now
+    state_.folder->landed(d->local_name(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     download_finished done{d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
                            d->bytes_received, d->resumed_from, seconds};

@@ -22,6 +22,11 @@ Scenarios:
            the typed text; the terminal's settings are restored at exit
   cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
+  get_many get with three names: each arrives, a line each and a summary; a missing one is named, exit 1; --json
+  get_force  existing files refused before connecting, each named; --force replaces; a server killed mid-transfer
+           leaves the old file
+  get_output -o NAME saves under NAME; SIGINT then the same command resumes; bad -o and -o with two names: usage
+  started_json  serve --json's start object lists the addresses of the human "Reachable at" line
 
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is for an expected line, with a deadline).
@@ -298,7 +303,7 @@ def scenario_errors(h):
 
     # Usage errors name what was expected, not an argument CLI11 happened to try.
     for argv, expected in ((["bogus"], "unknown command 'bogus'"),
-                           (["get", "127.0.0.1:5000", "a", "b"], "get takes one peer address and one file name"),
+                           (["get", "127.0.0.1:5000", "a", "b", "-o", "c"], "-o/--output names one file"),
                            (["ls", "127.0.0.1:5000", "extra"], "ls takes one peer address"),
                            (["get", "http://127.0.0.1:5000/x", "f"], "expected HOST:PORT, not a URL"),
                            (["99999", folder], "port must be a number from 0 to 65535")):
@@ -716,8 +721,7 @@ def scenario_folder(h):
     check(all(re.fullmatch(r"Got file top/d\d/e\d/f\d\.bin from peer \S+ \(.*\)", line) for line in lines[:-1]),
           f"a per-file line is not a success: {[x for x in lines[:-1] if not x.startswith('Got file top/')][:3]}")
     total = sum(len(b) for b in files.values())
-    check(re.fullmatch(rf"Got 1000 of 1000 files of folder top from peer {s_id} \({total} bytes in [0-9.]+ s\)",
-                       lines[-1]), f"summary: {lines[-1]!r}")
+    check(lines[-1] == "Got 1000 of 1000 files", f"summary: {lines[-1]!r}")
     got = tree_files(down)
     check(sorted(got) == sorted(files), f"the tree differs: {sorted(set(got) ^ set(files))[:5]}")
     differ = [name for name in files if got[name] != files[name]]
@@ -728,23 +732,23 @@ def scenario_folder(h):
     code, out, err = h.run("get", address, "top/d3/e4/f5.bin", "--dir", one)
     check(code == 0 and read(os.path.join(one, "top/d3/e4/f5.bin")) == files["top/d3/e4/f5.bin"],
           f"get of one path: {code} {err!r}")
-    # --json: one array, an object per file; a file that exists already is a failure object with its name, and exit 1.
+    # --json: an object per file, then the summary object, as for several names.
     code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
-    results = json.loads(out.splitlines()[0])
-    check(code == 0 and [r["name"] for r in results] == [f"top/d1/e1/f{i}.bin" for i in range(10)]
-          and all(r["size"] == len(files[r["name"]]) for r in results), f"get --json of a folder: {code} {out!r}")
+    results = [json.loads(line) for line in out.splitlines()]
+    check(code == 0 and [r["name"] for r in results[:-1]] == [f"top/d1/e1/f{i}.bin" for i in range(10)]
+          and all(r["ok"] and r["size"] == len(files[r["name"]]) for r in results[:-1])
+          and results[-1] == {"requested": 10, "got": 10, "failed": []}, f"get --json of a folder: {code} {out!r}")
+    # A file of the folder that exists here already: refused before anything is fetched, named, left as it was.
     for i in range(10):
         os.remove(os.path.join(one, f"top/d1/e1/f{i}.bin"))
     with open(os.path.join(one, "top/d1/e1/f3.bin"), "wb") as f:
         f.write(b"mine")
     code, out, err = h.run("get", address, "top/d1/e1", "--dir", one, "--json")
-    lines = out.splitlines()
-    results = json.loads(lines[0])
-    failed = [r for r in results if "error" in r]
-    check(code == 1 and len(results) == 10 and [r["name"] for r in failed] == ["top/d1/e1/f3.bin"]
-          and failed[0]["code"] == "exists" and json.loads(lines[1])["code"] == "failed",
+    failure = json.loads(out.splitlines()[-1])
+    check(code == 1 and failure["code"] == "exists" and "top/d1/e1/f3.bin" in failure["error"],
           f"get --json of a folder with a file that exists: {code} {out!r}")
     check(read(os.path.join(one, "top/d1/e1/f3.bin")) == b"mine", "an existing file was overwritten")
+    check(sorted(os.listdir(os.path.join(one, "top/d1/e1"))) == ["f3.bin"], "files were fetched though one existed")
 
     # "top/d" is no folder of the list (only a start of "top/d0/..."): a single-file get, which is not found.
     code, out, err = h.run("get", address, "top/d", "--dir", one)
@@ -958,6 +962,191 @@ def scenario_cancel(h, tap):
     print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
 
 
+# -------------------------------------------------------------------------------------------------------------------
+# get with several names, --force, -o (issue 13)
+
+SLOW = ["--chunk-size", "512", "--window", "1"]  # 512-byte chunks, one at a time: 24 MiB lasts a few seconds
+SLOW_SIZE = 24 * 1024 * 1024
+RESULT_LINE = r"Got file {name} from peer {id} \({size} bytes in [0-9.]+ s, [0-9.]+ \S+/s[^)]*\)"
+
+
+def wait_for_exit(proc, what, timeout=TRANSFER_S):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise failure(f"{what} did not exit within {timeout} s") from None
+
+
+def scenario_get_many(h):
+    """get HOST:PORT a b c: each file in turn, a line each, a summary; exit 1 naming what did not arrive."""
+    files = {"a.txt": b"first file\n", "b.bin": random.Random(31).randbytes(2 * 1024 * 1024 + 3), "c.txt": b""}
+    s, s_id, port = h.serve("server", make_folder(h.path("shared"), files))
+    address = f"127.0.0.1:{port}"
+
+    down = h.path("down")
+    code, out, err = h.run("get", address, "a.txt", "b.bin", "c.txt", "--dir", down, timeout=TRANSFER_S)
+    check(code == 0, f"get of three names exited {code}: {err!r} {out!r}")
+    lines = out.splitlines()
+    check(len(lines) == 4, f"expected three result lines and a summary: {out!r}")
+    for line, (name, body) in zip(lines, files.items()):
+        check(re.fullmatch(RESULT_LINE.format(name=re.escape(name), id=s_id, size=len(body)), line),
+              f"result line for {name}: {line!r}")
+        check(read(os.path.join(down, name)) == body, f"{name} differs")
+    check(lines[3] == "Got 3 of 3 files", f"summary: {lines[3]!r}")
+
+    # One name the other peer does not have: the others still arrive; exit 1; the missing one is named.
+    down2 = h.path("down2")
+    code, out, err = h.run("get", address, "a.txt", "missing.txt", "c.txt", "--dir", down2, timeout=TRANSFER_S)
+    check(code == 1, f"get with a missing name exited {code}, expected 1: {err!r}")
+    check(read(os.path.join(down2, "a.txt")) == files["a.txt"] and read(os.path.join(down2, "c.txt")) == b"",
+          "the names before and after the missing one did not arrive")
+    check(not os.path.exists(os.path.join(down2, "missing.txt")), "the missing name left a file")
+    check(re.search(r"^p2p-peer: missing\.txt: .*not found", err, re.M | re.I), f"the failure line: {err!r}")
+    check(out.splitlines()[-1] == "Got 2 of 3 files; failed: missing.txt", f"summary: {out!r}")
+
+    # --json: one object per name and a summary, each a line that json.loads takes.
+    down3 = h.path("down3")
+    code, out, err = h.run("get", address, "a.txt", "missing.txt", "b.bin", "--dir", down3, "--json",
+                           timeout=TRANSFER_S)
+    check(code == 1, f"get --json with a missing name exited {code}: {err!r}")
+    objects = [json.loads(line) for line in out.splitlines()]
+    check(len(objects) == 4, f"expected 3 file objects and a summary: {out!r}")
+    a, missing, b, summary = objects
+    check(a["name"] == "a.txt" and a["saved_as"] == "a.txt" and a["ok"] is True and a["size"] == len(files["a.txt"])
+          and a["peer"].startswith(s_id) and len(a["peer"]) == 16 and a["seconds"] >= 0 and a["rate"] >= 0
+          and a["resumed_from"] == 0, f"a.txt's object: {a}")
+    check(missing["name"] == "missing.txt" and missing["ok"] is False and missing["code"] == "not_found"
+          and missing["error"], f"missing.txt's object: {missing}")
+    check(b["name"] == "b.bin" and b["ok"] is True and b["size"] == len(files["b.bin"]), f"b.bin's object: {b}")
+    check(summary == {"requested": 3, "got": 2, "failed": ["missing.txt"]}, f"summary object: {summary}")
+    check(read(os.path.join(down3, "b.bin")) == files["b.bin"], "b.bin differs (--json)")
+
+    # A name given twice is a usage error.
+    code, out, err = h.run("get", address, "a.txt", "a.txt", "--dir", h.path("twice"))
+    check(code == 2 and "named twice" in err, f"a name given twice: {code} {err!r}")
+    check(not os.path.exists(h.path("twice")), "a usage error created the folder")
+    check(s.stop() == 0, "serve did not stop cleanly")
+    print("get_many: three names, one missing (exit 1, named), --json objects and summary")
+
+
+def scenario_get_force(h):
+    """Existing files are refused before any connection (each named); --force replaces, only once verified."""
+    remote = {"a.txt": b"the remote a\n", "b.txt": b"the remote b\n",
+              "big.bin": random.Random(32).randbytes(SLOW_SIZE)}
+    down = make_folder(h.path("down"), {"a.txt": b"my old a\n", "b.txt": b"my old b\n", "big.bin": b"my old big\n"})
+
+    # Against a dead address: "exist" and both names, never a connection error.
+    code, out, err = h.run("get", f"127.0.0.1:{dead_port()}", "a.txt", "b.txt", "new.txt", "--dir", down,
+                           timeout=20)
+    check(code == 1 and "a.txt" in err and "b.txt" in err and "already exist" in err and "connect" not in err
+          and len(err.strip().splitlines()) == 1, f"existing files, dead address: {code} {err!r}")
+    code, out, err = h.run("get", f"127.0.0.1:{dead_port()}", "a.txt", "b.txt", "--dir", down, "--json", timeout=20)
+    check(code == 1 and json.loads(out.splitlines()[-1]).get("code") == "exists", f"--json: {code} {out!r}")
+
+    s, s_id, port = h.serve("server", make_folder(h.path("shared"), remote))
+    address = f"127.0.0.1:{port}"
+    code, out, err = h.run("get", address, "a.txt", "b.txt", "--dir", down, "--force", timeout=TRANSFER_S)
+    check(code == 0, f"get --force exited {code}: {err!r}")
+    for name in ("a.txt", "b.txt"):
+        check(read(os.path.join(down, name)) == remote[name], f"--force did not replace {name}")
+    check(not [n for n in os.listdir(down) if n.startswith(".p2p-part-")], f"partial files left: {os.listdir(down)}")
+
+    # --force against a server that dies mid-transfer: the old file is untouched.
+    getter = subprocess.Popen([h.peer, *SLOW, "get", address, "big.bin", "--dir", down, "--force"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: partial_bytes(down) >= 64 * 1024 or getter.poll() is not None, "the download's start",
+                   TRANSFER_S)
+        if getter.poll() is not None:  # (not in check's message: that would be evaluated, waiting, every time)
+            raise failure(f"get ended before the server was killed: {getter.communicate()}")
+        s.proc.kill()
+        s.proc.wait()
+        code = wait_for_exit(getter, "get after its server was killed", 60)
+        out, err = getter.communicate()
+    finally:
+        if getter.poll() is None:
+            getter.kill()
+    check(code == 1, f"get whose server died exited {code}: {err!r}")
+    check(read(os.path.join(down, "big.bin")) == b"my old big\n", "the old big.bin was changed")
+    print("get_force: refused before connecting (both named), --force replaced two files, a dead server left the old")
+
+
+def scenario_get_output(h):
+    """-o NAME saves under NAME; an interrupted -o download resumes when the same command runs again."""
+    remote = {"notes.txt": b"some notes\n", "big.bin": random.Random(33).randbytes(SLOW_SIZE)}
+    s, s_id, port = h.serve("server", make_folder(h.path("shared"), remote))
+    address = f"127.0.0.1:{port}"
+    down = h.path("down")
+
+    code, out, err = h.run("get", address, "notes.txt", "-o", "copy.txt", "--dir", down)
+    check(code == 0, f"get -o exited {code}: {err!r}")
+    check(re.fullmatch(RESULT_LINE.format(name=r"notes\.txt", id=s_id, size=len(remote["notes.txt"])) +
+                       r", saved as copy\.txt\n", out), f"get -o printed {out!r}")
+    check(read(os.path.join(down, "copy.txt")) == remote["notes.txt"], "copy.txt differs")
+    check(not os.path.exists(os.path.join(down, "notes.txt")), "-o also saved under the listed name")
+    code, out, err = h.run("get", address, "notes.txt", "--output", "copy.txt", "--dir", down)
+    check(code == 1 and "copy.txt" in err and "already exists" in err, f"-o onto an existing file: {code} {err!r}")
+
+    # Interrupted, then the same command again: it resumes and completes.
+    command = [h.peer, *SLOW, "get", address, "big.bin", "-o", "mine.bin", "--dir", down]
+    getter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_until(lambda: partial_bytes(down) >= 64 * 1024 or getter.poll() is not None, "the download's start",
+                   TRANSFER_S)
+        if getter.poll() is not None:
+            raise failure(f"get ended before the signal: {getter.communicate()}")
+        getter.send_signal(signal.SIGINT)
+        code = wait_for_exit(getter, "get after SIGINT", 15)
+        out, err = getter.communicate()
+    finally:
+        if getter.poll() is None:
+            getter.kill()
+    check(code == 130 and "run the same command to resume" in err, f"get -o on SIGINT: {code} {err!r}")
+    held = partial_bytes(down)
+    check(held > 0, "the partial file was not kept")
+    check(not os.path.exists(os.path.join(down, "mine.bin")) and not os.path.exists(os.path.join(down, "big.bin")),
+          "an interrupted download left a file under a final name")
+    code, out, err = run(command, TRANSFER_S)
+    check(code == 0, f"the rerun exited {code}: {err!r}")
+    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB\), saved as mine\.bin$", out, re.M),
+          f"the rerun said {out!r}")
+    check(read(os.path.join(down, "mine.bin")) == remote["big.bin"], "mine.bin differs")
+    check(partial_bytes(down) == 0, "the partial file was left after the resume")
+
+    # Bad -o: a usage error (2) that says so, and nothing is created.
+    for bad in ("..", "../escape.txt", "sub/x.txt", "/tmp/abs.txt", ".p2p-part-x", "a\x1bb"):
+        code, out, err = h.run("get", address, "notes.txt", "-o", bad, "--dir", h.path("never"))
+        check(code == 2 and "-o/--output" in err, f"-o {bad!r}: {code} {err!r}")
+    code, out, err = h.run("get", address, "notes.txt", "big.bin", "-o", "x", "--dir", h.path("never"))
+    check(code == 2 and "-o/--output names one file" in err, f"-o with two names: {code} {err!r}")
+    check(not os.path.exists(h.path("never")) and not os.path.exists(h.path("escape.txt"))
+          and not os.path.exists("/tmp/abs.txt"), "a refused -o created something")
+    check(s.stop() == 0, "serve did not stop cleanly")
+    print(f"get_output: -o saved under the new name; interrupted at {held} bytes and resumed; bad -o refused")
+
+
+def scenario_started_json(h):
+    """serve --json lists in its start object the addresses the human start lines list, in the same order."""
+    human = process("human", [h.peer, "serve", "0", h.path("h")], h.dir)
+    first = human.wait_for(r"^Peer \S+ started on (\S+):(\d+)$", STARTUP_S)
+    hosts = [first.group(1)]
+    check(human.stop() == 0, "serve did not stop cleanly")
+    reach = [line for line in human.output if line.startswith("Reachable at ")]
+    if reach:  # printed only when there is more than one
+        hosts = [a.rsplit(":", 1)[0] for a in reach[0][len("Reachable at "):].split(", ")]
+    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json"], h.dir)
+    started = json.loads(machine.wait_for(r"^\{\"event\":\"started\"", STARTUP_S).string)
+    check(machine.stop() == 0, "serve --json did not stop cleanly")
+    check(isinstance(started.get("addresses"), list), f"no addresses in {started}")
+    port = started["address"].rsplit(":", 1)[1]
+    check(all(a.endswith(":" + port) for a in started["addresses"]), f"addresses without the port: {started}")
+    check([a.rsplit(":", 1)[0] for a in started["addresses"]] == hosts,
+          f"serve --json lists {started['addresses']}, the human lines {hosts}")
+    print(f"started_json: addresses {started['addresses']}")
+
+
 def take_terminal():
     import fcntl
     import termios
@@ -1045,7 +1234,8 @@ def scenario_prompt(h):
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "client": scenario_client,
              "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt,
-             "folder": scenario_folder}
+             "folder": scenario_folder, "get_many": scenario_get_many, "get_force": scenario_get_force,
+             "get_output": scenario_get_output, "started_json": scenario_started_json}
 
 
 def main():

@@ -151,7 +151,7 @@ std::optional<std::string> memory_folder::describe_partial(std::string_view name
     return std::nullopt;
 }
 
-core::place_result memory_folder::place_partial(std::string_view name, std::string& error) {
+core::place_result memory_folder::place_partial(std::string_view name, bool replace, std::string& error) {
     if (!check_name(name)) {
         error = "invalid name";
         return core::place_result::failed;
@@ -162,7 +162,7 @@ core::place_result memory_folder::place_partial(std::string_view name, std::stri
         error = "No such file or directory";
         return core::place_result::failed;
     }
-    if (files_.contains(key)) {
+    if (files_.contains(key) && !replace) {
         error = "File exists";
         return core::place_result::name_taken;
     }

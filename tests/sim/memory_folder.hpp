@@ -67,7 +67,7 @@ public:
     std::variant<std::shared_ptr<core::file_handle>, std::string> open_partial(std::string_view name,
                                                                                bool keep_bytes) override;
     std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size, const digest& hash) override;
-    core::place_result place_partial(std::string_view name, std::string& error) override;
+    core::place_result place_partial(std::string_view name, bool replace, std::string& error) override;
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
     bool watching_everything() const override { return !watch_lost; }

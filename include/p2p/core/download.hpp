@@ -26,12 +26,15 @@ public:
         finishing,  ///< Every byte written; the sync job runs, then verify and rename. The source is not needed.
     };
 
-    download(operation_id op, std::uint32_t transfer, std::string name, std::uint32_t window, std::uint32_t chunk_size,
-             steady_time now);
+    /// `name` is what the source lists and is asked for; `local_name` what it is saved as here (its partial file
+    /// too); `replace` lets finish() rename over an existing file of that name.
+    download(operation_id op, std::uint32_t transfer, std::string name, std::string local_name, bool replace,
+             std::uint32_t window, std::uint32_t chunk_size, steady_time now);
 
     operation_id op() const { return op_; }
     std::uint32_t transfer() const { return transfer_; }
     const std::string& name() const { return name_; }
+    const std::string& local_name() const { return local_name_; }
     phase current_phase() const { return phase_; }
 
     /// From requesting (before any OFFER): hash the partial file of an earlier run first.
@@ -76,7 +79,8 @@ public:
 
     /// The partial file, for the sync job of the finishing phase.
     const std::shared_ptr<file_handle>& file() const { return file_; }
-    /// In finishing, after the sync: checks the hash and renames into place without replacing anything. Returns a
+    /// In finishing, after the sync: checks the hash and renames into place, replacing nothing unless asked to
+    /// (then atomically, by the rename itself). Returns a
     /// reason on failure (the partial file is then removed, so nothing wrong is ever left under the final name or
     /// resumed from).
     std::optional<std::string> finish(folder_io& disk, download_errc& code);
@@ -103,6 +107,8 @@ private:
     operation_id op_;
     std::uint32_t transfer_;
     std::string name_;
+    std::string local_name_;
+    bool replace_;
     std::uint32_t window_;
     std::uint32_t chunk_size_;
     phase phase_ = phase::requesting;

@@ -87,10 +87,11 @@ public:
     /// Writes the description that lets a restarted peer resume: the size and hash the holder offered.
     virtual std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size,
                                                         const digest& hash) = 0;
-    /// Gives the verified partial file its final name without replacing anything there, removes its
-    /// description, and makes the rename durable (a failure of that last step is logged, not returned: the
-    /// file is complete by then).
-    virtual place_result place_partial(std::string_view name, std::string& error) = 0;
+    /// Gives the verified partial file its final name, removes its description, and makes the rename durable (a
+    /// failure of that last step is logged, not returned: the file is complete by then). Replaces nothing there
+    /// (name_taken) unless `replace`: then a file of that name is replaced in one rename, so it is either the old
+    /// file or the new one, never a mix.
+    virtual place_result place_partial(std::string_view name, bool replace, std::string& error) = 0;
     /// Removes the partial file and its description.
     virtual void remove_partial(std::string_view name) = 0;
     /// Bytes free for downloads, or nullopt when unknown.
