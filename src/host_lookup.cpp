@@ -32,22 +32,19 @@ host_lookup::answer resolve(std::uint64_t tag, const std::string& host) {
     host_lookup::answer out;
     out.tag = tag;
     ::addrinfo hints{};
+    // IPv4 only, as libzmq resolves for a socket without ZMQ_IPV6 (the peer's sockets have none): where "localhost"
+    // is also ::1, an IPv6 answer first would send the connect where nothing of ours listens.
+    hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG; // no IPv6 answer on a machine without IPv6, and the same for IPv4
     ::addrinfo* found = nullptr;
     const int rc = ::getaddrinfo(unbracketed(host).c_str(), nullptr, &hints, &found);
     if (rc != 0 || found == nullptr) {
         out.error = rc != 0 ? ::gai_strerror(rc) : "no address";
         return out;
     }
-    char text[INET6_ADDRSTRLEN] = {};
-    if (found->ai_family == AF_INET6) {
-        ::inet_ntop(AF_INET6, &reinterpret_cast<const ::sockaddr_in6*>(found->ai_addr)->sin6_addr, text, sizeof text);
-        out.address.append(1, '[').append(text).append(1, ']');
-    } else {
-        ::inet_ntop(AF_INET, &reinterpret_cast<const ::sockaddr_in*>(found->ai_addr)->sin_addr, text, sizeof text);
-        out.address = text;
-    }
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &reinterpret_cast<const ::sockaddr_in*>(found->ai_addr)->sin_addr, text, sizeof text);
+    out.address = text;
     ::freeaddrinfo(found);
     return out;
 }

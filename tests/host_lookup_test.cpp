@@ -45,6 +45,19 @@ TEST_CASE("host lookup: a known name comes back numeric, an unknown one with the
     CHECK_FALSE(unknown->error.empty());
 }
 
+TEST_CASE("defect: a host name that is also an IPv6 address sends the connect where no peer listens", "[lookup]") {
+    // The peer's sockets speak IPv4 (no ZMQ_IPV6), as libzmq's own resolution for them did. Where /etc/hosts maps
+    // "localhost" to ::1 as well, an answer of any family could be [::1] first, and the connect went there. Asked for a
+    // name that has only an IPv6 address ("::1" itself, which the resolver answers without any hosts file), the lookup
+    // must say it has no address to use, not hand back [::1].
+    host_lookup lookups;
+    lookups.start(1, "::1");
+    const auto answer = answer_for(lookups, 1);
+    REQUIRE(answer);
+    CHECK(answer->address.empty());
+    CHECK_FALSE(answer->error.empty());
+}
+
 TEST_CASE("host lookup: numeric hosts need none", "[lookup]") {
     CHECK(host_lookup::is_numeric("127.0.0.1"));
     CHECK(host_lookup::is_numeric("::1"));

@@ -94,7 +94,7 @@ std::vector<milliseconds> waits_before_tries(stepped& s, std::size_t tries) {
     REQUIRE(s.out.dials.size() == 1);
     s.answer(s.out.dials[0].link, b);
     REQUIRE(s.lists(b));
-    s.core->on_link_dropped(s.out.dials[0].link, s.now);
+    s.core->on_link_event(s.out.dials[0].link, core::link_event::dropped, "", s.now);
     std::vector<milliseconds> waits;
     auto since = s.now; // when the peer was lost, then when each try failed
     while (waits.size() < tries) {
@@ -123,7 +123,7 @@ TEST_CASE("core a dropped connection removes its peer at once and its address is
 
     // The transport reports the drop long before the 5 s of silence: B goes now, its connection is closed.
     s.now += 10ms;
-    s.core->on_link_dropped(first_link, s.now);
+    s.core->on_link_event(first_link, core::link_event::dropped, "", s.now);
     CHECK_FALSE(s.lists(b));
     REQUIRE(s.out.all<peer_left>().size() == 1);
     CHECK(s.out.all<peer_left>()[0].id == b);
@@ -284,7 +284,7 @@ TEST_CASE("core a redial that is refused keeps its try open until the deadline",
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.answer(s.out.dials[0].link, b);
-    s.core->on_link_dropped(s.out.dials[0].link, s.now);
+    s.core->on_link_event(s.out.dials[0].link, core::link_event::dropped, "", s.now);
     s.step(); // the first try
     REQUIRE(s.out.dials.size() == 2);
     // Refused: the peer is not up yet, but libzmq dials again within this try, so the try goes on.

@@ -19,7 +19,7 @@ class host_lookup {
 public:
     struct answer {
         std::uint64_t tag = 0;
-        std::string address; ///< Numeric, ready for an endpoint ("192.0.2.1", "[2001:db8::1]"); empty on failure.
+        std::string address; ///< Numeric IPv4, ready for an endpoint ("192.0.2.1"); empty on failure.
         std::string error;   ///< The resolver's words when the name does not resolve.
     };
 
@@ -31,7 +31,8 @@ public:
 
     /// Readable while answers wait in take().
     int notify_fd() const;
-    /// Starts resolving `host` for a TCP connection; the answer comes back under `tag`.
+    /// Starts resolving `host` to an IPv4 address for a TCP connection (the peer's sockets speak IPv4; an IPv6
+    /// literal is given to libzmq as it is); the answer comes back under `tag`.
     void start(std::uint64_t tag, std::string host);
     /// The answers that arrived since the last call.
     std::vector<answer> take();

@@ -64,15 +64,6 @@ void node_core::on_link_event(link_id link, link_event what, const std::string& 
     settle(now);
 }
 
-void node_core::on_link_dropped(link_id link, steady_time now) {
-    if (state_.finished) {
-        return;
-    }
-    // A connect still waiting for its answer keeps waiting: libzmq dials again by itself until its deadline.
-    peers_.on_link_dropped(link, now);
-    settle(now);
-}
-
 void node_core::on_command(core_command cmd, steady_time now) {
     if (state_.finished) {
         return;

@@ -45,11 +45,9 @@ public:
     void on_job_done(job_result result, steady_time now);
     void on_command(core_command cmd, steady_time now);
     void on_folder_changed(steady_time now);
-    /// The transport says our connection `link` dropped (the other end closed it or died): a peer reached over it is
-    /// removed at once, and its address dialled again.
-    void on_link_dropped(link_id link, steady_time now);
     /// The transport's report on connection `link`. A connect that is refused, cannot resolve its host, or fails its
-    /// handshake fails at once with that reason; the others shape the message if its deadline passes.
+    /// handshake fails at once with that reason; the others shape the message if its deadline passes. A dropped
+    /// connection of a peer removes the peer at once and dials its address again.
     void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
     /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).
     void seed_jitter(std::uint64_t value) { redials_.seed(value); }
