@@ -4,12 +4,13 @@
 #include "sim/memory_folder.hpp"
 #include "support.hpp"
 
-#include "p2p/blake2b.hpp"
 #include "p2p/core/node_core.hpp"
+#include "p2p/manifest.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 using namespace p2p;
@@ -118,10 +119,22 @@ struct stepped_core {
     }
 };
 
-digest blake2b_of(const std::string& bytes) {
-    blake2b h;
-    h.update(bytes.data(), bytes.size());
-    return h.final();
+/// The manifest of bytes in memory (piece_size 0: the piece size rule's).
+manifest manifest_of(const std::string& bytes, std::uint32_t piece_size = 0) {
+    const read_at_function read = [&](void* into, std::size_t size, std::uint64_t offset) -> ssize_t {
+        const auto n = std::min<std::uint64_t>(size, bytes.size() - offset);
+        std::memcpy(into, bytes.data() + offset, n);
+        return static_cast<ssize_t>(n);
+    };
+    manifest_build_options options;
+    options.piece_size = piece_size;
+    options.block_size = 4096;
+    return *build_manifest(read, bytes.size(), options);
+}
+
+/// The file id of bytes in memory, by the piece size rule.
+digest root_of(const std::string& bytes) {
+    return manifest_of(bytes).root;
 }
 
 } // namespace
@@ -137,7 +150,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     auto opened = g.folder.open_partial("big.bin", false);
     auto partial = std::get<std::shared_ptr<core::file_handle>>(opened);
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), blake2b_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), root_of(bytes)));
 
     const peer_id first(0xaaaa), second(0xbbbb);
     g.holder_joins(first, {{"big.bin", bytes.size()}});
@@ -156,7 +169,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     CHECK(asked[0].offset == held);
 
     // The second holder serves the rest; the file that lands is the file.
-    g.from(second, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    g.from(second, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -172,6 +185,163 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     CHECK(g.folder.file("big.bin")->bytes() == bytes);
 }
 
+/// A holder played by the test: serves `bytes` in pieces of `piece`, in chunks of `chunk`, flipping one byte of the
+/// pieces listed in `bad` (each once), and counts what it sent.
+struct played_holder {
+    peer_id id;
+    std::string bytes;
+    manifest m;
+    std::uint32_t chunk_size;
+    std::size_t chunks_sent = 0;
+
+    played_holder(peer_id who, std::string data, std::uint32_t piece, std::uint32_t chunk)
+        : id(who), bytes(std::move(data)), m(manifest_of(bytes, piece)), chunk_size(chunk) {}
+
+    offer offer_for(std::uint32_t transfer) const {
+        return offer{transfer, bytes.size(), m.root, m.piece_size, chunk_size};
+    }
+    manifest_page page_for(std::uint32_t transfer) const { return manifest_page{transfer, 0, m.leaves}; }
+    /// Chunks from `from` to the end; the byte at `flip` (if any) is changed.
+    void send_chunks(stepped_core& g, std::uint32_t transfer, std::uint64_t from, std::optional<std::uint64_t> flip,
+                     std::uint64_t until = std::uint64_t(-1)) {
+        for (std::uint64_t at = from; at < std::min<std::uint64_t>(bytes.size(), until); at += chunk_size) {
+            auto piece = bytes.substr(at, chunk_size);
+            if (flip && *flip >= at && *flip < at + piece.size()) {
+                piece[*flip - at] ^= 0x20;
+            }
+            g.from(id, chunk{transfer, at, at + piece.size() == bytes.size(), payload::copy_of(piece)});
+            ++chunks_sent;
+        }
+    }
+};
+
+TEST_CASE("core a piece that does not match its leaf is fetched again, alone, and the file completes",
+          "[core][manifest]") {
+    stepped_core g;
+    constexpr std::uint32_t piece = 4096;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(4 * piece, 8), piece, 1024);
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{5, {"f.bin", "", 4, 1024}}, g.now);
+    auto asked = g.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    const auto transfer = asked[0].transfer;
+    g.from(h.id, h.offer_for(transfer));
+    // The leaves are asked for at once, from the first; the chunks meanwhile are taken and hashed.
+    auto manifest_asks = g.out.sent_to<get_manifest>(h.id);
+    REQUIRE(manifest_asks.size() == 1);
+    CHECK(manifest_asks[0] == get_manifest{transfer, h.m.root, 0});
+    const std::uint64_t flipped = 2 * piece + 1500; // in piece 2
+    SECTION("the leaves arrive before the bad piece") {
+        g.from(h.id, h.page_for(transfer));
+        h.send_chunks(g, transfer, 0, flipped);
+    }
+    SECTION("the leaves arrive after the bad piece") {
+        h.send_chunks(g, transfer, 0, flipped);
+        CHECK(g.out.sent_to<request>(h.id).size() == 1); // no leaf yet: nothing can be checked
+        g.from(h.id, h.page_for(transfer));
+    }
+    // Piece 2 is asked for again, from its first byte; pieces 0 and 1 are kept.
+    asked = g.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].transfer == transfer);
+    CHECK(asked[1].offset == 2 * piece);
+    CHECK(g.core->stats().bad_pieces == 1);
+    CHECK_FALSE(g.finished(5));
+    g.from(h.id, h.offer_for(transfer));
+    h.send_chunks(g, transfer, 2 * piece, std::nullopt);
+    REQUIRE(g.out.jobs.size() == 1); // every piece is in and good: the sync
+    g.finish_job(0);
+    auto done = g.finished(5);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    REQUIRE(g.folder.file("f.bin") != nullptr);
+    CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
+    // At most two pieces more than the file went over the wire: the bad one, and what followed it in flight.
+    CHECK(done->bytes_received <= h.bytes.size() + 2 * piece);
+    CHECK(g.out.sent_to<get_manifest>(h.id).size() == 1); // the leaves were fetched once
+}
+
+TEST_CASE("core a holder that sends two bad pieces of a file is dropped for it and named", "[core][manifest]") {
+    stepped_core g;
+    constexpr std::uint32_t piece = 4096;
+    const auto bytes = patterned_bytes(3 * piece + 100, 9);
+    played_holder liar(peer_id(0xaaaa), bytes, piece, 2048);
+    g.holder_joins(liar.id, {{"f.bin", bytes.size()}});
+    std::optional<played_holder> honest;
+    SECTION("another holder has the file: the download goes on there") {
+        honest.emplace(peer_id(0xbbbb), bytes, piece, 2048);
+        g.holder_joins(honest->id, {{"f.bin", bytes.size()}});
+    }
+    SECTION("no other holder has it: the download fails") {}
+    g.core->on_command(command::download{6, {"f.bin", "", 8, 2048}}, g.now);
+    auto asked = g.out.sent_to<request>(liar.id);
+    REQUIRE(asked.size() == 1); // the first to join is asked first
+    const auto transfer = asked[0].transfer;
+    g.from(liar.id, liar.offer_for(transfer));
+    g.from(liar.id, liar.page_for(transfer));
+    liar.send_chunks(g, transfer, 0, piece + 7); // piece 1 is bad
+    asked = g.out.sent_to<request>(liar.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].offset == piece);
+    g.from(liar.id, liar.offer_for(transfer));
+    liar.send_chunks(g, transfer, piece, piece + 9);    // piece 1 is bad again
+    CHECK(g.out.sent_to<request>(liar.id).size() == 2); // not asked a third time
+    CHECK(g.out.sent_to<cancel_transfer>(liar.id).size() == 1);
+    CHECK(g.core->stats().bad_pieces == 2);
+    if (honest) {
+        CHECK_FALSE(g.finished(6));
+        auto rest = g.out.sent_to<request>(honest->id);
+        REQUIRE(rest.size() == 1);
+        CHECK(rest[0].offset == piece); // piece 0 was good and is kept
+        g.from(honest->id, honest->offer_for(rest[0].transfer));
+        CHECK(g.out.sent_to<get_manifest>(honest->id).empty()); // the leaves are known already
+        honest->send_chunks(g, rest[0].transfer, piece, std::nullopt);
+        REQUIRE(g.out.jobs.size() == 1);
+        g.finish_job(0);
+        auto done = g.finished(6);
+        REQUIRE(done);
+        INFO(done->error);
+        CHECK(done->ok);
+        CHECK(done->from == honest->id);
+        CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    } else {
+        auto done = g.finished(6);
+        REQUIRE(done);
+        CHECK_FALSE(done->ok);
+        CHECK(done->code == download_errc::integrity);
+        INFO(done->error);
+        CHECK(done->error.find(liar.id.short_hex()) != std::string::npos);
+        CHECK(done->error.find("f.bin") != std::string::npos);
+        CHECK(g.folder.file("f.bin") == nullptr);
+        CHECK_FALSE(g.folder.find_partial("f.bin")); // nothing of the liar's is kept
+    }
+}
+
+TEST_CASE("core a holder serves the leaves of the manifest it offered, page by page", "[core][manifest]") {
+    // 2.5 MiB: three pieces of 1 MiB by the piece size rule.
+    const auto bytes = patterned_bytes((5u << 20) / 2, 4);
+    stepped_core g({}, {{"m.bin", bytes}});
+    const peer_id asker(0xcccc);
+    g.holder_joins(asker, {}); // m.bin was there at start: served at once
+    g.from(asker, request{1, "m.bin", 0, 1u << 20, 1});
+    REQUIRE(g.out.jobs.size() == 1); // the manifest is computed in a job
+    g.finish_job(0);
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    const auto expected = manifest_of(bytes);
+    CHECK(offers[0].root == expected.root);
+    CHECK(offers[0].piece_size == expected.piece_size);
+    g.from(asker, get_manifest{1, offers[0].root, 1});
+    g.from(asker, get_manifest{1, offers[0].root, 3}); // past the last leaf
+    g.from(asker, get_manifest{1, digest{}, 0});       // a root it never offered
+    const auto pages = g.out.sent_to<manifest_page>(asker);
+    REQUIRE(pages.size() == 1);
+    CHECK(pages[0].first == 1);
+    CHECK(pages[0].leaves == std::vector<digest>(expected.leaves.begin() + 1, expected.leaves.end()));
+    CHECK(g.out.sent_to<not_found>(asker).size() == 2);
+}
+
 TEST_CASE("core a holder leaving while the download syncs does not fail it", "[core]") {
     stepped_core g;
     const std::string bytes = "all of it";
@@ -180,7 +350,7 @@ TEST_CASE("core a holder leaving while the download syncs does not fail it", "[c
     g.core->on_command(command::download{3, {"small.txt", "", {}, {}}}, g.now);
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 1);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
     g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1); // every byte is in: the sync runs
     g.from(holder, goodbye{});
@@ -368,7 +538,8 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
     CHECK(offers[0].size == 2100);
-    CHECK(offers[0].hash == blake2b_of(std::string(2100, 'x')));
+    CHECK(offers[0].root == root_of(std::string(2100, 'x')));
+    CHECK(offers[0].piece_size == 1u << 20);
 
     // A new file that keeps changing is never listed, and after 30 s of it a REQUEST is refused in words.
     g.folder.put("slow.bin", "a");
@@ -418,7 +589,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     // What an interrupted `get -o copy.bin` left: the partial file goes by the name it is saved as.
     auto partial = std::get<std::shared_ptr<core::file_handle>>(g.folder.open_partial("copy.bin", false));
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), blake2b_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), root_of(bytes)));
 
     const peer_id holder(0xaaaa);
     g.holder_joins(holder, {{"data.bin", bytes.size()}});
@@ -429,7 +600,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     REQUIRE(asked.size() == 1);
     CHECK(asked[0].name == "data.bin");
     CHECK(asked[0].offset == held);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -474,15 +645,18 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
     CHECK(g.finished(1)->code == download_errc::exists);
     CHECK(g.out.sent_to<request>(holder).empty());
 
-    // With replace, bytes that fail the hash: the download fails and the old file is as it was.
+    // With replace, bytes that fail the check (twice: a bad piece is asked for once more): the download fails and
+    // the old file is as it was.
     g.core->on_command(command::download{2, saved_as("x.txt", "", true)}, g.now);
-    auto asked = g.out.sent_to<request>(holder);
-    REQUIRE(asked.size() == 1);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
-    CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
-    g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
-    REQUIRE(g.out.jobs.size() == 1);
-    g.finish_job(0);
+    for (std::size_t attempt = 1; attempt <= 2; ++attempt) {
+        auto asked = g.out.sent_to<request>(holder);
+        REQUIRE(asked.size() == attempt);
+        CHECK(asked.back().offset == 0);
+        g.from(holder, offer{asked.back().transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+        CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
+        g.from(holder, chunk{asked.back().transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
+    }
+    CHECK(g.out.jobs.empty()); // never complete: no sync
     REQUIRE(g.finished(2));
     CHECK_FALSE(g.finished(2)->ok);
     CHECK(g.finished(2)->code == download_errc::integrity);
@@ -490,13 +664,13 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
 
     // With replace and the right bytes: replaced.
     g.core->on_command(command::download{3, saved_as("x.txt", "", true)}, g.now);
-    asked = g.out.sent_to<request>(holder);
-    REQUIRE(asked.size() == 2);
-    g.from(holder, offer{asked[1].transfer, bytes.size(), blake2b_of(bytes), 1024});
-    g.from(holder, chunk{asked[1].transfer, 0, true, payload::copy_of(bytes)});
-    REQUIRE(g.out.jobs.size() == 2);
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 3);
+    g.from(holder, offer{asked[2].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+    g.from(holder, chunk{asked[2].transfer, 0, true, payload::copy_of(bytes)});
+    REQUIRE(g.out.jobs.size() == 1);
     CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // syncing: still the old file
-    g.finish_job(1);
+    g.finish_job(0);
     REQUIRE(g.finished(3));
     INFO(g.finished(3)->error);
     CHECK(g.finished(3)->ok);

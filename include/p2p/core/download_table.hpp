@@ -26,6 +26,8 @@ public:
     void on_preparing(remote_peer& from, const preparing& p, steady_time now);
     void on_offer(remote_peer& from, const offer& o, steady_time now);
     void on_chunk(remote_peer& from, chunk& c, steady_time now);
+    /// A page of the manifest's leaves from the source.
+    void on_manifest(remote_peer& from, const manifest_page& page, steady_time now);
     /// NOT_FOUND or ABORT from the source of our transfer: try another source.
     void on_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code, steady_time now);
     void on_resume_hashed(std::uint32_t transfer, const partial_download& partial, const job_result& result,
@@ -54,7 +56,11 @@ private:
     void release_source(download& d, source_state state, const std::string& reason);
     void fail_over(download& d, std::string reason, download_errc code, source_state state, steady_time now);
     void fail(download& d, download_errc code, std::string error, source_state state, steady_time now);
-    /// Every byte is in: make them durable, then verify and rename (on_synced).
+    /// Checks the pieces whose leaves are known; asks a bad one again from `from` (its sender), drops a source
+    /// after its second bad piece, and finishes once every piece is in and good. Dropping the source may end the
+    /// download: `d` is then gone.
+    void check_pieces(download& d, remote_peer& from, steady_time now);
+    /// Every byte is in and checked: make them durable, then rename (on_synced).
     void begin_finishing(download& d);
     /// When the download next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for a job.
     std::optional<steady_time> deadline(const download& d) const;

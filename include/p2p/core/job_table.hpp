@@ -29,7 +29,8 @@ public:
     /// The upload no longer waits (it ended). A hash nobody waits for is given up after hash_linger, unless another
     /// REQUEST for that version wants it meanwhile.
     void forget_waiter(const upload_key& waiter, steady_time now);
-    /// A download resumes: hash the `partial.length` bytes of its partial file.
+    /// A download resumes: hash the pieces in the `partial.length` bytes of its partial file (partial.size is at
+    /// most max_file_size).
     void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file, const partial_download& partial);
     /// A download has every byte: make them durable before it is renamed.
     void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-// core/jobs.hpp - slow file work the core hands out (whole-file hashing, fsync) and the results it gets back.
+// core/jobs.hpp - slow file work the core hands out (hashing pieces, fsync) and the results it gets back.
 //
 // The core never waits for a disk: it asks for a job through effects::start_job and goes on; the job's result comes
 // back as an input (node_core::on_job_done). The real node runs jobs on its io_worker thread, the simulation when
 // its clock says they are done. run_job() is the work itself, the same for both.
 #pragma once
 
-#include "p2p/blake2b.hpp"
 #include "p2p/core/storage.hpp"
+#include "p2p/merkle.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -15,15 +15,18 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace p2p::core {
 
 using job_id = std::uint64_t;
 
-/// BLAKE2b of bytes [0, length) of a file; the state comes back so a resume can go on hashing from there.
+/// The BLAKE3 leaves of bytes [0, length) of a file cut into pieces of piece_size: a holder's manifest (length is
+/// the file size), or the pieces a resumed partial file already holds. Each byte is read and hashed once.
 struct hash_job {
     std::shared_ptr<file_handle> file;
     std::uint64_t length = 0;
+    std::uint32_t piece_size = 0; ///< A power of two.
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
@@ -34,8 +37,12 @@ using job = std::variant<hash_job, sync_job>;
 struct job_result {
     job_id id = 0;
     bool ok = false;
-    std::string error;            ///< When !ok: one line ("cancelled" for a job that was asked to stop).
-    std::optional<blake2b> state; ///< hash_job: the hasher after the last byte.
+    std::string error; ///< When !ok: one line ("cancelled" for a job that was asked to stop).
+    /// hash_job: the leaf of every complete piece of [0, length), in order.
+    std::vector<digest> leaves;
+    /// hash_job: the bytes after the last complete piece (length % piece_size of them), hashed so far: final() is
+    /// the last leaf of a file whose size is not a multiple of the piece size (or of an empty file).
+    leaf_hasher tail;
 };
 
 /// Does the work of a job. `should_stop` is asked between blocks (1 MiB), so a cancelled hash of a large file ends
