@@ -5,6 +5,7 @@
 #include "p2p/core/folder_view.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/manifest_store.hpp"
 #include "p2p/protocol.hpp"
 
 #include <dirent.h>
@@ -494,6 +495,19 @@ std::optional<std::uint64_t> posix_folder::free_space() {
         return std::nullopt;
     }
     return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+std::shared_ptr<manifest_store> posix_folder::manifests() {
+    if (!manifests_tried_) {
+        manifests_tried_ = true;
+        try {
+            manifests_ = std::make_shared<manifest_store>(dir_.get());
+        } catch (const std::exception& e) {
+            // A read-only folder still shares: its files are hashed again after each restart.
+            log(log_level::warn, "manifests are not kept: ", e.what());
+        }
+    }
+    return manifests_;
 }
 
 } // namespace p2p

@@ -90,6 +90,36 @@ TEMPLATE_TEST_CASE("transfer sizes around the chunk size arrive byte-identical",
     require_folder(net.getter_dir.path(), names);
 }
 
+TEMPLATE_TEST_CASE("transfer from a restarted holder reads nothing to hash a file it hashed before", "[transfer][net]",
+                   inproc, tcp) {
+    // The manifest the holder built for the first download is kept in <folder>/.p2p/manifests; the same holder
+    // started again (same folder, file untouched) answers the next REQUEST without reading the file to hash it.
+    pair_of_peers<TestType> net;
+    net.connect();
+    const auto bytes = random_bytes((5u << 20) / 2, 77); // three pieces
+    net.share("kept.bin", bytes);
+    auto first = net.getter->download({"kept.bin", "", {}, {}});
+    INFO(first.error);
+    REQUIRE(first.ok);
+    CHECK(net.holder->stats().hash_bytes_read == bytes.size()); // hashed once, every byte read once
+    CHECK(fs::is_directory(net.holder_dir / ".p2p" / "manifests"));
+
+    net.holder.reset();
+    auto h = options_in<TestType>(net.holder_dir.path());
+    h.chunk_size = small_chunk;
+    net.holder = std::make_unique<peer>(net.ctx, h);
+    temp_dir second_dir;
+    peer second(net.ctx, options_in<TestType>(second_dir.path()));
+    REQUIRE(second.connect(net.holder->endpoint()).ok);
+    auto again = second.download({"kept.bin", "", {}, {}});
+    INFO(again.error);
+    REQUIRE(again.ok);
+    CHECK(read_file(second_dir / "kept.bin") == bytes);
+    const auto stats = net.holder->stats();
+    CHECK(stats.hash_bytes_read == 0); // the stored manifest was used
+    CHECK(stats.hash_jobs == 1);       // one job, which only looked it up
+}
+
 TEMPLATE_TEST_CASE("transfer of a name the holder does not have gives NOT_FOUND", "[transfer][net]", inproc, tcp) {
     pair_of_peers<TestType> net;
     net.connect();

@@ -50,6 +50,7 @@ struct peer_stats {
     std::uint64_t chunk_buffers = 0;   ///< Payload buffers ever allocated: flat once the pool is warm.
     std::uint64_t loop_wakeups = 0;    ///< Turns of the node's poll loop: an idle peer adds a few per second.
     std::uint64_t hash_jobs = 0;       ///< Manifests computed for uploads (one per file version at most).
+    std::uint64_t hash_bytes_read = 0; ///< Bytes of shared files read to build manifests (0 for a stored one).
     std::uint64_t bad_pieces = 0;      ///< Received pieces that did not match their leaf (each asked again).
     std::uint64_t jobs_cancelled = 0;  ///< File jobs given up because nobody waited for them any more.
     std::uint64_t events_dropped = 0;  ///< Events not kept while the front end did not read them (oldest first).

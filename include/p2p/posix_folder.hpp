@@ -52,6 +52,7 @@ public:
     core::place_result place_partial(std::string_view name, bool replace, std::string& error) override;
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
+    std::shared_ptr<manifest_store> manifests() override;
 
 private:
     /// What one scan collects on its way down the tree.
@@ -76,6 +77,8 @@ private:
     unique_fd watch_;
     std::size_t skipped_ = 0;
     bool watching_everything_ = true;
+    std::shared_ptr<manifest_store> manifests_;
+    bool manifests_tried_ = false; ///< Opened (or failed to open, said once) already.
     /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).
     std::set<std::string, std::less<>> reported_;
 };

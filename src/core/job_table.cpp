@@ -2,6 +2,7 @@
 #include "p2p/core/job_table.hpp"
 
 #include "p2p/core/download_table.hpp"
+#include "p2p/core/folder_view.hpp"
 #include "p2p/core/upload_table.hpp"
 #include "p2p/manifest.hpp"
 
@@ -31,7 +32,8 @@ void job_table::wait_for_hash(const std::string& name, const file_stat& stat, co
             return;
         }
     }
-    start(hash_job{file, stat.size, piece_size_for(stat.size)}, upload_hash{name, stat, {waiter}, std::nullopt});
+    start(hash_job{file, stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat},
+          upload_hash{name, stat, {waiter}, std::nullopt});
     ++state_.stats.hash_jobs;
 }
 
@@ -49,7 +51,8 @@ void job_table::forget_waiter(const upload_key& waiter, steady_time now) {
 void job_table::start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
                                   const partial_download& partial) {
     // The holder cuts the file by the piece size rule; should its OFFER say otherwise, these leaves are not used.
-    start(hash_job{std::move(file), partial.length, piece_size_for(partial.size)}, resume_hash{transfer, partial});
+    start(hash_job{std::move(file), partial.length, piece_size_for(partial.size), nullptr, {}, {}},
+          resume_hash{transfer, partial});
 }
 
 void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {

@@ -126,6 +126,7 @@ void upload_table::on_get_manifest(remote_peer& from, const get_manifest& g) {
 void upload_table::on_hash_done(const std::string& name, const file_stat& stat, const std::set<upload_key>& waiters,
                                 const job_result& result, steady_time now) {
     std::shared_ptr<const manifest> hash;
+    state_.stats.hash_bytes_read += result.bytes_read;
     if (result.ok) {
         auto m = std::make_shared<manifest>();
         m->size = stat.size;

@@ -27,6 +27,11 @@ struct hash_job {
     std::shared_ptr<file_handle> file;
     std::uint64_t length = 0;
     std::uint32_t piece_size = 0; ///< A power of two.
+    /// A holder's manifest: taken from this store when it has one for (name, stat), and kept there once built from
+    /// a file whose stat did not change meanwhile; nullptr for none (a resume).
+    std::shared_ptr<manifest_store> store;
+    std::string name;
+    file_stat stat;
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
@@ -43,6 +48,8 @@ struct job_result {
     /// hash_job: the bytes after the last complete piece (length % piece_size of them), hashed so far: final() is
     /// the last leaf of a file whose size is not a multiple of the piece size (or of an empty file).
     leaf_hasher tail;
+    /// hash_job: bytes of the file read (0 when the store had its manifest).
+    std::uint64_t bytes_read = 0;
 };
 
 /// Does the work of a job. `should_stop` is asked between blocks (1 MiB), so a cancelled hash of a large file ends

@@ -19,6 +19,10 @@
 #include <variant>
 #include <vector>
 
+namespace p2p {
+class manifest_store;
+} // namespace p2p
+
 namespace p2p::core {
 
 /// An open file: a shared one being served, or a partial download being written. Reads and writes at an offset
@@ -99,6 +103,10 @@ public:
     /// False once a change somewhere in the tree may go untold (a watch could not be added: the watch limit), so
     /// the core lists the folder on a timer from then on. Asked after each scan.
     virtual bool watching_everything() const { return true; }
+    /// Where the manifests of shared files are kept across restarts (<folder>/.p2p/manifests, manifest_store.hpp),
+    /// opened when first asked for; nullptr when there is none (a folder in memory, one that cannot be written).
+    /// Used from the file worker only.
+    virtual std::shared_ptr<manifest_store> manifests() { return nullptr; }
 };
 
 } // namespace p2p::core
