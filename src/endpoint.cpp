@@ -59,8 +59,22 @@ std::string endpoint_port(std::string_view endpoint) {
     if (!endpoint.starts_with(tcp_prefix)) {
         return "";
     }
-    auto colon = endpoint.rfind(':');
+    const auto colon = endpoint.rfind(':');
+    if (colon == std::string_view::npos || colon < tcp_prefix.size()) {
+        return "";
+    }
     return std::string(endpoint.substr(colon + 1));
+}
+
+std::string endpoint_host(std::string_view endpoint) {
+    if (!endpoint.starts_with(tcp_prefix)) {
+        return "";
+    }
+    const auto colon = endpoint.rfind(':');
+    if (colon == std::string_view::npos || colon < tcp_prefix.size()) {
+        return "";
+    }
+    return std::string(endpoint.substr(tcp_prefix.size(), colon - tcp_prefix.size()));
 }
 
 } // namespace p2p

@@ -193,12 +193,7 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     // "tcp://host:port" with a host name: resolved off this thread first (host_lookup.hpp says why); the socket
     // connects when the answer comes (on_lookup).
-    std::string host, port;
-    if (const auto scheme = endpoint.find("://"), colon = endpoint.rfind(':');
-        endpoint.starts_with("tcp://") && colon != std::string::npos && colon > scheme + 3) {
-        host = endpoint.substr(scheme + 3, colon - scheme - 3);
-        port = endpoint.substr(colon + 1);
-    }
+    const std::string host = endpoint_host(endpoint), port = endpoint_port(endpoint);
     const bool resolve_first = !host.empty() && !host_lookup::is_numeric(host);
     try {
         // Watched before connect, so the monitor sees every event of this connection from the first.
@@ -206,7 +201,9 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
         if (!resolve_first) {
             connection.socket().connect(endpoint);
         }
-        links_.emplace(link_number, link{std::move(connection), peer_id{}, resolve_first ? host : "", port, {}});
+        links_.emplace(
+            link_number,
+            link{std::move(connection), peer_id{}, resolve_first ? host : "", port, resolve_first ? "" : host, {}});
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
@@ -301,7 +298,11 @@ void node::poll_once() {
     }
     if (items_[3].revents & ZMQ_POLLIN) {
         for (auto& answer : lookups_.take()) {
-            on_lookup(answer);
+            if (answer.greeting) {
+                on_greeting(answer);
+            } else {
+                on_lookup(answer);
+            }
         }
     }
     if (watching && (items_[4].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
@@ -372,6 +373,7 @@ void node::on_monitor_events(core::link_id link_number) {
             what = core::link_event::connected;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            l.handshaken = true;
             what = core::link_event::handshake_done;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -382,6 +384,12 @@ void node::on_monitor_events(core::link_id link_number) {
             what = core::link_event::auth_refused;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            // The other side closed during the handshake: a wrong key, or (a race in libzmq) a peer of the other
+            // mode that closed before its greeting said so. Its greeting tells which (zmtp_greeting.hpp).
+            if (!l.handshaken && !l.greeting_asked && !l.address.empty()) {
+                l.greeting_asked = true;
+                lookups_.start_greeting(link_number, l.address, l.port);
+            }
             what = core::link_event::handshake_failed;
             break;
         case ZMQ_EVENT_DISCONNECTED:
@@ -419,9 +427,20 @@ void node::on_lookup(const host_lookup::answer& answer) {
         return;
     }
     l.host.clear();
+    l.address = answer.address;
     auto held = std::move(l.held);
     for (auto& msg : held) {
         send(l.remote, answer.tag, std::move(msg));
+    }
+}
+
+void node::on_greeting(const host_lookup::answer& answer) {
+    if (links_.find(answer.tag) == links_.end() || answer.mechanism.empty()) {
+        return; // hung up meanwhile, or nothing to learn: the failed handshake stands as reported
+    }
+    const std::string ours = options_.secure ? "CURVE" : "NULL";
+    if (answer.mechanism != ours) {
+        core_->on_link_event(answer.tag, core::link_event::mechanism_mismatch, "", clock::now());
     }
 }
 

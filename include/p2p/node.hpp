@@ -135,13 +135,18 @@ private:
         peer_id remote;   ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
         std::string host; ///< The host name being resolved before connect; empty for a numeric address.
         std::string port; ///< Of the endpoint, for the connect after the lookup.
+        std::string address;         ///< The numeric host connected to (for reading its greeting); empty for inproc.
         std::vector<message> held;   ///< Sent while the host name resolved: sent once connected.
         bool trying = false;         ///< A TCP connect is under way (CONNECT_DELAYED): a retry after it was refused.
         bool ever_connected = false; ///< Retries after a drop are libzmq's business, not a failed connect.
         bool reported = false;       ///< Why the first try failed was told to the core already.
+        bool handshaken = false;     ///< A ZeroMQ handshake succeeded over it once.
+        bool greeting_asked = false; ///< Its greeting was read after a failed handshake (host_lookup::start_greeting).
     };
     /// A host name resolved for a link: connect to its address, or tell the core it does not resolve.
     void on_lookup(const host_lookup::answer& answer);
+    /// The greeting read after a handshake failed with no detail: tell the core when the mechanisms differ.
+    void on_greeting(const host_lookup::answer& answer);
     /// Hands up to `limit` messages waiting on one link to the core.
     void read_link(core::link_id link_number, int limit);
     /// Reads the connection events of one link's monitor and hands the ones the core decides on to it.

@@ -54,6 +54,7 @@ STARTED = r"Peer (\S+) started on \S+:(\d+)"
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from child_process import check, failure, process, run, run_scenario  # noqa: E402
+from test_files import make_folder, read  # noqa: E402,F401
 
 process.default_timeout = STEP_S
 
@@ -82,19 +83,6 @@ class harness:
         p = process(name, [self.peer, "serve", "0", folder, "--bind", "127.0.0.1", *extra], self.dir)
         match = p.wait_for(STARTED, STARTUP_S)
         return p, match.group(1), int(match.group(2))
-
-
-def make_folder(path, files):
-    os.makedirs(path, exist_ok=True)
-    for name, data in files.items():
-        with open(os.path.join(path, name), "wb") as f:
-            f.write(data)
-    return path
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def dead_port():
