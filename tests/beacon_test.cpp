@@ -334,3 +334,19 @@ TEST_CASE("core discovery rate-limits each source and all of them, and bounds it
     // Dials never beyond the budget: max_dials_per_second in each of the 6 seconds.
     CHECK(s.core->discovery().counts().dials <= 6 * core::beacon_table::max_dials_per_second);
 }
+
+TEST_CASE("core discovery: made-up peers that never answer leave a bounded list of failed connects", "[core][beacon]") {
+    stepped s(peer_id(1));
+    s.start();
+    // For 100 s, beacons of 20 new made-up peers a second (new ids, new ports); every dial times out.
+    std::uint64_t n = 0;
+    for (int second = 0; second < 100; ++second) {
+        for (int i = 0; i < 20; ++i, ++n) {
+            s.hear("10.0.1." + std::to_string(i), plain(0x100000 + n, static_cast<std::uint16_t>(1024 + n)));
+        }
+        s.advance(1000ms);
+    }
+    s.advance(5000ms);
+    REQUIRE(s.core->discovery().counts().dials >= 1000); // they were dialled, and failed
+    CHECK(s.core->failures().size() <= core::peer_table::max_failures);
+}
