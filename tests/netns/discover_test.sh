@@ -5,6 +5,8 @@
 #
 #   find   three menus started with no address typed each list the other two (choice 2) within 2 s; one killed
 #          with -9 is evicted by the others, and listed again by both once restarted, with nothing typed.
+#   secure the same three with --secure: the beacons carry the keys, so nothing is typed either; the CURVE
+#          handshake proves each key.
 #   flood  10,000 datagrams a second to the discovery port for 3 s (junk, and beacons of made-up peers from made-up
 #          ids) from a fourth host: the peers still list each other, still serve a file, and their memory stays flat.
 #
@@ -65,6 +67,7 @@ wait_line() {
 }
 
 timing=(--ping-interval 300ms --peer-timeout 1500ms)
+[ "$mode" = secure ] && timing+=(--secure)
 declare -A id pid
 
 # start HOST: the menu, with nothing but a port and a folder; its input is a FIFO kept open on fd 10+index.
@@ -137,6 +140,9 @@ if [ "$mode" = find ]; then
     done
     wait_lists 5 c a b || fail "the restarted c did not list a and b within 5 s"
     echo "restarted: c is listed by a and b again, nothing typed"
+elif [ "$mode" = secure ]; then
+    grep -q '^Public key: ' "$work/a.out" || fail "peer a is not in secure mode"
+    echo "secure: the three found each other by the keys in their beacons"
 elif [ "$mode" = flood ]; then
     rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
     before_a=$(rss "${pid[a]}")
