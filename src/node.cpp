@@ -96,6 +96,44 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
                   static_cast<core::effects&>(*this), clock::now());
     // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
     core_->seed_jitter(peer_id::random().value());
+    if (options_.discover && !options_.client) {
+        start_discovery();
+    }
+}
+
+void node::start_discovery() {
+    // Only a TCP bind can be dialled; its host says which interfaces the beacon goes out on.
+    if (!endpoint_.starts_with("tcp://")) {
+        return;
+    }
+    const auto colon = endpoint_.rfind(':');
+    const auto host = endpoint_.substr(6, colon - 6);
+    if (beacon_socket::interfaces_for(host).empty()) {
+        log(log_level::info, "discovery is off: ", display_address(endpoint_), " is on no interface that broadcasts");
+        return;
+    }
+    try {
+        beacons_.emplace(options_.discover_port, host);
+    } catch (const std::runtime_error& e) {
+        log(log_level::warn, "discovery is off: ", e.what());
+        return;
+    }
+    core::discovery_settings settings;
+    settings.port = static_cast<std::uint16_t>(std::stoul(endpoint_.substr(colon + 1)));
+    if (keys_) {
+        settings.key = keys_->public_key;
+        if (!options_.allow.empty()) {
+            settings.allowed = read_allowlist(options_.allow);
+        }
+    }
+    core_->start_discovery(std::move(settings), clock::now());
+}
+
+void node::read_beacons() {
+    // A flood cannot hold the loop: the rest waits for the next turn, or the kernel drops it.
+    for (int i = 0; i < 4 * batch_per_socket && beacons_->receive(datagram_source_, datagram_); ++i) {
+        core_->on_beacon(datagram_source_, datagram_, clock::now());
+    }
 }
 
 node::~node() {
@@ -234,11 +272,17 @@ payload node::buffer(std::size_t size) {
     return chunk_pool_.take_payload(size);
 }
 
+void node::send_beacon(std::span<const std::uint8_t> datagram) {
+    if (beacons_) {
+        beacons_->send(datagram);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, lookups, [watch].
+    // Item order: pipe, router, worker, lookups, [watch], [beacons].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
@@ -247,6 +291,10 @@ void node::poll_once() {
     const bool watching = folder_.watch_fd() >= 0;
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
+    }
+    const std::size_t beacon_item = items_.size();
+    if (beacons_) {
+        items_.push_back({nullptr, beacons_->fd(), ZMQ_POLLIN, 0});
     }
     // Then two per connection the core has open: its socket and its monitor.
     const std::size_t first_link = items_.size();
@@ -307,6 +355,9 @@ void node::poll_once() {
     }
     if (watching && (items_[4].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
         core_->on_folder_changed(clock::now());
+    }
+    if (beacons_ && (items_[beacon_item].revents & ZMQ_POLLIN)) {
+        read_beacons();
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
         if (items_[first_link + 2 * i].revents & ZMQ_POLLIN) {

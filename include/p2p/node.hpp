@@ -7,6 +7,7 @@
 // asks through the effects interface (send, dial, hang up, run a file job, tell the front end).
 #pragma once
 
+#include "p2p/beacon_socket.hpp"
 #include "p2p/chunk_pool.hpp"
 #include "p2p/codec.hpp"
 #include "p2p/core/commands.hpp"
@@ -100,6 +101,7 @@ private:
     void cancel_job(core::job_id id) override;
     void emit(event e) override;
     payload buffer(std::size_t size) override;
+    void send_beacon(std::span<const std::uint8_t> datagram) override;
 
     // The loop
     void poll_once();
@@ -155,6 +157,15 @@ private:
     host_lookup lookups_;
 
     std::optional<core::node_core> core_;
+
+    /// LAN discovery's UDP socket (--discover), when the bind address has an interface that broadcasts.
+    std::optional<beacon_socket> beacons_;
+    /// Opens beacons_ and starts discovery in the core; without it (a warning says why) the peer runs on.
+    void start_discovery();
+    /// Hands the datagrams waiting on beacons_ to the core, a bounded number per turn.
+    void read_beacons();
+    std::vector<std::uint8_t> datagram_;
+    std::string datagram_source_;
 
     /// Outputs the pipe could not take yet, oldest first. At most max_backlog of them, unless every one is a reply or
     /// an operation's outcome (those are bounded by the commands the front end sent).

@@ -2,6 +2,7 @@
 // options.hpp - everything a peer can be told at start; defaults suit a LAN.
 #pragma once
 
+#include "p2p/beacon.hpp"
 #include "p2p/protocol.hpp"
 
 #include <chrono>
@@ -53,6 +54,13 @@ struct peer_options {
     /// With `secure`: only clients whose public key is in this file get in (one Z85 key per line). Empty: any
     /// client with a valid key gets in (still encrypted, and still unable to claim another peer's id).
     std::filesystem::path allow;
+
+    /// LAN discovery (docs/usage.md): broadcast a beacon on the interfaces we listen on and connect to the peers whose
+    /// beacons we hear. Off here (the library, tests); the menu and serve turn it on. Needs a TCP bind on an
+    /// interface that can broadcast (not 127.0.0.1); a one-shot client never takes part.
+    bool discover = false;
+    /// The UDP port beacons are sent to and heard on; every peer of a LAN must use the same one.
+    std::uint16_t discover_port = beacon_format::default_port;
 
     /// Append every message sent and received to this file (docs/capture.md); empty for none.
     std::filesystem::path capture;

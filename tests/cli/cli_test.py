@@ -1120,14 +1120,15 @@ def scenario_get_output(h):
 
 def scenario_started_json(h):
     """serve --json lists in its start object the addresses the human start lines list, in the same order."""
-    human = process("human", [h.peer, "serve", "0", h.path("h")], h.dir)
+    # --no-discover: bound to every interface, they would otherwise connect to peers of tests running alongside.
+    human = process("human", [h.peer, "serve", "0", h.path("h"), "--no-discover"], h.dir)
     first = human.wait_for(r"^Peer \S+ started on (\S+):(\d+)$", STARTUP_S)
     hosts = [first.group(1)]
     check(human.stop() == 0, "serve did not stop cleanly")
     reach = [line for line in human.output if line.startswith("Reachable at ")]
     if reach:  # printed only when there is more than one
         hosts = [a.rsplit(":", 1)[0] for a in reach[0][len("Reachable at "):].split(", ")]
-    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json"], h.dir)
+    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json", "--no-discover"], h.dir)
     started = json.loads(machine.wait_for(r"^\{\"event\":\"started\"", STARTUP_S).string)
     check(machine.stop() == 0, "serve --json did not stop cleanly")
     check(isinstance(started.get("addresses"), list), f"no addresses in {started}")
