@@ -106,8 +106,7 @@ void node::start_discovery() {
     if (!endpoint_.starts_with("tcp://")) {
         return;
     }
-    const auto colon = endpoint_.rfind(':');
-    const auto host = endpoint_.substr(6, colon - 6);
+    const auto host = endpoint_host(endpoint_);
     if (beacon_socket::interfaces_for(host).empty()) {
         log(log_level::info, "discovery is off: ", display_address(endpoint_), " is on no interface that broadcasts");
         return;
@@ -119,7 +118,7 @@ void node::start_discovery() {
         return;
     }
     core::discovery_settings settings;
-    settings.port = static_cast<std::uint16_t>(std::stoul(endpoint_.substr(colon + 1)));
+    settings.port = static_cast<std::uint16_t>(std::stoul(endpoint_port(endpoint_)));
     if (keys_) {
         settings.key = keys_->public_key;
         if (!options_.allow.empty()) {
