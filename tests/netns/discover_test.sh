@@ -57,14 +57,7 @@ for h in "${hosts[@]}" x; do
     n=$((n + 1))
 done
 
-# wait_line FILE REGEX SECONDS: waits until a line of FILE matches (no fixed sleep decides anything).
-wait_line() {
-    local deadline=$((SECONDS + $3))
-    until grep -Eq "$2" "$1" 2>/dev/null; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
+source "$(dirname "$0")/wait_line.sh"
 
 timing=(--ping-interval 300ms --peer-timeout 1500ms)
 [ "$mode" = secure ] && timing+=(--secure)
