@@ -6,6 +6,7 @@
 #pragma once
 
 #include "p2p/peer_id.hpp"
+#include "p2p/protocol.hpp"
 
 #include <array>
 #include <cstddef>
@@ -32,9 +33,9 @@ inline constexpr std::array<std::uint8_t, 4> magic{'P', '2', 'P', 'B'};
 inline constexpr std::uint8_t version = 1;
 inline constexpr std::uint8_t flag_leaving = 0x01;
 inline constexpr std::uint8_t flag_key = 0x02;
-inline constexpr std::size_t plain_size = 20;       ///< Without a key.
-inline constexpr std::size_t keyed_size = 20 + 32;  ///< With the 32 bytes of a CURVE public key.
-inline constexpr std::uint16_t default_port = 7421; ///< UDP; --discover-port.
+inline constexpr std::size_t plain_size = 20;      ///< Without a key.
+inline constexpr std::size_t keyed_size = 20 + 32; ///< With the 32 bytes of a CURVE public key.
+inline constexpr std::uint16_t default_port = protocol::default_discover_port; ///< UDP; --discover-port.
 } // namespace beacon_format
 
 /// The datagram for `b`. `b.key`, when set, must be a valid Z85 key (our own).

@@ -2,7 +2,6 @@
 // options.hpp - everything a peer can be told at start; defaults suit a LAN.
 #pragma once
 
-#include "p2p/beacon.hpp"
 #include "p2p/protocol.hpp"
 
 #include <chrono>
@@ -60,7 +59,7 @@ struct peer_options {
     /// interface that can broadcast (not 127.0.0.1); a one-shot client never takes part.
     bool discover = false;
     /// The UDP port beacons are sent to and heard on; every peer of a LAN must use the same one.
-    std::uint16_t discover_port = beacon_format::default_port;
+    std::uint16_t discover_port = protocol::default_discover_port;
 
     /// Append every message sent and received to this file (docs/capture.md); empty for none.
     std::filesystem::path capture;

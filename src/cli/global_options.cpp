@@ -111,7 +111,7 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->group(discovery_group);
     app.add_option("--discover-port", options.discover_port,
                    "UDP port of the beacons; every peer of a LAN uses the same (default " +
-                       std::to_string(beacon_format::default_port) + ")")
+                       std::to_string(protocol::default_discover_port) + ")")
         ->check(CLI::Range(1, 65535))
         ->type_name("PORT")
         ->group(discovery_group);

@@ -27,7 +27,7 @@ struct global_options {
     std::filesystem::path allow;              ///< With --secure: only these public keys get in.
     bool discover = false;                    ///< --discover (the default for the menu and serve).
     bool no_discover = false;                 ///< --no-discover.
-    std::uint16_t discover_port = beacon_format::default_port; ///< --discover-port: UDP port of LAN beacons.
+    std::uint16_t discover_port = protocol::default_discover_port; ///< --discover-port: UDP port of LAN beacons.
     std::optional<std::string> web; ///< --web [ADDR:]PORT: the web interface (menu and serve only).
     bool web_allow_remote = false;  ///< --web-allow-remote: let --web listen beyond loopback.
 };
