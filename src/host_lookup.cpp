@@ -76,7 +76,7 @@ void host_lookup::start(std::uint64_t tag, std::string host) {
 
 void host_lookup::start_greeting(std::uint64_t tag, std::string numeric_host, std::string port) {
     run_detached([tag, host = std::move(numeric_host), port = std::move(port)] {
-        auto greeting = read_greeting_mechanism(host, port, greeting_timeout);
+        auto greeting = read_greeting_mechanism(unbracketed(host), port, greeting_timeout);
         answer out;
         out.tag = tag;
         out.greeting = true;

@@ -43,10 +43,6 @@ ssize_t again_if_interrupted(Call&& call) {
 
 greeting_answer read_greeting_mechanism(const std::string& numeric_host, const std::string& port,
                                         std::chrono::milliseconds timeout) {
-    std::string host = numeric_host;
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
     ::sockaddr_storage address{};
     ::socklen_t length = 0;
     int port_number = 0;
@@ -55,12 +51,13 @@ greeting_answer read_greeting_mechanism(const std::string& numeric_host, const s
     } catch (const std::exception&) {
         return failed("not a port: " + port);
     }
-    if (auto* v4 = reinterpret_cast<::sockaddr_in*>(&address); ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    if (auto* v4 = reinterpret_cast<::sockaddr_in*>(&address);
+        ::inet_pton(AF_INET, numeric_host.c_str(), &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(static_cast<std::uint16_t>(port_number));
         length = sizeof(::sockaddr_in);
     } else if (auto* v6 = reinterpret_cast<::sockaddr_in6*>(&address);
-               ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+               ::inet_pton(AF_INET6, numeric_host.c_str(), &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(static_cast<std::uint16_t>(port_number));
         length = sizeof(::sockaddr_in6);

@@ -13,7 +13,7 @@ struct greeting_answer {
     std::string error;     ///< Why not, one line.
 };
 
-/// Connects to numeric_host:port (IPv4, or IPv6 with or without brackets) and reads the mechanism field of its ZMTP
+/// Connects to numeric_host:port (IPv4, or IPv6 without brackets) and reads the mechanism field of its ZMTP
 /// 3 greeting (RFC 23). Blocks up to `timeout` per step: run it off the loop.
 ///
 /// Why this exists: when the two ends of a connection speak different mechanisms, libzmq on either side may read the
