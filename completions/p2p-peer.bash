@@ -19,9 +19,9 @@ _p2p_peer() {
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
     local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
-                   --secure --ephemeral --allow --web --web-allow-remote"
+                   --secure --ephemeral --allow --discover --no-discover --discover-port --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
-                       --connect --dir --web -o --output "
+                       --discover-port --connect --dir --web -o --output "
 
     case $prev in
     --log-level)
@@ -45,7 +45,8 @@ _p2p_peer() {
         mapfile -t COMPREPLY < <(compgen -W "0.0.0.0 127.0.0.1 $interfaces" -- "$cur")
         return 0
         ;;
-    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output)
+    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output | \
+        --discover-port)
         return 0 # a number, a size, a duration, HOST:PORT, [ADDR:]PORT or a name to save as: nothing to offer
         ;;
     esac

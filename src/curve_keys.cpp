@@ -2,11 +2,14 @@
 #include "p2p/curve_keys.hpp"
 
 #include "p2p/blake2b.hpp"
+#include "p2p/digest.hpp"
 #include "p2p/private_files.hpp"
 
 #include <zmq.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -41,13 +44,7 @@ std::string key_text(std::string_view key_z85) {
     if (key_z85.size() != z85_key_length || zmq_z85_decode(raw.data(), text.c_str()) == nullptr) {
         return text;
     }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (auto byte : raw) {
-        out += digits[byte >> 4];
-        out += digits[byte & 0xf];
-    }
-    return out;
+    return to_hex(raw);
 }
 
 std::optional<std::string> parse_key(std::string_view text) {
@@ -57,29 +54,16 @@ std::optional<std::string> parse_key(std::string_view text) {
     if (text.size() != 2 * 32) {
         return std::nullopt;
     }
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
-    std::array<std::uint8_t, 32> raw{};
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        const int high = nibble(text[2 * i]);
-        const int low = nibble(text[2 * i + 1]);
-        if (high < 0 || low < 0) {
-            return std::nullopt;
-        }
-        raw[i] = static_cast<std::uint8_t>(high << 4 | low);
+    // Hex keys are accepted in either case (people copy them from anywhere); digests have one spelling.
+    std::string lower(text);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto raw = digest_from_hex(lower);
+    if (!raw) {
+        return std::nullopt;
     }
     std::array<char, z85_key_length + 1> z85{};
-    if (zmq_z85_encode(z85.data(), raw.data(), raw.size()) == nullptr) {
+    if (zmq_z85_encode(z85.data(), raw->data(), raw->size()) == nullptr) {
         return std::nullopt;
     }
     return std::string(z85.data());

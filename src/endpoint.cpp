@@ -2,7 +2,9 @@
 #include "p2p/endpoint.hpp"
 
 #include <charconv>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace p2p {
 
@@ -55,12 +57,30 @@ bool is_wildcard_endpoint(std::string_view endpoint) {
            endpoint.starts_with("tcp://[::]:");
 }
 
-std::string endpoint_port(std::string_view endpoint) {
+namespace {
+
+/// "tcp://host:port" -> {host, port} as written; nullopt for another scheme or a tcp endpoint without a port.
+std::optional<std::pair<std::string_view, std::string_view>> tcp_host_and_port(std::string_view endpoint) {
     if (!endpoint.starts_with(tcp_prefix)) {
-        return "";
+        return std::nullopt;
     }
-    auto colon = endpoint.rfind(':');
-    return std::string(endpoint.substr(colon + 1));
+    const auto colon = endpoint.rfind(':');
+    if (colon == std::string_view::npos || colon < tcp_prefix.size()) {
+        return std::nullopt;
+    }
+    return std::pair{endpoint.substr(tcp_prefix.size(), colon - tcp_prefix.size()), endpoint.substr(colon + 1)};
+}
+
+} // namespace
+
+std::string endpoint_port(std::string_view endpoint) {
+    const auto parts = tcp_host_and_port(endpoint);
+    return parts ? std::string(parts->second) : "";
+}
+
+std::string endpoint_host(std::string_view endpoint) {
+    const auto parts = tcp_host_and_port(endpoint);
+    return parts ? std::string(parts->first) : "";
 }
 
 } // namespace p2p

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/host_lookup.hpp"
 
+#include "p2p/zmtp_greeting.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/eventfd.h>
@@ -20,6 +22,10 @@ struct host_lookup::shared {
 };
 
 namespace {
+
+/// How long reading a greeting may wait for each step (connect, send, the greeting itself): a ZeroMQ socket sends
+/// its greeting at once.
+constexpr std::chrono::milliseconds greeting_timeout{2000};
 
 std::string unbracketed(const std::string& host) {
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -65,10 +71,26 @@ int host_lookup::notify_fd() const {
 }
 
 void host_lookup::start(std::uint64_t tag, std::string host) {
+    run_detached([tag, host = std::move(host)] { return resolve(tag, host); });
+}
+
+void host_lookup::start_greeting(std::uint64_t tag, std::string numeric_host, std::string port) {
+    run_detached([tag, host = std::move(numeric_host), port = std::move(port)] {
+        auto greeting = read_greeting_mechanism(unbracketed(host), port, greeting_timeout);
+        answer out;
+        out.tag = tag;
+        out.greeting = true;
+        out.mechanism = std::move(greeting.mechanism);
+        out.error = std::move(greeting.error);
+        return out;
+    });
+}
+
+void host_lookup::run_detached(std::function<answer()> work) {
     // Detached, holding the shared state: the thread may outlive this object (getaddrinfo cannot be cancelled), and
     // then writes to state nobody reads any more.
-    std::thread([state = shared_, tag, host = std::move(host)] {
-        auto result = resolve(tag, host);
+    std::thread([state = shared_, work = std::move(work)] {
+        auto result = work();
         std::lock_guard lock(state->mutex);
         state->answers.push_back(std::move(result));
         const std::uint64_t one = 1;

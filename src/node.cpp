@@ -96,6 +96,43 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
                   static_cast<core::effects&>(*this), clock::now());
     // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
     core_->seed_jitter(peer_id::random().value());
+    if (options_.discover && !options_.client) {
+        start_discovery();
+    }
+}
+
+void node::start_discovery() {
+    // Only a TCP bind can be dialled; its host says which interfaces the beacon goes out on.
+    if (!endpoint_.starts_with("tcp://")) {
+        return;
+    }
+    const auto host = endpoint_host(endpoint_);
+    if (beacon_socket::interfaces_for(host).empty()) {
+        log(log_level::info, "discovery is off: ", display_address(endpoint_), " is on no interface that broadcasts");
+        return;
+    }
+    try {
+        beacons_.emplace(options_.discover_port, host);
+    } catch (const std::runtime_error& e) {
+        log(log_level::warn, "discovery is off: ", e.what());
+        return;
+    }
+    core::discovery_settings settings;
+    settings.port = static_cast<std::uint16_t>(std::stoul(endpoint_port(endpoint_)));
+    if (keys_) {
+        settings.key = keys_->public_key;
+        if (!options_.allow.empty()) {
+            settings.allowed = read_allowlist(options_.allow);
+        }
+    }
+    core_->start_discovery(std::move(settings), clock::now());
+}
+
+void node::read_beacons() {
+    // A flood cannot hold the loop: the rest waits for the next turn, or the kernel drops it.
+    for (int i = 0; i < 4 * batch_per_socket && beacons_->receive(datagram_source_, datagram_); ++i) {
+        core_->on_beacon(datagram_source_, datagram_, clock::now());
+    }
 }
 
 node::~node() {
@@ -193,12 +230,7 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     // "tcp://host:port" with a host name: resolved off this thread first (host_lookup.hpp says why); the socket
     // connects when the answer comes (on_lookup).
-    std::string host, port;
-    if (const auto scheme = endpoint.find("://"), colon = endpoint.rfind(':');
-        endpoint.starts_with("tcp://") && colon != std::string::npos && colon > scheme + 3) {
-        host = endpoint.substr(scheme + 3, colon - scheme - 3);
-        port = endpoint.substr(colon + 1);
-    }
+    const std::string host = endpoint_host(endpoint), port = endpoint_port(endpoint);
     const bool resolve_first = !host.empty() && !host_lookup::is_numeric(host);
     try {
         // Watched before connect, so the monitor sees every event of this connection from the first.
@@ -206,7 +238,9 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
         if (!resolve_first) {
             connection.socket().connect(endpoint);
         }
-        links_.emplace(link_number, link{std::move(connection), peer_id{}, resolve_first ? host : "", port, {}});
+        links_.emplace(
+            link_number,
+            link{std::move(connection), peer_id{}, resolve_first ? host : "", port, resolve_first ? "" : host, {}});
     } catch (const zmq::error_t& e) {
         return std::string(e.what());
     }
@@ -237,11 +271,17 @@ payload node::buffer(std::size_t size) {
     return chunk_pool_.take_payload(size);
 }
 
+void node::send_beacon(std::span<const std::uint8_t> datagram) {
+    if (beacons_) {
+        beacons_->send(datagram);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, lookups, [watch].
+    // Item order: pipe, router, worker, lookups, [watch], [beacons].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
@@ -250,6 +290,10 @@ void node::poll_once() {
     const bool watching = folder_.watch_fd() >= 0;
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
+    }
+    const std::size_t beacon_item = items_.size();
+    if (beacons_) {
+        items_.push_back({nullptr, beacons_->fd(), ZMQ_POLLIN, 0});
     }
     // Then two per connection the core has open: its socket and its monitor.
     const std::size_t first_link = items_.size();
@@ -301,11 +345,18 @@ void node::poll_once() {
     }
     if (items_[3].revents & ZMQ_POLLIN) {
         for (auto& answer : lookups_.take()) {
-            on_lookup(answer);
+            if (answer.greeting) {
+                on_greeting(answer);
+            } else {
+                on_lookup(answer);
+            }
         }
     }
     if (watching && (items_[4].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
         core_->on_folder_changed(clock::now());
+    }
+    if (beacons_ && (items_[beacon_item].revents & ZMQ_POLLIN)) {
+        read_beacons();
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
         if (items_[first_link + 2 * i].revents & ZMQ_POLLIN) {
@@ -372,6 +423,7 @@ void node::on_monitor_events(core::link_id link_number) {
             what = core::link_event::connected;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            l.handshaken = true;
             what = core::link_event::handshake_done;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -382,6 +434,12 @@ void node::on_monitor_events(core::link_id link_number) {
             what = core::link_event::auth_refused;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            // The other side closed during the handshake: a wrong key, or (a race in libzmq) a peer of the other
+            // mode that closed before its greeting said so. Its greeting tells which (zmtp_greeting.hpp).
+            if (!l.handshaken && !l.greeting_asked && !l.address.empty()) {
+                l.greeting_asked = true;
+                lookups_.start_greeting(link_number, l.address, l.port);
+            }
             what = core::link_event::handshake_failed;
             break;
         case ZMQ_EVENT_DISCONNECTED:
@@ -419,9 +477,20 @@ void node::on_lookup(const host_lookup::answer& answer) {
         return;
     }
     l.host.clear();
+    l.address = answer.address;
     auto held = std::move(l.held);
     for (auto& msg : held) {
         send(l.remote, answer.tag, std::move(msg));
+    }
+}
+
+void node::on_greeting(const host_lookup::answer& answer) {
+    if (links_.find(answer.tag) == links_.end() || answer.mechanism.empty()) {
+        return; // hung up meanwhile, or nothing to learn: the failed handshake stands as reported
+    }
+    const std::string ours = options_.secure ? "CURVE" : "NULL";
+    if (answer.mechanism != ours) {
+        core_->on_link_event(answer.tag, core::link_event::mechanism_mismatch, "", clock::now());
     }
 }
 

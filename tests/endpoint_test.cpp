@@ -89,4 +89,13 @@ TEST_CASE("endpoint port of a tcp endpoint", "[endpoint]") {
     CHECK(endpoint_port("tcp://[::1]:7") == "7");
     CHECK(endpoint_port("tcp://0.0.0.0:*") == "*");
     CHECK(endpoint_port("inproc://a:b") == "");
+    CHECK(endpoint_port("tcp://no-port") == "");
+}
+
+TEST_CASE("endpoint host of a tcp endpoint, as written", "[endpoint]") {
+    CHECK(endpoint_host("tcp://127.0.0.1:5000") == "127.0.0.1");
+    CHECK(endpoint_host("tcp://example.org:5000") == "example.org");
+    CHECK(endpoint_host("tcp://[::1]:7") == "[::1]");
+    CHECK(endpoint_host("tcp://no-port") == "");
+    CHECK(endpoint_host("inproc://a:b") == "");
 }

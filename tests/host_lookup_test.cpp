@@ -6,27 +6,48 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 using namespace p2p;
 
 namespace {
 
-/// Waits (polling the notify fd, deadline 10 s) for the answer tagged `tag`.
-std::optional<host_lookup::answer> answer_for(host_lookup& lookups, std::uint64_t tag) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < until) {
-        ::pollfd fd{lookups.notify_fd(), POLLIN, 0};
-        if (::poll(&fd, 1, 100) <= 0) {
-            continue;
-        }
-        for (auto& a : lookups.take()) {
-            if (a.tag == tag) {
+/// The answers of one host_lookup as they come. take() hands over every answer that is ready, so answers of other
+/// tags read while waiting for one are kept for the next call (dropping them made a test wait for an answer it had
+/// already read and thrown away).
+struct answers {
+    host_lookup& lookups;
+    std::vector<host_lookup::answer> unclaimed;
+
+    /// Waits (polling the notify fd, deadline 10 s) for the answer tagged `tag`.
+    std::optional<host_lookup::answer> wait_for(std::uint64_t tag) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (true) {
+            const auto found = std::find_if(unclaimed.begin(), unclaimed.end(),
+                                            [&](const host_lookup::answer& a) { return a.tag == tag; });
+            if (found != unclaimed.end()) {
+                auto a = *found;
+                unclaimed.erase(found);
                 return a;
+            }
+            if (std::chrono::steady_clock::now() >= until) {
+                return std::nullopt;
+            }
+            ::pollfd fd{lookups.notify_fd(), POLLIN, 0};
+            if (::poll(&fd, 1, 100) > 0) {
+                for (auto& a : lookups.take()) {
+                    unclaimed.push_back(std::move(a));
+                }
             }
         }
     }
-    return std::nullopt;
+};
+
+/// The answer tagged `tag` of a lookup that has no other answer to wait for.
+std::optional<host_lookup::answer> answer_for(host_lookup& lookups, std::uint64_t tag) {
+    return answers{lookups, {}}.wait_for(tag);
 }
 
 } // namespace
@@ -35,11 +56,12 @@ TEST_CASE("host lookup: a known name comes back numeric, an unknown one with the
     host_lookup lookups;
     lookups.start(1, "localhost");
     lookups.start(2, "nosuch.invalid");
-    const auto known = answer_for(lookups, 1);
+    answers both{lookups, {}};
+    const auto known = both.wait_for(1);
     REQUIRE(known);
     CHECK(known->error.empty());
     CHECK(host_lookup::is_numeric(known->address));
-    const auto unknown = answer_for(lookups, 2);
+    const auto unknown = both.wait_for(2);
     REQUIRE(unknown);
     CHECK(unknown->address.empty());
     CHECK_FALSE(unknown->error.empty());

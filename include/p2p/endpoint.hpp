@@ -20,4 +20,7 @@ bool is_wildcard_endpoint(std::string_view endpoint);
 /// The port of a tcp endpoint, or "" if there is none.
 std::string endpoint_port(std::string_view endpoint);
 
+/// The host of a tcp endpoint as written ("example.org", "10.0.0.1", "[::1]"), or "" if there is none.
+std::string endpoint_host(std::string_view endpoint);
+
 } // namespace p2p

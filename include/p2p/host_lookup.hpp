@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// host_lookup.hpp - host names resolved off the loop thread.
+// host_lookup.hpp - host names resolved, and ZeroMQ greetings read, off the loop thread.
 #pragma once
 
 #include "p2p/unique_fd.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,10 @@ class host_lookup {
 public:
     struct answer {
         std::uint64_t tag = 0;
-        std::string address; ///< Numeric IPv4, ready for an endpoint ("192.0.2.1"); empty on failure.
-        std::string error;   ///< The resolver's words when the name does not resolve.
+        std::string address;   ///< Numeric IPv4, ready for an endpoint ("192.0.2.1"); empty on failure.
+        std::string error;     ///< The resolver's words when the name does not resolve, or why no greeting was read.
+        bool greeting = false; ///< The answer of start_greeting, not of start.
+        std::string mechanism; ///< start_greeting: the security mechanism the socket there speaks ("NULL", "CURVE").
     };
 
     host_lookup();
@@ -34,6 +37,9 @@ public:
     /// Starts resolving `host` to an IPv4 address for a TCP connection (the peer's sockets speak IPv4; an IPv6
     /// literal is given to libzmq as it is); the answer comes back under `tag`.
     void start(std::uint64_t tag, std::string host);
+    /// Starts reading which security mechanism the ZeroMQ socket at numeric_host:port speaks (zmtp_greeting.hpp says
+    /// why a failed handshake needs this); the answer comes back under `tag`, with `mechanism` set.
+    void start_greeting(std::uint64_t tag, std::string numeric_host, std::string port);
     /// The answers that arrived since the last call.
     std::vector<answer> take();
 
@@ -42,6 +48,8 @@ public:
 
 private:
     struct shared;
+    /// Runs `work` on a detached thread and queues its answer.
+    void run_detached(std::function<answer()> work);
     std::shared_ptr<shared> shared_;
 };
 

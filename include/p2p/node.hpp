@@ -7,6 +7,7 @@
 // asks through the effects interface (send, dial, hang up, run a file job, tell the front end).
 #pragma once
 
+#include "p2p/beacon_socket.hpp"
 #include "p2p/chunk_pool.hpp"
 #include "p2p/codec.hpp"
 #include "p2p/core/commands.hpp"
@@ -100,6 +101,7 @@ private:
     void cancel_job(core::job_id id) override;
     void emit(event e) override;
     payload buffer(std::size_t size) override;
+    void send_beacon(std::span<const std::uint8_t> datagram) override;
 
     // The loop
     void poll_once();
@@ -135,13 +137,18 @@ private:
         peer_id remote;   ///< Who the core last sent to over it (peer_id{} before the HELLO answer): for the capture.
         std::string host; ///< The host name being resolved before connect; empty for a numeric address.
         std::string port; ///< Of the endpoint, for the connect after the lookup.
+        std::string address;         ///< The numeric host connected to (for reading its greeting); empty for inproc.
         std::vector<message> held;   ///< Sent while the host name resolved: sent once connected.
         bool trying = false;         ///< A TCP connect is under way (CONNECT_DELAYED): a retry after it was refused.
         bool ever_connected = false; ///< Retries after a drop are libzmq's business, not a failed connect.
         bool reported = false;       ///< Why the first try failed was told to the core already.
+        bool handshaken = false;     ///< A ZeroMQ handshake succeeded over it once.
+        bool greeting_asked = false; ///< Its greeting was read after a failed handshake (host_lookup::start_greeting).
     };
     /// A host name resolved for a link: connect to its address, or tell the core it does not resolve.
     void on_lookup(const host_lookup::answer& answer);
+    /// The greeting read after a handshake failed with no detail: tell the core when the mechanisms differ.
+    void on_greeting(const host_lookup::answer& answer);
     /// Hands up to `limit` messages waiting on one link to the core.
     void read_link(core::link_id link_number, int limit);
     /// Reads the connection events of one link's monitor and hands the ones the core decides on to it.
@@ -150,6 +157,15 @@ private:
     host_lookup lookups_;
 
     std::optional<core::node_core> core_;
+
+    /// LAN discovery's UDP socket (--discover), when the bind address has an interface that broadcasts.
+    std::optional<beacon_socket> beacons_;
+    /// Opens beacons_ and starts discovery in the core; without it (a warning says why) the peer runs on.
+    void start_discovery();
+    /// Hands the datagrams waiting on beacons_ to the core, a bounded number per turn.
+    void read_beacons();
+    std::vector<std::uint8_t> datagram_;
+    std::string datagram_source_;
 
     /// Outputs the pipe could not take yet, oldest first. At most max_backlog of them, unless every one is a reply or
     /// an operation's outcome (those are bounded by the commands the front end sent).

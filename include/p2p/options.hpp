@@ -54,6 +54,13 @@ struct peer_options {
     /// client with a valid key gets in (still encrypted, and still unable to claim another peer's id).
     std::filesystem::path allow;
 
+    /// LAN discovery (docs/usage.md): broadcast a beacon on the interfaces we listen on and connect to the peers whose
+    /// beacons we hear. Off here (the library, tests); the menu and serve turn it on. Needs a TCP bind on an
+    /// interface that can broadcast (not 127.0.0.1); a one-shot client never takes part.
+    bool discover = false;
+    /// The UDP port beacons are sent to and heard on; every peer of a LAN must use the same one.
+    std::uint16_t discover_port = protocol::default_discover_port;
+
     /// Append every message sent and received to this file (docs/capture.md); empty for none.
     std::filesystem::path capture;
 };

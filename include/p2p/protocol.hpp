@@ -56,4 +56,8 @@ inline constexpr std::size_t max_body_bytes = 1040u << 10;
 /// Largest frame of any kind; handed to ZMQ_MAXMSGSIZE so libzmq drops bigger ones before allocating.
 inline constexpr std::size_t max_frame_bytes = max_chunk_size + (64u << 10);
 
+/// The UDP port of LAN discovery beacons (beacon.hpp, docs/protocol.md "LAN beacons"), unless --discover-port says
+/// otherwise.
+inline constexpr std::uint16_t default_discover_port = 7421;
+
 } // namespace p2p::protocol

@@ -101,6 +101,20 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->check(CLI::ExistingFile)
         ->type_name("FILE")
         ->group(group);
+    const char* discovery_group = "LAN discovery (the menu and serve)";
+    auto* on = app.add_flag("--discover", options.discover,
+                            "Find the peers on this LAN by UDP broadcast beacons and connect to them (the default for "
+                            "the menu and serve; ls and get never discover)")
+                   ->group(discovery_group);
+    app.add_flag("--no-discover", options.no_discover, "Send no beacons and connect to nobody unasked")
+        ->excludes(on)
+        ->group(discovery_group);
+    app.add_option("--discover-port", options.discover_port,
+                   "UDP port of the beacons; every peer of a LAN uses the same (default " +
+                       std::to_string(protocol::default_discover_port) + ")")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("PORT")
+        ->group(discovery_group);
     const char* web_group = "Web interface (the menu and serve)";
     app.add_option("--web", options.web,
                    "Serve a web page and a JSON API on [ADDR:]PORT (default address 127.0.0.1; port 0 picks a free "
@@ -135,6 +149,8 @@ peer_options make_peer_options(const global_options& options, const std::filesys
     out.secure = options.secure;
     out.keep_id = !options.ephemeral;
     out.allow = options.allow;
+    out.discover = !options.no_discover;
+    out.discover_port = options.discover_port;
     if (options.chunk_size) {
         out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));
     }

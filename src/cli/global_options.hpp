@@ -25,12 +25,15 @@ struct global_options {
     bool secure = false;                      ///< CURVE on every socket (docs/security.md).
     bool ephemeral = false;                   ///< A fresh id at every start instead of <dir>/.p2p/id.
     std::filesystem::path allow;              ///< With --secure: only these public keys get in.
-    std::optional<std::string> web;           ///< --web [ADDR:]PORT: the web interface (menu and serve only).
-    bool web_allow_remote = false;            ///< --web-allow-remote: let --web listen beyond loopback.
+    bool discover = false;                    ///< --discover (the default for the menu and serve).
+    bool no_discover = false;                 ///< --no-discover.
+    std::uint16_t discover_port = protocol::default_discover_port; ///< --discover-port: UDP port of LAN beacons.
+    std::optional<std::string> web; ///< --web [ADDR:]PORT: the web interface (menu and serve only).
+    bool web_allow_remote = false;  ///< --web-allow-remote: let --web listen beyond loopback.
 };
 
 /// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --settle, --capture, --secure,
-/// --ephemeral, --allow, --web and --web-allow-remote to app.
+/// --ephemeral, --allow, --discover, --no-discover, --discover-port, --web and --web-allow-remote to app.
 void add_global_options(CLI::App& app, global_options& options);
 
 /// Applies --log-level. Call once after parsing.

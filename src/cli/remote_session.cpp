@@ -16,8 +16,12 @@ namespace {
 /// id each time and writes none: it serves nobody who would need to know it again, and its folder is often the
 /// current directory, where a .p2p/ of ours would be litter.
 peer_options one_shot_options(const global_options& globals, const std::filesystem::path& folder) {
+    if (globals.discover) {
+        throw usage_error("--discover is for the menu and serve: ls and get connect to the address given");
+    }
     auto options = make_peer_options(globals, folder, 0, "127.0.0.1");
     options.client = true;
+    options.discover = false;
     options.keep_id = false;
     return options;
 }

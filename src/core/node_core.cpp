@@ -7,7 +7,7 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
                      bool watched, effects& out, steady_time now)
     : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
       folder_(disk, !options_.client, watched, options_.rescan_delay, options_.settle, now), peers_(state_),
-      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_) {
+      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_), beacons_(state_) {
     state_.folder = &folder_;
     state_.peers = &peers_;
     state_.connects = &connects_;
@@ -37,6 +37,14 @@ void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
         peers_.on_link(*p, decoded, now);
     }
     // Anything else arrived on a connection we have already closed: it is nobody's now.
+    settle(now);
+}
+
+void node_core::on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    beacons_.on_datagram(source, bytes, now);
     settle(now);
 }
 
@@ -89,7 +97,7 @@ std::optional<steady_time> node_core::next_deadline() const {
     std::optional<steady_time> next;
     for (auto due :
          {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(), downloads_.next_deadline(),
-          jobs_.next_deadline(), folder_.next_deadline(), redials_.next_deadline()}) {
+          jobs_.next_deadline(), folder_.next_deadline(), redials_.next_deadline(), beacons_.next_deadline()}) {
         if (due) {
             next = next ? std::min(*next, *due) : *due;
         }
@@ -107,6 +115,7 @@ void node_core::on_deadline(steady_time now) {
     downloads_.on_deadline(now);
     jobs_.on_deadline(now);
     redials_.on_deadline(now);
+    beacons_.on_deadline(now);
     if (folder_.on_deadline(now)) {
         peers_.send_file_lists(now);
     }
@@ -124,6 +133,7 @@ void node_core::begin_stop(bool at_once, steady_time now) {
     // From now on: no new peers, connects, requests or downloads. What is in flight goes on for as long as it moves
     // (the original peer's "finish any ongoing file transfers"); one that stalls ends after the transfer timeout.
     state_.stopping = true;
+    beacons_.leave();
     connects_.fail_all("the peer is shutting down", now);
     stop_pending waiting{uploads_.in_flight()};
     for (auto& t : downloads_.in_flight()) {
@@ -139,6 +149,7 @@ void node_core::finish_stop(steady_time now) {
         return;
     }
     state_.stopping = true; // from here on nothing new is taken, also when the stop was immediate
+    beacons_.leave();
     connects_.fail_all("the peer is shutting down", now);
     downloads_.end_all(now);
     uploads_.end_all("the peer is shutting down", now);

@@ -50,6 +50,10 @@ bool peer_table::send(remote_peer& to, message msg) {
 }
 
 void peer_table::record_failure(const std::string& address, const std::string& error, steady_time now) {
+    if (failures_.size() >= max_failures && !failures_.contains(address)) {
+        failures_.erase(std::min_element(failures_.begin(), failures_.end(),
+                                         [](const auto& a, const auto& b) { return a.second.last < b.second.last; }));
+    }
     auto& record = failures_[address];
     record.address = address;
     ++record.count;

@@ -20,7 +20,7 @@ Scenarios:
            client's REQUEST with ".." is refused and one through a symlinked folder is NOT_FOUND
   prompt   the menu on a terminal (a pty): an event line arriving while an answer is typed redraws the prompt with
            the typed text; the terminal's settings are restored at exit
-  cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 0.5 s and a rerun resumes;
+  cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 1 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
   get_many get with three names: each arrives, a line each and a summary; a missing one is named, exit 1; --json
   get_force  existing files refused before connecting, each named; --force replaces; a server killed mid-transfer
@@ -54,6 +54,7 @@ STARTED = r"Peer (\S+) started on \S+:(\d+)"
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from child_process import check, failure, process, run, run_scenario  # noqa: E402
+from test_files import make_folder, read  # noqa: E402,F401
 
 process.default_timeout = STEP_S
 
@@ -82,19 +83,6 @@ class harness:
         p = process(name, [self.peer, "serve", "0", folder, "--bind", "127.0.0.1", *extra], self.dir)
         match = p.wait_for(STARTED, STARTUP_S)
         return p, match.group(1), int(match.group(2))
-
-
-def make_folder(path, files):
-    os.makedirs(path, exist_ok=True)
-    for name, data in files.items():
-        with open(os.path.join(path, name), "wb") as f:
-            f.write(data)
-    return path
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def dead_port():
@@ -829,7 +817,10 @@ def hostile_paths(h, port, outside):
 
 
 GIB = 1024 * 1024 * 1024
-CANCEL_BOUND_S = 0.5  # issue 13: the first Ctrl-C stops a download within 0.5 s
+# Issue 13: the first Ctrl-C stops a download at once (it asked for 0.5 s). The bound is 1 s: quiet, get exits about
+# 0.03 s after the signal, but at load 11 on 2 cores scheduling alone once took 0.50 s. A get that waited for the
+# transfer to drain or for a timeout would still take seconds.
+CANCEL_BOUND_S = 1.0
 
 
 def sparse_file(path, size, marks):
@@ -1108,7 +1099,10 @@ def scenario_get_output(h):
     check(held > 0, "the partial file was not kept")
     check(not os.path.exists(os.path.join(down, "mine.bin")) and not os.path.exists(os.path.join(down, "big.bin")),
           "an interrupted download left a file under a final name")
-    code, out, err = run(command, TRANSFER_S)
+    # The same command without the slowing options, which only made room for the signal: 512-byte chunks one at a
+    # time are 49,152 round trips for 24 MiB, and at load 11 on 2 cores those once took longer than TRANSFER_S.
+    rerun = [h.peer, "get", address, "big.bin", "-o", "mine.bin", "--dir", down]
+    code, out, err = run(rerun, TRANSFER_S)
     check(code == 0, f"the rerun exited {code}: {err!r}")
     check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB\), saved as mine\.bin$", out, re.M),
           f"the rerun said {out!r}")
@@ -1129,14 +1123,15 @@ def scenario_get_output(h):
 
 def scenario_started_json(h):
     """serve --json lists in its start object the addresses the human start lines list, in the same order."""
-    human = process("human", [h.peer, "serve", "0", h.path("h")], h.dir)
+    # --no-discover: bound to every interface, they would otherwise connect to peers of tests running alongside.
+    human = process("human", [h.peer, "serve", "0", h.path("h"), "--no-discover"], h.dir)
     first = human.wait_for(r"^Peer \S+ started on (\S+):(\d+)$", STARTUP_S)
     hosts = [first.group(1)]
     check(human.stop() == 0, "serve did not stop cleanly")
     reach = [line for line in human.output if line.startswith("Reachable at ")]
     if reach:  # printed only when there is more than one
         hosts = [a.rsplit(":", 1)[0] for a in reach[0][len("Reachable at "):].split(", ")]
-    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json"], h.dir)
+    machine = process("json", [h.peer, "serve", "0", h.path("j"), "--json", "--no-discover"], h.dir)
     started = json.loads(machine.wait_for(r"^\{\"event\":\"started\"", STARTUP_S).string)
     check(machine.stop() == 0, "serve --json did not stop cleanly")
     check(isinstance(started.get("addresses"), list), f"no addresses in {started}")

@@ -153,7 +153,8 @@ def scenario_errors(h):
 
 
 def scenario_addresses(h):
-    a = process("A", [h.peer, "serve", "0", make_folder(h.path("a"), {"a.txt": b"a"}), "--bind", "0.0.0.0"], h.dir)
+    a = process("A", [h.peer, "serve", "0", make_folder(h.path("a"), {"a.txt": b"a"}), "--bind", "0.0.0.0",
+                            "--no-discover"], h.dir)
     first = a.wait_for(r"^Peer (\S+) started on (\S+):(\d+)$", STARTUP_S)
     host, port = first.group(2), first.group(3)
     check(host != "0.0.0.0", "the start line still says 0.0.0.0")

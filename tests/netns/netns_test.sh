@@ -38,14 +38,7 @@ for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
 ip -n "$ns_a" link set "${tag}va" up
 ip -n "$ns_b" link set "${tag}vb" up
 
-# wait_line FILE REGEX SECONDS: waits until a line of FILE matches (no fixed sleep decides anything).
-wait_line() {
-    local deadline=$((SECONDS + $3))
-    until grep -Eq "$2" "$1" 2>/dev/null; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
+source "$(dirname "$0")/wait_line.sh"
 
 mkdir -p "$work/a" "$work/b" "$work/down"
 head -c $((8 << 20)) /dev/urandom >"$work/b/data.bin"

@@ -34,6 +34,9 @@ except ImportError as e:  # pragma: no cover - depends on the machine
     print(f"SKIP: python module missing: {e}")
     sys.exit(SKIP)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from test_files import make_folder  # noqa: E402
+
 STARTUP_S = 15  # deadline for a process to print its endpoint
 TRANSFER_S = 90  # deadline for one download
 
@@ -81,14 +84,6 @@ class harness:
         code, out, err = self.tap_run("dump", capture, *extra)
         check(code == 0, f"dump {capture} exited {code}: {err.strip()}")
         return out.splitlines()
-
-
-def make_folder(path, files):
-    os.makedirs(path, exist_ok=True)
-    for name, data in files.items():
-        with open(os.path.join(path, name), "wb") as f:
-            f.write(data)
-    return path
 
 
 def message_type(line):

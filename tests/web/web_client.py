@@ -14,7 +14,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, run, run_scenario  # noqa: E402,F401
+from child_process import check, failure, process, run, run_scenario  # noqa: E402
+from test_files import make_folder, read  # noqa: E402,F401
 
 STARTUP_S = 15  # deadline for a peer to print its start lines
 STEP_S = 20  # deadline for one step (an answer, an event)
@@ -51,19 +52,6 @@ class harness:
         p, peer_id, port = self.serve(name, folder, "--web", "0", *extra)
         url = p.wait_for(WEB_LINE, STARTUP_S).group(1)
         return p, peer_id, port, client(url)
-
-
-def make_folder(path, files):
-    os.makedirs(path, exist_ok=True)
-    for name, data in files.items():
-        with open(os.path.join(path, name), "wb") as f:
-            f.write(data)
-    return path
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 class response:

@@ -287,6 +287,10 @@ TEST_CASE("web bridge runs commands on the loop thread and answers with their ou
     REQUIRE(drive(a, web, [&] {
         return ready(unknown) && ready(exists) && ready(bad_prefix) && ready(no_such_peer) && ready(no_such_op);
     }));
+    // Subscribed before the download starts: the driving loop may read the whole transfer's events (1 MiB over
+    // inproc) in the turn that answers the command, and a stream opened after that would hear none of them.
+    const auto stream = web.subscribe();
+    REQUIRE(stream);
     // After the refusals: once x.bin is on its way, asking for it again is a conflict, whoever asks.
     auto good = call(download_command{"x.bin", b.id().short_hex()});
     REQUIRE(drive(a, web, [&] { return ready(good); }));
@@ -302,8 +306,6 @@ TEST_CASE("web bridge runs commands on the loop thread and answers with their ou
     const operation_id op = started.body["op"];
     CHECK(started.body["holders"][0] == b.id().hex());
 
-    const auto stream = web.subscribe();
-    REQUIRE(stream);
     REQUIRE(drive(a, web, [&] { return web.transfer_view(op, clock::now()).value()["state"] == "done"; }));
     CHECK(file_holds(dir_a / "x.bin", data));
     // The stream saw the outcome, as --json prints it, and the transfer's last view.

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace p2p::core {
@@ -59,6 +60,9 @@ public:
     virtual void emit(event e) = 0;
     /// A buffer of `size` bytes to read file bytes into before they are sent (the real node reuses them).
     virtual payload buffer(std::size_t size) = 0;
+    /// Broadcasts a discovery beacon (beacon.hpp) on every interface. Only an owner on a real LAN (the node) has
+    /// interfaces; the others ignore it, or record it in a test.
+    virtual void send_beacon(std::span<const std::uint8_t> datagram) { (void)datagram; }
 };
 
 } // namespace p2p::core

@@ -9,10 +9,11 @@
 //
 // Each subsystem owns its state and one next_deadline()/on_deadline() pair, so the wake-up time and the handler that
 // acts on it cannot disagree: peers and liveness (peer_table), connects (connect_table), uploads (upload_table),
-// downloads (download_table), file jobs (job_table), the folder (folder_view). "Where is a CHUNK handled?":
-// download_table::on_chunk, reached from peer_table::dispatch.
+// downloads (download_table), file jobs (job_table), the folder (folder_view), LAN beacons (beacon_table). "Where is a
+// CHUNK handled?": download_table::on_chunk, reached from peer_table::dispatch.
 #pragma once
 
+#include "p2p/core/beacon_table.hpp"
 #include "p2p/core/commands.hpp"
 #include "p2p/core/connect_table.hpp"
 #include "p2p/core/download_table.hpp"
@@ -49,6 +50,10 @@ public:
     /// handshake fails at once with that reason; the others shape the message if its deadline passes. A dropped
     /// connection of a peer removes the peer at once and dials its address again.
     void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
+    /// LAN discovery on (the owner has a discovery socket): our beacon is sent from now on, heard beacons may dial.
+    void start_discovery(discovery_settings settings, steady_time now) { beacons_.start(std::move(settings), now); }
+    /// A datagram that arrived on the discovery port from IPv4 address `source`.
+    void on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
     /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).
     void seed_jitter(std::uint64_t value) { redials_.seed(value); }
 
@@ -64,6 +69,8 @@ public:
     /// Addresses being dialled again after their peer was lost, with their tries and next time.
     std::vector<redial_entry> retrying() const { return redials_.retrying(); }
     const peer_stats& stats() const { return state_.stats; }
+    /// LAN discovery: its counters and the sizes of its tables.
+    const beacon_table& discovery() const { return beacons_; }
     /// File jobs asked for and not back yet.
     std::size_t jobs_pending() const { return jobs_.size(); }
     /// GOODBYE has been said: the owner closes everything and stops feeding inputs.
@@ -84,6 +91,7 @@ private:
     upload_table uploads_;
     download_table downloads_;
     redial_table redials_;
+    beacon_table beacons_;
 };
 
 } // namespace p2p::core

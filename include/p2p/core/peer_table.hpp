@@ -54,7 +54,10 @@ public:
 
     /// A frame we do not take: logged (bounded) and counted; from a known peer also a strike, and too many drop it.
     void refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now);
+    /// Remembers a failed connect for menu choice 6: at most max_failures addresses, the oldest forgotten first (a
+    /// LAN can name any number of addresses that never answer).
     void record_failure(const std::string& address, const std::string& error, steady_time now);
+    static constexpr std::size_t max_failures = 256;
     /// Forgets a peer: its connection closes, its uploads end, its downloads fail over, the front end is told.
     /// Unless it said GOODBYE, the addresses we reached it at are dialled again (redial_table).
     void remove(peer_id id, peer_left::reason why, std::string detail, steady_time now);

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+// core/beacon_table.hpp - LAN discovery: when to send our beacon, and which heard beacons lead to a connect.
+//
+// A beacon is a hint, never trust (docs/security.md): the most it makes this peer do is an ordinary connect with
+// HELLO to the address the datagram came from, at most once per candidate per backoff step, and never a reply.
+// Of each pair only the peer with the smaller id dials, so two peers that hear each other connect once. In secure
+// mode only keys that this peer would let in are dialled, and the CURVE handshake proves the key.
+//
+// Floods are bounded before anything else is done: at most max_per_source beacons a second from one source address,
+// max_per_second from all, max_sources sources and max_candidates candidates remembered, max_dials_per_second new
+// connects a second. Everything the table keeps expires on its own.
+#pragma once
+
+#include "p2p/beacon.hpp"
+#include "p2p/core/state.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+
+namespace p2p::core {
+
+/// What a peer that takes part in discovery says about itself and whom it dials.
+struct discovery_settings {
+    std::uint16_t port = 0;                       ///< Where we listen (TCP), put in our beacon.
+    std::optional<std::string> key;               ///< Secure mode: our public key (Z85), put in our beacon.
+    std::optional<std::set<std::string>> allowed; ///< Secure mode: the keys we dial (Z85); none: any valid key.
+};
+
+/// What became of the beacons heard, for tests and statistics.
+struct beacon_counts {
+    std::uint64_t heard = 0;        ///< Datagrams handed in.
+    std::uint64_t rate_limited = 0; ///< Dropped unread: their source, or all sources, sent too many.
+    std::uint64_t malformed = 0;    ///< Not a beacon of ours (size, magic, version, flags...).
+    std::uint64_t own = 0;          ///< Our own beacons, looped back.
+    std::uint64_t refused = 0;      ///< Other protocol version, other mode, a key not allowed or not the id's.
+    std::uint64_t table_full = 0;   ///< A new candidate while max_candidates are remembered.
+    std::uint64_t dials = 0;        ///< Connects started because of a beacon.
+    std::uint64_t sent = 0;         ///< Beacons we sent (each goes out on every interface).
+};
+
+class beacon_table {
+public:
+    explicit beacon_table(core_state& state);
+
+    /// Discovery on: our first beacon is due now. Until this is called the table sends and dials nothing.
+    void start(discovery_settings settings, steady_time now);
+    bool active() const { return active_; }
+
+    /// A datagram that arrived on the discovery port from IPv4 address `source` ("192.168.1.7").
+    void on_datagram(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
+    /// Sends our "leaving" beacon (once) and nothing after it.
+    void leave();
+
+    std::optional<steady_time> next_deadline() const;
+    /// Sends our beacon when due, and forgets candidates and sources that went quiet.
+    void on_deadline(steady_time now);
+
+    const beacon_counts& counts() const { return counts_; }
+    std::size_t candidates() const { return candidates_.size(); }
+    std::size_t sources() const { return sources_.size(); }
+
+    static constexpr milliseconds interval{1000};          ///< Between our beacons, up to 32 peers.
+    static constexpr milliseconds max_interval{3000};      ///< With many peers: a second more per 32 peers, up to this.
+    static constexpr milliseconds candidate_expiry{10000}; ///< A candidate not heard this long is forgotten.
+    static constexpr milliseconds first_retry{2000};       ///< A dial that made no peer waits this, then twice...
+    static constexpr milliseconds max_retry{30000};        ///< ...up to this.
+    static constexpr unsigned max_per_source = 20;         ///< Beacons a second taken from one address.
+    static constexpr unsigned max_per_second = 200;        ///< Beacons a second taken from all addresses.
+    static constexpr unsigned max_dials_per_second = 16;   ///< Connects a second started by beacons.
+    static constexpr std::size_t max_sources = 256;
+    static constexpr std::size_t max_candidates = 256;
+
+private:
+    struct source_window {
+        steady_time window;
+        unsigned count = 0;
+    };
+    struct candidate {
+        std::string address; ///< "a.b.c.d:port"
+        std::optional<std::string> key;
+        steady_time last_heard;
+        steady_time next_dial;
+        unsigned attempts = 0;
+    };
+    /// True when one more beacon from `address` may be read now.
+    bool admit(const std::string& address, steady_time now);
+    /// Whether and how to dial the peer of beacon `b` heard from `address`.
+    void consider(const std::string& address, const beacon& b, steady_time now);
+    bool acceptable(const beacon& b);
+    void send_own(bool leaving);
+    milliseconds current_interval() const;
+
+    core_state& state_;
+    bool active_ = false;
+    bool left_ = false;
+    discovery_settings settings_;
+    steady_time next_send_;
+    steady_time window_; ///< The second the global and dial budgets count in.
+    unsigned window_count_ = 0;
+    unsigned window_dials_ = 0;
+    std::map<std::string, source_window> sources_;
+    std::map<peer_id, candidate> candidates_;
+    beacon_counts counts_;
+};
+
+} // namespace p2p::core
