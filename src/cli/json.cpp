@@ -211,7 +211,8 @@ json get_file_json(const download_finished& done, const std::string& saved_as) {
             {"seconds", microsecond_precision(done.seconds)},
             {"rate", whole_rate(download_rate(done))},
             {"peer", done.from.hex()},
-            {"resumed_from", done.resumed_from}};
+            {"resumed_from", done.resumed_from},
+            {"rechecked", done.rechecked}};
 }
 
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
