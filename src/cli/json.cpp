@@ -164,6 +164,7 @@ json event_json(const event& e) {
                         {"size", ev.size},
                         {"bytes_received", ev.bytes_received},
                         {"resumed_from", ev.resumed_from},
+                        {"rechecked", ev.rechecked},
                         {"seconds", microsecond_precision(ev.seconds)},
                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
             } else {
