@@ -56,6 +56,12 @@ job_result run(job_id id, hash_job& work, const std::function<bool()>& should_st
         // The journal's pieces were checked against the manifest and made durable before they were recorded.
         out.leaves = read_journal(*work.journal, work.key, work.length / work.piece_size);
         out.journaled = out.leaves.size();
+        // Records past those trusted (a partial file shorter than its journal says) would vouch for the pieces
+        // written there next before they are checked: they go, or the journal is not used.
+        if (out.journaled > 0 && trim_journal(*work.journal, out.journaled)) {
+            out.leaves.clear();
+            out.journaled = 0;
+        }
     }
     const std::uint64_t start = out.journaled * work.piece_size;
     // No larger than what is read: hashing many small files must not zero a megabyte each time.

@@ -78,6 +78,18 @@ std::vector<digest> read_journal(file_handle& journal, const journal_key& key, s
     return leaves;
 }
 
+std::optional<std::string> trim_journal(file_handle& journal, std::uint64_t records) {
+    const auto stat = journal.stat();
+    const auto keep = journal_header_bytes + records * journal_record_bytes;
+    if (!stat || stat->size <= keep) {
+        return std::nullopt;
+    }
+    if (auto problem = journal.truncate(keep)) {
+        return problem;
+    }
+    return journal.sync();
+}
+
 std::optional<std::string> write_journal(file_handle& journal, const journal_key& key, std::uint64_t first,
                                          const std::vector<digest>& leaves) {
     std::vector<std::uint8_t> bytes;

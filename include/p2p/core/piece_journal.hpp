@@ -33,6 +33,11 @@ constexpr std::uint64_t journal_record_bytes = 40;
 /// that is torn or does not check.
 std::vector<digest> read_journal(file_handle& journal, const journal_key& key, std::uint64_t max_pieces);
 
+/// Cuts off every record after the first `records` and makes that durable, when there are more: records of pieces
+/// a resume does not trust (past the end of a shorter partial file) must not count once those pieces are rewritten.
+/// Returns why not.
+std::optional<std::string> trim_journal(file_handle& journal, std::uint64_t records);
+
 /// Writes the leaves of pieces [first, first + leaves.size()) and cuts off any record after them (with first == 0,
 /// the header too). Returns why not.
 std::optional<std::string> write_journal(file_handle& journal, const journal_key& key, std::uint64_t first,
