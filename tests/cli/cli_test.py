@@ -928,7 +928,8 @@ def scenario_cancel(h, tap):
 
     code, out, err = run(command, TRANSFER_S * 2)
     check(code == 0, f"the rerun exited {code}: {err!r}")
-    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB, re-checked [0-9.]+ (?:B|[KMG]iB)\)$", out, re.M), f"the rerun said {out!r}")
+    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB, re-checked [0-9.]+ (?:B|[KMG]iB)\)$", out,
+                    re.M), f"the rerun said {out!r}")
     # Off a terminal, get prints a progress line every 2 s (on stderr: stdout is the result).
     check(re.search(r"^Downloading big\.bin: ", err, re.M), f"the rerun printed no progress line: {err!r}")
     check(same_file(os.path.join(down, "big.bin"), os.path.join(shared, "big.bin")), "big.bin differs")
@@ -1146,7 +1147,8 @@ def scenario_get_output(h):
     rerun = [h.peer, "get", address, "big.bin", "-o", "mine.bin", "--dir", down]
     code, out, err = run(rerun, TRANSFER_S)
     check(code == 0, f"the rerun exited {code}: {err!r}")
-    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB, re-checked [0-9.]+ (?:B|[KMG]iB)\), saved as mine\.bin$", out, re.M),
+    check(re.search(r"^Got file big\.bin .*resumed at [0-9.]+ [KMG]iB, re-checked [0-9.]+ (?:B|[KMG]iB)\), "
+                    r"saved as mine\.bin$", out, re.M),
           f"the rerun said {out!r}")
     check(read(os.path.join(down, "mine.bin")) == remote["big.bin"], "mine.bin differs")
     check(partial_bytes(down) == 0, "the partial file was left after the resume")
@@ -1285,7 +1287,8 @@ def main():
     args = parser.parse_args()
     h = harness(args)
     scenario = SCENARIOS[args.scenario]
-    return run_scenario(lambda: scenario(h, args.tap) if args.scenario in ("cancel", "resume_kill") else scenario(h), h.dir)
+    uses_tap = args.scenario in ("cancel", "resume_kill")
+    return run_scenario(lambda: scenario(h, args.tap) if uses_tap else scenario(h), h.dir)
 
 
 if __name__ == "__main__":
