@@ -416,7 +416,7 @@ void download_table::fail(download& d, download_errc code, std::string error, so
 
 void download_table::journal_pieces(download& d) {
     const auto min_pieces =
-        std::max<std::uint64_t>(1, journal_batch_bytes / std::max<std::uint32_t>(d.piece_size(), 1));
+        std::max<std::uint64_t>(1, journal_batch(d.size()) / std::max<std::uint32_t>(d.piece_size(), 1));
     if (auto work = d.next_journal_write(min_pieces)) {
         state_.jobs->start_journal(d.transfer(), std::move(*work));
     }

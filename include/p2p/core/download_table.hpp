@@ -9,6 +9,8 @@
 #include "p2p/core/remote_peer.hpp"
 #include "p2p/core/state.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,12 +38,18 @@ public:
     /// A journal write of pieces [first, first + count) is back.
     void on_journaled(std::uint32_t transfer, std::uint64_t first, std::uint64_t count, const job_result& result);
 
-    /// A journal write starts once checked pieces of at least this many bytes (and at least one piece) wait for
-    /// it. With one write in flight at a time, a download killed at any moment has about this much waiting, the
-    /// write in flight and the piece being received unrecorded: about 4 pieces of 1 MiB for a resume to re-read,
-    /// at the cost of one fsync of the partial file per 2 MiB or more (more when the sync lags: the next write
-    /// then takes every piece checked meanwhile).
-    static constexpr std::uint64_t journal_batch_bytes = 2u << 20;
+    /// A journal write starts once checked pieces of at least journal_batch(size) bytes (and at least one piece)
+    /// wait for it; with one write in flight at a time, a download killed at any moment leaves about two batches
+    /// and the piece being received unrecorded for a resume to re-read. Each write costs an fsync of the partial
+    /// file, and an fsync has a fixed cost (5-10 ms on this project's test machines) besides the bytes: batches of
+    /// 2 MiB halved a loopback download's rate there, so a batch is a 32nd of the file, at least 2 MiB and at most
+    /// 32 MiB. A 64 MiB file re-reads about 4 MiB; a 1 GiB one about 64 MiB instead of everything it held.
+    static constexpr std::uint64_t journal_min_batch = 2u << 20;
+    static constexpr std::uint64_t journal_max_batch = 32u << 20;
+    static constexpr std::uint64_t journal_batches_per_file = 32;
+    static std::uint64_t journal_batch(std::uint64_t file_size) {
+        return std::clamp(file_size / journal_batches_per_file, journal_min_batch, journal_max_batch);
+    }
     /// The peer left or was evicted: downloads from it go on with another source, if one has the file.
     void on_peer_gone(peer_id id, bool said_goodbye, steady_time now);
     /// We are leaving now: every download ends; partial files stay for a resume.
