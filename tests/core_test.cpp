@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <set>
 
 using namespace p2p;
 using namespace p2p::test;
@@ -675,4 +676,245 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
     INFO(g.finished(3)->error);
     CHECK(g.finished(3)->ok);
     CHECK(g.folder.file("x.txt")->bytes() == bytes);
+}
+
+namespace {
+
+/// Runs every journal write the core asked for and did not get back yet, as the io worker would (in order, each
+/// result handed back before the next runs: a result may ask for the next write). Returns how many ran.
+std::size_t run_journal_writes(stepped_core& g, std::set<std::size_t>& ran) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < g.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::journal_job>(g.out.jobs[i].second) && ran.insert(i).second) {
+            g.finish_job(i);
+            ++count;
+        }
+    }
+    return count;
+}
+
+/// The leaves a download's journal in `folder` holds for the file of `m`.
+std::vector<digest> journal_of(sim::memory_folder& folder, const std::string& name, const manifest& m) {
+    auto* journal = folder.journal(name);
+    if (journal == nullptr) {
+        return {};
+    }
+    return core::read_journal(*journal, core::journal_key{m.size, m.root, m.piece_size}, m.leaves.size());
+}
+
+std::string read_all(core::file_handle& file) {
+    const auto size = file.stat()->size;
+    std::string out(static_cast<std::size_t>(size), '\0');
+    REQUIRE_FALSE(file.read_at(reinterpret_cast<std::byte*>(out.data()), out.size(), 0));
+    return out;
+}
+
+/// Changes one byte of a file, as a bad sector or a torn write would.
+void flip_byte(core::file_handle& file, std::uint64_t offset) {
+    std::byte b{};
+    REQUIRE_FALSE(file.read_at(&b, 1, offset));
+    b ^= std::byte{0xff};
+    REQUIRE_FALSE(file.write_at(&b, 1, offset));
+}
+
+/// What a stopped peer left of a download on disk, put into another core's folder as a restart finds it.
+void copy_partial(sim::memory_folder& from, sim::memory_folder& to, const std::string& name) {
+    const auto partial = from.find_partial(name);
+    REQUIRE(partial);
+    const auto bytes = read_all(*std::get<std::shared_ptr<core::file_handle>>(from.open_partial(name, true)));
+    auto copy = std::get<std::shared_ptr<core::file_handle>>(to.open_partial(name, false));
+    REQUIRE_FALSE(copy->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
+    REQUIRE_FALSE(to.describe_partial(name, partial->size, partial->hash));
+    if (auto* journal = from.journal(name)) {
+        const auto records = read_all(*journal);
+        auto into = std::get<std::shared_ptr<core::file_handle>>(to.open_journal(name, false));
+        REQUIRE_FALSE(into->write_at(reinterpret_cast<const std::byte*>(records.data()), records.size(), 0));
+    }
+}
+
+} // namespace
+
+TEST_CASE("core a resumed download re-reads only the pieces after its journal, and the file is the file",
+          "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    // 8 pieces of 1 MiB by the piece size rule.
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 11), 0, chunk_size);
+    REQUIRE(h.m.piece_size == mib);
+    const std::uint64_t held = 6 * mib + 2 * chunk_size; // 6 pieces and half of the 7th
+
+    // The first run: 6 pieces arrive and are checked, and their journal writes run; then the peer stops.
+    stepped_core first;
+    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
+    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
+    first.from(h.id, h.offer_for(transfer));
+    first.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    h.send_chunks(first, transfer, 0, std::nullopt, held);
+    // One write at a time: the first took the 2 pieces checked when it started; the second, started when the
+    // first came back, the 4 checked meanwhile.
+    CHECK(run_journal_writes(first, ran) == 2);
+    CHECK(run_journal_writes(first, ran) == 0);
+    const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
+    CHECK(journal_of(first.folder, "f.bin", h.m) == six);
+    first.core->on_command(command::cancel{1}, first.now);
+    REQUIRE(first.finished(1));
+
+    stepped_core second;
+    copy_partial(first.folder, second.folder, "f.bin");
+    std::uint64_t expect_read = held - 6 * mib; // the half piece after the journal
+    SECTION("the journal is whole") {}
+    SECTION("its last record is torn: the piece it named is read again") {
+        auto* journal = second.folder.journal("f.bin");
+        REQUIRE_FALSE(journal->truncate(journal->bytes().size() - 7));
+        expect_read += mib;
+    }
+    SECTION("a record in the middle is damaged: the journal ends before it") {
+        flip_byte(*second.folder.journal("f.bin"), core::journal_header_bytes + 2 * core::journal_record_bytes + 5);
+        expect_read += 4 * mib; // pieces 2 to 5
+    }
+    SECTION("its header names another file: everything is read again") {
+        flip_byte(*second.folder.journal("f.bin"), 40); // a byte of the root
+        expect_read = held;
+    }
+    bool shortened = false;
+    SECTION("the partial file is shorter than the journal says: only its complete pieces are trusted") {
+        auto partial = std::get<std::shared_ptr<core::file_handle>>(second.folder.open_partial("f.bin", true));
+        REQUIRE_FALSE(partial->truncate(3 * mib + 100));
+        expect_read = 100;
+        shortened = true;
+    }
+    const auto resumed_at = second.folder.find_partial("f.bin")->length;
+
+    second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    REQUIRE(second.out.jobs.size() == 1); // the resume hash
+    auto& [id, work] = second.out.jobs[0];
+    auto result = core::run_job(id, work, [] { return false; });
+    CHECK(result.bytes_read == expect_read); // the journal's pieces are not read
+    if (shortened) {
+        // The records past the partial file's end are gone: pieces 3 to 5 will be written again, and a crash
+        // before they are checked must not find them vouched for.
+        const std::vector<digest> three(h.m.leaves.begin(), h.m.leaves.begin() + 3);
+        CHECK(journal_of(second.folder, "f.bin", h.m) == three);
+    }
+    second.core->on_job_done(std::move(result), second.now);
+    auto asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].offset == resumed_at);
+    second.from(h.id, h.offer_for(asked[0].transfer));
+    second.from(h.id, h.page_for(asked[0].transfer));
+    h.send_chunks(second, asked[0].transfer, resumed_at, std::nullopt);
+    std::set<std::size_t> ran_second;
+    run_journal_writes(second, ran_second);
+    for (std::size_t i = 0; i < second.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(second.out.jobs[i].second)) {
+            second.finish_job(i);
+        }
+    }
+    auto done = second.finished(2);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->resumed_from == resumed_at);
+    CHECK(done->rechecked == expect_read);
+    CHECK(done->bytes_received == h.bytes.size() - resumed_at); // no piece of the partial was fetched again
+    REQUIRE(second.folder.file("f.bin") != nullptr);
+    CHECK(second.folder.file("f.bin")->bytes() == h.bytes);
+    CHECK(second.folder.journal("f.bin") == nullptr); // gone with its partial file
+}
+
+TEST_CASE("core a bad piece after journaled ones is never journaled, and a resume fetches it again",
+          "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 12), 0, chunk_size);
+    stepped_core first;
+    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
+    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
+    first.from(h.id, h.offer_for(transfer));
+    first.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    // Pieces 0 to 2 good, piece 3 bad: it is asked for again, from its first byte.
+    h.send_chunks(first, transfer, 0, 3 * mib + 10, 4 * mib);
+    REQUIRE(first.out.sent_to<request>(h.id).size() == 2);
+    CHECK(first.out.sent_to<request>(h.id)[1].offset == 3 * mib);
+    run_journal_writes(first, ran);
+    auto journaled = journal_of(first.folder, "f.bin", h.m);
+    CHECK(journaled.size() <= 3);
+    CHECK(std::equal(journaled.begin(), journaled.end(), h.m.leaves.begin()));
+    // Pieces 3 to 5 again, good this time: recorded after the 3 good ones.
+    first.from(h.id, h.offer_for(transfer));
+    h.send_chunks(first, transfer, 3 * mib, std::nullopt, 6 * mib);
+    run_journal_writes(first, ran);
+    const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
+    CHECK(journal_of(first.folder, "f.bin", h.m) == six);
+
+    // Piece 6 arrives damaged on disk after the journal (a bad sector, a crash mid-write): the resume reads it,
+    // its leaf does not match, and it is fetched again; the journal never named it.
+    h.send_chunks(first, transfer, 6 * mib, std::nullopt, 7 * mib);
+    first.core->on_command(command::cancel{1}, first.now);
+    stepped_core second;
+    copy_partial(first.folder, second.folder, "f.bin");
+    flip_byte(*std::get<std::shared_ptr<core::file_handle>>(second.folder.open_partial("f.bin", true)), 6 * mib + 5);
+    second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    REQUIRE(second.out.jobs.size() == 1);
+    second.finish_job(0);
+    auto asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].offset == 7 * mib);
+    second.from(h.id, h.offer_for(asked[0].transfer));
+    second.from(h.id, h.page_for(asked[0].transfer));
+    // The damaged piece is asked for again, and only it and what follows.
+    asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].offset == 6 * mib);
+    second.from(h.id, h.offer_for(asked[1].transfer));
+    h.send_chunks(second, asked[1].transfer, 6 * mib, std::nullopt);
+    std::set<std::size_t> ran2;
+    run_journal_writes(second, ran2);
+    for (std::size_t i = 0; i < second.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(second.out.jobs[i].second)) {
+            second.finish_job(i);
+        }
+    }
+    auto done = second.finished(2);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->rechecked == mib); // piece 6 only
+    CHECK(second.folder.file("f.bin")->bytes() == h.bytes);
+}
+
+TEST_CASE("core a journal write that fails leaves the journal empty and the download going", "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 13), 0, chunk_size);
+    stepped_core g;
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, g.now);
+    const auto transfer = g.out.sent_to<request>(h.id).at(0).transfer;
+    g.from(h.id, h.offer_for(transfer));
+    g.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    g.folder.sync_errors = true; // the partial file cannot be made durable: nothing may be recorded
+    h.send_chunks(g, transfer, 0, std::nullopt, 4 * mib);
+    CHECK(run_journal_writes(g, ran) == 1);
+    CHECK(journal_of(g.folder, "f.bin", h.m).empty());
+    g.folder.sync_errors = false;
+    h.send_chunks(g, transfer, 4 * mib, std::nullopt);
+    CHECK(run_journal_writes(g, ran) == 0); // given up for this download: a resume re-reads instead
+    for (std::size_t i = 0; i < g.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(g.out.jobs[i].second)) {
+            g.finish_job(i);
+        }
+    }
+    auto done = g.finished(1);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
 }

@@ -127,6 +127,8 @@ struct download_finished {
     std::uint64_t bytes_received = 0; ///< Over the network in this download (less than size after a resume).
     std::uint64_t resumed_from = 0;   ///< Bytes reused from an earlier partial download.
     double seconds = 0;
+    /// Bytes of the partial file read back to resume: those after the pieces its journal vouched for.
+    std::uint64_t rechecked = 0;
 };
 
 /// One transfer a stopping peer waits for.

@@ -34,6 +34,8 @@ void download::resume_from(const partial_download& partial, const job_result& re
         resumed_pieces_ = computed_.size();
         next_ = partial.length;
         resumed_from = partial.length;
+        rechecked = result.bytes_read;
+        journaled_ = result.journaled; // kept only when the OFFER is of the same version (accept_offer)
     } else {
         resumed_from = 0; // an unreadable partial: start from zero, it will be replaced
     }
@@ -91,6 +93,18 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
     // (each piece is checked again all the same).
     if (auto problem = disk.describe_partial(local_name_, o.size, o.root)) {
         return offer_problem{offer_problem::kind::local, "cannot write the partial file's description: " + *problem};
+    }
+    // The journal's records stay only while the bytes they describe do.
+    if (!(partial_ && next_ > 0)) {
+        journaled_ = 0;
+    }
+    if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
+        auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
+        journal_ = std::move(*opened_journal);
+    } else {
+        // Not fatal: without a journal a resume re-reads the whole partial file, as it did before journals.
+        journal_.reset();
+        journaled_ = 0;
     }
     offered_ = true;
     size_ = o.size;
@@ -177,6 +191,7 @@ download::page_result download::add_manifest_page(const manifest_page& page, std
 
 std::optional<std::string> download::discard_partial(folder_io& disk) {
     partial_.reset();
+    journaled_ = 0;
     computed_.clear();
     checked_ = 0;
     resumed_pieces_ = 0;
@@ -255,9 +270,36 @@ bool download::store(const chunk& c, std::string& error) {
     return true;
 }
 
+std::optional<journal_job> download::next_journal_write(std::uint64_t min_pieces) {
+    // Only complete pieces: a resume cuts the partial file by whole pieces, and a short last one ends the download.
+    const auto recordable = std::min<std::uint64_t>(checked_, size_ / std::max<std::uint32_t>(piece_size_, 1));
+    if (phase_ != phase::receiving || !journal_ || journal_busy_ || recordable < journaled_ + min_pieces) {
+        return std::nullopt;
+    }
+    journal_busy_ = true;
+    const auto unrecorded = computed_.begin() + static_cast<std::ptrdiff_t>(journaled_);
+    return journal_job{file_, journal_, journal_key{size_, root_, piece_size_}, journaled_,
+                       std::vector<digest>(unrecorded, computed_.begin() + static_cast<std::ptrdiff_t>(recordable))};
+}
+
+void download::journal_written(std::uint64_t first, std::uint64_t count, bool ok) {
+    journal_busy_ = false;
+    if (!ok) {
+        // A disk that cannot sync or write it now would most likely fail again: the records written so far stay
+        // true, and a resume re-reads the rest.
+        journal_.reset();
+        return;
+    }
+    // Checked pieces stay checked (a bad piece is always one after them), so the records stay true.
+    if (first == journaled_) {
+        journaled_ = first + count;
+    }
+}
+
 std::optional<std::string> download::finish(folder_io& disk, download_errc& code) {
     P2P_ASSERT(phase_ == phase::finishing);
     file_.reset();
+    journal_.reset();
     std::string error;
     switch (disk.place_partial(local_name_, replace_, error)) {
     case place_result::placed:
@@ -276,6 +318,7 @@ std::optional<std::string> download::finish(folder_io& disk, download_errc& code
 
 void download::remove_partial(folder_io& disk) {
     file_.reset();
+    journal_.reset();
     disk.remove_partial(local_name_);
 }
 

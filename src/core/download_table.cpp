@@ -55,7 +55,7 @@ std::vector<remote_peer*> download_table::sources_for(const download& d) {
 
 void download_table::start(const command::download& cmd, steady_time now) {
     const auto& req = cmd.request;
-    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0};
+    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0};
     const auto refuse = [&](download_errc code, std::string error) {
         failed.code = code;
         failed.error = std::move(error);
@@ -128,7 +128,11 @@ void download_table::start(const command::download& cmd, steady_time now) {
         if (auto* file = std::get_if<std::shared_ptr<file_handle>>(&opened)) {
             d.begin_preparing();
             d.resumed_from = partial->length;
-            state_.jobs->start_resume_hash(transfer, std::move(*file), *partial);
+            // The journal vouches for its first pieces: only the bytes after them are read again.
+            auto journal = disk.open_journal(local_name, true);
+            auto* journal_file = std::get_if<std::shared_ptr<file_handle>>(&journal);
+            state_.jobs->start_resume_hash(transfer, std::move(*file), journal_file ? *journal_file : nullptr,
+                                           *partial);
             return;
         }
     }
@@ -258,6 +262,8 @@ void download_table::check_pieces(download& d, remote_peer& from, steady_time no
     if (!bad) {
         if (d.current_phase() == download::phase::finishing) {
             begin_finishing(d);
+        } else {
+            journal_pieces(d);
         }
         return;
     }
@@ -402,10 +408,32 @@ void download_table::fail(download& d, download_errc code, std::string error, so
     const auto seconds = std::chrono::duration<double>(now - d.started).count();
     release_source(d, state, error);
     state_.jobs->forget_download(d.transfer());
-    download_finished done{d.op(),   d.name(),         false,          code,   std::move(error), d.source,
-                           d.size(), d.bytes_received, d.resumed_from, seconds};
+    download_finished done{d.op(),   d.name(),         false,          code,    std::move(error), d.source,
+                           d.size(), d.bytes_received, d.resumed_from, seconds, d.rechecked};
     downloads_.erase(d.transfer());
     state_.out.emit(std::move(done));
+}
+
+void download_table::journal_pieces(download& d) {
+    const auto min_pieces =
+        std::max<std::uint64_t>(1, journal_batch(d.size()) / std::max<std::uint32_t>(d.piece_size(), 1));
+    if (auto work = d.next_journal_write(min_pieces)) {
+        state_.jobs->start_journal(d.transfer(), std::move(*work));
+    }
+}
+
+void download_table::on_journaled(std::uint32_t transfer, std::uint64_t first, std::uint64_t count,
+                                  const job_result& result) {
+    auto* d = find(transfer);
+    if (d == nullptr) {
+        return;
+    }
+    if (!result.ok) {
+        log(log_level::debug, "journal of ", escape_for_terminal(d->name()), " not written (", result.error,
+            "); a resume will re-read its partial file");
+    }
+    d->journal_written(first, count, result.ok);
+    journal_pieces(*d); // pieces checked meanwhile
 }
 
 void download_table::begin_finishing(download& d) {
@@ -431,8 +459,8 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
     }
     state_.folder->landed(d->local_name(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
-    download_finished done{d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
-                           d->bytes_received, d->resumed_from, seconds};
+    download_finished done{d->op(),           d->name(),       true,    download_errc::none, "", d->source, d->size(),
+                           d->bytes_received, d->resumed_from, seconds, d->rechecked};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
 }

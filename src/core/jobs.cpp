@@ -47,14 +47,26 @@ void keep(hash_job& work, const job_result& out) {
 }
 
 job_result run(job_id id, hash_job& work, const std::function<bool()>& should_stop) {
-    job_result out{id, false, {}, {}, {}, 0};
+    job_result out{id, false, {}, {}, {}, 0, 0};
     if (from_store(work, out)) {
         return out;
     }
     out.leaves.reserve(static_cast<std::size_t>(work.length / work.piece_size));
-    // No larger than the file: hashing many small files must not zero a megabyte each time.
-    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(read_block, work.length)));
-    for (std::uint64_t offset = 0; offset < work.length;) {
+    if (work.journal && work.key.piece_size == work.piece_size) {
+        // The journal's pieces were checked against the manifest and made durable before they were recorded.
+        out.leaves = read_journal(*work.journal, work.key, work.length / work.piece_size);
+        out.journaled = out.leaves.size();
+        // Records past those trusted (a partial file shorter than its journal says) would vouch for the pieces
+        // written there next before they are checked: they go, or the journal is not used.
+        if (out.journaled > 0 && trim_journal(*work.journal, out.journaled)) {
+            out.leaves.clear();
+            out.journaled = 0;
+        }
+    }
+    const std::uint64_t start = out.journaled * work.piece_size;
+    // No larger than what is read: hashing many small files must not zero a megabyte each time.
+    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(read_block, work.length - start)));
+    for (std::uint64_t offset = start; offset < work.length;) {
         if (should_stop()) {
             out.error = "cancelled";
             return out;
@@ -81,9 +93,24 @@ job_result run(job_id id, hash_job& work, const std::function<bool()>& should_st
 }
 
 job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
-    job_result out{id, false, {}, {}, {}, 0};
+    job_result out{id, false, {}, {}, {}, 0, 0};
     if (auto problem = work.file->sync()) {
         out.error = *problem;
+        return out;
+    }
+    out.ok = true;
+    return out;
+}
+
+job_result run(job_id id, journal_job& work, const std::function<bool()>&) {
+    job_result out{id, false, {}, {}, {}, 0, 0};
+    // Data first, then the record: a crash between the two only loses the record.
+    if (auto problem = work.file->sync()) {
+        out.error = *problem;
+        return out;
+    }
+    if (auto problem = write_journal(*work.journal, work.key, work.first, work.leaves)) {
+        out.error = "cannot write the journal: " + *problem;
         return out;
     }
     out.ok = true;

@@ -100,6 +100,15 @@ public:
     ack make_ack() const { return ack{transfer_, next_, window_}; }
     bool all_written() const { return offered_ && next_ == size_; }
     std::uint64_t size() const { return size_; }
+    std::uint32_t piece_size() const { return piece_size_; }
+
+    /// While receiving, with no journal write of this download in flight: the write that records the checked
+    /// pieces not yet in the journal, when there are at least `min_pieces` of them (complete pieces only).
+    std::optional<journal_job> next_journal_write(std::uint64_t min_pieces);
+    /// A journal write is back: on success pieces [first, first + count) are in the journal.
+    void journal_written(std::uint64_t first, std::uint64_t count, bool ok);
+    /// Pieces [0, journaled()) are in the journal.
+    std::uint64_t journaled() const { return journaled_; }
 
     /// The partial file, for the sync job of the finishing phase.
     const std::shared_ptr<file_handle>& file() const { return file_; }
@@ -121,6 +130,7 @@ public:
     steady_time last_progress_event;
     std::uint64_t bytes_received = 0;
     std::uint64_t resumed_from = 0;
+    std::uint64_t rechecked = 0;                ///< Bytes of the partial file the resume hash read.
     std::optional<std::uint64_t> expected_size; ///< From the source's FILE_LIST, for resume matching.
 
 private:
@@ -154,7 +164,10 @@ private:
     std::uint64_t resumed_pieces_ = 0; ///< Pieces [0, resumed_pieces_) came from the partial file, not a source.
     leaf_hasher piece_hasher_;         ///< The bytes of piece computed_.size() below next_.
     std::shared_ptr<file_handle> file_;
-    std::uint64_t synced_ = 0; ///< Bytes already handed to the kernel for write-back.
+    std::uint64_t synced_ = 0;             ///< Bytes already handed to the kernel for write-back.
+    std::shared_ptr<file_handle> journal_; ///< nullptr when it could not be opened: resume then re-reads all.
+    std::uint64_t journaled_ = 0;          ///< Pieces [0, journaled_) are in the journal (all checked).
+    bool journal_busy_ = false;            ///< A journal write is in flight.
 };
 
 } // namespace p2p::core

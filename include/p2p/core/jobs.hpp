@@ -6,6 +6,7 @@
 // its clock says they are done. run_job() is the work itself, the same for both.
 #pragma once
 
+#include "p2p/core/piece_journal.hpp"
 #include "p2p/core/storage.hpp"
 #include "p2p/merkle.hpp"
 
@@ -22,7 +23,8 @@ namespace p2p::core {
 using job_id = std::uint64_t;
 
 /// The BLAKE3 leaves of bytes [0, length) of a file cut into pieces of piece_size: a holder's manifest (length is
-/// the file size), or the pieces a resumed partial file already holds. Each byte is read and hashed once.
+/// the file size), or the pieces a resumed partial file already holds. Each byte is read and hashed once; a resume
+/// takes the leaves its journal holds as they are and reads only the bytes after them.
 struct hash_job {
     std::shared_ptr<file_handle> file;
     std::uint64_t length = 0;
@@ -32,12 +34,24 @@ struct hash_job {
     std::shared_ptr<manifest_store> store;
     std::string name;
     file_stat stat;
+    /// A resume: the partial file's journal (nullptr for none) and the download it must name to be trusted.
+    std::shared_ptr<file_handle> journal;
+    journal_key key;
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
     std::shared_ptr<file_handle> file;
 };
-using job = std::variant<hash_job, sync_job>;
+/// Record pieces [first, first + leaves.size()) of a download in its journal, checked against the manifest: the
+/// partial file is made durable first, so the journal never names a piece whose bytes a crash could lose.
+struct journal_job {
+    std::shared_ptr<file_handle> file;
+    std::shared_ptr<file_handle> journal;
+    journal_key key;
+    std::uint64_t first = 0;
+    std::vector<digest> leaves;
+};
+using job = std::variant<hash_job, sync_job, journal_job>;
 
 struct job_result {
     job_id id = 0;
@@ -48,8 +62,11 @@ struct job_result {
     /// hash_job: the bytes after the last complete piece (length % piece_size of them), hashed so far: final() is
     /// the last leaf of a file whose size is not a multiple of the piece size (or of an empty file).
     leaf_hasher tail;
-    /// hash_job: bytes of the file read (0 when the store had its manifest).
+    /// hash_job: bytes of the file read (0 when the store had its manifest; a resume: only those after the pieces
+    /// its journal holds).
     std::uint64_t bytes_read = 0;
+    /// hash_job of a resume: how many of `leaves` (the first ones) came from the journal.
+    std::uint64_t journaled = 0;
 };
 
 /// Does the work of a job. `should_stop` is asked between blocks (1 MiB), so a cancelled hash of a large file ends
