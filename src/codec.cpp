@@ -3,6 +3,7 @@
 #include "p2p/codec.hpp"
 
 #include "p2p/file_name.hpp"
+#include "p2p/manifest.hpp"
 #include "p2p/protocol.hpp"
 #include "p2p/zmq_frame.hpp"
 
@@ -41,6 +42,10 @@ std::string_view to_string(msg_type type) {
         return "PREPARING";
     case msg_type::cancel:
         return "CANCEL";
+    case msg_type::get_manifest:
+        return "GET_MANIFEST";
+    case msg_type::manifest:
+        return "MANIFEST";
     }
     return "UNKNOWN";
 }
@@ -121,6 +126,11 @@ void pack_head(packer& pk, msg_type type, std::uint32_t fields) {
     pk.pack(static_cast<std::uint8_t>(type));
 }
 
+void pack_digest(packer& pk, const digest& d) {
+    pk.pack_bin(static_cast<std::uint32_t>(d.size()));
+    pk.pack_bin_body(reinterpret_cast<const char*>(d.data()), static_cast<std::uint32_t>(d.size()));
+}
+
 void pack_str(packer& pk, const std::string& s, std::size_t max, const char* what) {
     require(s.size() <= max, what);
     pk.pack_str(static_cast<std::uint32_t>(s.size()));
@@ -159,11 +169,11 @@ struct body_packer {
         pk.pack(m.credit);
     }
     void operator()(const offer& m) {
-        pack_head(pk, msg_type::offer, 4);
+        pack_head(pk, msg_type::offer, 5);
         pk.pack(m.transfer);
         pk.pack(m.size);
-        pk.pack_bin(static_cast<std::uint32_t>(m.hash.size()));
-        pk.pack_bin_body(reinterpret_cast<const char*>(m.hash.data()), static_cast<std::uint32_t>(m.hash.size()));
+        pack_digest(pk, m.root);
+        pk.pack(m.piece_size);
         pk.pack(m.chunk_size);
     }
     void operator()(const chunk& m) {
@@ -201,6 +211,21 @@ struct body_packer {
         pack_head(pk, msg_type::cancel, 2);
         pk.pack(m.transfer);
         pack_str(pk, m.reason, protocol::max_reason_bytes, "CANCEL.reason too long");
+    }
+    void operator()(const get_manifest& m) {
+        pack_head(pk, msg_type::get_manifest, 3);
+        pk.pack(m.transfer);
+        pack_digest(pk, m.root);
+        pk.pack(m.first);
+    }
+    void operator()(const manifest_page& m) {
+        require(!m.leaves.empty() && m.leaves.size() <= protocol::leaves_per_page, "MANIFEST page of 1..8192 leaves");
+        pack_head(pk, msg_type::manifest, 3);
+        pk.pack(m.transfer);
+        pk.pack(m.first);
+        const auto bytes = static_cast<std::uint32_t>(m.leaves.size() * sizeof(digest));
+        pk.pack_bin(bytes);
+        pk.pack_bin_body(reinterpret_cast<const char*>(m.leaves.data()), bytes);
     }
 };
 
@@ -277,6 +302,22 @@ public:
         }
         std::memcpy(d.data(), o.via.bin.ptr, d.size());
         return d;
+    }
+
+    /// A bin of 1..leaves_per_page digests, 32 bytes each.
+    std::vector<digest> leaves(const char* field) {
+        const auto& o = next();
+        if (o.type != msgpack::type::BIN) {
+            fail(decode_errc::wrong_field_type, where(field) + "expected bin");
+        }
+        const std::size_t bytes = o.via.bin.size;
+        if (bytes == 0 || bytes % sizeof(digest) != 0 || bytes / sizeof(digest) > protocol::leaves_per_page) {
+            fail(decode_errc::invalid_value, where(field) + std::to_string(bytes) + " bytes, not 1.." +
+                                                 std::to_string(protocol::leaves_per_page) + " leaves of 32");
+        }
+        std::vector<digest> out(bytes / sizeof(digest));
+        std::memcpy(out.data(), o.via.bin.ptr, bytes);
+        return out;
     }
 
     std::vector<file_entry> files(const char* field) {
@@ -387,12 +428,20 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         return m;
     }
     case msg_type::offer: {
-        field_reader r(array, type, 4);
+        field_reader r(array, type, 5);
         offer m;
         m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
-        m.size = r.uint("size", std::numeric_limits<std::int64_t>::max());
-        m.hash = r.hash("hash");
+        m.size = r.uint("size", max_file_size);
+        m.root = r.hash("root");
+        m.piece_size = r.uint32("piece_size", min_piece_size, max_piece_size);
         m.chunk_size = r.uint32("chunk_size", protocol::min_chunk_size, protocol::max_chunk_size);
+        if ((m.piece_size & (m.piece_size - 1)) != 0) {
+            fail(decode_errc::invalid_value, r.where("piece_size") + "not a power of two");
+        }
+        if (piece_count_for(m.size, m.piece_size) > max_piece_count) {
+            fail(decode_errc::invalid_value,
+                 r.where("piece_size") + "more than " + std::to_string(max_piece_count) + " pieces");
+        }
         return m;
     }
     case msg_type::chunk: {
@@ -450,6 +499,25 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         m.size = r.uint("size", std::numeric_limits<std::int64_t>::max());
         return m;
     }
+    case msg_type::get_manifest: {
+        field_reader r(array, type, 3);
+        get_manifest m;
+        m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
+        m.root = r.hash("root");
+        m.first = r.uint("first", max_piece_count - 1);
+        return m;
+    }
+    case msg_type::manifest: {
+        field_reader r(array, type, 3);
+        manifest_page m;
+        m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
+        m.first = r.uint("first", max_piece_count - 1);
+        m.leaves = r.leaves("leaves");
+        if (m.first + m.leaves.size() > max_piece_count) {
+            fail(decode_errc::invalid_value, r.where("leaves") + "past leaf " + std::to_string(max_piece_count));
+        }
+        return m;
+    }
     }
     fail(decode_errc::unknown_type, std::to_string(static_cast<int>(type)));
 }
@@ -464,7 +532,8 @@ message decode_body(std::span<const std::byte> body) {
     // Every unpack gets explicit limits: msgpack-c's defaults are unbounded. The depth limit is what bounds total
     // memory (a FILE_LIST is array > array > entry, three deep).
     const msgpack::unpack_limit limits(/*array=*/protocol::files_per_page, /*map=*/0,
-                                       /*str=*/protocol::max_string_bytes, /*bin=*/protocol::hash_bytes,
+                                       /*str=*/protocol::max_string_bytes,
+                                       /*bin=*/protocol::leaves_per_page * protocol::hash_bytes,
                                        /*ext=*/0, /*depth=*/3);
     std::size_t offset = 0;
     msgpack::object_handle handle;
@@ -500,8 +569,8 @@ message decode_body(std::span<const std::byte> body) {
     }
     const auto& type = array.ptr[1];
     if (type.type != msgpack::type::POSITIVE_INTEGER || type.via.u64 < 1 ||
-        type.via.u64 > static_cast<std::uint64_t>(msg_type::cancel)) {
-        fail(decode_errc::unknown_type, "type code is not 1.." + std::to_string(static_cast<int>(msg_type::cancel)));
+        type.via.u64 > static_cast<std::uint64_t>(msg_type::manifest)) {
+        fail(decode_errc::unknown_type, "type code is not 1.." + std::to_string(static_cast<int>(msg_type::manifest)));
     }
     return decode_fields(array, static_cast<msg_type>(type.via.u64));
 }

@@ -5,6 +5,7 @@
 #include "p2p/core/folder_view.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/manifest_store.hpp"
 #include "p2p/protocol.hpp"
 
 #include <dirent.h>
@@ -177,6 +178,10 @@ std::string partial_file_name(std::string_view name) {
 
 std::string partial_meta_name(std::string_view name) {
     return partial_file_name(name) + ".meta";
+}
+
+std::string partial_journal_name(std::string_view name) {
+    return partial_file_name(name) + ".journal";
 }
 
 posix_folder::posix_folder(const std::filesystem::path& folder) : path_(folder) {
@@ -428,12 +433,32 @@ std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open
     if (keep_bytes) {
         fd.reset(::openat(dir, part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     } else {
-        // A leftover partial file with no usable description is ours (reserved name) and worthless: replace it.
+        // A leftover partial file with no usable description is ours (reserved name) and worthless: replace it,
+        // and its journal with it.
+        ::unlinkat(dir, partial_journal_name(name).c_str(), 0);
         ::unlinkat(dir, part.c_str(), 0);
         fd.reset(::openat(dir, part.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     }
     if (!fd) {
         return errno_text(errno);
+    }
+    return std::make_shared<posix_file>(std::move(fd));
+}
+
+std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open_journal(std::string_view name,
+                                                                                         bool keep_records) {
+    auto parent = open_parent(dir_.get(), name, false);
+    if (auto* error = std::get_if<std::string>(&parent)) {
+        return *error;
+    }
+    const int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep_records ? 0 : O_TRUNC);
+    unique_fd fd(::openat(std::get<parent_dir>(parent).fd.get(), partial_journal_name(name).c_str(), flags, 0644));
+    if (!fd) {
+        return errno_text(errno);
+    }
+    struct ::stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::string("not a regular file");
     }
     return std::make_shared<posix_file>(std::move(fd));
 }
@@ -468,6 +493,7 @@ core::place_result posix_folder::place_partial(std::string_view name, bool repla
         error = errno_text(err);
         return err == EEXIST ? core::place_result::name_taken : core::place_result::failed;
     }
+    ::unlinkat(dir.get(), partial_journal_name(name).c_str(), 0);
     ::unlinkat(dir.get(), partial_meta_name(name).c_str(), 0);
     // The rename is durable only once the directory is. The file is complete and verified by now, so a failure here
     // is said, not turned into a failed download.
@@ -485,6 +511,7 @@ void posix_folder::remove_partial(std::string_view name) {
     }
     const int dir = std::get<parent_dir>(parent).fd.get();
     ::unlinkat(dir, partial_file_name(name).c_str(), 0);
+    ::unlinkat(dir, partial_journal_name(name).c_str(), 0);
     ::unlinkat(dir, partial_meta_name(name).c_str(), 0);
 }
 
@@ -494,6 +521,19 @@ std::optional<std::uint64_t> posix_folder::free_space() {
         return std::nullopt;
     }
     return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+std::shared_ptr<manifest_store> posix_folder::manifests() {
+    if (!manifests_tried_) {
+        manifests_tried_ = true;
+        try {
+            manifests_ = std::make_shared<manifest_store>(dir_.get());
+        } catch (const std::exception& e) {
+            // A read-only folder still shares: its files are hashed again after each restart.
+            log(log_level::warn, "manifests are not kept: ", e.what());
+        }
+    }
+    return manifests_;
 }
 
 } // namespace p2p

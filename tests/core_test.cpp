@@ -4,13 +4,15 @@
 #include "sim/memory_folder.hpp"
 #include "support.hpp"
 
-#include "p2p/blake2b.hpp"
 #include "p2p/core/node_core.hpp"
+#include "p2p/manifest.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <set>
 
 using namespace p2p;
 using namespace p2p::test;
@@ -118,10 +120,22 @@ struct stepped_core {
     }
 };
 
-digest blake2b_of(const std::string& bytes) {
-    blake2b h;
-    h.update(bytes.data(), bytes.size());
-    return h.final();
+/// The manifest of bytes in memory (piece_size 0: the piece size rule's).
+manifest manifest_of(const std::string& bytes, std::uint32_t piece_size = 0) {
+    const read_at_function read = [&](void* into, std::size_t size, std::uint64_t offset) -> ssize_t {
+        const auto n = std::min<std::uint64_t>(size, bytes.size() - offset);
+        std::memcpy(into, bytes.data() + offset, n);
+        return static_cast<ssize_t>(n);
+    };
+    manifest_build_options options;
+    options.piece_size = piece_size;
+    options.block_size = 4096;
+    return *build_manifest(read, bytes.size(), options);
+}
+
+/// The file id of bytes in memory, by the piece size rule.
+digest root_of(const std::string& bytes) {
+    return manifest_of(bytes).root;
 }
 
 } // namespace
@@ -137,7 +151,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     auto opened = g.folder.open_partial("big.bin", false);
     auto partial = std::get<std::shared_ptr<core::file_handle>>(opened);
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), blake2b_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), root_of(bytes)));
 
     const peer_id first(0xaaaa), second(0xbbbb);
     g.holder_joins(first, {{"big.bin", bytes.size()}});
@@ -156,7 +170,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     CHECK(asked[0].offset == held);
 
     // The second holder serves the rest; the file that lands is the file.
-    g.from(second, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    g.from(second, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -172,6 +186,163 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     CHECK(g.folder.file("big.bin")->bytes() == bytes);
 }
 
+/// A holder played by the test: serves `bytes` in pieces of `piece`, in chunks of `chunk`, flipping one byte of the
+/// pieces listed in `bad` (each once), and counts what it sent.
+struct played_holder {
+    peer_id id;
+    std::string bytes;
+    manifest m;
+    std::uint32_t chunk_size;
+    std::size_t chunks_sent = 0;
+
+    played_holder(peer_id who, std::string data, std::uint32_t piece, std::uint32_t chunk)
+        : id(who), bytes(std::move(data)), m(manifest_of(bytes, piece)), chunk_size(chunk) {}
+
+    offer offer_for(std::uint32_t transfer) const {
+        return offer{transfer, bytes.size(), m.root, m.piece_size, chunk_size};
+    }
+    manifest_page page_for(std::uint32_t transfer) const { return manifest_page{transfer, 0, m.leaves}; }
+    /// Chunks from `from` to the end; the byte at `flip` (if any) is changed.
+    void send_chunks(stepped_core& g, std::uint32_t transfer, std::uint64_t from, std::optional<std::uint64_t> flip,
+                     std::uint64_t until = std::uint64_t(-1)) {
+        for (std::uint64_t at = from; at < std::min<std::uint64_t>(bytes.size(), until); at += chunk_size) {
+            auto piece = bytes.substr(at, chunk_size);
+            if (flip && *flip >= at && *flip < at + piece.size()) {
+                piece[*flip - at] ^= 0x20;
+            }
+            g.from(id, chunk{transfer, at, at + piece.size() == bytes.size(), payload::copy_of(piece)});
+            ++chunks_sent;
+        }
+    }
+};
+
+TEST_CASE("core a piece that does not match its leaf is fetched again, alone, and the file completes",
+          "[core][manifest]") {
+    stepped_core g;
+    constexpr std::uint32_t piece = 4096;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(4 * piece, 8), piece, 1024);
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{5, {"f.bin", "", 4, 1024}}, g.now);
+    auto asked = g.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    const auto transfer = asked[0].transfer;
+    g.from(h.id, h.offer_for(transfer));
+    // The leaves are asked for at once, from the first; the chunks meanwhile are taken and hashed.
+    auto manifest_asks = g.out.sent_to<get_manifest>(h.id);
+    REQUIRE(manifest_asks.size() == 1);
+    CHECK(manifest_asks[0] == get_manifest{transfer, h.m.root, 0});
+    const std::uint64_t flipped = 2 * piece + 1500; // in piece 2
+    SECTION("the leaves arrive before the bad piece") {
+        g.from(h.id, h.page_for(transfer));
+        h.send_chunks(g, transfer, 0, flipped);
+    }
+    SECTION("the leaves arrive after the bad piece") {
+        h.send_chunks(g, transfer, 0, flipped);
+        CHECK(g.out.sent_to<request>(h.id).size() == 1); // no leaf yet: nothing can be checked
+        g.from(h.id, h.page_for(transfer));
+    }
+    // Piece 2 is asked for again, from its first byte; pieces 0 and 1 are kept.
+    asked = g.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].transfer == transfer);
+    CHECK(asked[1].offset == 2 * piece);
+    CHECK(g.core->stats().bad_pieces == 1);
+    CHECK_FALSE(g.finished(5));
+    g.from(h.id, h.offer_for(transfer));
+    h.send_chunks(g, transfer, 2 * piece, std::nullopt);
+    REQUIRE(g.out.jobs.size() == 1); // every piece is in and good: the sync
+    g.finish_job(0);
+    auto done = g.finished(5);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    REQUIRE(g.folder.file("f.bin") != nullptr);
+    CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
+    // At most two pieces more than the file went over the wire: the bad one, and what followed it in flight.
+    CHECK(done->bytes_received <= h.bytes.size() + 2 * piece);
+    CHECK(g.out.sent_to<get_manifest>(h.id).size() == 1); // the leaves were fetched once
+}
+
+TEST_CASE("core a holder that sends two bad pieces of a file is dropped for it and named", "[core][manifest]") {
+    stepped_core g;
+    constexpr std::uint32_t piece = 4096;
+    const auto bytes = patterned_bytes(3 * piece + 100, 9);
+    played_holder liar(peer_id(0xaaaa), bytes, piece, 2048);
+    g.holder_joins(liar.id, {{"f.bin", bytes.size()}});
+    std::optional<played_holder> honest;
+    SECTION("another holder has the file: the download goes on there") {
+        honest.emplace(peer_id(0xbbbb), bytes, piece, 2048);
+        g.holder_joins(honest->id, {{"f.bin", bytes.size()}});
+    }
+    SECTION("no other holder has it: the download fails") {}
+    g.core->on_command(command::download{6, {"f.bin", "", 8, 2048}}, g.now);
+    auto asked = g.out.sent_to<request>(liar.id);
+    REQUIRE(asked.size() == 1); // the first to join is asked first
+    const auto transfer = asked[0].transfer;
+    g.from(liar.id, liar.offer_for(transfer));
+    g.from(liar.id, liar.page_for(transfer));
+    liar.send_chunks(g, transfer, 0, piece + 7); // piece 1 is bad
+    asked = g.out.sent_to<request>(liar.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].offset == piece);
+    g.from(liar.id, liar.offer_for(transfer));
+    liar.send_chunks(g, transfer, piece, piece + 9);    // piece 1 is bad again
+    CHECK(g.out.sent_to<request>(liar.id).size() == 2); // not asked a third time
+    CHECK(g.out.sent_to<cancel_transfer>(liar.id).size() == 1);
+    CHECK(g.core->stats().bad_pieces == 2);
+    if (honest) {
+        CHECK_FALSE(g.finished(6));
+        auto rest = g.out.sent_to<request>(honest->id);
+        REQUIRE(rest.size() == 1);
+        CHECK(rest[0].offset == piece); // piece 0 was good and is kept
+        g.from(honest->id, honest->offer_for(rest[0].transfer));
+        CHECK(g.out.sent_to<get_manifest>(honest->id).empty()); // the leaves are known already
+        honest->send_chunks(g, rest[0].transfer, piece, std::nullopt);
+        REQUIRE(g.out.jobs.size() == 1);
+        g.finish_job(0);
+        auto done = g.finished(6);
+        REQUIRE(done);
+        INFO(done->error);
+        CHECK(done->ok);
+        CHECK(done->from == honest->id);
+        CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    } else {
+        auto done = g.finished(6);
+        REQUIRE(done);
+        CHECK_FALSE(done->ok);
+        CHECK(done->code == download_errc::integrity);
+        INFO(done->error);
+        CHECK(done->error.find(liar.id.short_hex()) != std::string::npos);
+        CHECK(done->error.find("f.bin") != std::string::npos);
+        CHECK(g.folder.file("f.bin") == nullptr);
+        CHECK_FALSE(g.folder.find_partial("f.bin")); // nothing of the liar's is kept
+    }
+}
+
+TEST_CASE("core a holder serves the leaves of the manifest it offered, page by page", "[core][manifest]") {
+    // 2.5 MiB: three pieces of 1 MiB by the piece size rule.
+    const auto bytes = patterned_bytes((5u << 20) / 2, 4);
+    stepped_core g({}, {{"m.bin", bytes}});
+    const peer_id asker(0xcccc);
+    g.holder_joins(asker, {}); // m.bin was there at start: served at once
+    g.from(asker, request{1, "m.bin", 0, 1u << 20, 1});
+    REQUIRE(g.out.jobs.size() == 1); // the manifest is computed in a job
+    g.finish_job(0);
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    const auto expected = manifest_of(bytes);
+    CHECK(offers[0].root == expected.root);
+    CHECK(offers[0].piece_size == expected.piece_size);
+    g.from(asker, get_manifest{1, offers[0].root, 1});
+    g.from(asker, get_manifest{1, offers[0].root, 3}); // past the last leaf
+    g.from(asker, get_manifest{1, digest{}, 0});       // a root it never offered
+    const auto pages = g.out.sent_to<manifest_page>(asker);
+    REQUIRE(pages.size() == 1);
+    CHECK(pages[0].first == 1);
+    CHECK(pages[0].leaves == std::vector<digest>(expected.leaves.begin() + 1, expected.leaves.end()));
+    CHECK(g.out.sent_to<not_found>(asker).size() == 2);
+}
+
 TEST_CASE("core a holder leaving while the download syncs does not fail it", "[core]") {
     stepped_core g;
     const std::string bytes = "all of it";
@@ -180,7 +351,7 @@ TEST_CASE("core a holder leaving while the download syncs does not fail it", "[c
     g.core->on_command(command::download{3, {"small.txt", "", {}, {}}}, g.now);
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 1);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
     g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1); // every byte is in: the sync runs
     g.from(holder, goodbye{});
@@ -368,7 +539,8 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
     CHECK(offers[0].size == 2100);
-    CHECK(offers[0].hash == blake2b_of(std::string(2100, 'x')));
+    CHECK(offers[0].root == root_of(std::string(2100, 'x')));
+    CHECK(offers[0].piece_size == 1u << 20);
 
     // A new file that keeps changing is never listed, and after 30 s of it a REQUEST is refused in words.
     g.folder.put("slow.bin", "a");
@@ -418,7 +590,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     // What an interrupted `get -o copy.bin` left: the partial file goes by the name it is saved as.
     auto partial = std::get<std::shared_ptr<core::file_handle>>(g.folder.open_partial("copy.bin", false));
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), blake2b_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), root_of(bytes)));
 
     const peer_id holder(0xaaaa);
     g.holder_joins(holder, {{"data.bin", bytes.size()}});
@@ -429,7 +601,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     REQUIRE(asked.size() == 1);
     CHECK(asked[0].name == "data.bin");
     CHECK(asked[0].offset == held);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 16 * 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -474,15 +646,18 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
     CHECK(g.finished(1)->code == download_errc::exists);
     CHECK(g.out.sent_to<request>(holder).empty());
 
-    // With replace, bytes that fail the hash: the download fails and the old file is as it was.
+    // With replace, bytes that fail the check (twice: a bad piece is asked for once more): the download fails and
+    // the old file is as it was.
     g.core->on_command(command::download{2, saved_as("x.txt", "", true)}, g.now);
-    auto asked = g.out.sent_to<request>(holder);
-    REQUIRE(asked.size() == 1);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), blake2b_of(bytes), 1024});
-    CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
-    g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
-    REQUIRE(g.out.jobs.size() == 1);
-    g.finish_job(0);
+    for (std::size_t attempt = 1; attempt <= 2; ++attempt) {
+        auto asked = g.out.sent_to<request>(holder);
+        REQUIRE(asked.size() == attempt);
+        CHECK(asked.back().offset == 0);
+        g.from(holder, offer{asked.back().transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+        CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
+        g.from(holder, chunk{asked.back().transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
+    }
+    CHECK(g.out.jobs.empty()); // never complete: no sync
     REQUIRE(g.finished(2));
     CHECK_FALSE(g.finished(2)->ok);
     CHECK(g.finished(2)->code == download_errc::integrity);
@@ -490,15 +665,256 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
 
     // With replace and the right bytes: replaced.
     g.core->on_command(command::download{3, saved_as("x.txt", "", true)}, g.now);
-    asked = g.out.sent_to<request>(holder);
-    REQUIRE(asked.size() == 2);
-    g.from(holder, offer{asked[1].transfer, bytes.size(), blake2b_of(bytes), 1024});
-    g.from(holder, chunk{asked[1].transfer, 0, true, payload::copy_of(bytes)});
-    REQUIRE(g.out.jobs.size() == 2);
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 3);
+    g.from(holder, offer{asked[2].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+    g.from(holder, chunk{asked[2].transfer, 0, true, payload::copy_of(bytes)});
+    REQUIRE(g.out.jobs.size() == 1);
     CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // syncing: still the old file
-    g.finish_job(1);
+    g.finish_job(0);
     REQUIRE(g.finished(3));
     INFO(g.finished(3)->error);
     CHECK(g.finished(3)->ok);
     CHECK(g.folder.file("x.txt")->bytes() == bytes);
+}
+
+namespace {
+
+/// Runs every journal write the core asked for and did not get back yet, as the io worker would (in order, each
+/// result handed back before the next runs: a result may ask for the next write). Returns how many ran.
+std::size_t run_journal_writes(stepped_core& g, std::set<std::size_t>& ran) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < g.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::journal_job>(g.out.jobs[i].second) && ran.insert(i).second) {
+            g.finish_job(i);
+            ++count;
+        }
+    }
+    return count;
+}
+
+/// The leaves a download's journal in `folder` holds for the file of `m`.
+std::vector<digest> journal_of(sim::memory_folder& folder, const std::string& name, const manifest& m) {
+    auto* journal = folder.journal(name);
+    if (journal == nullptr) {
+        return {};
+    }
+    return core::read_journal(*journal, core::journal_key{m.size, m.root, m.piece_size}, m.leaves.size());
+}
+
+std::string read_all(core::file_handle& file) {
+    const auto size = file.stat()->size;
+    std::string out(static_cast<std::size_t>(size), '\0');
+    REQUIRE_FALSE(file.read_at(reinterpret_cast<std::byte*>(out.data()), out.size(), 0));
+    return out;
+}
+
+/// Changes one byte of a file, as a bad sector or a torn write would.
+void flip_byte(core::file_handle& file, std::uint64_t offset) {
+    std::byte b{};
+    REQUIRE_FALSE(file.read_at(&b, 1, offset));
+    b ^= std::byte{0xff};
+    REQUIRE_FALSE(file.write_at(&b, 1, offset));
+}
+
+/// What a stopped peer left of a download on disk, put into another core's folder as a restart finds it.
+void copy_partial(sim::memory_folder& from, sim::memory_folder& to, const std::string& name) {
+    const auto partial = from.find_partial(name);
+    REQUIRE(partial);
+    const auto bytes = read_all(*std::get<std::shared_ptr<core::file_handle>>(from.open_partial(name, true)));
+    auto copy = std::get<std::shared_ptr<core::file_handle>>(to.open_partial(name, false));
+    REQUIRE_FALSE(copy->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
+    REQUIRE_FALSE(to.describe_partial(name, partial->size, partial->hash));
+    if (auto* journal = from.journal(name)) {
+        const auto records = read_all(*journal);
+        auto into = std::get<std::shared_ptr<core::file_handle>>(to.open_journal(name, false));
+        REQUIRE_FALSE(into->write_at(reinterpret_cast<const std::byte*>(records.data()), records.size(), 0));
+    }
+}
+
+} // namespace
+
+TEST_CASE("core a resumed download re-reads only the pieces after its journal, and the file is the file",
+          "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    // 8 pieces of 1 MiB by the piece size rule.
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 11), 0, chunk_size);
+    REQUIRE(h.m.piece_size == mib);
+    const std::uint64_t held = 6 * mib + 2 * chunk_size; // 6 pieces and half of the 7th
+
+    // The first run: 6 pieces arrive and are checked, and their journal writes run; then the peer stops.
+    stepped_core first;
+    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
+    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
+    first.from(h.id, h.offer_for(transfer));
+    first.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    h.send_chunks(first, transfer, 0, std::nullopt, held);
+    // One write at a time: the first took the 2 pieces checked when it started; the second, started when the
+    // first came back, the 4 checked meanwhile.
+    CHECK(run_journal_writes(first, ran) == 2);
+    CHECK(run_journal_writes(first, ran) == 0);
+    const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
+    CHECK(journal_of(first.folder, "f.bin", h.m) == six);
+    first.core->on_command(command::cancel{1}, first.now);
+    REQUIRE(first.finished(1));
+
+    stepped_core second;
+    copy_partial(first.folder, second.folder, "f.bin");
+    std::uint64_t expect_read = held - 6 * mib; // the half piece after the journal
+    SECTION("the journal is whole") {}
+    SECTION("its last record is torn: the piece it named is read again") {
+        auto* journal = second.folder.journal("f.bin");
+        REQUIRE_FALSE(journal->truncate(journal->bytes().size() - 7));
+        expect_read += mib;
+    }
+    SECTION("a record in the middle is damaged: the journal ends before it") {
+        flip_byte(*second.folder.journal("f.bin"), core::journal_header_bytes + 2 * core::journal_record_bytes + 5);
+        expect_read += 4 * mib; // pieces 2 to 5
+    }
+    SECTION("its header names another file: everything is read again") {
+        flip_byte(*second.folder.journal("f.bin"), 40); // a byte of the root
+        expect_read = held;
+    }
+    bool shortened = false;
+    SECTION("the partial file is shorter than the journal says: only its complete pieces are trusted") {
+        auto partial = std::get<std::shared_ptr<core::file_handle>>(second.folder.open_partial("f.bin", true));
+        REQUIRE_FALSE(partial->truncate(3 * mib + 100));
+        expect_read = 100;
+        shortened = true;
+    }
+    const auto resumed_at = second.folder.find_partial("f.bin")->length;
+
+    second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    REQUIRE(second.out.jobs.size() == 1); // the resume hash
+    auto& [id, work] = second.out.jobs[0];
+    auto result = core::run_job(id, work, [] { return false; });
+    CHECK(result.bytes_read == expect_read); // the journal's pieces are not read
+    if (shortened) {
+        // The records past the partial file's end are gone: pieces 3 to 5 will be written again, and a crash
+        // before they are checked must not find them vouched for.
+        const std::vector<digest> three(h.m.leaves.begin(), h.m.leaves.begin() + 3);
+        CHECK(journal_of(second.folder, "f.bin", h.m) == three);
+    }
+    second.core->on_job_done(std::move(result), second.now);
+    auto asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].offset == resumed_at);
+    second.from(h.id, h.offer_for(asked[0].transfer));
+    second.from(h.id, h.page_for(asked[0].transfer));
+    h.send_chunks(second, asked[0].transfer, resumed_at, std::nullopt);
+    std::set<std::size_t> ran_second;
+    run_journal_writes(second, ran_second);
+    for (std::size_t i = 0; i < second.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(second.out.jobs[i].second)) {
+            second.finish_job(i);
+        }
+    }
+    auto done = second.finished(2);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->resumed_from == resumed_at);
+    CHECK(done->rechecked == expect_read);
+    CHECK(done->bytes_received == h.bytes.size() - resumed_at); // no piece of the partial was fetched again
+    REQUIRE(second.folder.file("f.bin") != nullptr);
+    CHECK(second.folder.file("f.bin")->bytes() == h.bytes);
+    CHECK(second.folder.journal("f.bin") == nullptr); // gone with its partial file
+}
+
+TEST_CASE("core a bad piece after journaled ones is never journaled, and a resume fetches it again",
+          "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 12), 0, chunk_size);
+    stepped_core first;
+    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
+    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
+    first.from(h.id, h.offer_for(transfer));
+    first.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    // Pieces 0 to 2 good, piece 3 bad: it is asked for again, from its first byte.
+    h.send_chunks(first, transfer, 0, 3 * mib + 10, 4 * mib);
+    REQUIRE(first.out.sent_to<request>(h.id).size() == 2);
+    CHECK(first.out.sent_to<request>(h.id)[1].offset == 3 * mib);
+    run_journal_writes(first, ran);
+    auto journaled = journal_of(first.folder, "f.bin", h.m);
+    CHECK(journaled.size() <= 3);
+    CHECK(std::equal(journaled.begin(), journaled.end(), h.m.leaves.begin()));
+    // Pieces 3 to 5 again, good this time: recorded after the 3 good ones.
+    first.from(h.id, h.offer_for(transfer));
+    h.send_chunks(first, transfer, 3 * mib, std::nullopt, 6 * mib);
+    run_journal_writes(first, ran);
+    const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
+    CHECK(journal_of(first.folder, "f.bin", h.m) == six);
+
+    // Piece 6 arrives damaged on disk after the journal (a bad sector, a crash mid-write): the resume reads it,
+    // its leaf does not match, and it is fetched again; the journal never named it.
+    h.send_chunks(first, transfer, 6 * mib, std::nullopt, 7 * mib);
+    first.core->on_command(command::cancel{1}, first.now);
+    stepped_core second;
+    copy_partial(first.folder, second.folder, "f.bin");
+    flip_byte(*std::get<std::shared_ptr<core::file_handle>>(second.folder.open_partial("f.bin", true)), 6 * mib + 5);
+    second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    REQUIRE(second.out.jobs.size() == 1);
+    second.finish_job(0);
+    auto asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].offset == 7 * mib);
+    second.from(h.id, h.offer_for(asked[0].transfer));
+    second.from(h.id, h.page_for(asked[0].transfer));
+    // The damaged piece is asked for again, and only it and what follows.
+    asked = second.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].offset == 6 * mib);
+    second.from(h.id, h.offer_for(asked[1].transfer));
+    h.send_chunks(second, asked[1].transfer, 6 * mib, std::nullopt);
+    std::set<std::size_t> ran2;
+    run_journal_writes(second, ran2);
+    for (std::size_t i = 0; i < second.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(second.out.jobs[i].second)) {
+            second.finish_job(i);
+        }
+    }
+    auto done = second.finished(2);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(done->rechecked == mib); // piece 6 only
+    CHECK(second.folder.file("f.bin")->bytes() == h.bytes);
+}
+
+TEST_CASE("core a journal write that fails leaves the journal empty and the download going", "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 13), 0, chunk_size);
+    stepped_core g;
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, g.now);
+    const auto transfer = g.out.sent_to<request>(h.id).at(0).transfer;
+    g.from(h.id, h.offer_for(transfer));
+    g.from(h.id, h.page_for(transfer));
+    std::set<std::size_t> ran;
+    g.folder.sync_errors = true; // the partial file cannot be made durable: nothing may be recorded
+    h.send_chunks(g, transfer, 0, std::nullopt, 4 * mib);
+    CHECK(run_journal_writes(g, ran) == 1);
+    CHECK(journal_of(g.folder, "f.bin", h.m).empty());
+    g.folder.sync_errors = false;
+    h.send_chunks(g, transfer, 4 * mib, std::nullopt);
+    CHECK(run_journal_writes(g, ran) == 0); // given up for this download: a resume re-reads instead
+    for (std::size_t i = 0; i < g.out.jobs.size(); ++i) {
+        if (std::holds_alternative<core::sync_job>(g.out.jobs[i].second)) {
+            g.finish_job(i);
+        }
+    }
+    auto done = g.finished(1);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
 }

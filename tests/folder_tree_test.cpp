@@ -326,3 +326,49 @@ TEMPLATE_TEST_CASE("folder tree a download where a file of ours stands for a fol
     CHECK(tree_of(dg.path()) == std::vector<std::string>{"x"});
     CHECK(read_file(dg / "x") == "mine, a file");
 }
+
+TEST_CASE("folder tree a partial file's journal lives and goes with it, and is never reached through a symlink",
+          "[folder_tree][journal]") {
+    temp_dir d, outside;
+    const std::string name = "sub/j.bin";
+    const auto journal_path = d / "sub" / partial_journal_name(name);
+    const std::string record = "recorded";
+    const auto write_journal = [&](posix_folder& folder, bool keep) {
+        auto opened = folder.open_journal(name, keep);
+        REQUIRE(std::holds_alternative<std::shared_ptr<core::file_handle>>(opened));
+        REQUIRE_FALSE(std::get<std::shared_ptr<core::file_handle>>(opened)->write_at(
+            reinterpret_cast<const std::byte*>(record.data()), record.size(), 0));
+    };
+    posix_folder folder(d.path());
+    REQUIRE(std::holds_alternative<std::shared_ptr<core::file_handle>>(folder.open_partial(name, false)));
+    REQUIRE_FALSE(folder.describe_partial(name, 10, digest{}));
+    write_journal(folder, true);
+    CHECK(read_file(journal_path) == record);
+    REQUIRE(folder.scan()->empty()); // a reserved name: never listed
+
+    SECTION("kept by a reopen that keeps its records, emptied by one that does not") {
+        write_journal(folder, true);
+        CHECK(read_file(journal_path) == record);
+        REQUIRE(std::holds_alternative<std::shared_ptr<core::file_handle>>(folder.open_journal(name, false)));
+        CHECK(read_file(journal_path).empty());
+    }
+    SECTION("a new partial file removes it") {
+        REQUIRE(std::holds_alternative<std::shared_ptr<core::file_handle>>(folder.open_partial(name, false)));
+        CHECK_FALSE(fs::exists(journal_path));
+    }
+    SECTION("removing the partial file removes it") {
+        folder.remove_partial(name);
+        CHECK(tree_of(d.path()) == std::vector<std::string>{"sub"});
+    }
+    SECTION("the rename into place removes it") {
+        std::string error;
+        REQUIRE(folder.place_partial(name, false, error) == core::place_result::placed);
+        CHECK(tree_of(d.path()) == std::vector<std::string>{"sub", "sub/j.bin"});
+    }
+    SECTION("a symlink in its place is refused, never followed") {
+        fs::remove(journal_path);
+        fs::create_symlink(outside / "target", journal_path);
+        CHECK(std::holds_alternative<std::string>(folder.open_journal(name, true)));
+        CHECK(tree_of(outside.path()).empty());
+    }
+}

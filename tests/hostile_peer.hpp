@@ -34,9 +34,9 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 4;
+inline constexpr int version = 5;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
-                     ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13;
+                     ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15;
 } // namespace wire
 
 inline void pack_str(packer_t& pk, const std::string& s) {
@@ -91,15 +91,17 @@ inline std::string request(std::uint32_t transfer, const std::string& name, std:
         pk.pack(credit);
     });
 }
-inline std::string offer(std::uint32_t transfer, std::uint64_t size, const std::string& hash,
-                         std::uint32_t chunk_size) {
+/// `root` is the file's id (32 bytes); pieces of 1 MiB unless said otherwise.
+inline std::string offer(std::uint32_t transfer, std::uint64_t size, const std::string& root, std::uint32_t chunk_size,
+                         std::uint32_t piece_size = 1u << 20) {
     return pack_with([&](packer_t& pk) {
-        pk.pack_array(6);
+        pk.pack_array(7);
         pk.pack(wire::version);
         pk.pack(wire::offer);
         pk.pack(transfer);
         pk.pack(size);
-        pack_bin(pk, hash);
+        pack_bin(pk, root);
+        pk.pack(piece_size);
         pk.pack(chunk_size);
     });
 }

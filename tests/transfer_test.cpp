@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // transfer_test.cpp - downloads: sizes around the chunk size, windows, loss, failover, resume, refusals. Every
 // case runs on inproc and on tcp://127.0.0.1:*.
+#include "p2p/core/piece_journal.hpp"
 #include "p2p/posix_folder.hpp"
 #include "shim.hpp"
 #include "support.hpp"
@@ -90,6 +91,36 @@ TEMPLATE_TEST_CASE("transfer sizes around the chunk size arrive byte-identical",
     require_folder(net.getter_dir.path(), names);
 }
 
+TEMPLATE_TEST_CASE("transfer from a restarted holder reads nothing to hash a file it hashed before", "[transfer][net]",
+                   inproc, tcp) {
+    // The manifest the holder built for the first download is kept in <folder>/.p2p/manifests; the same holder
+    // started again (same folder, file untouched) answers the next REQUEST without reading the file to hash it.
+    pair_of_peers<TestType> net;
+    net.connect();
+    const auto bytes = random_bytes((5u << 20) / 2, 77); // three pieces
+    net.share("kept.bin", bytes);
+    auto first = net.getter->download({"kept.bin", "", {}, {}});
+    INFO(first.error);
+    REQUIRE(first.ok);
+    CHECK(net.holder->stats().hash_bytes_read == bytes.size()); // hashed once, every byte read once
+    CHECK(fs::is_directory(net.holder_dir / ".p2p" / "manifests"));
+
+    net.holder.reset();
+    auto h = options_in<TestType>(net.holder_dir.path());
+    h.chunk_size = small_chunk;
+    net.holder = std::make_unique<peer>(net.ctx, h);
+    temp_dir second_dir;
+    peer second(net.ctx, options_in<TestType>(second_dir.path()));
+    REQUIRE(second.connect(net.holder->endpoint()).ok);
+    auto again = second.download({"kept.bin", "", {}, {}});
+    INFO(again.error);
+    REQUIRE(again.ok);
+    CHECK(read_file(second_dir / "kept.bin") == bytes);
+    const auto stats = net.holder->stats();
+    CHECK(stats.hash_bytes_read == 0); // the stored manifest was used
+    CHECK(stats.hash_jobs == 1);       // one job, which only looked it up
+}
+
 TEMPLATE_TEST_CASE("transfer of a name the holder does not have gives NOT_FOUND", "[transfer][net]", inproc, tcp) {
     pair_of_peers<TestType> net;
     net.connect();
@@ -166,6 +197,52 @@ TEMPLATE_TEST_CASE("transfer fails over to a second holder when the first goes a
     }
     CHECK(read_file(dg / "big.bin") == bytes);
     require_folder(dg.path(), {"big.bin"});
+}
+
+TEMPLATE_TEST_CASE("transfer a resume after a hard stop re-reads only the pieces its journal does not vouch for",
+                   "[transfer][net][journal]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir dh, dg;
+    constexpr std::uint64_t mib = 1u << 20;
+    const auto bytes = random_bytes(16 * mib, 15); // 16 pieces of 1 MiB
+    write_file(dh / "journal.bin", bytes);
+    peer holder(ctx, options_in<TestType>(dh.path()));
+    auto og = options_in<TestType>(dg.path());
+    og.chunk_size = small_chunk;
+    const auto journal = dg / partial_journal_name("journal.bin");
+    const auto records = [&] {
+        std::error_code ec;
+        const auto size = fs::file_size(journal, ec);
+        return ec || size < core::journal_header_bytes
+                   ? 0
+                   : (size - core::journal_header_bytes) / core::journal_record_bytes;
+    };
+    {
+        peer getter(ctx, og);
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(5000)});
+        REQUIRE(getter.connect(slow.endpoint()).ok);
+        getter.start_download({"journal.bin", "", {}, {}});
+        // Pieces checked and synced are recorded while the download goes on.
+        REQUIRE(eventually(
+            getter, [&] { return records() >= 4; }, 20000ms));
+        getter.stop_now();
+    }
+    REQUIRE_FALSE(fs::exists(dg / "journal.bin"));
+    const auto partial = posix_folder(dg.path()).find_partial("journal.bin");
+    REQUIRE(partial);
+    const auto journaled = std::min(records(), partial->length / mib);
+    REQUIRE(journaled >= 4);
+
+    peer getter(ctx, og);
+    REQUIRE(getter.connect(holder.endpoint()).ok);
+    auto done = getter.download({"journal.bin", "", {}, {}});
+    INFO(done.error);
+    REQUIRE(done.ok);
+    CHECK(done.resumed_from == partial->length);
+    CHECK(done.rechecked == partial->length - journaled * mib); // the journal's pieces are not read again
+    CHECK(done.bytes_received == bytes.size() - done.resumed_from);
+    CHECK(read_file(dg / "journal.bin") == bytes);
+    require_folder(dg.path(), {"journal.bin"}); // no journal left behind
 }
 
 TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer][net]", inproc, tcp) {

@@ -49,7 +49,9 @@ struct peer_stats {
     std::uint64_t uploads_refused = 0; ///< NOT_FOUND and refused REQUESTs.
     std::uint64_t chunk_buffers = 0;   ///< Payload buffers ever allocated: flat once the pool is warm.
     std::uint64_t loop_wakeups = 0;    ///< Turns of the node's poll loop: an idle peer adds a few per second.
-    std::uint64_t hash_jobs = 0;       ///< Whole-file hashes started for uploads (one per file version at most).
+    std::uint64_t hash_jobs = 0;       ///< Manifests computed for uploads (one per file version at most).
+    std::uint64_t hash_bytes_read = 0; ///< Bytes of shared files read to build manifests (0 for a stored one).
+    std::uint64_t bad_pieces = 0;      ///< Received pieces that did not match their leaf (each asked again).
     std::uint64_t jobs_cancelled = 0;  ///< File jobs given up because nobody waited for them any more.
     std::uint64_t events_dropped = 0;  ///< Events not kept while the front end did not read them (oldest first).
     /// Entries of the folder its last listing left out: symlinks, folders, special files, unsendable names.
@@ -125,6 +127,8 @@ struct download_finished {
     std::uint64_t bytes_received = 0; ///< Over the network in this download (less than size after a resume).
     std::uint64_t resumed_from = 0;   ///< Bytes reused from an earlier partial download.
     double seconds = 0;
+    /// Bytes of the partial file read back to resume: those after the pieces its journal vouched for.
+    std::uint64_t rechecked = 0;
 };
 
 /// One transfer a stopping peer waits for.

@@ -8,7 +8,7 @@
 //   1     HELLO      id, endpoint, list_version, client             both, first on every connection
 //   2     FILE_LIST  list_version, page, page_count, [[name,size]]  both, after HELLO and on change
 //   3     REQUEST    transfer, name, offset, chunk_size, credit     downloader -> holder
-//   4     OFFER      transfer, size, hash, chunk_size               holder -> downloader, before the first CHUNK
+//   4     OFFER      transfer, size, root, piece_size, chunk_size   holder -> downloader, before the first CHUNK
 //   5     CHUNK      transfer, offset, last  + payload frame        holder -> downloader
 //   6     ACK        transfer, next_offset, credit                  downloader -> holder
 //   7     NOT_FOUND  transfer, name, reason                         holder -> downloader
@@ -18,6 +18,8 @@
 //   11    GOODBYE                                                   either, last message
 //   12    PREPARING  transfer, size                                 holder -> downloader, while it hashes
 //   13    CANCEL     transfer, reason                               downloader -> holder: it stops downloading
+//   14    GET_MANIFEST transfer, root, first                        downloader -> holder: leaves from `first` on
+//   15    MANIFEST   transfer, first, leaves                        holder -> downloader: one page of leaves
 //
 // `transfer` is always the downloader's number: the type of a message says which way it goes, and so whose
 // transfer it names (a peer can hold our transfer 1 while it downloads its own transfer 1 from us).
@@ -51,6 +53,8 @@ enum class msg_type : std::uint8_t {
     goodbye = 11,
     preparing = 12,
     cancel = 13,
+    get_manifest = 14,
+    manifest = 15,
 };
 
 /// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
@@ -89,7 +93,8 @@ struct request {
 struct offer {
     std::uint32_t transfer = 0;
     std::uint64_t size = 0;       ///< Whole file size.
-    digest hash{};                ///< BLAKE2b-256 of the whole file.
+    digest root{};                ///< The file's id: file_root of its manifest (manifest.hpp).
+    std::uint32_t piece_size = 0; ///< Bytes per piece of that manifest: a power of two.
     std::uint32_t chunk_size = 0; ///< Chunk size the holder will use, <= the requested one.
     friend bool operator==(const offer&, const offer&) = default;
 };
@@ -158,9 +163,27 @@ struct cancel_transfer {
     friend bool operator==(const cancel_transfer&, const cancel_transfer&) = default;
 };
 
+/// Ask for the leaves of a file's manifest, from leaf `first` on (one page comes back). The root names the file
+/// version: the holder answers from the manifest of that root, whatever file it came from.
+struct get_manifest {
+    std::uint32_t transfer = 0; ///< The downloader's transfer the leaves are for.
+    digest root{};              ///< From the OFFER.
+    std::uint64_t first = 0;    ///< Index of the first leaf wanted.
+    friend bool operator==(const get_manifest&, const get_manifest&) = default;
+};
+
+/// One page of leaves: leaves first, first+1, ... of the manifest GET_MANIFEST named (at most
+/// protocol::leaves_per_page). The downloader checks the whole set against the root once it has every leaf.
+struct manifest_page {
+    std::uint32_t transfer = 0;
+    std::uint64_t first = 0;
+    std::vector<digest> leaves; ///< At least one.
+    friend bool operator==(const manifest_page&, const manifest_page&) = default;
+};
+
 /// Any message; the variant's alternatives are in wire order (msg_type value minus one).
 using message = std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong,
-                             goodbye, preparing, cancel_transfer>;
+                             goodbye, preparing, cancel_transfer, get_manifest, manifest_page>;
 
 /// Wire type of a message value.
 msg_type type_of(const message& msg);

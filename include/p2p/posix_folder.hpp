@@ -19,6 +19,8 @@ namespace p2p {
 /// so a restarted peer finds them again; never listed, served or accepted as a download name (".p2p" prefix).
 std::string partial_file_name(std::string_view name);
 std::string partial_meta_name(std::string_view name);
+/// The journal of its verified pieces (core/piece_journal.hpp).
+std::string partial_journal_name(std::string_view name);
 
 /// The folder and every folder under it. Names are relative paths ("sub/a.txt"); all access goes through directory
 /// descriptors, one component at a time (openat with O_DIRECTORY | O_NOFOLLOW), so nothing outside the folder is
@@ -48,10 +50,13 @@ public:
     std::optional<core::partial_download> find_partial(std::string_view name) override;
     std::variant<std::shared_ptr<core::file_handle>, std::string> open_partial(std::string_view name,
                                                                                bool keep_bytes) override;
+    std::variant<std::shared_ptr<core::file_handle>, std::string> open_journal(std::string_view name,
+                                                                               bool keep_records) override;
     std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size, const digest& hash) override;
     core::place_result place_partial(std::string_view name, bool replace, std::string& error) override;
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
+    std::shared_ptr<manifest_store> manifests() override;
 
 private:
     /// What one scan collects on its way down the tree.
@@ -76,6 +81,8 @@ private:
     unique_fd watch_;
     std::size_t skipped_ = 0;
     bool watching_everything_ = true;
+    std::shared_ptr<manifest_store> manifests_;
+    bool manifests_tried_ = false; ///< Opened (or failed to open, said once) already.
     /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).
     std::set<std::string, std::less<>> reported_;
 };

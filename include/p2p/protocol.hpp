@@ -13,8 +13,10 @@ namespace p2p::protocol {
 /// Protocol version carried as the first element of every frame. 2: CANCEL (type 13) split from ABORT, so that a
 /// transfer number is always the downloader's and each message says by its type which way it goes. 3: HELLO says
 /// whether the sender is a one-shot client (it shares nothing and is no member of the other's peer list). 4: names are
-/// relative paths ("sub/a.txt"), so folders with subfolders are shared.
-inline constexpr std::uint32_t version = 4;
+/// relative paths ("sub/a.txt"), so folders with subfolders are shared. 5: files are addressed by the root of a BLAKE3
+/// manifest (OFFER carries root and piece size, GET_MANIFEST/MANIFEST carry the leaves) and every piece is checked
+/// when it is complete, instead of one BLAKE2b over the whole file at the end.
+inline constexpr std::uint32_t version = 5;
 
 /// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;
@@ -35,8 +37,10 @@ inline constexpr std::size_t files_per_page = 1000;
 inline constexpr std::size_t max_pages = 200;
 inline constexpr std::size_t max_files = files_per_page * max_pages;
 
-/// BLAKE2b-256 digest length.
+/// Length of a root or leaf (BLAKE3-256).
 inline constexpr std::size_t hash_bytes = 32;
+/// Most leaves in one MANIFEST page (256 KiB of them): the largest manifest (32768 leaves) takes 4 pages.
+inline constexpr std::size_t leaves_per_page = 8192;
 
 /// Smallest and largest chunk a peer may ask for or send.
 inline constexpr std::uint32_t min_chunk_size = 1;

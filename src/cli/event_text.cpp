@@ -124,7 +124,9 @@ std::string describe_download(const download_finished& done) {
                        std::to_string(done.size) + " bytes in " + seconds_text(done.seconds) + ", " +
                        format_rate(download_rate(done));
     if (done.resumed_from > 0) {
-        text += ", resumed at " + format_bytes(static_cast<double>(done.resumed_from));
+        // What the resume read back of the partial file: the pieces after those its journal vouched for.
+        text += ", resumed at " + format_bytes(static_cast<double>(done.resumed_from)) + ", re-checked " +
+                format_bytes(static_cast<double>(done.rechecked));
     }
     return text + ")";
 }

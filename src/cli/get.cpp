@@ -319,9 +319,10 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
         ->type_name("NAME");
     sub->add_flag("--force", arguments->force,
                   "Replace files that exist already, each only once its download is verified");
-    sub->add_flag("--json", arguments->json,
-                  "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from; or "
-                  "error, code) and, for several names, a summary (requested, got, failed)");
+    sub->add_flag(
+        "--json", arguments->json,
+        "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from, rechecked; or "
+        "error, code) and, for several names, a summary (requested, got, failed)");
     return {sub, [arguments, &globals] { return run_get(*arguments, globals); },
             "one peer address and one or more names"};
 }

@@ -164,6 +164,7 @@ json event_json(const event& e) {
                         {"size", ev.size},
                         {"bytes_received", ev.bytes_received},
                         {"resumed_from", ev.resumed_from},
+                        {"rechecked", ev.rechecked},
                         {"seconds", microsecond_precision(ev.seconds)},
                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
             } else {
@@ -211,7 +212,8 @@ json get_file_json(const download_finished& done, const std::string& saved_as) {
             {"seconds", microsecond_precision(done.seconds)},
             {"rate", whole_rate(download_rate(done))},
             {"peer", done.from.hex()},
-            {"resumed_from", done.resumed_from}};
+            {"resumed_from", done.resumed_from},
+            {"rechecked", done.rechecked}};
 }
 
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,

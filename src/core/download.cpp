@@ -3,6 +3,8 @@
 
 #include "p2p/core/check.hpp"
 
+#include <algorithm>
+
 namespace p2p::core {
 
 namespace {
@@ -21,13 +23,19 @@ void download::begin_preparing() {
     phase_ = phase::preparing;
 }
 
-void download::resume_from(const partial_download& partial, const std::optional<blake2b>& state, steady_time now) {
+void download::resume_from(const partial_download& partial, const job_result& result, steady_time now) {
     P2P_ASSERT(phase_ == phase::preparing);
-    if (state) {
+    if (result.ok) {
+        // These pieces are taken as received, unchecked: each is checked against its leaf once the manifest is
+        // in, and a bad one is fetched again.
         partial_ = partial;
-        hasher_ = *state;
+        computed_ = result.leaves;
+        piece_hasher_ = result.tail;
+        resumed_pieces_ = computed_.size();
         next_ = partial.length;
         resumed_from = partial.length;
+        rechecked = result.bytes_read;
+        journaled_ = result.journaled; // kept only when the OFFER is of the same version (accept_offer)
     } else {
         resumed_from = 0; // an unreadable partial: start from zero, it will be replaced
     }
@@ -53,14 +61,16 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
     }
     if (offered_) {
         // A new source after failover must have the very same file, or the bytes would not fit together.
-        if (o.size != size_ || o.hash != hash_) {
+        if (o.size != size_ || o.root != root_ || o.piece_size != piece_size_) {
             return offer_problem{offer_problem::kind::source, "it has a different version of the file"};
         }
         chunk_size_ = o.chunk_size;
         phase_ = phase::receiving;
         return std::nullopt;
     }
-    if (partial_ && (partial_->size != o.size || partial_->hash != o.hash)) {
+    // The resume hash cut the partial file by the piece size rule; an OFFER with other pieces starts over.
+    if (partial_ &&
+        (partial_->size != o.size || partial_->hash != o.root || o.piece_size != piece_size_for(partial_->size))) {
         if (auto problem = discard_partial(disk)) {
             return offer_problem{offer_problem::kind::local, *problem};
         }
@@ -79,21 +89,113 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
         return offer_problem{offer_problem::kind::local, "cannot create the partial file: " + *error};
     }
     file_ = std::get<std::shared_ptr<file_handle>>(std::move(opened));
-    // The description lets a restarted peer resume: same name, size and hash means the bytes we have still fit.
-    if (auto problem = disk.describe_partial(local_name_, o.size, o.hash)) {
+    // The description lets a restarted peer resume: same name, size and root means the bytes we have may still fit
+    // (each piece is checked again all the same).
+    if (auto problem = disk.describe_partial(local_name_, o.size, o.root)) {
         return offer_problem{offer_problem::kind::local, "cannot write the partial file's description: " + *problem};
+    }
+    // The journal's records stay only while the bytes they describe do.
+    if (!(partial_ && next_ > 0)) {
+        journaled_ = 0;
+    }
+    if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
+        auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
+        journal_ = std::move(*opened_journal);
+    } else {
+        // Not fatal: without a journal a resume re-reads the whole partial file, as it did before journals.
+        journal_.reset();
+        journaled_ = 0;
     }
     offered_ = true;
     size_ = o.size;
-    hash_ = o.hash;
+    root_ = o.root;
+    piece_size_ = o.piece_size;
     chunk_size_ = o.chunk_size;
-    phase_ = all_written() ? phase::finishing : phase::receiving;
+    phase_ = phase::receiving;
+    close_last_piece();
     return std::nullopt;
+}
+
+void download::close_last_piece() {
+    if (next_ == size_ && computed_.size() < piece_count()) {
+        computed_.push_back(piece_hasher_.final());
+        piece_hasher_.reset();
+    }
+}
+
+download::bad_piece download::go_back(std::uint64_t index) {
+    const bad_piece bad{index, index >= resumed_pieces_};
+    computed_.resize(static_cast<std::size_t>(index));
+    checked_ = std::min(checked_, index);
+    resumed_pieces_ = std::min(resumed_pieces_, index);
+    piece_hasher_.reset();
+    next_ = index * piece_size_;
+    synced_ = std::min(synced_, next_);
+    phase_ = phase::receiving;
+    return bad;
+}
+
+std::optional<download::bad_piece> download::check_pieces() {
+    P2P_ASSERT(offered_);
+    if (piece_count() == 1 && !manifest_checked_ && computed_.size() == 1) {
+        // One piece: its leaf is the tree's root, so the file root alone checks it.
+        if (file_root(size_, piece_size_, computed_.front()) != root_) {
+            return go_back(0);
+        }
+        leaves_ = computed_;
+        manifest_checked_ = true;
+    }
+    if (!manifest_checked_) {
+        return std::nullopt;
+    }
+    for (; checked_ < computed_.size(); ++checked_) {
+        if (computed_[checked_] != leaves_[checked_]) {
+            return go_back(checked_);
+        }
+    }
+    if (next_ == size_ && checked_ == piece_count()) {
+        phase_ = phase::finishing;
+    }
+    return std::nullopt;
+}
+
+bool download::needs_manifest() const {
+    return offered_ && piece_count() > 1 && !manifest_checked_;
+}
+
+get_manifest download::next_manifest_request() const {
+    return get_manifest{transfer_, root_, leaves_.size()};
+}
+
+download::page_result download::add_manifest_page(const manifest_page& page, std::string& error) {
+    if (!needs_manifest() || page.first != leaves_.size()) {
+        return page_result::ignored; // a page asked for twice (a REQUEST went again meanwhile)
+    }
+    if (page.leaves.size() > piece_count() - leaves_.size()) {
+        leaves_.clear();
+        error = "sent more leaves than the file has pieces";
+        return page_result::bad;
+    }
+    leaves_.insert(leaves_.end(), page.leaves.begin(), page.leaves.end());
+    if (leaves_.size() < piece_count()) {
+        return page_result::more;
+    }
+    if (file_root(size_, piece_size_, merkle_root(leaves_)) != root_) {
+        leaves_.clear();
+        error = "sent a manifest that does not match the root it offered";
+        return page_result::bad;
+    }
+    manifest_checked_ = true;
+    return page_result::complete;
 }
 
 std::optional<std::string> download::discard_partial(folder_io& disk) {
     partial_.reset();
-    hasher_ = blake2b();
+    journaled_ = 0;
+    computed_.clear();
+    checked_ = 0;
+    resumed_pieces_ = 0;
+    piece_hasher_.reset();
     next_ = 0;
     resumed_from = 0;
     synced_ = 0;
@@ -144,30 +246,60 @@ bool download::store(const chunk& c, std::string& error) {
         error = "cannot write " + local_name_ + ": " + *problem;
         return false;
     }
-    hasher_.update(c.data.data(), length);
-    next_ += length;
+    // Each byte is hashed once, into the leaf of its piece; a piece's leaf is taken at its last byte.
+    const auto* bytes = c.data.data();
+    for (std::uint64_t left = length; left > 0;) {
+        const std::uint64_t piece_end = (computed_.size() + 1) * piece_size_;
+        const auto take = static_cast<std::size_t>(std::min(left, piece_end - next_));
+        piece_hasher_.update(bytes, take);
+        bytes += take;
+        left -= take;
+        next_ += take;
+        if (next_ == piece_end) {
+            computed_.push_back(piece_hasher_.final());
+            piece_hasher_.reset();
+        }
+    }
+    close_last_piece();
     bytes_received += length;
     if (next_ - synced_ >= writeback_step) {
         // Start write-back of what is complete now, without waiting, so the final sync is short.
         file_->start_writeback(synced_, next_ - synced_);
         synced_ = next_;
     }
-    if (all_written()) {
-        phase_ = phase::finishing;
-    }
     return true;
+}
+
+std::optional<journal_job> download::next_journal_write(std::uint64_t min_pieces) {
+    // Only complete pieces: a resume cuts the partial file by whole pieces, and a short last one ends the download.
+    const auto recordable = std::min<std::uint64_t>(checked_, size_ / std::max<std::uint32_t>(piece_size_, 1));
+    if (phase_ != phase::receiving || !journal_ || journal_busy_ || recordable < journaled_ + min_pieces) {
+        return std::nullopt;
+    }
+    journal_busy_ = true;
+    const auto unrecorded = computed_.begin() + static_cast<std::ptrdiff_t>(journaled_);
+    return journal_job{file_, journal_, journal_key{size_, root_, piece_size_}, journaled_,
+                       std::vector<digest>(unrecorded, computed_.begin() + static_cast<std::ptrdiff_t>(recordable))};
+}
+
+void download::journal_written(std::uint64_t first, std::uint64_t count, bool ok) {
+    journal_busy_ = false;
+    if (!ok) {
+        // A disk that cannot sync or write it now would most likely fail again: the records written so far stay
+        // true, and a resume re-reads the rest.
+        journal_.reset();
+        return;
+    }
+    // Checked pieces stay checked (a bad piece is always one after them), so the records stay true.
+    if (first == journaled_) {
+        journaled_ = first + count;
+    }
 }
 
 std::optional<std::string> download::finish(folder_io& disk, download_errc& code) {
     P2P_ASSERT(phase_ == phase::finishing);
     file_.reset();
-    const digest got = hasher_.final();
-    if (got != hash_) {
-        remove_partial(disk);
-        code = download_errc::integrity;
-        return "integrity check failed: BLAKE2b " + to_hex(got).substr(0, 16) + "... instead of " +
-               to_hex(hash_).substr(0, 16) + "...; the partial file was deleted";
-    }
+    journal_.reset();
     std::string error;
     switch (disk.place_partial(local_name_, replace_, error)) {
     case place_result::placed:
@@ -186,6 +318,7 @@ std::optional<std::string> download::finish(folder_io& disk, download_errc& code
 
 void download::remove_partial(folder_io& disk) {
     file_.reset();
+    journal_.reset();
     disk.remove_partial(local_name_);
 }
 

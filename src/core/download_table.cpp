@@ -6,6 +6,7 @@
 #include "p2p/core/peer_table.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/manifest.hpp"
 #include "p2p/protocol.hpp"
 
 #include <algorithm>
@@ -54,7 +55,7 @@ std::vector<remote_peer*> download_table::sources_for(const download& d) {
 
 void download_table::start(const command::download& cmd, steady_time now) {
     const auto& req = cmd.request;
-    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0};
+    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0};
     const auto refuse = [&](download_errc code, std::string error) {
         failed.code = code;
         failed.error = std::move(error);
@@ -121,12 +122,17 @@ void download_table::start(const command::download& cmd, steady_time now) {
     // Resume: a partial file of the same name and size from an earlier run. Its bytes are hashed in a job, then
     // the REQUEST asks only for the rest; the OFFER's hash tells whether they are still the right bytes.
     if (auto partial = disk.find_partial(local_name);
-        partial && partial->length > 0 && (!d.expected_size || *d.expected_size == partial->size)) {
+        partial && partial->length > 0 && partial->length <= partial->size && partial->size <= max_file_size &&
+        (!d.expected_size || *d.expected_size == partial->size)) {
         auto opened = disk.open_partial(local_name, true);
         if (auto* file = std::get_if<std::shared_ptr<file_handle>>(&opened)) {
             d.begin_preparing();
             d.resumed_from = partial->length;
-            state_.jobs->start_resume_hash(transfer, std::move(*file), *partial);
+            // The journal vouches for its first pieces: only the bytes after them are read again.
+            auto journal = disk.open_journal(local_name, true);
+            auto* journal_file = std::get_if<std::shared_ptr<file_handle>>(&journal);
+            state_.jobs->start_resume_hash(transfer, std::move(*file), journal_file ? *journal_file : nullptr,
+                                           *partial);
             return;
         }
     }
@@ -159,7 +165,7 @@ void download_table::on_resume_hashed(std::uint32_t transfer, const partial_down
     if (d == nullptr || d->current_phase() != download::phase::preparing) {
         return;
     }
-    d->resume_from(partial, result.ok ? result.state : std::nullopt, now);
+    d->resume_from(partial, result, now);
     auto* source = state_.peers->find(d->source);
     if (source == nullptr) {
         fail_over(*d, "peer " + d->source.short_hex() + " left", download_errc::source_left, source_state::ended, now);
@@ -209,15 +215,85 @@ void download_table::on_offer(remote_peer& from, const offer& o, steady_time now
         return;
     }
     d->last_progress = now;
-    if (d->current_phase() == download::phase::finishing) {
-        begin_finishing(*d); // an empty file, or a resume that already holds every byte
-        return;
-    }
     if (restarted) {
         // Our partial bytes were of another version: everything again, from zero.
         log(log_level::info, "partial ", escape_for_terminal(d->name()), " is of another version; starting over");
         request_from(*d, from, now);
+        return;
     }
+    if (d->needs_manifest()) {
+        // The leaves come while the chunks do; pieces complete before their leaf are checked when it arrives.
+        state_.peers->send(from, d->next_manifest_request());
+    }
+    check_pieces(*d, from, now); // an empty file, or a resume that already holds every byte, may be done now
+}
+
+void download_table::on_manifest(remote_peer& from, const manifest_page& page, steady_time now) {
+    auto* d = find(page.transfer);
+    if (d == nullptr || d->source != from.id || !d->offered()) {
+        if (page.transfer >= next_transfer_) {
+            state_.peers->refuse(&from, from.id.short_hex(), "MANIFEST for a transfer never requested", now);
+        }
+        return;
+    }
+    std::string error;
+    switch (d->add_manifest_page(page, error)) {
+    case download::page_result::ignored:
+        return;
+    case download::page_result::more:
+        d->last_progress = now;
+        state_.peers->send(from, d->next_manifest_request());
+        return;
+    case download::page_result::bad:
+        fail_over(*d, "peer " + from.id.short_hex() + " " + error + " for " + escape_for_terminal(d->name()),
+                  download_errc::integrity, source_state::serving, now);
+        return;
+    case download::page_result::complete:
+        d->last_progress = now;
+        if (d->current_phase() == download::phase::receiving) {
+            check_pieces(*d, from, now);
+        }
+        return;
+    }
+}
+
+void download_table::check_pieces(download& d, remote_peer& from, steady_time now) {
+    const auto bad = d.check_pieces();
+    if (!bad) {
+        if (d.current_phase() == download::phase::finishing) {
+            begin_finishing(d);
+        } else {
+            journal_pieces(d);
+        }
+        return;
+    }
+    const auto name = escape_for_terminal(d.name());
+    if (bad->from_source) {
+        ++state_.stats.bad_pieces;
+        // Once may be a flipped bit on the way; twice is a holder that serves other bytes than it describes.
+        if (++d.bad_pieces[from.id] >= 2) {
+            bool other_source = false;
+            if (d.from.empty()) {
+                for (const auto* p : sources_for(d)) {
+                    other_source = other_source || p->id != from.id;
+                }
+            }
+            if (!other_source) {
+                // The download fails: nothing the liar sent is kept for a resume.
+                d.remove_partial(state_.folder->disk());
+            }
+            fail_over(d,
+                      "peer " + from.id.short_hex() + " sent 2 pieces of " + name +
+                          " that do not match its manifest; it is dropped for this file",
+                      download_errc::integrity, source_state::serving, now);
+            return;
+        }
+        log(log_level::info, "piece ", bad->index, " of ", name, " from peer ", from.id.short_hex(),
+            " does not match its leaf; asking for it again");
+    } else {
+        log(log_level::info, "piece ", bad->index, " of the partial ", name, " is damaged; fetching it again");
+    }
+    state_.peers->send(from, d.ask(now));
 }
 
 void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
@@ -242,8 +318,11 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
         }
         state_.stats.bytes_received += c.data.size();
         d->last_progress = now;
-        if (d->current_phase() == download::phase::finishing) {
-            begin_finishing(*d);
+        const auto transfer = d->transfer();
+        check_pieces(*d, from, now);
+        // A second bad piece may have ended the download (it is gone then), or a bad one was asked for again.
+        d = find(transfer);
+        if (d == nullptr || d->current_phase() != download::phase::receiving) {
             return;
         }
         if (now - d->last_progress_event >= progress_interval) {
@@ -329,10 +408,32 @@ void download_table::fail(download& d, download_errc code, std::string error, so
     const auto seconds = std::chrono::duration<double>(now - d.started).count();
     release_source(d, state, error);
     state_.jobs->forget_download(d.transfer());
-    download_finished done{d.op(),   d.name(),         false,          code,   std::move(error), d.source,
-                           d.size(), d.bytes_received, d.resumed_from, seconds};
+    download_finished done{d.op(),   d.name(),         false,          code,    std::move(error), d.source,
+                           d.size(), d.bytes_received, d.resumed_from, seconds, d.rechecked};
     downloads_.erase(d.transfer());
     state_.out.emit(std::move(done));
+}
+
+void download_table::journal_pieces(download& d) {
+    const auto min_pieces =
+        std::max<std::uint64_t>(1, journal_batch(d.size()) / std::max<std::uint32_t>(d.piece_size(), 1));
+    if (auto work = d.next_journal_write(min_pieces)) {
+        state_.jobs->start_journal(d.transfer(), std::move(*work));
+    }
+}
+
+void download_table::on_journaled(std::uint32_t transfer, std::uint64_t first, std::uint64_t count,
+                                  const job_result& result) {
+    auto* d = find(transfer);
+    if (d == nullptr) {
+        return;
+    }
+    if (!result.ok) {
+        log(log_level::debug, "journal of ", escape_for_terminal(d->name()), " not written (", result.error,
+            "); a resume will re-read its partial file");
+    }
+    d->journal_written(first, count, result.ok);
+    journal_pieces(*d); // pieces checked meanwhile
 }
 
 void download_table::begin_finishing(download& d) {
@@ -358,8 +459,8 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
     }
     state_.folder->landed(d->local_name(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
-    download_finished done{d->op(),           d->name(),       true,   download_errc::none, "", d->source, d->size(),
-                           d->bytes_received, d->resumed_from, seconds};
+    download_finished done{d->op(),           d->name(),       true,    download_errc::none, "", d->source, d->size(),
+                           d->bytes_received, d->resumed_from, seconds, d->rechecked};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
 }

@@ -178,16 +178,25 @@ file_readiness folder_view::readiness(std::string_view name, const file_stat& st
     return file_readiness::settling;
 }
 
-std::optional<digest> folder_view::cached_hash(std::string_view name, const file_stat& stat) const {
-    auto it = hashes_.find(name);
-    if (it == hashes_.end() || !(it->second.first == stat)) {
-        return std::nullopt;
+std::shared_ptr<const manifest> folder_view::cached_manifest(std::string_view name, const file_stat& stat) const {
+    auto it = manifests_.find(name);
+    if (it == manifests_.end() || !(it->second.first == stat)) {
+        return nullptr;
     }
     return it->second.second;
 }
 
-void folder_view::remember_hash(std::string_view name, const file_stat& stat, const digest& hash) {
-    hashes_.insert_or_assign(std::string(name), std::pair{stat, hash});
+void folder_view::remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m) {
+    manifests_.insert_or_assign(std::string(name), std::pair{stat, std::move(m)});
+}
+
+std::shared_ptr<const manifest> folder_view::manifest_by_root(const digest& root) const {
+    for (const auto& [name, known] : manifests_) {
+        if (known.second->root == root) {
+            return known.second;
+        }
+    }
+    return nullptr;
 }
 
 } // namespace p2p::core

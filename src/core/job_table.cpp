@@ -2,7 +2,9 @@
 #include "p2p/core/job_table.hpp"
 
 #include "p2p/core/download_table.hpp"
+#include "p2p/core/folder_view.hpp"
 #include "p2p/core/upload_table.hpp"
+#include "p2p/manifest.hpp"
 
 namespace p2p::core {
 
@@ -30,7 +32,9 @@ void job_table::wait_for_hash(const std::string& name, const file_stat& stat, co
             return;
         }
     }
-    start(hash_job{file, stat.size}, upload_hash{name, stat, {waiter}, std::nullopt});
+    start(hash_job{file, stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat, nullptr,
+                   journal_key{}},
+          upload_hash{name, stat, {waiter}, std::nullopt});
     ++state_.stats.hash_jobs;
 }
 
@@ -46,8 +50,24 @@ void job_table::forget_waiter(const upload_key& waiter, steady_time now) {
 }
 
 void job_table::start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
-                                  const partial_download& partial) {
-    start(hash_job{std::move(file), partial.length}, resume_hash{transfer, partial});
+                                  std::shared_ptr<file_handle> journal, const partial_download& partial) {
+    // The holder cuts the file by the piece size rule; should its OFFER say otherwise, these leaves are not used.
+    const auto piece_size = piece_size_for(partial.size);
+    start(hash_job{std::move(file),
+                   partial.length,
+                   piece_size,
+                   nullptr,
+                   {},
+                   {},
+                   std::move(journal),
+                   journal_key{partial.size, partial.hash, piece_size}},
+          resume_hash{transfer, partial});
+}
+
+void job_table::start_journal(std::uint32_t transfer, journal_job work) {
+    const auto first = work.first;
+    const auto count = work.leaves.size();
+    start(std::move(work), journal_write{transfer, first, count});
 }
 
 void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {
@@ -55,12 +75,14 @@ void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> 
 }
 
 void job_table::forget_download(std::uint32_t transfer) {
-    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
         const auto* resume = std::get_if<resume_hash>(&it->second);
         const auto* sync = std::get_if<final_sync>(&it->second);
-        if ((resume != nullptr && resume->transfer == transfer) || (sync != nullptr && sync->transfer == transfer)) {
-            cancel(it);
-            return;
+        const auto* journal = std::get_if<journal_write>(&it->second);
+        auto here = it++;
+        if ((resume != nullptr && resume->transfer == transfer) || (sync != nullptr && sync->transfer == transfer) ||
+            (journal != nullptr && journal->transfer == transfer)) {
+            cancel(here);
         }
     }
 }
@@ -79,6 +101,8 @@ void job_table::on_job_done(job_result& result, steady_time now) {
                 state_.uploads->on_hash_done(w.name, w.stat, w.waiters, result, now);
             } else if constexpr (std::is_same_v<T, resume_hash>) {
                 state_.downloads->on_resume_hashed(w.transfer, w.partial, result, now);
+            } else if constexpr (std::is_same_v<T, journal_write>) {
+                state_.downloads->on_journaled(w.transfer, w.first, w.count, result);
             } else {
                 state_.downloads->on_synced(w.transfer, result, now);
             }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/jobs.hpp"
 
+#include "p2p/manifest_store.hpp"
+
 #include <vector>
 
 namespace p2p::core {
@@ -9,33 +11,106 @@ namespace {
 
 constexpr std::size_t read_block = 1u << 20;
 
+/// The holder's manifest from the store, when it has the one of this very file version.
+bool from_store(hash_job& work, job_result& out) {
+    if (!work.store) {
+        return false;
+    }
+    auto stored = work.store->lookup(work.name, work.stat, work.piece_size);
+    if (!stored || stored->size != work.length) {
+        return false;
+    }
+    out.leaves = std::move(stored->leaves);
+    out.ok = true;
+    return true;
+}
+
+/// Keeps a freshly built manifest, unless the file changed while it was read (then it is of no version on disk).
+void keep(hash_job& work, const job_result& out) {
+    const auto now = work.file->stat();
+    if (!work.store || !now || !(*now == work.stat)) {
+        return;
+    }
+    manifest m;
+    m.size = work.length;
+    m.piece_size = work.piece_size;
+    m.leaves = out.leaves;
+    if (m.leaves.size() < piece_count_for(m.size, m.piece_size)) {
+        m.leaves.push_back(out.tail.final());
+    }
+    m.root = file_root(m.size, m.piece_size, merkle_root(m.leaves));
+    try {
+        work.store->store(work.name, work.stat, m);
+    } catch (const std::exception&) {
+        // Disk full or read-only: the manifest is only not kept, the file is served all the same.
+    }
+}
+
 job_result run(job_id id, hash_job& work, const std::function<bool()>& should_stop) {
-    job_result out{id, false, {}, std::nullopt};
-    blake2b hasher;
-    // No larger than the file: hashing many small files must not zero a megabyte each time.
-    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(read_block, work.length)));
-    for (std::uint64_t offset = 0; offset < work.length;) {
+    job_result out{id, false, {}, {}, {}, 0, 0};
+    if (from_store(work, out)) {
+        return out;
+    }
+    out.leaves.reserve(static_cast<std::size_t>(work.length / work.piece_size));
+    if (work.journal && work.key.piece_size == work.piece_size) {
+        // The journal's pieces were checked against the manifest and made durable before they were recorded.
+        out.leaves = read_journal(*work.journal, work.key, work.length / work.piece_size);
+        out.journaled = out.leaves.size();
+        // Records past those trusted (a partial file shorter than its journal says) would vouch for the pieces
+        // written there next before they are checked: they go, or the journal is not used.
+        if (out.journaled > 0 && trim_journal(*work.journal, out.journaled)) {
+            out.leaves.clear();
+            out.journaled = 0;
+        }
+    }
+    const std::uint64_t start = out.journaled * work.piece_size;
+    // No larger than what is read: hashing many small files must not zero a megabyte each time.
+    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(read_block, work.length - start)));
+    for (std::uint64_t offset = start; offset < work.length;) {
         if (should_stop()) {
             out.error = "cancelled";
             return out;
         }
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), work.length - offset));
+        // A read never crosses a piece's end, so each piece's last byte ends a read and its leaf is taken there.
+        const std::uint64_t piece_end = (offset / work.piece_size + 1) * work.piece_size;
+        const auto want = static_cast<std::size_t>(
+            std::min<std::uint64_t>({buffer.size(), work.length - offset, piece_end - offset}));
         if (auto problem = work.file->read_at(buffer.data(), want, offset)) {
             out.error = *problem;
             return out;
         }
-        hasher.update(buffer.data(), want);
+        out.tail.update(buffer.data(), want);
         offset += want;
+        out.bytes_read += want;
+        if (offset == piece_end) {
+            out.leaves.push_back(out.tail.final());
+            out.tail.reset();
+        }
     }
     out.ok = true;
-    out.state = hasher;
+    keep(work, out);
     return out;
 }
 
 job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
-    job_result out{id, false, {}, std::nullopt};
+    job_result out{id, false, {}, {}, {}, 0, 0};
     if (auto problem = work.file->sync()) {
         out.error = *problem;
+        return out;
+    }
+    out.ok = true;
+    return out;
+}
+
+job_result run(job_id id, journal_job& work, const std::function<bool()>&) {
+    job_result out{id, false, {}, {}, {}, 0, 0};
+    // Data first, then the record: a crash between the two only loses the record.
+    if (auto problem = work.file->sync()) {
+        out.error = *problem;
+        return out;
+    }
+    if (auto problem = write_journal(*work.journal, work.key, work.first, work.leaves)) {
+        out.error = "cannot write the journal: " + *problem;
         return out;
     }
     out.ok = true;

@@ -200,6 +200,10 @@ void peer_table::dispatch(remote_peer& from, message& msg, steady_time now) {
                                      download_errc::aborted, now);
             } else if constexpr (std::is_same_v<T, preparing>) {
                 downloads.on_preparing(from, m, now);
+            } else if constexpr (std::is_same_v<T, get_manifest>) {
+                uploads.on_get_manifest(from, m);
+            } else if constexpr (std::is_same_v<T, manifest_page>) {
+                downloads.on_manifest(from, m, now);
             } else if constexpr (std::is_same_v<T, ping>) {
                 send(from, pong{});
             } else if constexpr (std::is_same_v<T, pong>) {

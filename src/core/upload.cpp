@@ -10,9 +10,9 @@ upload::upload(peer_id to, const request& req, opened_file file, std::uint32_t m
       chunk_size_(std::min(req.chunk_size, max_chunk)), credit_(req.credit), acked_(std::min(req.offset, size_)),
       next_(acked_), sent_max_(acked_), last_progress_(now), last_send_(now) {}
 
-offer upload::make_offer(const digest& hash) {
+offer upload::make_offer(const manifest& m) {
     offered_ = true;
-    return offer{transfer_, size_, hash, chunk_size_};
+    return offer{transfer_, size_, m.root, m.piece_size, chunk_size_};
 }
 
 void upload::restart(const request& req, steady_time now) {

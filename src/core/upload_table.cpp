@@ -5,6 +5,10 @@
 #include "p2p/core/peer_table.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/merkle.hpp"
+#include "p2p/protocol.hpp"
+
+#include <algorithm>
 
 namespace p2p::core {
 
@@ -27,8 +31,8 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         auto& u = it->second;
         u.restart(r, now);
         if (u.has_offer()) {
-            if (auto hash = state_.folder->cached_hash(u.name(), u.stat())) {
-                state_.peers->send(from, u.make_offer(*hash));
+            if (auto m = state_.folder->cached_manifest(u.name(), u.stat())) {
+                state_.peers->send(from, u.make_offer(*m));
             }
             pump(u, now);
         } else {
@@ -84,12 +88,17 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         state_.peers->send(from, not_found{r.transfer, r.name, "still being written; try again later"});
         return;
     }
+    if (file.stat.size > max_file_size) {
+        ++state_.stats.uploads_refused;
+        state_.peers->send(from, not_found{r.transfer, r.name, "too large to serve (over 64 TiB)"});
+        return;
+    }
     if (r.offset > file.stat.size) {
         ++state_.stats.uploads_refused;
         state_.peers->send(from, abort_transfer{r.transfer, "offset past the end of the file"});
         return;
     }
-    const auto cached = state_.folder->cached_hash(r.name, file.stat);
+    const auto cached = state_.folder->cached_manifest(r.name, file.stat);
     auto [it, inserted] = uploads_.try_emplace(key, from.id, r, std::move(file), state_.options.chunk_size, now);
     auto& u = it->second;
     if (cached) {
@@ -100,12 +109,35 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
     state_.jobs->wait_for_hash(u.name(), u.stat(), u.file(), key);
 }
 
+void upload_table::on_get_manifest(remote_peer& from, const get_manifest& g) {
+    // Answered from any manifest of that root we know: the OFFER that named the root came from one, and a page
+    // asked for after the upload ended (every chunk was acknowledged first) must still be served.
+    const auto m = state_.folder->manifest_by_root(g.root);
+    if (!m || g.first >= m->piece_count()) {
+        state_.peers->send(from, not_found{g.transfer, "", "no manifest of that file here (it changed?)"});
+        return;
+    }
+    const auto count = std::min<std::uint64_t>(protocol::leaves_per_page, m->piece_count() - g.first);
+    const auto begin = m->leaves.begin() + static_cast<std::ptrdiff_t>(g.first);
+    state_.peers->send(from, manifest_page{g.transfer, g.first,
+                                           std::vector<digest>(begin, begin + static_cast<std::ptrdiff_t>(count))});
+}
+
 void upload_table::on_hash_done(const std::string& name, const file_stat& stat, const std::set<upload_key>& waiters,
                                 const job_result& result, steady_time now) {
-    std::optional<digest> hash;
+    std::shared_ptr<const manifest> hash;
+    state_.stats.hash_bytes_read += result.bytes_read;
     if (result.ok) {
-        hash = blake2b(*result.state).final();
-        state_.folder->remember_hash(name, stat, *hash);
+        auto m = std::make_shared<manifest>();
+        m->size = stat.size;
+        m->piece_size = piece_size_for(stat.size);
+        m->leaves = result.leaves;
+        if (m->leaves.size() < piece_count_for(m->size, m->piece_size)) {
+            m->leaves.push_back(result.tail.final()); // the short last piece, or the one empty piece of an empty file
+        }
+        m->root = file_root(m->size, m->piece_size, merkle_root(m->leaves));
+        hash = m;
+        state_.folder->remember_manifest(name, stat, hash);
     }
     for (const auto& key : waiters) {
         auto it = uploads_.find(key);
@@ -122,7 +154,7 @@ void upload_table::on_hash_done(const std::string& name, const file_stat& stat, 
     }
 }
 
-void upload_table::start_sending(upload& u, const digest& hash, steady_time now) {
+void upload_table::start_sending(upload& u, const manifest& hash, steady_time now) {
     auto* to = state_.peers->find(u.to());
     if (to == nullptr) {
         return;

@@ -35,4 +35,9 @@ if(TARGET p2p-tap)
                      --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
     # COST: the longest program test (a 1 GiB download through a delaying relay); started early, it ends with the rest.
     set_tests_properties(cli_cancel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS "cli;net" COST 40)
+    # SIGKILL during a 64 MiB download, then a resume that re-reads only what its journal does not vouch for.
+    add_test(NAME cli_resume_kill
+             COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} resume_kill --peer $<TARGET_FILE:p2p-peer>
+                     --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
+    set_tests_properties(cli_resume_kill PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
 endif()

@@ -85,8 +85,8 @@ void check(decode_result& result) {
 
 /// Length of the first complete msgpack value of in, or 0 when there is none (same limits as the codec).
 std::size_t first_value_length(std::span<const std::byte> in) {
-    const msgpack::unpack_limit limits(protocol::files_per_page, 0, protocol::max_string_bytes, protocol::hash_bytes, 0,
-                                       3);
+    const msgpack::unpack_limit limits(protocol::files_per_page, 0, protocol::max_string_bytes,
+                                       protocol::leaves_per_page * protocol::hash_bytes, 0, 3);
     std::size_t offset = 0;
     try {
         (void)msgpack::unpack(reinterpret_cast<const char*>(in.data()), in.size(), offset, nullptr, nullptr, limits);

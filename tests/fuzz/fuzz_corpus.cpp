@@ -4,6 +4,7 @@
 //
 // Usage: fuzz_corpus DIR   (DIR is tests/fuzz/corpus; existing seeds of the same name are overwritten)
 #include "p2p/codec.hpp"
+#include "p2p/manifest.hpp"
 #include "p2p/protocol.hpp"
 #include "session_input.hpp"
 
@@ -82,8 +83,15 @@ int main(int argc, char** argv) {
         v.emplace_back("request-min", request{0, "a", 0, protocol::min_chunk_size, 1});
         v.emplace_back("request-max",
                        request{u32max, long_name, i64max, protocol::max_chunk_size, protocol::max_window});
-        v.emplace_back("offer", offer{1, 70000, some_hash(), protocol::default_chunk_size});
-        v.emplace_back("offer-max", offer{u32max, i64max, some_hash(), protocol::max_chunk_size});
+        v.emplace_back("offer", offer{1, 70000, some_hash(), default_piece_size, protocol::default_chunk_size});
+        v.emplace_back("offer-max",
+                       offer{u32max, max_file_size, some_hash(), max_piece_size, protocol::max_chunk_size});
+        v.emplace_back("get-manifest", get_manifest{1, some_hash(), 0});
+        v.emplace_back("get-manifest-max", get_manifest{u32max, some_hash(), max_piece_count - 1});
+        v.emplace_back("manifest", manifest_page{1, 0, {some_hash(), some_hash()}});
+        v.emplace_back("manifest-full-page",
+                       manifest_page{u32max, max_piece_count - protocol::leaves_per_page,
+                                     std::vector<digest>(protocol::leaves_per_page, some_hash())});
         v.emplace_back("ack", ack{1, 65536, 4});
         v.emplace_back("ack-max", ack{u32max, i64max, protocol::max_window});
         v.emplace_back("not-found", not_found{3, "missing.txt", "no such file"});
@@ -145,7 +153,9 @@ int main(int argc, char** argv) {
         append_record(s, 1, frames_of(request{2, fuzz::shared_names[1], 4096, 1024, 1})); // repeated
         append_record(s, 1, frames_of(preparing{9, 10}));
         append_record(s, 1, frames_of(not_found{9, "x.txt", "gone"}));
-        append_record(s, 1, frames_of(offer{9, 10, some_hash(), 1024}));
+        append_record(s, 1, frames_of(offer{9, 10, some_hash(), default_piece_size, 1024}));
+        append_record(s, 1, frames_of(get_manifest{9, some_hash(), 0}));
+        append_record(s, 1, frames_of(manifest_page{9, 0, {some_hash()}}));
         append_record(s, 1, frames_of(make_chunk(9, 0, true, 10)));
         write(root / "session" / "requests", s);
     }

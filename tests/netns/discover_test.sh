@@ -159,7 +159,7 @@ while True:
             data = os.urandom(sent % 64)
         else:  # a well-formed beacon of a made-up peer: a new id and port each time
             made_up = (0x100000 if sent % 4 else 0xffff000000000000) + sent  # peers dial the large ones
-            data = b"P2PB" + struct.pack(">BBHIQ", 1, 0, 1024 + sent % 60000, 4, made_up)
+            data = b"P2PB" + struct.pack(">BBHIQ", 1, 0, 1024 + sent % 60000, 5, made_up)
         try:
             s.sendto(data, to)
         except OSError:

@@ -139,7 +139,27 @@ std::variant<std::shared_ptr<core::file_handle>, std::string> memory_folder::ope
     }
     auto f = std::make_shared<memory_file>(*this, std::string(), next_inode_++);
     partials_[key] = f;
+    journals_.erase(key); // a journal never describes bytes of another partial file
     return std::shared_ptr<core::file_handle>(f);
+}
+
+std::variant<std::shared_ptr<core::file_handle>, std::string> memory_folder::open_journal(std::string_view name,
+                                                                                          bool keep_records) {
+    if (!check_name(name)) {
+        return std::string("invalid name");
+    }
+    auto& f = journals_[std::string(name)];
+    if (!f) {
+        f = std::make_shared<memory_file>(*this, std::string(), next_inode_++);
+    } else if (!keep_records) {
+        f->truncate(0);
+    }
+    return std::shared_ptr<core::file_handle>(f);
+}
+
+memory_file* memory_folder::journal(const std::string& name) {
+    auto it = journals_.find(name);
+    return it == journals_.end() ? nullptr : it->second.get();
 }
 
 std::optional<std::string> memory_folder::describe_partial(std::string_view name, std::uint64_t size,
@@ -168,12 +188,14 @@ core::place_result memory_folder::place_partial(std::string_view name, bool repl
     }
     files_[key] = it->second;
     partials_.erase(it);
+    journals_.erase(key);
     descriptions_.erase(key);
     return core::place_result::placed;
 }
 
 void memory_folder::remove_partial(std::string_view name) {
     partials_.erase(std::string(name));
+    journals_.erase(std::string(name));
     descriptions_.erase(std::string(name));
 }
 

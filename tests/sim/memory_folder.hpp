@@ -66,6 +66,8 @@ public:
     std::optional<core::partial_download> find_partial(std::string_view name) override;
     std::variant<std::shared_ptr<core::file_handle>, std::string> open_partial(std::string_view name,
                                                                                bool keep_bytes) override;
+    std::variant<std::shared_ptr<core::file_handle>, std::string> open_journal(std::string_view name,
+                                                                               bool keep_records) override;
     std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size, const digest& hash) override;
     core::place_result place_partial(std::string_view name, bool replace, std::string& error) override;
     void remove_partial(std::string_view name) override;
@@ -73,6 +75,8 @@ public:
     bool watching_everything() const override { return !watch_lost; }
 
     std::int64_t now_ns() const { return *clock_ns_; }
+    /// The journal of a partial download, or nullptr (a test reads or damages it).
+    memory_file* journal(const std::string& name);
 
 private:
     bool check_name(std::string_view name);
@@ -81,6 +85,7 @@ private:
     std::uint64_t next_inode_ = 1;
     std::map<std::string, std::shared_ptr<memory_file>> files_;
     std::map<std::string, std::shared_ptr<memory_file>> partials_;
+    std::map<std::string, std::shared_ptr<memory_file>> journals_;
     std::map<std::string, std::pair<std::uint64_t, digest>> descriptions_;
     std::vector<std::string> bad_names_;
 };

@@ -238,7 +238,8 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
     CHECK(
         dump(event_json(done)) ==
         R"({"event":"download_finished","op":5,"name":"f","ok":true,"code":"none","error":"",)"
-        R"("peer":"0123456789abcdef","size":20,"bytes_received":20,"resumed_from":0,"seconds":0.002413,"rate":8287})");
+        R"("peer":"0123456789abcdef","size":20,"bytes_received":20,"resumed_from":0,"rechecked":0,"seconds":0.002413,)"
+        R"("rate":8287})");
     CHECK(dump(event_json(stop_pending{{{true, id, "up.bin", 1, 2}}})) ==
           R"({"event":"stop_pending","transfers":[{"direction":"upload","peer":"0123456789abcdef","name":"up.bin",)"
           R"("bytes":1,"size":2}]})");

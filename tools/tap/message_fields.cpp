@@ -32,7 +32,8 @@ struct field_lister {
     void operator()(const offer& m) {
         out = {{"transfer", std::uint64_t{m.transfer}},
                {"size", m.size},
-               {"hash", m.hash},
+               {"root", m.root},
+               {"piece_size", std::uint64_t{m.piece_size}},
                {"chunk_size", std::uint64_t{m.chunk_size}}};
     }
     void operator()(const chunk& m) {
@@ -55,6 +56,13 @@ struct field_lister {
     void operator()(const goodbye&) {}
     void operator()(const preparing& m) { out = {{"transfer", std::uint64_t{m.transfer}}, {"size", m.size}}; }
     void operator()(const cancel_transfer& m) { out = {{"transfer", std::uint64_t{m.transfer}}, {"reason", m.reason}}; }
+    void operator()(const get_manifest& m) {
+        out = {{"transfer", std::uint64_t{m.transfer}}, {"root", m.root}, {"first", m.first}};
+    }
+    void operator()(const manifest_page& m) {
+        // The leaves themselves are 32 bytes each, up to 8192 of them: the count says what a reader needs.
+        out = {{"transfer", std::uint64_t{m.transfer}}, {"first", m.first}, {"leaves", std::uint64_t{m.leaves.size()}}};
+    }
 };
 
 std::string terminal_quoted(std::string_view text) {

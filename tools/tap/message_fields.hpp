@@ -2,7 +2,7 @@
 // message_fields.hpp - a decoded message as named, typed fields: printed by dump, compared by replay.
 #pragma once
 
-#include "p2p/blake2b.hpp"
+#include "p2p/digest.hpp"
 #include "p2p/message.hpp"
 #include "p2p/peer_id.hpp"
 

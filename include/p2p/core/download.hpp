@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 // core/download.hpp - the receiving side of one transfer: its phases, the hidden partial file, in-order writes
-// with hashing, acknowledgements, and the atomic finish.
+// with each piece checked against its leaf of the file's manifest, acknowledgements, and the atomic finish.
 #pragma once
 
-#include "p2p/blake2b.hpp"
+#include "p2p/core/jobs.hpp"
 #include "p2p/core/storage.hpp"
 #include "p2p/core/time.hpp"
 #include "p2p/event.hpp"
+#include "p2p/manifest.hpp"
+#include "p2p/merkle.hpp"
 #include "p2p/message.hpp"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace p2p::core {
 
@@ -20,10 +24,10 @@ class download {
 public:
     /// Where a download is. Only the download moves itself from one to the next; each method says which it needs.
     enum class phase {
-        preparing,  ///< Hashing the partial file it resumes from (a job); asks no peer meanwhile.
+        preparing,  ///< Hashing the pieces of the partial file it resumes from (a job); asks no peer meanwhile.
         requesting, ///< REQUEST sent, waiting for OFFER, NOT_FOUND or ABORT.
-        receiving,  ///< Writing chunks.
-        finishing,  ///< Every byte written; the sync job runs, then verify and rename. The source is not needed.
+        receiving,  ///< Writing chunks (and fetching the manifest's leaves until every one is in).
+        finishing,  ///< Every byte written and every piece checked; the sync job runs, then the rename.
     };
 
     /// `name` is what the source lists and is asked for; `local_name` what it is saved as here (its partial file
@@ -39,9 +43,10 @@ public:
 
     /// From requesting (before any OFFER): hash the partial file of an earlier run first.
     void begin_preparing();
-    /// The resume hash is done: the partial file already holds `length` bytes hashed into `state` (or, when
-    /// `state` is nullopt, it could not be read: start from zero). Moves on to requesting.
-    void resume_from(const partial_download& partial, const std::optional<blake2b>& state, steady_time now);
+    /// The resume hash is done: the partial file already holds `partial.length` bytes whose pieces hashed to
+    /// `result` (checked against the manifest once it is known, like received pieces), or, when the job failed,
+    /// could not be read: start from zero. Moves on to requesting.
+    void resume_from(const partial_download& partial, const job_result& result, steady_time now);
     /// A (new) source is asked: the REQUEST to send it, from the first byte we do not have. Not while preparing
     /// (the REQUEST goes when the hash is done) nor finishing (nothing is missing).
     request ask(steady_time now);
@@ -53,11 +58,11 @@ public:
         enum class kind { source, local } whose;
         std::string text; ///< For the source: "it offered ..."; for us: what failed.
     };
-    /// In requesting: checks an OFFER and opens the partial file, then moves to receiving (or finishing, for an
-    /// empty file or one whose bytes a resume already holds). Returns a problem when the offer cannot be taken:
-    /// chunks larger than asked, a size or hash different from what an earlier source offered (the source's); not
-    /// enough disk space, the file cannot be created (ours). Sets `restarted` when the partial file we resumed from
-    /// belongs to another version: the REQUEST must go again from offset 0.
+    /// In requesting: checks an OFFER and opens the partial file, then moves to receiving (check_pieces() then
+    /// moves on to finishing an empty file or one whose bytes a resume already holds). Returns a problem when the
+    /// offer cannot be taken: chunks larger than asked, a size or root different from what an earlier source
+    /// offered (the source's); not enough disk space, the file cannot be created (ours). Sets `restarted` when the
+    /// partial file we resumed from belongs to another version: the REQUEST must go again from offset 0.
     std::optional<offer_problem> accept_offer(const offer& o, folder_io& disk, bool& restarted);
     bool offered() const { return offered_; }
 
@@ -68,41 +73,75 @@ public:
     /// by re-sending the ACK. `rejected` (with error set) ends the download: bytes past the announced size, a wrong
     /// `last` flag, a chunk larger than agreed.
     chunk_result check(const chunk& c, std::string& error) const;
-    /// Writes an accepted chunk and hashes it; returns false with error set when the write fails (disk full...).
-    /// Moves to finishing after the last byte.
+    /// Writes an accepted chunk and hashes it into the leaf of its piece; returns false with error set when the
+    /// write fails (disk full...). check_pieces() then checks the pieces it completed.
     bool store(const chunk& c, std::string& error);
+
+    /// A piece whose bytes do not hash to its leaf.
+    struct bad_piece {
+        std::uint64_t index = 0;
+        bool from_source = true; ///< False for a piece of the partial file we resumed from (no source's fault).
+    };
+    /// Checks every complete piece whose leaf is known and not yet checked. A bad piece is discarded: next_offset
+    /// goes back to its first byte (the caller asks for it again) and it is returned. With every byte in and
+    /// every piece good, moves to finishing. A file of one piece needs no MANIFEST: its leaf is checked against
+    /// the root itself.
+    std::optional<bad_piece> check_pieces();
+    /// The file has more than one piece and not all of its leaves are in and checked against the root yet.
+    bool needs_manifest() const;
+    /// The GET_MANIFEST for the next page of leaves.
+    get_manifest next_manifest_request() const;
+    enum class page_result { more, complete, ignored, bad };
+    /// A MANIFEST page: kept when it is the next one; `complete` once every leaf is in and they hash to the root,
+    /// `bad` (with error set, the leaves dropped) when they do not or the page runs past the last piece.
+    page_result add_manifest_page(const manifest_page& page, std::string& error);
     /// The ACK for an accepted chunk, sent before it is stored.
     ack make_ack_after(const chunk& c) const { return ack{transfer_, c.offset + c.data.size(), window_}; }
     ack make_ack() const { return ack{transfer_, next_, window_}; }
     bool all_written() const { return offered_ && next_ == size_; }
     std::uint64_t size() const { return size_; }
+    std::uint32_t piece_size() const { return piece_size_; }
+
+    /// While receiving, with no journal write of this download in flight: the write that records the checked
+    /// pieces not yet in the journal, when there are at least `min_pieces` of them (complete pieces only).
+    std::optional<journal_job> next_journal_write(std::uint64_t min_pieces);
+    /// A journal write is back: on success pieces [first, first + count) are in the journal.
+    void journal_written(std::uint64_t first, std::uint64_t count, bool ok);
+    /// Pieces [0, journaled()) are in the journal.
+    std::uint64_t journaled() const { return journaled_; }
 
     /// The partial file, for the sync job of the finishing phase.
     const std::shared_ptr<file_handle>& file() const { return file_; }
-    /// In finishing, after the sync: checks the hash and renames into place, replacing nothing unless asked to
-    /// (then atomically, by the rename itself). Returns a
-    /// reason on failure (the partial file is then removed, so nothing wrong is ever left under the final name or
-    /// resumed from).
+    /// In finishing, after the sync: renames into place (every piece is checked by now), replacing nothing unless asked
+    /// to (then atomically, by the rename itself). Returns a reason on failure (the partial file is then removed, so
+    /// nothing wrong is ever left under the final name or resumed from).
     std::optional<std::string> finish(folder_io& disk, download_errc& code);
     /// Removes the partial file and its description (on integrity or write errors).
     void remove_partial(folder_io& disk);
 
     // Sources and timing, managed by the download table.
-    peer_id source;          ///< Current source; peer_id{} when none.
-    std::string from;        ///< Id or prefix asked for; empty means any peer that lists the file.
-    std::set<peer_id> tried; ///< Sources that failed us.
+    peer_id source;                         ///< Current source; peer_id{} when none.
+    std::string from;                       ///< Id or prefix asked for; empty means any peer that lists the file.
+    std::set<peer_id> tried;                ///< Sources that failed us.
+    std::map<peer_id, unsigned> bad_pieces; ///< Pieces each source sent that did not match their leaves.
     steady_time started;
     steady_time last_progress; ///< Last time a byte arrived or a source answered.
     steady_time last_request;  ///< Last REQUEST sent (resent while unanswered).
     steady_time last_progress_event;
     std::uint64_t bytes_received = 0;
     std::uint64_t resumed_from = 0;
+    std::uint64_t rechecked = 0;                ///< Bytes of the partial file the resume hash read.
     std::optional<std::uint64_t> expected_size; ///< From the source's FILE_LIST, for resume matching.
 
 private:
     /// The partial file we had is for a different version of the file: start from zero. Returns why not, if the
     /// old bytes could not be removed.
     std::optional<std::string> discard_partial(folder_io& disk);
+    std::uint64_t piece_count() const { return piece_count_for(size_, piece_size_); }
+    /// Once every byte is in: the leaf of a short last piece (or the empty piece of an empty file) is taken.
+    void close_last_piece();
+    /// Forgets piece `index` and everything after it: the next byte wanted is its first.
+    bad_piece go_back(std::uint64_t index);
 
     operation_id op_;
     std::uint32_t transfer_;
@@ -114,12 +153,21 @@ private:
     phase phase_ = phase::requesting;
     bool offered_ = false;
     std::uint64_t size_ = 0;
-    digest hash_{};
+    digest root_{};
+    std::uint32_t piece_size_ = 0;
     std::uint64_t next_ = 0;
     std::optional<partial_download> partial_;
-    blake2b hasher_;
+    std::vector<digest> leaves_;       ///< The manifest's leaves received so far (pages in order).
+    bool manifest_checked_ = false;    ///< leaves_ is complete and hashes to root_.
+    std::vector<digest> computed_;     ///< Leaves of the pieces [0, computed_.size()) we hold, hashed as they came.
+    std::uint64_t checked_ = 0;        ///< Pieces [0, checked_) match the manifest.
+    std::uint64_t resumed_pieces_ = 0; ///< Pieces [0, resumed_pieces_) came from the partial file, not a source.
+    leaf_hasher piece_hasher_;         ///< The bytes of piece computed_.size() below next_.
     std::shared_ptr<file_handle> file_;
-    std::uint64_t synced_ = 0; ///< Bytes already handed to the kernel for write-back.
+    std::uint64_t synced_ = 0;             ///< Bytes already handed to the kernel for write-back.
+    std::shared_ptr<file_handle> journal_; ///< nullptr when it could not be opened: resume then re-reads all.
+    std::uint64_t journaled_ = 0;          ///< Pieces [0, journaled_) are in the journal (all checked).
+    bool journal_busy_ = false;            ///< A journal write is in flight.
 };
 
 } // namespace p2p::core

@@ -7,8 +7,10 @@
 #include "p2p/core/time.hpp"
 #include "p2p/digest.hpp"
 #include "p2p/file_entry.hpp"
+#include "p2p/manifest.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,9 +55,11 @@ public:
     /// not see counts as a change from now on (and a rescan is due when it would settle).
     file_readiness readiness(std::string_view name, const file_stat& stat, steady_time now);
 
-    /// The BLAKE2b of a file in exactly this state, if known.
-    std::optional<digest> cached_hash(std::string_view name, const file_stat& stat) const;
-    void remember_hash(std::string_view name, const file_stat& stat, const digest& hash);
+    /// The manifest of a file in exactly this state, if known.
+    std::shared_ptr<const manifest> cached_manifest(std::string_view name, const file_stat& stat) const;
+    void remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m);
+    /// A known manifest with this root, whatever file it came from (GET_MANIFEST names a version by its root).
+    std::shared_ptr<const manifest> manifest_by_root(const digest& root) const;
 
     /// Folder rescan when nobody tells of changes.
     static constexpr milliseconds periodic_scan{1000};
@@ -87,7 +91,7 @@ private:
     std::vector<file_entry> files_;
     std::map<std::string, seen_file, std::less<>> seen_;
     std::uint64_t version_ = 0;
-    std::map<std::string, std::pair<file_stat, digest>, std::less<>> hashes_;
+    std::map<std::string, std::pair<file_stat, std::shared_ptr<const manifest>>, std::less<>> manifests_;
     std::optional<steady_time> rescan_at_;      ///< A rescan is due then.
     std::optional<steady_time> settle_at_;      ///< A file would settle then: scan again to see that it did.
     std::set<std::string, std::less<>> landed_; ///< Our own downloads, settled at the next scan.

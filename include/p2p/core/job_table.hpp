@@ -29,11 +29,15 @@ public:
     /// The upload no longer waits (it ended). A hash nobody waits for is given up after hash_linger, unless another
     /// REQUEST for that version wants it meanwhile.
     void forget_waiter(const upload_key& waiter, steady_time now);
-    /// A download resumes: hash the `partial.length` bytes of its partial file.
-    void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file, const partial_download& partial);
+    /// A download resumes: hash the pieces in the `partial.length` bytes of its partial file (partial.size is at
+    /// most max_file_size), but for those its journal (nullptr for none) holds.
+    void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
+                           std::shared_ptr<file_handle> journal, const partial_download& partial);
+    /// Records checked pieces in a download's journal once its partial file is durable.
+    void start_journal(std::uint32_t transfer, journal_job work);
     /// A download has every byte: make them durable before it is renamed.
     void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);
-    /// The download ended: any job of it is given up.
+    /// The download ended: every job of it is given up.
     void forget_download(std::uint32_t transfer);
 
     /// A result came back: passed to whoever still wants it; results of given-up jobs are dropped.
@@ -43,7 +47,8 @@ public:
     std::optional<steady_time> next_deadline() const;
     void on_deadline(steady_time now);
 
-    /// Jobs asked for and not yet back (bounded: one hash per served file version, one job per download).
+    /// Jobs asked for and not yet back (bounded: one hash per served file version; per download one resume hash or
+    /// sync, and one journal write).
     std::size_t size() const { return jobs_.size(); }
 
     /// How long a hash nobody waits for is kept running for a REQUEST that might come back for it.
@@ -63,7 +68,12 @@ private:
     struct final_sync {
         std::uint32_t transfer = 0;
     };
-    using purpose = std::variant<upload_hash, resume_hash, final_sync>;
+    struct journal_write {
+        std::uint32_t transfer = 0;
+        std::uint64_t first = 0; ///< The pieces it records: [first, first + count).
+        std::uint64_t count = 0;
+    };
+    using purpose = std::variant<upload_hash, resume_hash, final_sync, journal_write>;
 
     job_id start(job work, purpose why);
     void cancel(std::map<job_id, purpose>::iterator it);

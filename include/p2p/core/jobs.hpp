@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
-// core/jobs.hpp - slow file work the core hands out (whole-file hashing, fsync) and the results it gets back.
+// core/jobs.hpp - slow file work the core hands out (hashing pieces, fsync) and the results it gets back.
 //
 // The core never waits for a disk: it asks for a job through effects::start_job and goes on; the job's result comes
 // back as an input (node_core::on_job_done). The real node runs jobs on its io_worker thread, the simulation when
 // its clock says they are done. run_job() is the work itself, the same for both.
 #pragma once
 
-#include "p2p/blake2b.hpp"
+#include "p2p/core/piece_journal.hpp"
 #include "p2p/core/storage.hpp"
+#include "p2p/merkle.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -15,27 +16,57 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace p2p::core {
 
 using job_id = std::uint64_t;
 
-/// BLAKE2b of bytes [0, length) of a file; the state comes back so a resume can go on hashing from there.
+/// The BLAKE3 leaves of bytes [0, length) of a file cut into pieces of piece_size: a holder's manifest (length is
+/// the file size), or the pieces a resumed partial file already holds. Each byte is read and hashed once; a resume
+/// takes the leaves its journal holds as they are and reads only the bytes after them.
 struct hash_job {
     std::shared_ptr<file_handle> file;
     std::uint64_t length = 0;
+    std::uint32_t piece_size = 0; ///< A power of two.
+    /// A holder's manifest: taken from this store when it has one for (name, stat), and kept there once built from
+    /// a file whose stat did not change meanwhile; nullptr for none (a resume).
+    std::shared_ptr<manifest_store> store;
+    std::string name;
+    file_stat stat;
+    /// A resume: the partial file's journal (nullptr for none) and the download it must name to be trusted.
+    std::shared_ptr<file_handle> journal;
+    journal_key key;
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
     std::shared_ptr<file_handle> file;
 };
-using job = std::variant<hash_job, sync_job>;
+/// Record pieces [first, first + leaves.size()) of a download in its journal, checked against the manifest: the
+/// partial file is made durable first, so the journal never names a piece whose bytes a crash could lose.
+struct journal_job {
+    std::shared_ptr<file_handle> file;
+    std::shared_ptr<file_handle> journal;
+    journal_key key;
+    std::uint64_t first = 0;
+    std::vector<digest> leaves;
+};
+using job = std::variant<hash_job, sync_job, journal_job>;
 
 struct job_result {
     job_id id = 0;
     bool ok = false;
-    std::string error;            ///< When !ok: one line ("cancelled" for a job that was asked to stop).
-    std::optional<blake2b> state; ///< hash_job: the hasher after the last byte.
+    std::string error; ///< When !ok: one line ("cancelled" for a job that was asked to stop).
+    /// hash_job: the leaf of every complete piece of [0, length), in order.
+    std::vector<digest> leaves;
+    /// hash_job: the bytes after the last complete piece (length % piece_size of them), hashed so far: final() is
+    /// the last leaf of a file whose size is not a multiple of the piece size (or of an empty file).
+    leaf_hasher tail;
+    /// hash_job: bytes of the file read (0 when the store had its manifest; a resume: only those after the pieces
+    /// its journal holds).
+    std::uint64_t bytes_read = 0;
+    /// hash_job of a resume: how many of `leaves` (the first ones) came from the journal.
+    std::uint64_t journaled = 0;
 };
 
 /// Does the work of a job. `should_stop` is asked between blocks (1 MiB), so a cancelled hash of a large file ends

@@ -19,6 +19,10 @@
 #include <variant>
 #include <vector>
 
+namespace p2p {
+class manifest_store;
+} // namespace p2p
+
 namespace p2p::core {
 
 /// An open file: a shared one being served, or a partial download being written. Reads and writes at an offset
@@ -81,24 +85,33 @@ public:
     /// The partial download of `name` an earlier run left, if its description is there and usable.
     virtual std::optional<partial_download> find_partial(std::string_view name) = 0;
     /// Opens the partial file of `name` to go on writing it, or creates it empty (replacing a leftover with no
-    /// usable description). Returns the reason when it cannot.
+    /// usable description, and removing its journal: a journal never describes bytes it did not see written).
+    /// Returns the reason when it cannot.
     virtual std::variant<std::shared_ptr<file_handle>, std::string> open_partial(std::string_view name,
                                                                                  bool keep_bytes) = 0;
+    /// Opens the journal of verified pieces beside the partial file of `name` (piece_journal.hpp), creating it when
+    /// missing; emptied unless `keep_records`. Returns the reason when it cannot (the download goes on without one).
+    virtual std::variant<std::shared_ptr<file_handle>, std::string> open_journal(std::string_view name,
+                                                                                 bool keep_records) = 0;
     /// Writes the description that lets a restarted peer resume: the size and hash the holder offered.
     virtual std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size,
                                                         const digest& hash) = 0;
-    /// Gives the verified partial file its final name, removes its description, and makes the rename durable (a
-    /// failure of that last step is logged, not returned: the file is complete by then). Replaces nothing there
-    /// (name_taken) unless `replace`: then a file of that name is replaced in one rename, so it is either the old
+    /// Gives the verified partial file its final name, removes its journal and description, and makes the rename
+    /// durable (a failure of that last step is logged, not returned: the file is complete by then). Replaces nothing
+    /// there (name_taken) unless `replace`: then a file of that name is replaced in one rename, so it is either the old
     /// file or the new one, never a mix.
     virtual place_result place_partial(std::string_view name, bool replace, std::string& error) = 0;
-    /// Removes the partial file and its description.
+    /// Removes the partial file, its journal and its description.
     virtual void remove_partial(std::string_view name) = 0;
     /// Bytes free for downloads, or nullopt when unknown.
     virtual std::optional<std::uint64_t> free_space() = 0;
     /// False once a change somewhere in the tree may go untold (a watch could not be added: the watch limit), so
     /// the core lists the folder on a timer from then on. Asked after each scan.
     virtual bool watching_everything() const { return true; }
+    /// Where the manifests of shared files are kept across restarts (<folder>/.p2p/manifests, manifest_store.hpp),
+    /// opened when first asked for; nullptr when there is none (a folder in memory, one that cannot be written).
+    /// Used from the file worker only.
+    virtual std::shared_ptr<manifest_store> manifests() { return nullptr; }
 };
 
 } // namespace p2p::core

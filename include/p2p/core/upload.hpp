@@ -5,6 +5,7 @@
 #include "p2p/core/effects.hpp"
 #include "p2p/core/storage.hpp"
 #include "p2p/core/time.hpp"
+#include "p2p/manifest.hpp"
 #include "p2p/message.hpp"
 #include "p2p/retransmit_timer.hpp"
 
@@ -29,8 +30,8 @@ public:
     bool has_offer() const { return offered_; }
     /// Bytes the receiver has acknowledged.
     std::uint64_t acknowledged() const { return acked_; }
-    /// The OFFER to send once the hash is known.
-    offer make_offer(const digest& hash);
+    /// The OFFER to send once the file's manifest is known.
+    offer make_offer(const manifest& m);
     /// A repeated REQUEST (its OFFER or first chunks were lost): start again from its offset.
     void restart(const request& req, steady_time now);
 

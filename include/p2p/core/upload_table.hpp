@@ -23,6 +23,8 @@ public:
     void on_request(remote_peer& from, const request& r, steady_time now);
     void on_ack(remote_peer& from, const ack& a, steady_time now);
     void on_cancel(remote_peer& from, const cancel_transfer& c, steady_time now);
+    /// A page of the leaves of a manifest we offered.
+    void on_get_manifest(remote_peer& from, const get_manifest& g);
     /// The hash that `waiters` waited for is done (or failed).
     void on_hash_done(const std::string& name, const file_stat& stat, const std::set<upload_key>& waiters,
                       const job_result& result, steady_time now);
@@ -38,7 +40,7 @@ public:
     void on_deadline(steady_time now);
 
 private:
-    void start_sending(upload& u, const digest& hash, steady_time now);
+    void start_sending(upload& u, const manifest& m, steady_time now);
     void pump(upload& u, steady_time now);
     /// Ends an upload, telling the receiver why with ABORT when there is a reason.
     void end(const upload_key& key, const std::optional<std::string>& abort_reason, steady_time now);
