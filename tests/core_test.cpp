@@ -549,13 +549,77 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
         step(g, 500ms);
         g.folder.rewrite("slow.bin", std::string(static_cast<std::size_t>(i) + 2, 'b'));
         g.core->on_folder_changed(g.now);
-        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100}});
+        // (listed with the root of the version it served: hashed for that REQUEST)
+        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100, root_of(std::string(2100, 'x'))}});
     }
     g.from(asker, request{2, "slow.bin", 0, 1024, 1});
     const auto refused = g.out.sent_to<not_found>(asker);
     REQUIRE(refused.size() == 1);
     CHECK(refused[0].reason.find("still being written") != std::string::npos);
-    CHECK(g.out.sent_to<file_list>(asker).size() == 2);
+    CHECK(g.out.sent_to<file_list>(asker).size() == 3); // the first, the settled rewrite, then its root
+}
+
+TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its root, and a new version re-announced",
+          "[core][settle][manifest]") {
+    const auto v1 = patterned_bytes(3 * 1024 * 1024 + 5, 1);
+    stepped_core g({}, {{"a.bin", v1}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    // (sent_to moves the messages out: each phase reads what was sent and clears the record)
+    const auto lists_sent = [&] {
+        auto lists = g.out.sent_to<file_list>(asker);
+        g.out.sends.clear();
+        return lists;
+    };
+    auto lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size()}}); // not hashed yet: no root
+
+    // Nobody asked for it, yet its hash is under way, marked as background work (low priority in the node).
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1);
+    const auto* hash = std::get_if<core::hash_job>(&g.out.jobs[0].second);
+    REQUIRE(hash != nullptr);
+    CHECK(hash->background);
+    CHECK(hash->name == "a.bin");
+    g.finish_job(0);
+    // Its root goes out in a new list shortly after (one list change for a burst of hashes).
+    CHECK(lists_sent().empty());
+    step(g, core::folder_view::root_announce_delay);
+    lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size(), root_of(v1)}});
+
+    // The first REQUEST is answered at once: OFFER, no job, nothing read to hash.
+    const auto read_before = g.core->stats().hash_bytes_read;
+    g.from(asker, request{1, "a.bin", 0, 64 * 1024, 1});
+    CHECK(g.out.jobs.size() == 1); // still only the finished background one
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].root == root_of(v1));
+    CHECK(g.core->stats().hash_bytes_read == read_before);
+    g.from(asker, cancel_transfer{1, "enough"});
+
+    // Rewritten with other bytes of the same size: once it settles, its entry loses the old root (the new version
+    // is listed before it is hashed), then the new root is announced.
+    auto v2 = v1;
+    v2[v2.size() / 2] ^= 0x55;
+    g.folder.rewrite("a.bin", v2);
+    g.core->on_folder_changed(g.now);
+    step(g, 1500ms); // the rescan delay and the settle time
+    lists = lists_sent();
+    REQUIRE_FALSE(lists.empty());
+    CHECK(lists.back().files == std::vector<file_entry>{{"a.bin", v2.size()}});
+    REQUIRE(g.out.jobs.size() == 2);
+    hash = std::get_if<core::hash_job>(&g.out.jobs[1].second);
+    REQUIRE(hash != nullptr);
+    CHECK(hash->background);
+    g.finish_job(1);
+    step(g, core::folder_view::root_announce_delay);
+    lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v2.size(), root_of(v2)}});
+    CHECK(root_of(v2) != root_of(v1));
 }
 
 TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {

@@ -159,6 +159,13 @@ std::optional<download::bad_piece> download::check_pieces() {
     return std::nullopt;
 }
 
+std::shared_ptr<const manifest> download::checked_manifest() const {
+    if (!offered_ || checked_ < piece_count() || computed_.size() != piece_count()) {
+        return nullptr;
+    }
+    return std::make_shared<const manifest>(manifest{size_, piece_size_, computed_, root_});
+}
+
 bool download::needs_manifest() const {
     return offered_ && piece_count() > 1 && !manifest_checked_;
 }

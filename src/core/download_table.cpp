@@ -457,7 +457,7 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
         fail(*d, code, *problem, source_state::ended, now);
         return;
     }
-    state_.folder->landed(d->local_name(), now); // list the new file to everyone now
+    state_.folder->landed(d->local_name(), d->checked_manifest(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     download_finished done{d->op(),           d->name(),       true,    download_errc::none, "", d->source, d->size(),
                            d->bytes_received, d->resumed_from, seconds, d->rechecked};

@@ -400,7 +400,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 5, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 6, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -417,7 +417,7 @@ def scenario_hostile(h):
             message = msgpack.unpackb(body, raw=False)
             if message[1] == hello:
                 router.send_multipart([rid, msgpack.packb([version, hello, 1, f"tcp://127.0.0.1:{port}", 1, False])])
-                router.send_multipart([rid, msgpack.packb([version, file_list, 1, 0, 1, [["x.txt", 5]]])])
+                router.send_multipart([rid, msgpack.packb([version, file_list, 1, 0, 1, [["x.txt", 5, None]]])])
             elif message[1] == request:
                 router.send_multipart([rid, msgpack.packb([version, not_found, message[2], message[3], evil])])
                 break
@@ -777,7 +777,7 @@ def hostile_paths(h, port, outside):
     except ImportError as e:
         print(f"SKIP the raw client: python module missing: {e}")
         return
-    version, hello, file_list, request, offer, not_found = 5, 1, 2, 3, 4, 7
+    version, hello, file_list, request, offer, not_found = 6, 1, 2, 3, 4, 7
     before = {name: os.stat(os.path.join(outside, name)) for name in os.listdir(outside)}
     context = zmq.Context()
     try:

@@ -89,6 +89,9 @@ public:
     std::optional<bad_piece> check_pieces();
     /// The file has more than one piece and not all of its leaves are in and checked against the root yet.
     bool needs_manifest() const;
+    /// Once every piece is checked: the file's manifest (so the folder need not hash what it just received), else
+    /// nullptr.
+    std::shared_ptr<const manifest> checked_manifest() const;
     /// The GET_MANIFEST for the next page of leaves.
     get_manifest next_manifest_request() const;
     enum class page_result { more, complete, ignored, bad };

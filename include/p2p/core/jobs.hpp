@@ -37,6 +37,9 @@ struct hash_job {
     /// A resume: the partial file's journal (nullptr for none) and the download it must name to be trusted.
     std::shared_ptr<file_handle> journal;
     journal_key key;
+    /// Nobody waits for it yet: a settled file hashed ahead of its first REQUEST. The node runs it at low priority,
+    /// so it never delays what a transfer waits for (a sync, a journal write, a hash a REQUEST asked for).
+    bool background = false;
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
