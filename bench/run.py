@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """The benchmark run behind scripts/bench: p2p-peer against cp, nc, a sendfile transfer and an rsync daemon on
-loopback, memory at 4 GiB, rate against window, delay and chunk size through the p2p-tap relay, the 64-peer mesh and
-the small-files figures. Every timing is the median of --repeats runs; every figure that has a target is printed as
-a ratio against anchors measured in the same run, so a busy machine moves both sides."""
+loopback (with each side's CPU per byte), the first download of a file that just appeared in a holder's folder (and
+after the holder restarts), memory at 4 GiB, resume after kill -9 at random points, hashing a 100 GiB sparse file,
+rate against window, delay and chunk size through the p2p-tap relay, the 64-peer mesh and the small-files figures.
+Every timing is the median of --repeats runs; every figure that has a target is printed as a ratio against anchors
+measured in the same run, so a busy machine moves both sides."""
 
 import argparse
 import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -88,6 +91,43 @@ def vm_hwm_kib(pid):
     return None
 
 
+def cpu_seconds(pid):
+    """User + system CPU of process pid so far (all its threads), from /proc/PID/stat; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # the command name may hold spaces and parentheses
+    except (OSError, IndexError):
+        return None
+    # fields[0] is field 3 (state): utime and stime, fields 14 and 15, are fields[11] and fields[12].
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_io(pid):
+    """/proc/PID/io as a dict (rchar: bytes passed to read/pread, page cache hits included; read_bytes: from disk)."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            return {k: int(v) for k, v in (line.split(":") for line in f if ":" in line)}
+    except OSError:
+        return {}
+
+
+def partial_files(folder):
+    """The hidden partial download files in folder (.p2p-part-<digest>, src/posix_folder.cpp), not .meta/.journal."""
+    try:
+        return [folder / n for n in os.listdir(folder)
+                if n.startswith(".p2p-part-") and not n.endswith((".meta", ".journal"))]
+    except FileNotFoundError:
+        return []
+
+
+def piece_size_for(size):
+    """docs/protocol.md (src/manifest.cpp): 1 MiB pieces, doubled until the file has at most 32768 of them."""
+    piece = MIB
+    while max(1, -(-size // piece)) > 32768:
+        piece *= 2
+    return piece
+
+
 def reset_hwm(pid):
     try:
         with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -102,7 +142,8 @@ class Bench:
         self.build = Path(args.build_dir)
         self.work = Path(tempfile.mkdtemp(prefix="p2p-bench-", dir=args.work))
         self.results = {"host": {}, "transfer": {}, "rows": [], "memory": [], "relay": {}, "mesh": None,
-                        "small_files": None, "targets": [], "notes": []}
+                        "small_files": None, "first": None, "resume": None, "hash100g": None, "targets": [],
+                        "notes": []}
         self.tap = self.build / "tools" / "p2p-tap"
         self.peer_bin = self.pick_peer()
         self.has_time = Path("/usr/bin/time").exists()
@@ -245,10 +286,13 @@ class Bench:
             proc.wait()
         return hwm
 
-    def p2p_get(self, address, name, dest, window=None, chunk=None, verify=True):
-        """One download into a fresh folder; returns (wall seconds, info dict with engine seconds and client RSS)."""
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.mkdir(parents=True)
+    def p2p_get(self, address, name, dest, window=None, chunk=None, verify=True, server=None, fresh=True):
+        """One download into a fresh folder (fresh=False: resume what dest holds); returns (wall seconds, info dict
+        with engine seconds, the client's peak RSS and CPU seconds and, given the server process, its CPU seconds
+        over the download)."""
+        if fresh:
+            shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True, exist_ok=True)
         cmd = [str(self.peer_bin), "get", address, name, "--dir", str(dest), "--json"]
         if window is not None:
             cmd += ["--window", str(window)]
@@ -256,10 +300,12 @@ class Bench:
             cmd += ["--chunk-size", human(chunk)]
         rss_file = self.work / "time.out"
         if self.has_time:
-            cmd = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + cmd
+            cmd = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file)] + cmd
+        server_cpu0 = cpu_seconds(server.pid) if server else None
         t0 = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True)
         t = time.perf_counter() - t0
+        server_cpu1 = cpu_seconds(server.pid) if server else None
         if r.returncode != 0:
             raise SystemExit(f"get failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
         info = {}
@@ -267,7 +313,11 @@ class Bench:
             if line.startswith("{"):
                 info = json.loads(line)
         if self.has_time:
-            info["client_rss_kib"] = int(rss_file.read_text().split()[-1])
+            rss, user, system = rss_file.read_text().splitlines()[-1].split()  # time may add a line before it
+            info["client_rss_kib"] = int(rss)
+            info["client_cpu_seconds"] = float(user) + float(system)
+        if server_cpu0 is not None and server_cpu1 is not None:
+            info["server_cpu_seconds"] = server_cpu1 - server_cpu0
         if verify:
             self.check(dest / name, f"p2p-peer get (window {window})")
         shutil.rmtree(dest, ignore_errors=True)
@@ -285,13 +335,23 @@ class Bench:
             self.results["transfer"]["p2p_first_download_seconds"] = t_first
             for label, window in (("p2p window 1", 1), ("p2p default window", None), ("p2p window 16", 16)):
                 reset_hwm(server.pid)
-                med, times, infos = self.median_time(lambda: self.p2p_get(address, src.name, dest, window=window))
+                med, times, infos = self.median_time(
+                    lambda: self.p2p_get(address, src.name, dest, window=window, server=server))
                 engine = statistics.median(i.get("seconds", float("nan")) for i in infos)
-                rows.append({"what": label, "window": window, "seconds": med, "runs": times,
-                             "engine_seconds": engine,
-                             "client_rss_kib": max(i.get("client_rss_kib", 0) for i in infos),
-                             "server_rss_kib": vm_hwm_kib(server.pid)})
-                log(f"{label}: {size / med / 1e6:.0f} MB/s wall, {size / engine / 1e6:.0f} MB/s engine")
+                row = {"what": label, "window": window, "seconds": med, "runs": times, "engine_seconds": engine,
+                       "client_rss_kib": max(i.get("client_rss_kib", 0) for i in infos),
+                       "server_rss_kib": vm_hwm_kib(server.pid)}
+                # CPU per byte moved, median over the repeats: the receiver's user + sys from /usr/bin/time (10 ms
+                # resolution), the holder's from /proc/PID/stat before and after each get (clock ticks).
+                for side in ("client", "server"):
+                    cpu = [i[f"{side}_cpu_seconds"] for i in infos if f"{side}_cpu_seconds" in i]
+                    if cpu:
+                        row[f"{side}_cpu_seconds"] = statistics.median(cpu)
+                        row[f"{side}_cpu_ns_per_byte"] = statistics.median(cpu) * 1e9 / size
+                rows.append(row)
+                log(f"{label}: {size / med / 1e6:.0f} MB/s wall, {size / engine / 1e6:.0f} MB/s engine, CPU "
+                    f"{row.get('client_cpu_ns_per_byte', float('nan')):.2f} / "
+                    f"{row.get('server_cpu_ns_per_byte', float('nan')):.2f} ns/B client / server")
         finally:
             rows_hwm = self.stop(server)
         self.results["transfer"]["server_rss_kib_overall"] = rows_hwm
@@ -442,12 +502,240 @@ class Bench:
         self.results["small_files"] = med
         log("small files:", {k: v for k, v in med.items() if k != "runs"})
 
+    # ----- issue 15: first download, resume after kill -9, hashing 100 GiB ---------------------------------------
+    def start_relay(self, port, cap, delay=0):
+        """A p2p-tap relay to 127.0.0.1:port recording into cap; returns (process, its address)."""
+        proc = subprocess.Popen([self.tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to",
+                                 f"127.0.0.1:{port}", "--out", cap, "--delay", str(delay)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        m = re.search(r"relay listening on tcp://([\d.]+):(\d+)", proc.stdout.readline())
+        if not m:
+            proc.kill()
+            proc.wait()
+            raise SystemExit("p2p-tap relay did not start")
+        return proc, f"127.0.0.1:{m.group(2)}"
+
+    def stop_relay(self, proc):
+        proc.send_signal(signal.SIGINT)  # the relay flushes and closes its capture on SIGINT
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def capture_times(self, cap, name):
+        """From a relay capture (`p2p-tap dump --json`, the holder's side: "received" is what the holder got): the
+        first REQUEST for name, the first OFFER and the first CHUNK of that transfer, and how many PREPARING the holder
+        sent before its OFFER. Times in µs since the epoch, as the relay stamped them."""
+        r = subprocess.run([self.tap, "dump", cap, "--json"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"p2p-tap dump failed: {r.stderr}")
+        out = {"request_us": None, "offer_us": None, "chunk_us": None, "preparing": 0}
+        transfer = None
+        for line in r.stdout.splitlines():
+            rec = json.loads(line)
+            kind, fields = rec.get("type"), rec.get("fields", {})
+            if kind == "REQUEST" and transfer is None and fields.get("name") == name:
+                transfer, out["request_us"] = fields["transfer"], rec["time_us"]
+            elif transfer is None or fields.get("transfer") != transfer or rec["direction"] != "sent":
+                continue
+            elif kind == "PREPARING" and out["offer_us"] is None:
+                out["preparing"] += 1
+            elif kind == "OFFER" and out["offer_us"] is None:
+                out["offer_us"] = rec["time_us"]
+            elif kind == "CHUNK" and out["chunk_us"] is None:
+                out["chunk_us"] = rec["time_us"]
+        if out["request_us"] is None or out["offer_us"] is None:
+            raise SystemExit(f"no REQUEST/OFFER for {name} in the capture {cap}")
+        return out
+
+    def first(self):
+        """The first download of a file that has just appeared in a running holder's folder, 2 s after it appeared;
+        then the same after a restart of the holder (its manifest is kept in .p2p/manifests): the time from REQUEST
+        to OFFER, exact from a relay capture, and what the holder read besides the one pass of the upload."""
+        size = self.a.size
+        base = self.work / "first"
+        share = base / "share"
+        share.mkdir(parents=True)
+        name = "first.bin"
+        tmp = base / "incoming.tmp"  # outside the shared folder, same file system: the rename is atomic
+        make_file(tmp, size)
+        saved, self.src_sha = self.src_sha, sha256(tmp)
+        out = {"size": size, "wait_after_appear_seconds": 2.0, "runs": []}
+        server, port = self.start_server(share)
+        try:
+            for label in ("appeared", "restarted"):
+                if label == "restarted":
+                    self.stop(server)
+                    server, port = self.start_server(share)
+                io0 = proc_io(server.pid)
+                if label == "appeared":
+                    os.rename(tmp, share / name)
+                    appeared = time.monotonic()
+                    # The scenario itself (a user fetches a file 2 s after it was dropped in), not a synchronisation.
+                    time.sleep(max(0.0, appeared + 2.0 - time.monotonic()))
+                cap = base / f"{label}.cap"
+                relay, address = self.start_relay(port, cap)
+                try:
+                    start_us = time.time_ns() // 1000
+                    t, info = self.p2p_get(address, name, base / "dst", server=server)  # checks SHA-256
+                finally:
+                    self.stop_relay(relay)
+                io1 = proc_io(server.pid)
+                times = self.capture_times(cap, name)
+                run = {"what": label, "get_seconds": t, "engine_seconds": info.get("seconds"),
+                       "first_offer_seconds": (times["offer_us"] - times["request_us"]) / 1e6,
+                       "get_start_to_offer_seconds": (times["offer_us"] - start_us) / 1e6,
+                       "first_chunk_seconds": ((times["chunk_us"] - times["request_us"]) / 1e6
+                                               if times["chunk_us"] else None),
+                       "preparing": times["preparing"],
+                       # rchar counts every read()/pread() byte, page cache hits included (read_bytes only those
+                       # from the disk, 0 once the file is cached); minus the one pass of the upload, what is left
+                       # is the hashing (and the small reads: manifest, /proc, eventfds).
+                       "holder_rchar": io1.get("rchar", 0) - io0.get("rchar", 0),
+                       "holder_read_bytes": io1.get("read_bytes", 0) - io0.get("read_bytes", 0),
+                       "server_cpu_seconds": info.get("server_cpu_seconds")}
+                run["holder_extra_read_bytes"] = run["holder_rchar"] - size
+                if label == "restarted":
+                    # Bytes read from the holder's start to the end of this get: start-up (manifests, scan) included.
+                    run["holder_extra_read_bytes"] = io1.get("rchar", 0) - size
+                out["runs"].append(run)
+                log(f"first download ({label}): REQUEST to OFFER {run['first_offer_seconds']:.3f} s, "
+                    f"{run['preparing']} PREPARING, get {t:.3f} s, holder read {run['holder_extra_read_bytes']} B "
+                    f"besides the upload")
+        finally:
+            self.stop(server)
+            self.src_sha = saved
+            shutil.rmtree(base, ignore_errors=True)
+        self.results["first"] = out
+
+    def resume(self):
+        """Kill -9 a download at a random point, then rerun it: how much of the partial file the rerun reads back.
+        Every round is a FRESH download (the partial from the round before removed), killed when its partial file
+        reaches a seeded random fraction in 5..95 %, so each round tests one kill point on its own."""
+        size = self.a.resume_size
+        base = self.work / "resume"
+        share = base / "share"
+        share.mkdir(parents=True)
+        src = share / "resume.bin"
+        make_file(src, size)
+        digest = sha256(src)
+        piece = piece_size_for(size)
+        rng = random.Random(self.a.seed)
+        out = {"size": size, "piece_size": piece, "seed": self.a.seed, "rounds": self.a.resume_rounds,
+               "relay_delay_ms": self.a.resume_delay, "points": []}
+        server, port = self.start_server(share)
+        relay = None
+        try:
+            address = f"127.0.0.1:{port}"
+            if self.a.resume_delay:  # small files: slow each message so there is time to kill part way
+                relay, address = self.start_relay(port, base / "relay.cap", self.a.resume_delay)
+            dest = base / "dst"
+            cmd = [str(self.peer_bin), "get", address, src.name, "--dir", str(dest), "--json"]
+            for i in range(self.a.resume_rounds):
+                fraction = rng.uniform(0.05, 0.95)
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir(parents=True)
+                getter = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                held, deadline = 0, time.monotonic() + max(60.0, size / 20e6)
+                try:
+                    while getter.poll() is None and time.monotonic() < deadline:
+                        parts = partial_files(dest)
+                        held = sum(p.stat().st_size for p in parts if p.exists())
+                        if held >= fraction * size:
+                            break
+                        time.sleep(0.0005)
+                    missed = getter.poll() is not None
+                    getter.kill()  # SIGKILL: no goodbye, no last write of anything
+                    getter.wait()
+                finally:
+                    if getter.poll() is None:
+                        getter.kill()
+                        getter.wait()
+                # Finished between the last poll and the kill: nothing partial is left to resume.
+                missed = missed or (dest / src.name).exists() or not partial_files(dest)
+                if missed or held < fraction * size:
+                    log(f"resume point {i}: the get {'ended' if missed else 'stalled'} before "
+                        f"{fraction:.1%} ({held} B); skipped")
+                    out["points"].append({"fraction": fraction, "missed": True, "held": held})
+                    continue
+                held = sum(p.stat().st_size for p in partial_files(dest))
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120.0, size / 10e6))
+                objs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+                done = objs[-1] if objs else {}
+                if r.returncode != 0 or not done.get("ok"):
+                    raise SystemExit(f"resume point {i}: rerun failed ({r.returncode}): {r.stdout}{r.stderr}")
+                identical = sha256(dest / src.name) == digest
+                point = {"fraction": fraction, "held": held, "resumed_from": done["resumed_from"],
+                         "rechecked": done["rechecked"], "rechecked_pieces": -(-done["rechecked"] // piece),
+                         "rerun_seconds": done.get("seconds"), "identical": identical}
+                out["points"].append(point)
+                log(f"resume point {i}: killed at {held / size:.1%} (aimed {fraction:.1%}), resumed from "
+                    f"{point['resumed_from']}, re-read {point['rechecked']} B = {point['rechecked_pieces']} pieces, "
+                    f"{'identical' if identical else 'DIFFERENT'}")
+        finally:
+            if relay:
+                self.stop_relay(relay)
+            self.stop(server)
+            shutil.rmtree(base, ignore_errors=True)
+        done = [p for p in out["points"] if not p.get("missed")]
+        out["measured"] = len(done)
+        out["all_identical"] = all(p["identical"] for p in done)
+        out["max_rechecked"] = max((p["rechecked"] for p in done), default=None)
+        out["max_rechecked_pieces"] = max((p["rechecked_pieces"] for p in done), default=None)
+        self.results["resume"] = out
+        if not out["all_identical"]:
+            raise SystemExit("resume: a resumed download differs from the source")
+
+    def hash100g(self):
+        """`p2p-peer hash` of a --hash-size (100 GiB) sparse file: time, rate, peak RSS and the size of the manifest
+        it makes. Twice: all holes (`truncate`; the hasher finds holes with SEEK_DATA and hashes one piece of zeros
+        for all of them, so this measures hole skipping), and with one byte written at every 1 MiB block, so every
+        block is data that is read (from holes, no disk) and hashed: that run is the hashing rate."""
+        size = self.a.hash_size
+        path = self.work / "sparse.bin"
+        runs = []
+        info = {}
+        try:
+            for what in ("holes", "a byte every MiB"):
+                with open(path, "wb") as f:
+                    f.truncate(size)
+                    if what != "holes":
+                        for offset in range(0, size, MIB):
+                            os.pwrite(f.fileno(), b"\x01", offset)
+                subprocess.run(["sync", "-f", str(path)], check=False)  # not the writeback of this file in the time
+                cmd = [str(self.peer_bin), "hash", str(path), "--json"]
+                timing = self.work / "hash.time"
+                if self.has_time:
+                    cmd = ["/usr/bin/time", "-f", "%e %M", "-o", str(timing)] + cmd
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                wall = time.perf_counter() - t0
+                if r.returncode != 0:
+                    raise SystemExit(f"hash failed ({r.returncode}): {r.stderr}")
+                info = json.loads([line for line in r.stdout.splitlines() if line.startswith("{")][-1])
+                seconds, rss = wall, None
+                if self.has_time:
+                    elapsed, rss = timing.read_text().splitlines()[-1].split()
+                    seconds, rss = max(float(elapsed), 0.01), int(rss)  # %e has 10 ms resolution
+                run = {"what": what, "seconds": seconds, "wall_seconds": wall, "engine_seconds": info.get("seconds"),
+                       "gb_s": size / seconds / 1e9, "peak_rss_kib": rss, "root": info.get("root")}
+                runs.append(run)
+                log(f"hash {human(size)} sparse, {what}: {seconds:.2f} s, {run['gb_s']:.2f} GB/s, peak RSS {rss} KiB")
+                path.unlink()
+        finally:
+            path.unlink(missing_ok=True)
+        pieces = info.get("pieces") or -(-size // info["piece_size"])
+        self.results["hash100g"] = {"size": size, "piece_size": info["piece_size"], "pieces": pieces,
+                                    "manifest_bytes": pieces * 32, "runs": runs}
+        log(f"hash {human(size)}: {pieces} pieces of {human(info['piece_size'])}, manifest {pieces * 32} B")
+
     # ----- report ----------------------------------------------------------------------------------------------
     def targets(self):
         t = self.results["targets"]
 
-        def target(name, value, limit, higher_is_better=True, unit="x"):
-            ok = value >= limit if higher_is_better else value < limit
+        def target(name, value, limit, higher_is_better=True, unit="x", at_most=False):
+            ok = value >= limit if higher_is_better else value <= limit if at_most else value < limit
             ratio = value / limit if higher_is_better else limit / value if value else float("inf")
             t.append({"target": name, "value": value, "limit": limit, "unit": unit, "pass": ok,
                       "ratio_to_target": ratio})
@@ -462,6 +750,10 @@ class Bench:
             target(f"{size} best window ({best['what']}) vs sendfile", best["x_sendfile"], 0.7)
             target(f"{size} best window ({best['what']}) vs rsync daemon", best["x_rsync"], 1.0)
             target(f"{size} window 1 vs sendfile", rows["p2p window 1"]["x_sendfile"], 0.5)
+            # Issue 15: against the anchors that do what a download must (fsync before the rename; check the bytes).
+            if "x_sendfile_fsync" in rows["p2p window 1"]:  # absent from runs before the anchor existed
+                target(f"{size} window 1 vs sendfile+fsync", rows["p2p window 1"]["x_sendfile_fsync"], 0.9)
+            target(f"{size} window 1 vs rsync daemon", rows["p2p window 1"]["x_rsync"], 1.3)
             peak = max(max(r["client_rss_kib"] or 0, r["server_rss_kib"] or 0) for r in rows.values()
                        if "client_rss_kib" in r)
             target(f"peak RSS per peer at {human(self.a.size)} (MiB)", peak / 1024, 64, False, "MiB")
@@ -487,6 +779,21 @@ class Bench:
         if self.results["small_files"]:
             s = self.results["small_files"]
             target(f"{s['files']}-file list scan + send (s)", s["list_total_seconds"], 1.0, False, "s")
+        if self.results.get("first"):
+            f = self.results["first"]
+            for run in f["runs"]:
+                target(f"{human(f['size'])} first download, {run['what']}: REQUEST to OFFER (s)",
+                       run["first_offer_seconds"], 0.3, False, "s")
+            restarted = [run for run in f["runs"] if run["what"] == "restarted"]
+            if restarted:
+                # ~0 bytes hashed after a restart: below one piece read besides the upload counts as none.
+                target("holder reads besides the upload after a restart (MiB)",
+                       max(0, restarted[0]["holder_extra_read_bytes"]) / MIB, 1.0, False, "MiB")
+        if self.results.get("resume") and self.results["resume"].get("measured"):
+            r = self.results["resume"]
+            target(f"resume after kill -9, {r['measured']} points: results identical", int(r["all_identical"]), 1)
+            target("resume after kill -9: most pieces re-read (at most)", r["max_rechecked_pieces"], 4, False,
+                   "pieces", at_most=True)
 
     def print_table(self):
         lines = []
@@ -496,15 +803,17 @@ class Bench:
             lines.append(f"{human(size)} of random data over tcp loopback, median of {self.a.repeats} "
                          f"(SHA-256 of every copy checked)")
             lines.append("| what | seconds | MB/s | × nc | × sendfile | × rsync | × cp | × sendfile+fsync "
-                         "| p2p engine MB/s | peak RSS client / server |")
-            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+                         "| p2p engine MB/s | peak RSS client / server | CPU ns/B client / server |")
+            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
             for r in rows:
                 rss = (f"{r['client_rss_kib'] / 1024:.1f} / {r['server_rss_kib'] / 1024:.1f} MiB"
                        if r.get("client_rss_kib") else "")
                 engine = f"{r['engine_mb_s']:.0f}" if "engine_mb_s" in r else ""
+                cpu = (f"{r['client_cpu_ns_per_byte']:.2f} / {r['server_cpu_ns_per_byte']:.2f}"
+                       if "client_cpu_ns_per_byte" in r and "server_cpu_ns_per_byte" in r else "")
                 lines.append(f"| {r['what']} | {r['seconds']:.3f} | {r['mb_s']:.0f} | {r['x_nc']:.2f} | "
                              f"{r['x_sendfile']:.2f} | {r['x_rsync']:.2f} | {r['x_cp']:.2f} | "
-                             f"{r['x_sendfile_fsync']:.2f} | {engine} | {rss} |")
+                             f"{r['x_sendfile_fsync']:.2f} | {engine} | {rss} | {cpu} |")
         for m in self.results["memory"]:
             lines.append(f"4 GiB, window {m['window'] or 'default'}: {m['size'] / m['seconds'] / 1e6:.0f} MB/s, "
                          f"peak RSS client {m['client_rss_kib'] / 1024:.1f} MiB, "
@@ -532,6 +841,41 @@ class Bench:
             lines.append(f"small files: {s['files']} files scanned in {s['scan_seconds']:.3f} s, list sent in "
                          f"{s['list_send_seconds']:.3f} s; 1 KiB download latency p50 {s['latency_ms_p50']:.2f} ms, "
                          f"p99 {s['latency_ms_p99']:.2f} ms ({s['requests']} requests)")
+        if self.results.get("first"):
+            f = self.results["first"]
+            lines.append(f"\nfirst download of a {human(f['size'])} file, 2 s after it appeared in the holder's folder,"
+                         " and again after a restart of the holder (times from the relay capture)")
+            lines.append("| when | REQUEST to OFFER s | PREPARING sent | REQUEST to first CHUNK s | get s "
+                         "| holder read besides the upload | holder read_bytes (disk) |")
+            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+            for run in f["runs"]:
+                chunk = f"{run['first_chunk_seconds']:.3f}" if run.get("first_chunk_seconds") is not None else ""
+                lines.append(f"| {run['what']} | {run['first_offer_seconds']:.3f} | {run['preparing']} | {chunk} | "
+                             f"{run['get_seconds']:.3f} | {run['holder_extra_read_bytes'] / MIB:.1f} MiB | "
+                             f"{run['holder_read_bytes'] / MIB:.1f} MiB |")
+        if self.results.get("resume"):
+            r = self.results["resume"]
+            lines.append(f"\nresume after kill -9: {human(r['size'])}, {human(r['piece_size'])} pieces, seed "
+                         f"{r['seed']}, {r['measured']} of {r['rounds']} kill points measured, each a fresh download"
+                         + (f" through a relay of {r['relay_delay_ms']} ms each way" if r["relay_delay_ms"] else ""))
+            lines.append("| aimed | killed at | resumed from | re-read bytes | re-read pieces | identical |")
+            lines.append("| ---: | ---: | ---: | ---: | ---: | --- |")
+            for pt in r["points"]:
+                if pt.get("missed"):
+                    lines.append(f"| {pt['fraction']:.1%} | (the get ended first) | | | | |")
+                    continue
+                lines.append(f"| {pt['fraction']:.1%} | {pt['held'] / r['size']:.1%} | {pt['resumed_from']} | "
+                             f"{pt['rechecked']} | {pt['rechecked_pieces']} | {'yes' if pt['identical'] else 'NO'} |")
+            lines.append(f"most re-read: {r['max_rechecked']} B = {r['max_rechecked_pieces']} pieces")
+        if self.results.get("hash100g"):
+            h = self.results["hash100g"]
+            lines.append(f"\np2p-peer hash of a {human(h['size'])} sparse file: {h['pieces']} pieces of "
+                         f"{human(h['piece_size'])}, manifest {h['manifest_bytes']} B ({h['pieces']} leaves × 32 B)")
+            lines.append("| file | seconds | GB/s | peak RSS |")
+            lines.append("| --- | ---: | ---: | ---: |")
+            for run in h["runs"]:
+                rss = f"{run['peak_rss_kib'] / 1024:.1f} MiB" if run.get("peak_rss_kib") else ""
+                lines.append(f"| {run['what']} | {run['seconds']:.2f} | {run['gb_s']:.2f} | {rss} |")
         if self.results["targets"]:
             lines.append("\n| target | measured | limit | ratio to target | |")
             lines.append("| --- | ---: | ---: | ---: | --- |")
@@ -589,7 +933,8 @@ class Bench:
                                 "mode": self.a.mode, "repeats": self.a.repeats}
         if self.a.report_only:
             saved = json.loads(Path(self.a.report_only).read_text())
-            for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "notes", "mesh_one_io_thread"):
+            for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "notes", "mesh_one_io_thread",
+                        "first", "resume", "hash100g"):
                 self.results[key] = saved.get(key, self.results.get(key))
             relay = saved.get("relay") or {}
             if relay:  # JSON turned the numeric keys into strings
@@ -614,6 +959,9 @@ class Bench:
             section("transfer", self.transfer)
             if "transfer" not in failed:
                 section("transfer", self.memory)
+            section("first", self.first)
+            section("resume", self.resume)
+            section("hash100g", self.hash100g)
             section("relay", self.relay)
             section("mesh", self.mesh)
             section("small", self.small_files)
@@ -645,12 +993,21 @@ def main():
     p.add_argument("--build-dir", default=str(ROOT / "build"))
     p.add_argument("--peer-bin", default=None, help="the p2p-peer to measure (default: build/src/p2p-peer)")
     p.add_argument("--work", default=None, help="where the temporary files go (default $TMPDIR)")
-    p.add_argument("--sections", default="transfer,relay,mesh,small")
+    p.add_argument("--sections", default=None,
+                   help="comma-separated, from transfer,first,relay,mesh,small,resume,hash100g (default: the first "
+                        "five; --big and --smoke add resume, --big also hash100g)")
+    p.add_argument("--seed", type=int, default=15, help="seed of the resume section's kill points (15)")
+    p.add_argument("--resume-size", type=parse_size, default=1 << 30, help="file size of the resume section (1G)")
+    p.add_argument("--resume-rounds", type=int, default=20, help="kill points in the resume section (20)")
+    p.add_argument("--resume-delay", type=int, default=0,
+                   help="ms each way through a p2p-tap relay in the resume section (0: direct)")
+    p.add_argument("--hash-size", type=parse_size, default=100 << 30,
+                   help="sparse file size of the hash100g section (100G)")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--report-only", metavar="JSON", help="recompute targets, table and charts from a results file")
     a = p.parse_args()
-    a.sections = a.sections.split(",")
+    sections = a.sections
     a.windows = [1, 2, 4, 8, 16, 32]
     a.chunks = [64 << 10, 256 << 10, 1 << 20, 4 << 20]
     a.delays = [0, 10, 25]
@@ -662,12 +1019,20 @@ def main():
         a.mode = "quick"
         a.size = 64 * MIB if a.size == 1 << 30 else a.size
         a.sweep_size, a.idle, a.requests, a.delays = 32 * MIB, 3.0, 300, [0, 10]
+        a.resume_size = 64 * MIB if a.resume_size == 1 << 30 else a.resume_size
+        a.hash_size = 4 << 30 if a.hash_size == 100 << 30 else a.hash_size
     if a.smoke:
         a.mode = "smoke"
         a.size, a.sweep_size, a.repeats = 16 * MIB, 8 * MIB, 1
         a.mesh_peers, a.idle, a.files, a.requests = 16, 1.0, 5000, 50
         a.windows, a.chunks, a.delays = [1, 8], [256 << 10, 1 << 20], [0, 10]
         a.big = False
+        # A tiny resume: 2 kill points on 16 MiB, slowed by a relay (5 ms each way) so a kill lands part way.
+        a.resume_size, a.resume_rounds, a.resume_delay = 16 * MIB, 2, 5
+    if sections is None:
+        sections = "transfer,first,relay,mesh,small" + (",resume" if a.smoke else "") + \
+            (",resume,hash100g" if a.big else "")
+    a.sections = sections.split(",")
     if a.charts is None and not a.smoke:
         # Only a full run replaces the charts the docs link; a quick run draws its own next to its JSON.
         a.charts = str(ROOT / "docs" / "perf") if a.mode == "full" else str(Path(a.out) / f"perf-{a.mode}")

@@ -12,7 +12,7 @@ _p2p_tap() {
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
-    --listen | --to | --delay | --drop | --seed | --bind | --timeout | --max-differences)
+    --listen | --to | --delay | --rate | --drop | --seed | --bind | --timeout | --max-differences)
         return 0 # a number or an address: nothing to offer
         ;;
     esac
@@ -32,7 +32,7 @@ _p2p_tap() {
     if [[ $cur == -* ]]; then
         local options=""
         case $command in
-        relay) options="--listen --to --out --delay --drop --seed --bind --payload" ;;
+        relay) options="--listen --to --out --delay --rate --drop --seed --bind --payload" ;;
         dump) options="--json" ;;
         replay) options="--to --timeout --max-differences" ;;
         esac

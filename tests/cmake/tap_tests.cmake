@@ -27,3 +27,9 @@ foreach(scenario session delay drop)
     set_tests_properties(tap_${scenario}_fake_peer tap_${scenario}_real_peer
                          PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "tools;net")
 endforeach()
+
+# The rate limit is measured with the real peer's `get --json` rate.
+add_test(NAME tap_rate_real_peer
+         COMMAND ${P2P_TAP_PYTHON} ${P2P_TAP_SCRIPT} rate --tap $<TARGET_FILE:p2p-tap> --work ${P2P_TAP_WORK}
+                 --peer $<TARGET_FILE:p2p-peer>)
+set_tests_properties(tap_rate_real_peer PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "tools;net")

@@ -5,8 +5,8 @@ tests/cmake/tap_tests.cmake).
 
     tap_test.py SCENARIO --tap P2P_TAP [--work DIR] [--peer PEER_COMMAND...]
 
-Scenarios: cli, session, delay, drop. PEER_COMMAND is a program with `serve <port> <dir> --bind ADDR` and
-`get host:port <file> --dir D` (the real p2p-peer, or tests/tap/fake_peer.py). With --require-serve the test exits 77
+Scenarios: cli, session, delay, drop, rate (real peer only). PEER_COMMAND is a program with
+`serve <port> <dir> --bind ADDR` and `get host:port <file> --dir D` (the real p2p-peer, or tests/tap/fake_peer.py). With --require-serve the test exits 77
 (skipped) when the peer has no `serve` subcommand yet.
 
 No fixed ports (everything binds port 0 and reads the port back) and no fixed sleeps (every wait is on a condition
@@ -116,7 +116,9 @@ def scenario_cli(h):
     code, out, _ = h.tap_run("--help")
     check(code == 0 and "relay" in out and "dump" in out and "replay" in out, f"--help: {code} {out}")
     for argv in ([], ["relay", "--listen", "0"], ["relay", "--listen", "0", "--to", "x", "--out", "f"],
-                 ["relay", "--listen", "0", "--to", "h:1", "--out", "f", "--drop", "2"], ["dump"],
+                 ["relay", "--listen", "0", "--to", "h:1", "--out", "f", "--drop", "2"],
+                 ["relay", "--listen", "0", "--to", "h:1", "--out", "f", "--rate", "4X"],
+                 ["relay", "--listen", "0", "--to", "h:1", "--out", "f", "--rate", "-1"], ["dump"],
                  ["replay", "f", "--to", "nohost"], ["bogus"]):
         code, _, err = h.tap_run(*argv)
         check(code == 2, f"p2p-tap {' '.join(argv)}: expected usage error 2, got {code}: {err.strip()}")
@@ -272,7 +274,39 @@ def scenario_drop(h):
         check(len(dropped) > 0, "--drop 0.1 dropped nothing")
 
 
-SCENARIOS = {"cli": scenario_cli, "session": scenario_session, "delay": scenario_delay, "drop": scenario_drop}
+def scenario_rate(h):
+    """relay --rate 4M holds an 8 MiB download to about 4 MiB/s, and the bytes arrive intact. Needs the real peer
+    (its get --json reports the rate)."""
+    limit = 4 * 1024 * 1024
+    data = random.Random(13).randbytes(8 * 1024 * 1024)
+    peer, port = h.start_peer(make_folder(h.path("a"), {"big.bin": data}))
+    relay, relay_port = h.start_relay(port, h.path("rate.cap"), "--rate", "4M")
+    relay.wait_for(r"relay forwarding to .*, rate 4\.0 MiB/s each way", STARTUP_S)
+    started = time.monotonic()
+    code, out, err = run(h.peer + ["get", f"127.0.0.1:{relay_port}", "big.bin", "--dir", h.path("download"),
+                                   "--json"], TRANSFER_S)
+    wall = time.monotonic() - started
+    check(code == 0, f"get through the rate-limited relay exited {code}: {err.strip()}")
+    with open(h.path("download", "big.bin"), "rb") as f:
+        check(f.read() == data, "bytes differ after a rate-limited transfer")
+    result = json.loads(out.strip().splitlines()[-1])
+    check(result.get("ok") is True and result.get("size") == len(data), f"get --json: {result}")
+    check(relay.stop() == 0, "relay did not stop cleanly")
+    peer.stop()
+    # The peer's rate counts from its REQUEST to the last byte: the relay may send at most the 64 KiB the bucket
+    # starts with ahead of the rate, so 8 MiB cannot come faster than 8 MiB / ((8 MiB - 64 KiB) / 4 MiB/s), 1.008 x.
+    # The wall time of the whole get (start-up included) must not beat the limit either. The lower bound is loose:
+    # the machine running the tests may be busy.
+    rate = result["rate"]
+    print(f"rate: 8 MiB through relay --rate 4M: get reports {rate / 2**20:.2f} MiB/s "
+          f"({rate / limit:.3f} x the limit); whole get {wall:.2f} s ({len(data) / wall / 2**20:.2f} MiB/s)")
+    check(rate <= 1.15 * limit, f"the download ran at {rate} B/s, above the limit of {limit} B/s")
+    check(len(data) / wall <= 1.15 * limit, f"the whole get took only {wall:.2f} s")
+    check(rate >= 0.5 * limit, f"the download ran at only {rate} B/s, under half the limit of {limit} B/s")
+
+
+SCENARIOS = {"cli": scenario_cli, "session": scenario_session, "delay": scenario_delay, "drop": scenario_drop,
+             "rate": scenario_rate}
 
 
 def main():

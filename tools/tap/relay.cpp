@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
-// relay.cpp - `p2p-tap relay`: a transparent relay that records every message and can add delay and loss.
+// relay.cpp - `p2p-tap relay`: a transparent relay that records every message and can add delay, loss and a rate
+// limit.
 //
 // Peers connect to the relay as if it were the target. For each routing id that connects, the relay opens a DEALER
 // to the target with the same routing id, so the target sees the real peer id, and forwards frames unchanged both
-// ways. One thread, one zmq::poll loop: delays are a timed queue per direction whose earliest due time bounds the
-// poll timeout; nothing sleeps.
+// ways. One thread, one zmq::poll loop: each direction of a session is a queue whose front message goes once its
+// delay has passed and the direction's token bucket holds its size; the earliest of those times bounds the poll
+// timeout, so nothing sleeps and nothing spins.
 #include "tap.hpp"
+#include "token_bucket.hpp"
+
+#include "cli/units.hpp"
 
 #include "p2p/capture.hpp"
 #include "p2p/codec.hpp"
@@ -19,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -26,6 +32,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace p2p::tap {
@@ -40,6 +47,7 @@ struct relay_options {
     std::string to;
     std::string out;
     int delay_ms = 0;
+    std::uint64_t rate = 0; ///< Bytes per second in each direction of each session; 0 = unlimited.
     double drop = 0.0;
     std::uint64_t seed = 1;
     std::string bind = "0.0.0.0";
@@ -48,8 +56,8 @@ struct relay_options {
 
 /// Messages queued per socket by libzmq in each direction (its default, written down so it is a choice).
 constexpr int relay_hwm = 1000;
-/// Messages the relay itself holds per direction and session (its delay queue) before it stops reading that source,
-/// so a fast sender is slowed by TCP instead of growing the relay's memory.
+/// Messages the relay itself holds per direction and session (waiting for their delay or for the rate limit) before
+/// it stops reading that source, so a fast sender is slowed by TCP instead of growing the relay's memory.
 constexpr std::size_t max_queued = 1000;
 /// Most connecting peers at once; each costs a DEALER socket and its file descriptors.
 constexpr std::size_t max_sessions = 256;
@@ -106,16 +114,22 @@ private:
     std::mt19937_64 rng_;
 };
 
-/// A message held until its delay has passed and its destination takes it.
+/// A message held until its delay has passed, the rate limit lets it through and its destination takes it.
 struct pending {
     steady::time_point due;
     std::vector<zmq::message_t> frames; ///< Body and payload, without the routing id.
+    std::uint64_t bytes = 0;            ///< The sum of the frames' sizes: what the rate limit counts.
 };
 
-/// One direction of a session: its queue and loss model.
+/// One direction of a session: its queue, loss model and rate limit.
+///
+/// The delay comes before the rate limit: a message reaches the bucket when its delay has passed. In a first-in
+/// first-out queue with the same delay for every message the two orders deliver at the same times, so this is a link
+/// whose bottleneck is RATE and whose propagation delay is DELAY.
 struct lane {
     std::deque<pending> queue;
     drop_model drops;
+    token_bucket bucket;
     steady::time_point blocked_until{}; ///< After EAGAIN, when to try again.
 };
 
@@ -243,14 +257,23 @@ private:
                            [](const auto& entry) { return entry.second->to_target.queue.size() >= max_queued; });
     }
 
-    /// Time until the earliest queued message is due (or a blocked send may be retried), rounded up to whole
-    /// milliseconds so the loop never wakes just before it and spins.
-    milliseconds poll_wait(steady::time_point now) const {
+    /// When a lane's front message may go: its delay passed, a blocked send may be retried, and the bucket holds it.
+    static steady::time_point ready_at(lane& l, steady::time_point now) {
+        const auto& front = l.queue.front();
+        if (front.due > now) {
+            return front.due; // not at the bucket yet: ask it then
+        }
+        return std::max(l.blocked_until, l.bucket.ready_at(front.bytes, now));
+    }
+
+    /// Time until the earliest queued message may go, rounded up to whole milliseconds so the loop never wakes just
+    /// before it and spins.
+    milliseconds poll_wait(steady::time_point now) {
         auto wake = now + max_poll_wait;
-        for (const auto& [id, s] : sessions_) {
-            for (const lane* l : {&s->to_target, &s->to_client}) {
+        for (auto& [id, s] : sessions_) {
+            for (lane* l : {&s->to_target, &s->to_client}) {
                 if (!l->queue.empty()) {
-                    wake = std::min(wake, std::max(l->queue.front().due, l->blocked_until));
+                    wake = std::min(wake, ready_at(*l, now));
                 }
             }
         }
@@ -323,7 +346,11 @@ private:
             ++dropped_;
             return;
         }
-        l.queue.push_back(pending{now + delay_, std::move(frames)});
+        std::uint64_t bytes = 0;
+        for (const auto& frame : frames) {
+            bytes += frame.size();
+        }
+        l.queue.push_back(pending{now + delay_, std::move(frames), bytes});
     }
 
     session* find_or_open(const std::string& routing_id) {
@@ -335,14 +362,21 @@ private:
             return nullptr;
         }
         const auto index = sessions_seen_++;
+        const auto now = steady::now();
         auto s = std::make_unique<session>(session{
             routing_id,
             zmq::socket_t(context_, zmq::socket_type::dealer),
             peer_id::from_hex(routing_id).value_or(peer_id{}),
             peer_id{},
-            lane{{}, drop_model(opts_.drop, mix_seed(opts_.seed ^ mix_seed(2 * index))), {}},
-            lane{{}, drop_model(opts_.drop, mix_seed(opts_.seed ^ mix_seed(2 * index + 1))), {}},
-            steady::now(),
+            lane{{},
+                 drop_model(opts_.drop, mix_seed(opts_.seed ^ mix_seed(2 * index))),
+                 token_bucket(opts_.rate, now),
+                 {}},
+            lane{{},
+                 drop_model(opts_.drop, mix_seed(opts_.seed ^ mix_seed(2 * index + 1))),
+                 token_bucket(opts_.rate, now),
+                 {}},
+            now,
         });
         configure_common(s->dealer);
         // libzmq reserves routing ids that begin with a zero byte for the ids it makes up itself; a client that set
@@ -366,10 +400,11 @@ private:
         }
     }
 
-    /// Sends due messages in order; stops at the first that the destination cannot take now (EAGAIN).
+    /// Sends due messages in order; stops at the first that must wait for the rate limit or that the destination
+    /// cannot take now (EAGAIN).
     template <typename Send>
     void flush_lane(session& s, lane& l, steady::time_point now, Send send) {
-        while (!l.queue.empty() && l.queue.front().due <= now && l.blocked_until <= now) {
+        while (!l.queue.empty() && ready_at(l, now) <= now) {
             bool sent = false;
             try {
                 sent = send(l.queue.front());
@@ -385,6 +420,7 @@ private:
                 return;
             }
             ++forwarded_;
+            l.bucket.take(l.queue.front().bytes, now);
             l.queue.pop_front();
         }
     }
@@ -424,6 +460,18 @@ private:
     std::uint64_t undeliverable_ = 0;
 };
 
+/// "4M", "4MiB/s", "500K", "1G", "65536": bytes per second in the binary multiples of p2p-peer's --chunk-size.
+std::optional<std::uint64_t> parse_rate(std::string_view text) {
+    if (text.ends_with("/s")) {
+        text.remove_suffix(2);
+    }
+    auto rate = cli::parse_size(text);
+    if (!rate || *rate > token_bucket::max_rate) {
+        return std::nullopt;
+    }
+    return rate;
+}
+
 int run_relay(const relay_options& opts) {
     install_stop_handlers();
     zmq::context_t context;
@@ -432,6 +480,9 @@ int run_relay(const relay_options& opts) {
     std::cout << "relay forwarding to " << r.target() << ", capture " << opts.out;
     if (opts.delay_ms > 0) {
         std::cout << ", delay " << opts.delay_ms << " ms each way";
+    }
+    if (opts.rate > 0) {
+        std::cout << ", rate " << cli::format_rate(static_cast<double>(opts.rate)) << " each way";
     }
     if (opts.drop > 0) {
         std::cout << ", dropping " << opts.drop << " of CHUNK/ACK frames (seed " << opts.seed << ")";
@@ -450,7 +501,8 @@ int run_relay(const relay_options& opts) {
 
 subcommand setup_relay(CLI::App& app) {
     auto opts = std::make_shared<relay_options>();
-    auto* sub = app.add_subcommand("relay", "Forward peer traffic to a target, recording it (and adding delay/loss)");
+    auto* sub = app.add_subcommand(
+        "relay", "Forward peer traffic to a target, recording it (and adding delay, loss or a rate limit)");
     sub->add_option("--listen", opts->listen, "Port to listen on; 0 picks a free one")
         ->required()
         ->check(CLI::Range(0, 65535));
@@ -458,6 +510,14 @@ subcommand setup_relay(CLI::App& app) {
     sub->add_option("--out", opts->out, "Capture file to write (replaced if it exists)")->required();
     sub->add_option("--delay", opts->delay_ms, "Hold every message this many milliseconds, each way")
         ->check(CLI::Range(0, 600000));
+    sub->add_option_function<std::string>(
+           "--rate", [opts](const std::string& text) { opts->rate = parse_rate(text).value_or(0); },
+           "Most bytes per second, each way of each session: 500K, 4M, 1G (binary); 0 (default) is no limit")
+        ->check(CLI::Validator(
+            [](std::string& text) -> std::string {
+                return parse_rate(text) ? std::string() : "must be bytes per second like 65536, 500K, 4M or 1G";
+            },
+            "RATE"));
     sub->add_option("--drop", opts->drop, "Fraction of CHUNK and ACK frames to drop, 0..1")
         ->check(CLI::Range(0.0, 1.0));
     sub->add_option("--seed", opts->seed, "Seed of the drop decisions (same seed, same drops)");
