@@ -92,14 +92,13 @@ void job_table::start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_h
                    {},
                    {},
                    std::move(journal),
-                   journal_key{partial.size, partial.hash, piece_size}},
+                   journal_key{partial.size, partial.hash, piece_size, state_.folder->disk().boot()}},
           resume_hash{transfer, partial});
 }
 
 void job_table::start_journal(std::uint32_t transfer, journal_job work) {
-    const auto first = work.first;
-    const auto count = work.leaves.size();
-    start(std::move(work), journal_write{transfer, first, count});
+    const auto durable = work.durable;
+    start(std::move(work), journal_write{transfer, durable});
 }
 
 void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {
@@ -137,7 +136,7 @@ void job_table::on_job_done(job_result& result, steady_time now) {
             } else if constexpr (std::is_same_v<T, resume_hash>) {
                 state_.downloads->on_resume_hashed(w.transfer, w.partial, result, now);
             } else if constexpr (std::is_same_v<T, journal_write>) {
-                state_.downloads->on_journaled(w.transfer, w.first, w.count, result);
+                state_.downloads->on_journaled(w.transfer, w.durable, result);
             } else {
                 state_.downloads->on_synced(w.transfer, result, now);
             }

@@ -34,7 +34,7 @@ public:
     /// most max_file_size), but for those its journal (nullptr for none) holds.
     void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
                            std::shared_ptr<file_handle> journal, const partial_download& partial);
-    /// Records checked pieces in a download's journal once its partial file is durable.
+    /// Makes a download's first pieces durable and marks them so in its journal.
     void start_journal(std::uint32_t transfer, journal_job work);
     /// A download has every byte: make them durable before it is renamed.
     void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);
@@ -76,8 +76,7 @@ private:
     };
     struct journal_write {
         std::uint32_t transfer = 0;
-        std::uint64_t first = 0; ///< The pieces it records: [first, first + count).
-        std::uint64_t count = 0;
+        std::uint64_t durable = 0; ///< Pieces [0, durable) are durable once it is done.
     };
     using purpose = std::variant<upload_hash, resume_hash, final_sync, journal_write>;
 
