@@ -155,9 +155,14 @@ struct body_packer {
         pk.pack(m.page_count);
         pk.pack_array(static_cast<std::uint32_t>(m.files.size()));
         for (const auto& f : m.files) {
-            pk.pack_array(2);
+            pk.pack_array(3);
             pack_str(pk, f.name, protocol::max_path_bytes, "FILE_LIST name too long");
             pk.pack(f.size);
+            if (f.root) {
+                pack_digest(pk, *f.root);
+            } else {
+                pk.pack_nil();
+            }
         }
     }
     void operator()(const request& m) {
@@ -290,8 +295,9 @@ public:
         return name;
     }
 
-    digest hash(const char* field) {
-        const auto& o = next();
+    digest hash(const char* field) { return digest_of(next(), field); }
+
+    digest digest_of(const msgpack::object& o, const char* field) {
         if (o.type != msgpack::type::BIN) {
             fail(decode_errc::wrong_field_type, where(field) + "expected bin");
         }
@@ -335,8 +341,8 @@ public:
             if (entry.type != msgpack::type::ARRAY) {
                 fail(decode_errc::wrong_field_type, where(field) + "entry is not an array");
             }
-            if (entry.via.array.size != 2) {
-                fail(decode_errc::wrong_arity, where(field) + "entry takes 2 fields");
+            if (entry.via.array.size != 3) {
+                fail(decode_errc::wrong_arity, where(field) + "entry takes 3 fields");
             }
             const auto& size = entry.via.array.ptr[1];
             auto name = string_of(entry.via.array.ptr[0], field, protocol::max_path_bytes);
@@ -344,7 +350,12 @@ public:
             if (size.type != msgpack::type::POSITIVE_INTEGER) {
                 fail(decode_errc::wrong_field_type, where(field) + "size is not an unsigned integer");
             }
-            out.push_back(file_entry{std::move(name), size.via.u64});
+            const auto& root = entry.via.array.ptr[2];
+            std::optional<digest> known;
+            if (root.type != msgpack::type::NIL) {
+                known = digest_of(root, field); // nil: the holder has not hashed this version yet
+            }
+            out.push_back(file_entry{std::move(name), size.via.u64, known});
         }
         return out;
     }

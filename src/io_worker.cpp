@@ -2,6 +2,8 @@
 #include "p2p/io_worker.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,11 +11,29 @@
 
 namespace p2p {
 
-io_worker::io_worker() : event_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+namespace {
+
+/// Best effort: a thread that cannot lower its priority still does its work.
+void lower_this_thread_priority() {
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    [[maybe_unused]] int nice = ::setpriority(PRIO_PROCESS, tid, 19);
+    // ioprio_set(IOPRIO_WHO_PROCESS, tid, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7)): glibc has no wrapper.
+    constexpr int who_process = 1, class_best_effort = 2, class_shift = 13, lowest = 7;
+    [[maybe_unused]] long io = ::syscall(SYS_ioprio_set, who_process, tid, (class_best_effort << class_shift) | lowest);
+}
+
+} // namespace
+
+io_worker::io_worker(bool low_priority) : event_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (!event_) {
         throw std::system_error(errno, std::generic_category(), "eventfd");
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this, low_priority] {
+        if (low_priority) {
+            lower_this_thread_priority();
+        }
+        run();
+    });
 }
 
 io_worker::~io_worker() {

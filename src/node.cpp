@@ -256,11 +256,13 @@ void node::hang_up(core::link_id link_number) {
 }
 
 void node::start_job(core::job_id id, core::job work) {
-    worker_.submit(id, std::move(work));
+    const auto* hash = std::get_if<core::hash_job>(&work);
+    (hash != nullptr && hash->background ? background_worker_ : worker_).submit(id, std::move(work));
 }
 
 void node::cancel_job(core::job_id id) {
-    worker_.cancel(id);
+    worker_.cancel(id); // ids are unique across both workers: the one that does not have it ignores it
+    background_worker_.cancel(id);
 }
 
 void node::emit(event e) {
@@ -281,12 +283,13 @@ void node::send_beacon(std::span<const std::uint8_t> datagram) {
 // The loop
 
 void node::poll_once() {
-    // Item order: pipe, router, worker, lookups, [watch], [beacons].
+    // Item order: pipe, router, worker, lookups, background worker, [watch], [beacons].
     items_.clear();
     items_.push_back({pipe_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({nullptr, worker_.notify_fd(), ZMQ_POLLIN, 0});
     items_.push_back({nullptr, lookups_.notify_fd(), ZMQ_POLLIN, 0});
+    items_.push_back({nullptr, background_worker_.notify_fd(), ZMQ_POLLIN, 0});
     const bool watching = folder_.watch_fd() >= 0;
     if (watching) {
         items_.push_back({nullptr, folder_.watch_fd(), ZMQ_POLLIN, 0});
@@ -352,7 +355,12 @@ void node::poll_once() {
             }
         }
     }
-    if (watching && (items_[4].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
+    if (items_[4].revents & ZMQ_POLLIN) {
+        for (auto& result : background_worker_.take_results()) {
+            core_->on_job_done(std::move(result), clock::now());
+        }
+    }
+    if (watching && (items_[5].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
         core_->on_folder_changed(clock::now());
     }
     if (beacons_ && (items_[beacon_item].revents & ZMQ_POLLIN)) {

@@ -27,6 +27,36 @@ namespace p2p {
 
 namespace {
 
+/// /proc/sys/kernel/random/boot_id ("8-4-4-4-12" hex digits) as 16 bytes; all zero when it cannot be read, and then
+/// only journal records marked durable are trusted.
+core::boot_id read_boot_id() {
+    core::boot_id out{};
+    std::FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f == nullptr) {
+        return out;
+    }
+    char text[64] = {};
+    const bool read = std::fgets(text, sizeof text, f) != nullptr;
+    std::fclose(f);
+    std::size_t digits = 0;
+    for (const char* c = text; read && *c != '\0' && *c != '\n' && digits < 2 * out.size(); ++c) {
+        int value = -1;
+        if (*c >= '0' && *c <= '9') {
+            value = *c - '0';
+        } else if (*c >= 'a' && *c <= 'f') {
+            value = *c - 'a' + 10;
+        } else if (*c == '-') {
+            continue;
+        }
+        if (value < 0) {
+            return core::boot_id{};
+        }
+        out[digits / 2] = static_cast<std::uint8_t>(out[digits / 2] << 4 | value);
+        ++digits;
+    }
+    return digits == 2 * out.size() ? out : core::boot_id{};
+}
+
 constexpr std::string_view meta_magic = "p2p-partial 1";
 
 std::string errno_text(int err) {
@@ -184,7 +214,7 @@ std::string partial_journal_name(std::string_view name) {
     return partial_file_name(name) + ".journal";
 }
 
-posix_folder::posix_folder(const std::filesystem::path& folder) : path_(folder) {
+posix_folder::posix_folder(const std::filesystem::path& folder) : path_(folder), boot_(read_boot_id()) {
     std::error_code ec;
     if (!std::filesystem::exists(path_, ec)) {
         std::filesystem::create_directories(path_, ec);

@@ -100,8 +100,8 @@ beacon plain(std::uint64_t id, std::uint16_t port = 6000) {
 
 TEST_CASE("beacon encodes to its documented bytes", "[beacon][codec]") {
     auto b = plain(0x0102030405060708, 0x1234);
-    b.protocol_version = 5;
-    const auto expected = bytes_of({'P', '2', 'P', 'B', 1, 0, 0x12, 0x34, 0, 0, 0, 5, 1, 2, 3, 4, 5, 6, 7, 8});
+    b.protocol_version = 6;
+    const auto expected = bytes_of({'P', '2', 'P', 'B', 1, 0, 0x12, 0x34, 0, 0, 0, 6, 1, 2, 3, 4, 5, 6, 7, 8});
     CHECK(encode_beacon(b) == expected);
     CHECK(decode_beacon(expected) == b);
 

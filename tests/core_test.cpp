@@ -549,13 +549,77 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
         step(g, 500ms);
         g.folder.rewrite("slow.bin", std::string(static_cast<std::size_t>(i) + 2, 'b'));
         g.core->on_folder_changed(g.now);
-        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100}});
+        // (listed with the root of the version it served: hashed for that REQUEST)
+        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100, root_of(std::string(2100, 'x'))}});
     }
     g.from(asker, request{2, "slow.bin", 0, 1024, 1});
     const auto refused = g.out.sent_to<not_found>(asker);
     REQUIRE(refused.size() == 1);
     CHECK(refused[0].reason.find("still being written") != std::string::npos);
-    CHECK(g.out.sent_to<file_list>(asker).size() == 2);
+    CHECK(g.out.sent_to<file_list>(asker).size() == 3); // the first, the settled rewrite, then its root
+}
+
+TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its root, and a new version re-announced",
+          "[core][settle][manifest]") {
+    const auto v1 = patterned_bytes(3 * 1024 * 1024 + 5, 1);
+    stepped_core g({}, {{"a.bin", v1}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    // (sent_to moves the messages out: each phase reads what was sent and clears the record)
+    const auto lists_sent = [&] {
+        auto lists = g.out.sent_to<file_list>(asker);
+        g.out.sends.clear();
+        return lists;
+    };
+    auto lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size()}}); // not hashed yet: no root
+
+    // Nobody asked for it, yet its hash is under way, marked as background work (low priority in the node).
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1);
+    const auto* hash = std::get_if<core::hash_job>(&g.out.jobs[0].second);
+    REQUIRE(hash != nullptr);
+    CHECK(hash->background);
+    CHECK(hash->name == "a.bin");
+    g.finish_job(0);
+    // Its root goes out in a new list shortly after (one list change for a burst of hashes).
+    CHECK(lists_sent().empty());
+    step(g, core::folder_view::root_announce_delay);
+    lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size(), root_of(v1)}});
+
+    // The first REQUEST is answered at once: OFFER, no job, nothing read to hash.
+    const auto read_before = g.core->stats().hash_bytes_read;
+    g.from(asker, request{1, "a.bin", 0, 64 * 1024, 1});
+    CHECK(g.out.jobs.size() == 1); // still only the finished background one
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].root == root_of(v1));
+    CHECK(g.core->stats().hash_bytes_read == read_before);
+    g.from(asker, cancel_transfer{1, "enough"});
+
+    // Rewritten with other bytes of the same size: once it settles, its entry loses the old root (the new version
+    // is listed before it is hashed), then the new root is announced.
+    auto v2 = v1;
+    v2[v2.size() / 2] ^= 0x55;
+    g.folder.rewrite("a.bin", v2);
+    g.core->on_folder_changed(g.now);
+    step(g, 1500ms); // the rescan delay and the settle time
+    lists = lists_sent();
+    REQUIRE_FALSE(lists.empty());
+    CHECK(lists.back().files == std::vector<file_entry>{{"a.bin", v2.size()}});
+    REQUIRE(g.out.jobs.size() == 2);
+    hash = std::get_if<core::hash_job>(&g.out.jobs[1].second);
+    REQUIRE(hash != nullptr);
+    CHECK(hash->background);
+    g.finish_job(1);
+    step(g, core::folder_view::root_announce_delay);
+    lists = lists_sent();
+    REQUIRE(lists.size() == 1);
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v2.size(), root_of(v2)}});
+    CHECK(root_of(v2) != root_of(v1));
 }
 
 TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
@@ -693,13 +757,15 @@ std::size_t run_journal_writes(stepped_core& g, std::set<std::size_t>& ran) {
     return count;
 }
 
-/// The leaves a download's journal in `folder` holds for the file of `m`.
+/// The leaves a download's journal in `folder` vouches for, for the file of `m`, on the folder's boot.
 std::vector<digest> journal_of(sim::memory_folder& folder, const std::string& name, const manifest& m) {
     auto* journal = folder.journal(name);
     if (journal == nullptr) {
         return {};
     }
-    return core::read_journal(*journal, core::journal_key{m.size, m.root, m.piece_size}, m.leaves.size());
+    return core::read_journal(*journal, core::journal_key{m.size, m.root, m.piece_size, folder.boot_now},
+                              m.leaves.size())
+        .leaves;
 }
 
 std::string read_all(core::file_handle& file) {
@@ -825,6 +891,46 @@ TEST_CASE("core a resumed download re-reads only the pieces after its journal, a
     CHECK(second.folder.journal("f.bin") == nullptr); // gone with its partial file
 }
 
+TEST_CASE("core a killed download's journal vouches for every checked piece, after a reboot only for synced ones",
+          "[core][journal]") {
+    constexpr std::uint32_t mib = 1u << 20;
+    constexpr std::uint32_t chunk_size = 256 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 14), 0, chunk_size);
+    const std::uint64_t held = 6 * mib + 2 * chunk_size; // 6 pieces and half of the 7th
+
+    stepped_core first;
+    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
+    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
+    first.from(h.id, h.offer_for(transfer));
+    first.from(h.id, h.page_for(transfer));
+    h.send_chunks(first, transfer, 0, std::nullopt, held);
+    // Only the first sync ran (it made the 2 pieces recorded when it started durable); the second, asked for when
+    // it came back, never does: the process is killed now, with 6 pieces checked.
+    REQUIRE(std::holds_alternative<core::journal_job>(first.out.jobs.at(0).second));
+    CHECK(std::get<core::journal_job>(first.out.jobs[0].second).durable == 2);
+    first.finish_job(0);
+    const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
+    CHECK(journal_of(first.folder, "f.bin", h.m) == six);
+
+    const auto resume_reads = [&](const core::boot_id& boot) {
+        stepped_core next;
+        next.folder.boot_now = boot;
+        copy_partial(first.folder, next.folder, "f.bin");
+        next.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+        next.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, next.now);
+        REQUIRE(next.out.jobs.size() == 1); // the resume hash
+        auto& [id, work] = next.out.jobs[0];
+        return core::run_job(id, work, [] { return false; }).bytes_read;
+    };
+    // The same boot: the page cache still holds what the killed process wrote, so every record is true.
+    CHECK(resume_reads(first.folder.boot_now) == held - 6 * mib);
+    // Another boot: the bytes of pieces 2 to 5 may never have reached the disk; only the synced 2 are trusted.
+    CHECK(resume_reads(core::boot_id{9, 9, 9}) == held - 2 * mib);
+    // No boot known: the same.
+    CHECK(resume_reads(core::boot_id{}) == held - 2 * mib);
+}
+
 TEST_CASE("core a bad piece after journaled ones is never journaled, and a resume fetches it again",
           "[core][journal]") {
     constexpr std::uint32_t mib = 1u << 20;
@@ -852,9 +958,10 @@ TEST_CASE("core a bad piece after journaled ones is never journaled, and a resum
     const std::vector<digest> six(h.m.leaves.begin(), h.m.leaves.begin() + 6);
     CHECK(journal_of(first.folder, "f.bin", h.m) == six);
 
-    // Piece 6 arrives damaged on disk after the journal (a bad sector, a crash mid-write): the resume reads it,
-    // its leaf does not match, and it is fetched again; the journal never named it.
-    h.send_chunks(first, transfer, 6 * mib, std::nullopt, 7 * mib);
+    // Half of piece 6 arrives, and is damaged on disk after the journal (a crash mid-write, a bad sector): the
+    // resume reads it, the piece's leaf does not match once it is complete, and it is fetched again; the journal
+    // never named it (only complete, checked pieces are recorded).
+    h.send_chunks(first, transfer, 6 * mib, std::nullopt, 6 * mib + 2 * chunk_size);
     first.core->on_command(command::cancel{1}, first.now);
     stepped_core second;
     copy_partial(first.folder, second.folder, "f.bin");
@@ -865,9 +972,10 @@ TEST_CASE("core a bad piece after journaled ones is never journaled, and a resum
     second.finish_job(0);
     auto asked = second.out.sent_to<request>(h.id);
     REQUIRE(asked.size() == 1);
-    CHECK(asked[0].offset == 7 * mib);
+    CHECK(asked[0].offset == 6 * mib + 2 * chunk_size);
     second.from(h.id, h.offer_for(asked[0].transfer));
     second.from(h.id, h.page_for(asked[0].transfer));
+    h.send_chunks(second, asked[0].transfer, 6 * mib + 2 * chunk_size, std::nullopt, 7 * mib);
     // The damaged piece is asked for again, and only it and what follows.
     asked = second.out.sent_to<request>(h.id);
     REQUIRE(asked.size() == 2);
@@ -885,7 +993,7 @@ TEST_CASE("core a bad piece after journaled ones is never journaled, and a resum
     REQUIRE(done);
     INFO(done->error);
     CHECK(done->ok);
-    CHECK(done->rechecked == mib); // piece 6 only
+    CHECK(done->rechecked == 2 * chunk_size); // half of piece 6 only
     CHECK(second.folder.file("f.bin")->bytes() == h.bytes);
 }
 
@@ -900,10 +1008,11 @@ TEST_CASE("core a journal write that fails leaves the journal empty and the down
     g.from(h.id, h.offer_for(transfer));
     g.from(h.id, h.page_for(transfer));
     std::set<std::size_t> ran;
-    g.folder.sync_errors = true; // the partial file cannot be made durable: nothing may be recorded
+    g.folder.sync_errors = true; // the partial file cannot be made durable: a write-back error may lose bytes
     h.send_chunks(g, transfer, 0, std::nullopt, 4 * mib);
+    CHECK_FALSE(journal_of(g.folder, "f.bin", h.m).empty()); // recorded as checked, before any sync
     CHECK(run_journal_writes(g, ran) == 1);
-    CHECK(journal_of(g.folder, "f.bin", h.m).empty());
+    CHECK(journal_of(g.folder, "f.bin", h.m).empty()); // the failed sync took back what was not durable
     g.folder.sync_errors = false;
     h.send_chunks(g, transfer, 4 * mib, std::nullopt);
     CHECK(run_journal_writes(g, ran) == 0); // given up for this download: a resume re-reads instead

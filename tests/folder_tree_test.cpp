@@ -52,10 +52,16 @@ core::place_result download_into(posix_folder& folder, const std::string& name, 
 }
 
 /// Every entry under a folder, recursively, as relative paths (hidden ones too).
+/// The user's files and folders under root; the peer's own state (.p2p/: its id, the manifests of what it shares)
+/// is not one of them.
 std::vector<std::string> tree_of(const fs::path& root) {
     std::vector<std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-        out.push_back(fs::relative(e.path(), root).string());
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+        if (it->path().filename() == ".p2p" && it.depth() == 0) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        out.push_back(fs::relative(it->path(), root).string());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -212,18 +218,21 @@ TEMPLATE_TEST_CASE("folder tree a file three folders down transfers byte for byt
     peer holder(ctx, oh), getter(ctx, og);
     REQUIRE(getter.connect(holder.endpoint()).ok);
     REQUIRE(getter.peers().size() == 1);
-    CHECK(getter.peers()[0].files == std::vector<file_entry>{{"one/two/three/f.bin", bytes.size()}});
+    CHECK(names_and_sizes(getter.peers()[0].files) == listing{{"one/two/three/f.bin", bytes.size()}});
 
     auto done = getter.download({"one/two/three/f.bin", "", {}, {}});
     INFO(done.error);
     REQUIRE(done.ok);
     CHECK(file_holds(dg / "one/two/three/f.bin", bytes));
     CHECK(tree_of(dg.path()) == std::vector<std::string>{"one", "one/two", "one/two/three", "one/two/three/f.bin"});
-    // The getter shares what it got, under the same name.
+    // The getter shares what it got, under the same name and with the root it checked every piece against
+    // (listed at once: it has nothing to hash).
     REQUIRE(eventually(holder, [&] {
         auto peers = holder.peers();
-        return !peers.empty() && peers[0].files == std::vector<file_entry>{{"one/two/three/f.bin", bytes.size()}};
+        return !peers.empty() &&
+               peers[0].files == std::vector<file_entry>{{"one/two/three/f.bin", bytes.size(), root_of_bytes(bytes)}};
     }));
+    CHECK(getter.stats().hash_jobs == 0);
 }
 
 TEMPLATE_TEST_CASE("folder tree a file made in a new subfolder reaches connected peers", "[folder_tree][net]", inproc,
@@ -241,7 +250,7 @@ TEMPLATE_TEST_CASE("folder tree a file made in a new subfolder reaches connected
     auto changed = wait_event<peer_files_changed>(
         a, [&](const auto& e) { return e.id == b.id() && !e.files.empty(); }, 5000ms);
     REQUIRE(changed);
-    CHECK(changed->files == std::vector<file_entry>{{"new/inner/x.txt", 3}});
+    CHECK(names_and_sizes(changed->files) == listing{{"new/inner/x.txt", 3}});
 
     // And a later file in that folder, now watched.
     write_file(db / "new/inner/y.txt", "y");

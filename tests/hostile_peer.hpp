@@ -34,7 +34,7 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 5;
+inline constexpr int version = 6;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
                      ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15;
 } // namespace wire
@@ -72,9 +72,10 @@ inline std::string file_list(std::uint64_t version, std::uint32_t page, std::uin
         pk.pack(page_count);
         pk.pack_array(static_cast<std::uint32_t>(files.size()));
         for (const auto& [name, size] : files) {
-            pk.pack_array(2);
+            pk.pack_array(3);
             pack_str(pk, name);
             pk.pack(size);
+            pk.pack_nil(); // root not known
         }
     });
 }

@@ -67,14 +67,14 @@ TEMPLATE_TEST_CASE("node two peers handshake and list each other's files", "[nod
     REQUIRE(from_a.size() == 1);
     CHECK(from_a[0].id == b.id());
     CHECK(from_a[0].address == display_address(b.endpoint()));
-    CHECK(from_a[0].files == std::vector<file_entry>{{"b.txt", 6}});
+    CHECK(names_and_sizes(from_a[0].files) == listing{{"b.txt", 6}});
 
     REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
     auto from_b = b.peers();
     CHECK(from_b[0].id == a.id());
     // The listen endpoint, never the ephemeral port the connection came from.
     CHECK(from_b[0].address == display_address(a.endpoint()));
-    CHECK(from_b[0].files == std::vector<file_entry>{{"a.txt", 5}});
+    CHECK(names_and_sizes(from_b[0].files) == listing{{"a.txt", 5}});
 }
 
 TEMPLATE_TEST_CASE("node three peers in a ring list the other two with their endpoints", "[node][net]", inproc, tcp) {
@@ -113,6 +113,33 @@ TEMPLATE_TEST_CASE("node three peers in a ring list the other two with their end
     }
 }
 
+TEMPLATE_TEST_CASE("node a peer lists the root of each file it shares, and a changed file's new root",
+                   "[node][net][manifest]", inproc, tcp) {
+    zmq::context_t ctx;
+    temp_dir da, db;
+    const auto v1 = random_bytes(200000, 3);
+    write_file(db / "f.bin", v1);
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+    REQUIRE(a.connect(b.endpoint()).ok);
+    const auto listed_with = [&](const digest& root) {
+        return eventually(
+            a,
+            [&] {
+                const auto peers = a.peers();
+                return peers.size() == 1 && peers[0].files.size() == 1 && peers[0].files[0].root == root;
+            },
+            5000ms);
+    };
+    // Nobody asked for the file: b hashed it on its own and listed the root `p2p-peer hash` gives.
+    CHECK(listed_with(root_of_bytes(v1)));
+    auto v2 = v1;
+    v2[1000] ^= 0x01;
+    write_file(db / "f.bin", v2);
+    CHECK(listed_with(root_of_bytes(v2)));
+    CHECK(b.stats().hash_jobs == 2); // once per version
+}
+
 TEMPLATE_TEST_CASE("node file added to the folder reaches connected peers within 2 s", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da, db;
@@ -124,7 +151,7 @@ TEMPLATE_TEST_CASE("node file added to the folder reaches connected peers within
     auto changed = wait_event<peer_files_changed>(
         a, [&](const auto& e) { return e.id == b.id() && !e.files.empty(); }, 2000ms);
     REQUIRE(changed);
-    CHECK(changed->files == std::vector<file_entry>{{"new.bin", 3}});
+    CHECK(names_and_sizes(changed->files) == listing{{"new.bin", 3}});
 
     fs::remove(db / "new.bin");
     auto removed = wait_event<peer_files_changed>(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "p2p/codec.hpp"
+#include "p2p/manifest.hpp"
 #include "p2p/peer.hpp"
 #include "p2p/unique_fd.hpp"
 
@@ -182,6 +183,27 @@ inline std::string read_file(const fs::path& path) {
 }
 
 /// Whether the file holds exactly these bytes; compares without printing megabytes of binary on a mismatch.
+/// A list as a user reads it in choice 2: names and sizes. (Roots come in once the holder has hashed a file, so a
+/// list seen right after a connect may have them or not.)
+inline std::vector<std::pair<std::string, std::uint64_t>> names_and_sizes(const std::vector<file_entry>& files) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    for (const auto& f : files) {
+        out.emplace_back(f.name, f.size);
+    }
+    return out;
+}
+using listing = std::vector<std::pair<std::string, std::uint64_t>>;
+
+/// The file id of bytes in memory (what `p2p-peer hash` prints for them).
+inline digest root_of_bytes(const std::string& bytes) {
+    const read_at_function read = [&](void* into, std::size_t size, std::uint64_t offset) -> ssize_t {
+        const auto n = std::min<std::uint64_t>(size, bytes.size() - offset);
+        std::memcpy(into, bytes.data() + offset, n);
+        return static_cast<ssize_t>(n);
+    };
+    return build_manifest(read, bytes.size())->root;
+}
+
 inline bool file_holds(const fs::path& path, const std::string& bytes) {
     return read_file(path) == bytes;
 }

@@ -21,7 +21,9 @@ namespace p2p {
 
 class io_worker {
 public:
-    io_worker();
+    /// `low_priority`: the thread runs at nice 19 and the lowest best-effort I/O priority, for work nobody waits
+    /// for yet (hashing settled files ahead of their first REQUEST).
+    explicit io_worker(bool low_priority = false);
     ~io_worker();
     io_worker(const io_worker&) = delete;
     io_worker& operator=(const io_worker&) = delete;

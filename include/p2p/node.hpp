@@ -124,6 +124,7 @@ private:
     std::string endpoint_;
     posix_folder folder_;
     io_worker worker_;
+    io_worker background_worker_{true}; ///< Hashes nobody waits for yet (hash_job::background).
     chunk_pool chunk_pool_;
     std::unique_ptr<capture_writer> capture_;
     std::optional<curve_keypair> keys_;      ///< Secure mode only.

@@ -43,6 +43,7 @@ public:
     /// files past max_files; not our own .p2p files).
     std::size_t skipped() const { return skipped_; }
     bool watching_everything() const override { return watching_everything_; }
+    core::boot_id boot() const override { return boot_; }
 
     std::optional<std::vector<core::folder_entry>> scan() override;
     std::variant<core::opened_file, std::string> open_shared(std::string_view name) override;
@@ -81,6 +82,7 @@ private:
     unique_fd watch_;
     std::size_t skipped_ = 0;
     bool watching_everything_ = true;
+    core::boot_id boot_{}; ///< Read once: it cannot change while we run.
     std::shared_ptr<manifest_store> manifests_;
     bool manifests_tried_ = false; ///< Opened (or failed to open, said once) already.
     /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).

@@ -15,8 +15,9 @@ namespace p2p::protocol {
 /// whether the sender is a one-shot client (it shares nothing and is no member of the other's peer list). 4: names are
 /// relative paths ("sub/a.txt"), so folders with subfolders are shared. 5: files are addressed by the root of a BLAKE3
 /// manifest (OFFER carries root and piece size, GET_MANIFEST/MANIFEST carry the leaves) and every piece is checked
-/// when it is complete, instead of one BLAKE2b over the whole file at the end.
-inline constexpr std::uint32_t version = 5;
+/// when it is complete, instead of one BLAKE2b over the whole file at the end. 6: FILE_LIST entries carry the file's
+/// root where the holder knows it (nil until it has hashed that version).
+inline constexpr std::uint32_t version = 6;
 
 /// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;
@@ -51,8 +52,8 @@ inline constexpr std::uint32_t default_chunk_size = 1u << 20;
 inline constexpr std::uint32_t max_window = 64;
 
 /// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 1024-byte names fits (each entry
-/// at most 1 + 3 + 1024 + 9 bytes: 1,037,000 bytes for 1000 of them, plus the head).
-inline constexpr std::size_t max_body_bytes = 1040u << 10;
+/// at most 1 + 3 + 1024 + 9 + 2 + 32 bytes: 1,071,000 bytes for 1000 of them, plus the head).
+inline constexpr std::size_t max_body_bytes = 1056u << 10;
 /// Largest frame of any kind; handed to ZMQ_MAXMSGSIZE so libzmq drops bigger ones before allocating.
 inline constexpr std::size_t max_frame_bytes = max_chunk_size + (64u << 10);
 

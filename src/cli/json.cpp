@@ -68,7 +68,11 @@ std::string dump(const json& value) {
 }
 
 json file_json(const file_entry& file) {
-    return {{"name", file.name}, {"size", file.size}};
+    json out{{"name", file.name}, {"size", file.size}};
+    if (file.root) {
+        out["root"] = to_hex(*file.root); // what `p2p-peer hash` prints for it; absent until the holder hashed it
+    }
+    return out;
 }
 
 json files_json(const std::vector<file_entry>& files) {

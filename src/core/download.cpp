@@ -36,6 +36,7 @@ void download::resume_from(const partial_download& partial, const job_result& re
         resumed_from = partial.length;
         rechecked = result.bytes_read;
         journaled_ = result.journaled; // kept only when the OFFER is of the same version (accept_offer)
+        durable_ = result.journal_durable;
     } else {
         resumed_from = 0; // an unreadable partial: start from zero, it will be replaced
     }
@@ -97,19 +98,26 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
     // The journal's records stay only while the bytes they describe do.
     if (!(partial_ && next_ > 0)) {
         journaled_ = 0;
-    }
-    if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
-        auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
-        journal_ = std::move(*opened_journal);
-    } else {
-        // Not fatal: without a journal a resume re-reads the whole partial file, as it did before journals.
-        journal_.reset();
-        journaled_ = 0;
+        durable_ = 0;
     }
     offered_ = true;
     size_ = o.size;
     root_ = o.root;
     piece_size_ = o.piece_size;
+    boot_ = disk.boot();
+    if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
+        auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
+        journal_ = std::move(*opened_journal);
+        // The records kept are this boot's from now on (those of another boot were cut to the durable ones).
+        if (journaled_ > 0 && mark_durable(*journal_, key(), durable_)) {
+            journal_.reset();
+        }
+    }
+    if (!journal_) {
+        // Not fatal: without a journal a resume re-reads the whole partial file, as it did before journals.
+        journaled_ = 0;
+        durable_ = 0;
+    }
     chunk_size_ = o.chunk_size;
     phase_ = phase::receiving;
     close_last_piece();
@@ -127,6 +135,14 @@ download::bad_piece download::go_back(std::uint64_t index) {
     const bad_piece bad{index, index >= resumed_pieces_};
     computed_.resize(static_cast<std::size_t>(index));
     checked_ = std::min(checked_, index);
+    if (index < journaled_) {
+        // (Only a journal that vouched for bytes that are not there: records must never outlive their piece.)
+        journaled_ = index;
+        durable_ = std::min(durable_, index);
+        if (journal_ && journal_->truncate(journal_header_bytes + index * journal_record_bytes)) {
+            journal_.reset();
+        }
+    }
     resumed_pieces_ = std::min(resumed_pieces_, index);
     piece_hasher_.reset();
     next_ = index * piece_size_;
@@ -157,6 +173,13 @@ std::optional<download::bad_piece> download::check_pieces() {
         phase_ = phase::finishing;
     }
     return std::nullopt;
+}
+
+std::shared_ptr<const manifest> download::checked_manifest() const {
+    if (!offered_ || checked_ < piece_count() || computed_.size() != piece_count()) {
+        return nullptr;
+    }
+    return std::make_shared<const manifest>(manifest{size_, piece_size_, computed_, root_});
 }
 
 bool download::needs_manifest() const {
@@ -270,30 +293,43 @@ bool download::store(const chunk& c, std::string& error) {
     return true;
 }
 
-std::optional<journal_job> download::next_journal_write(std::uint64_t min_pieces) {
+std::optional<std::string> download::record_checked_pieces() {
     // Only complete pieces: a resume cuts the partial file by whole pieces, and a short last one ends the download.
     const auto recordable = std::min<std::uint64_t>(checked_, size_ / std::max<std::uint32_t>(piece_size_, 1));
-    if (phase_ != phase::receiving || !journal_ || journal_busy_ || recordable < journaled_ + min_pieces) {
+    if (!journal_ || recordable <= journaled_) {
+        return std::nullopt;
+    }
+    const auto* first = computed_.data() + journaled_;
+    if (auto problem = write_journal(*journal_, key(), journaled_, first, recordable - journaled_)) {
+        journal_.reset(); // a resume re-reads what the records written so far do not cover
+        return problem;
+    }
+    journaled_ = recordable;
+    return std::nullopt;
+}
+
+std::optional<journal_job> download::next_journal_write(std::uint64_t min_pieces) {
+    if (phase_ != phase::receiving || !journal_ || journal_busy_ || journaled_ < durable_ + min_pieces) {
         return std::nullopt;
     }
     journal_busy_ = true;
-    const auto unrecorded = computed_.begin() + static_cast<std::ptrdiff_t>(journaled_);
-    return journal_job{file_, journal_, journal_key{size_, root_, piece_size_}, journaled_,
-                       std::vector<digest>(unrecorded, computed_.begin() + static_cast<std::ptrdiff_t>(recordable))};
+    return journal_job{file_, journal_, key(), journaled_};
 }
 
-void download::journal_written(std::uint64_t first, std::uint64_t count, bool ok) {
+void download::journal_written(std::uint64_t durable, bool ok) {
     journal_busy_ = false;
     if (!ok) {
-        // A disk that cannot sync or write it now would most likely fail again: the records written so far stay
-        // true, and a resume re-reads the rest.
+        // A failed sync may have dropped written bytes (the kernel marks pages clean after a write-back error), so
+        // records past the durable ones are not true even on this boot: the block says so (boot unknown). A disk
+        // that cannot sync now would most likely fail again: the journal is given up, and a resume re-reads.
+        auto unknown_boot = key();
+        unknown_boot.boot = boot_id{};
+        [[maybe_unused]] auto marked = mark_durable(*journal_, unknown_boot, durable_);
         journal_.reset();
         return;
     }
-    // Checked pieces stay checked (a bad piece is always one after them), so the records stay true.
-    if (first == journaled_) {
-        journaled_ = first + count;
-    }
+    // Synced pieces stay synced (a bad piece is always one after the checked ones).
+    durable_ = std::max(durable_, std::min(durable, journaled_));
 }
 
 std::optional<std::string> download::finish(folder_io& disk, download_errc& code) {

@@ -415,6 +415,10 @@ void download_table::fail(download& d, download_errc code, std::string error, so
 }
 
 void download_table::journal_pieces(download& d) {
+    if (auto problem = d.record_checked_pieces()) {
+        log(log_level::debug, "journal of ", escape_for_terminal(d.name()), " not written (", *problem,
+            "); a resume will re-read its partial file");
+    }
     const auto min_pieces =
         std::max<std::uint64_t>(1, journal_batch(d.size()) / std::max<std::uint32_t>(d.piece_size(), 1));
     if (auto work = d.next_journal_write(min_pieces)) {
@@ -422,8 +426,7 @@ void download_table::journal_pieces(download& d) {
     }
 }
 
-void download_table::on_journaled(std::uint32_t transfer, std::uint64_t first, std::uint64_t count,
-                                  const job_result& result) {
+void download_table::on_journaled(std::uint32_t transfer, std::uint64_t durable, const job_result& result) {
     auto* d = find(transfer);
     if (d == nullptr) {
         return;
@@ -432,7 +435,7 @@ void download_table::on_journaled(std::uint32_t transfer, std::uint64_t first, s
         log(log_level::debug, "journal of ", escape_for_terminal(d->name()), " not written (", result.error,
             "); a resume will re-read its partial file");
     }
-    d->journal_written(first, count, result.ok);
+    d->journal_written(durable, result.ok);
     journal_pieces(*d); // pieces checked meanwhile
 }
 
@@ -457,7 +460,7 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
         fail(*d, code, *problem, source_state::ended, now);
         return;
     }
-    state_.folder->landed(d->local_name(), now); // list the new file to everyone now
+    state_.folder->landed(d->local_name(), d->checked_manifest(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     download_finished done{d->op(),           d->name(),       true,    download_errc::none, "", d->source, d->size(),
                            d->bytes_received, d->resumed_from, seconds, d->rechecked};

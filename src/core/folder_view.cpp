@@ -23,25 +23,32 @@ void folder_view::on_changed(steady_time now) {
     }
 }
 
-void folder_view::landed(std::string_view name, steady_time now) {
+void folder_view::landed(std::string_view name, std::shared_ptr<const manifest> m, steady_time now) {
     if (shared_) {
-        landed_.emplace(name);
+        landed_.insert_or_assign(std::string(name), std::move(m));
         rescan_at_ = rescan_at_ ? std::min(*rescan_at_, now) : now;
     }
 }
 
 std::optional<steady_time> folder_view::next_deadline() const {
-    if (rescan_at_ && settle_at_) {
-        return std::min(*rescan_at_, *settle_at_);
+    std::optional<steady_time> next;
+    for (const auto& due : {rescan_at_, settle_at_, announce_at_}) {
+        if (due) {
+            next = next ? std::min(*next, *due) : *due;
+        }
     }
-    return rescan_at_ ? rescan_at_ : settle_at_;
+    return next;
 }
 
 bool folder_view::on_deadline(steady_time now) {
     const bool scan_due = rescan_at_ && now >= *rescan_at_;
     const bool settle_due = settle_at_ && now >= *settle_at_;
+    const bool announce_due = announce_at_ && now >= *announce_at_;
+    if (announce_due) {
+        announce_at_.reset();
+    }
     if (!scan_due && !settle_due) {
-        return false;
+        return announce_due && rebuild_list(false);
     }
     if (scan_due) {
         rescan_at_.reset();
@@ -74,7 +81,14 @@ bool folder_view::settle_if_due(seen_file& f, std::string_view name, steady_time
     f.settled = file_entry{std::string(name), f.stat.size};
     f.settled_stat = f.stat;
     f.changing_since.reset();
+    settled(std::string(name), f.stat);
     return was_listed;
+}
+
+void folder_view::settled(const std::string& name, const file_stat& stat) {
+    if (cached_manifest(name, stat) == nullptr) {
+        unhashed_.insert(name);
+    }
 }
 
 void folder_view::plan_settle_check() {
@@ -119,28 +133,44 @@ bool folder_view::rescan(steady_time now, bool initial) {
                 // first list. Changes from now on make it settle again.
                 f.settled = file_entry{entry.name, entry.stat.size};
                 f.settled_stat = entry.stat;
+                settled(entry.name, entry.stat);
             } else {
                 f.changing_since = now;
             }
         }
         if (auto it = landed_.find(entry.name); it != landed_.end()) {
-            // A download of ours, verified and complete under its final name: nothing to wait for.
+            // A download of ours, verified and complete under its final name: nothing to wait for, and nothing to
+            // hash (each piece was checked against this manifest as it arrived).
+            if (it->second && it->second->size == entry.stat.size) {
+                manifests_.insert_or_assign(entry.name, std::pair{entry.stat, it->second});
+            }
             landed_.erase(it);
             f.settled = file_entry{entry.name, entry.stat.size};
             f.settled_stat = entry.stat;
             f.changing_since.reset();
+            settled(entry.name, entry.stat);
         }
         news = settle_if_due(f, entry.name, now) || news;
         seen.emplace(std::move(entry.name), std::move(f));
     }
     landed_.clear(); // a name not found now was gone again before the scan
     seen_ = std::move(seen);
+    // What is gone can be neither served nor hashed.
+    std::erase_if(manifests_, [this](const auto& known) { return !seen_.contains(known.first); });
+    std::erase_if(unhashed_, [this](const std::string& name) { return !seen_.contains(name); });
     plan_settle_check();
+    return rebuild_list(news);
+}
+
+bool folder_view::rebuild_list(bool news) {
     // seen_ is sorted by name, so the list is too.
     std::vector<file_entry> files;
     for (const auto& [name, f] : seen_) {
         if (f.settled) {
             files.push_back(*f.settled);
+            if (auto m = cached_manifest(name, f.settled_stat)) {
+                files.back().root = m->root;
+            }
         }
     }
     if (files == files_ && !news) {
@@ -186,8 +216,36 @@ std::shared_ptr<const manifest> folder_view::cached_manifest(std::string_view na
     return it->second.second;
 }
 
-void folder_view::remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m) {
+void folder_view::remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m,
+                                    steady_time now) {
+    const auto root = m->root;
     manifests_.insert_or_assign(std::string(name), std::pair{stat, std::move(m)});
+    auto it = seen_.find(name);
+    if (!shared_ || it == seen_.end() || !it->second.settled || !(it->second.settled_stat == stat)) {
+        return; // not (or no longer) the listed version: nothing to announce
+    }
+    if (auto queued = unhashed_.find(name); queued != unhashed_.end()) {
+        unhashed_.erase(queued);
+    }
+    const auto listed = std::lower_bound(files_.begin(), files_.end(), name,
+                                         [](const file_entry& e, std::string_view n) { return e.name < n; });
+    if (listed != files_.end() && listed->name == name && listed->root != root) {
+        const auto due = now + root_announce_delay;
+        announce_at_ = announce_at_ ? std::min(*announce_at_, due) : due;
+    }
+}
+
+std::optional<std::pair<std::string, file_stat>> folder_view::next_to_hash() {
+    while (!unhashed_.empty()) {
+        const auto name = std::move(unhashed_.extract(unhashed_.begin()).value());
+        const auto it = seen_.find(name);
+        // Only the version that is listed now; a file that changed since settles (and is queued) again.
+        if (it != seen_.end() && it->second.settled && it->second.settled_stat == it->second.stat &&
+            cached_manifest(name, it->second.stat) == nullptr) {
+            return std::pair{name, it->second.stat};
+        }
+    }
+    return std::nullopt;
 }
 
 std::shared_ptr<const manifest> folder_view::manifest_by_root(const digest& root) const {

@@ -18,6 +18,9 @@ job_id job_table::start(job work, purpose why) {
 }
 
 void job_table::cancel(std::map<job_id, purpose>::iterator it) {
+    if (const auto* hash = std::get_if<upload_hash>(&it->second); hash && hash->background) {
+        background_running_ = false;
+    }
     state_.out.cancel_job(it->first);
     ++state_.stats.jobs_cancelled;
     jobs_.erase(it);
@@ -38,10 +41,39 @@ void job_table::wait_for_hash(const std::string& name, const file_stat& stat, co
     ++state_.stats.hash_jobs;
 }
 
+void job_table::plan_background_hash() {
+    if (background_running_ || state_.stopping) {
+        return;
+    }
+    while (auto next = state_.folder->next_to_hash()) {
+        auto& [name, stat] = *next;
+        bool asked = false;
+        for (const auto& [id, why] : jobs_) {
+            const auto* hash = std::get_if<upload_hash>(&why);
+            asked = asked || (hash != nullptr && hash->name == name && hash->stat == stat);
+        }
+        if (asked) {
+            continue; // a REQUEST's hash of this very version runs already
+        }
+        auto opened = state_.folder->disk().open_shared(name);
+        auto* file = std::get_if<opened_file>(&opened);
+        if (file == nullptr || !(file->stat == stat)) {
+            continue; // gone or changed since the scan: the scan that sees it settle again queues it again
+        }
+        hash_job work{
+            file->file,    stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat, nullptr,
+            journal_key{}, true};
+        start(std::move(work), upload_hash{name, stat, {}, std::nullopt, true});
+        background_running_ = true;
+        ++state_.stats.hash_jobs;
+        return;
+    }
+}
+
 void job_table::forget_waiter(const upload_key& waiter, steady_time now) {
     for (auto& [id, why] : jobs_) {
         if (auto* hash = std::get_if<upload_hash>(&why); hash && hash->waiters.erase(waiter) > 0) {
-            if (hash->waiters.empty()) {
+            if (hash->waiters.empty() && !hash->background) {
                 hash->orphaned_at = now;
             }
             return;
@@ -60,14 +92,13 @@ void job_table::start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_h
                    {},
                    {},
                    std::move(journal),
-                   journal_key{partial.size, partial.hash, piece_size}},
+                   journal_key{partial.size, partial.hash, piece_size, state_.folder->disk().boot()}},
           resume_hash{transfer, partial});
 }
 
 void job_table::start_journal(std::uint32_t transfer, journal_job work) {
-    const auto first = work.first;
-    const auto count = work.leaves.size();
-    start(std::move(work), journal_write{transfer, first, count});
+    const auto durable = work.durable;
+    start(std::move(work), journal_write{transfer, durable});
 }
 
 void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {
@@ -94,6 +125,9 @@ void job_table::on_job_done(job_result& result, steady_time now) {
     }
     auto why = std::move(it->second);
     jobs_.erase(it);
+    if (const auto* hash = std::get_if<upload_hash>(&why); hash && hash->background) {
+        background_running_ = false;
+    }
     std::visit(
         [&](auto& w) {
             using T = std::decay_t<decltype(w)>;
@@ -102,7 +136,7 @@ void job_table::on_job_done(job_result& result, steady_time now) {
             } else if constexpr (std::is_same_v<T, resume_hash>) {
                 state_.downloads->on_resume_hashed(w.transfer, w.partial, result, now);
             } else if constexpr (std::is_same_v<T, journal_write>) {
-                state_.downloads->on_journaled(w.transfer, w.first, w.count, result);
+                state_.downloads->on_journaled(w.transfer, w.durable, result);
             } else {
                 state_.downloads->on_synced(w.transfer, result, now);
             }
@@ -111,6 +145,9 @@ void job_table::on_job_done(job_result& result, steady_time now) {
 }
 
 std::optional<steady_time> job_table::next_deadline() const {
+    if (!background_running_ && !state_.stopping && state_.folder->has_unhashed()) {
+        return steady_time{}; // due now: on_deadline starts it
+    }
     std::optional<steady_time> next;
     for (const auto& [id, why] : jobs_) {
         if (const auto* hash = std::get_if<upload_hash>(&why); hash && hash->orphaned_at) {

@@ -47,20 +47,23 @@ void keep(hash_job& work, const job_result& out) {
 }
 
 job_result run(job_id id, hash_job& work, const std::function<bool()>& should_stop) {
-    job_result out{id, false, {}, {}, {}, 0, 0};
+    job_result out{id, false, {}, {}, {}, 0, 0, 0};
     if (from_store(work, out)) {
         return out;
     }
     out.leaves.reserve(static_cast<std::size_t>(work.length / work.piece_size));
     if (work.journal && work.key.piece_size == work.piece_size) {
         // The journal's pieces were checked against the manifest and made durable before they were recorded.
-        out.leaves = read_journal(*work.journal, work.key, work.length / work.piece_size);
+        auto contents = read_journal(*work.journal, work.key, work.length / work.piece_size);
+        out.leaves = std::move(contents.leaves);
         out.journaled = out.leaves.size();
+        out.journal_durable = contents.durable;
         // Records past those trusted (a partial file shorter than its journal says) would vouch for the pieces
         // written there next before they are checked: they go, or the journal is not used.
         if (out.journaled > 0 && trim_journal(*work.journal, out.journaled)) {
             out.leaves.clear();
             out.journaled = 0;
+            out.journal_durable = 0;
         }
     }
     const std::uint64_t start = out.journaled * work.piece_size;
@@ -93,7 +96,7 @@ job_result run(job_id id, hash_job& work, const std::function<bool()>& should_st
 }
 
 job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
-    job_result out{id, false, {}, {}, {}, 0, 0};
+    job_result out{id, false, {}, {}, {}, 0, 0, 0};
     if (auto problem = work.file->sync()) {
         out.error = *problem;
         return out;
@@ -103,13 +106,13 @@ job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
 }
 
 job_result run(job_id id, journal_job& work, const std::function<bool()>&) {
-    job_result out{id, false, {}, {}, {}, 0, 0};
-    // Data first, then the record: a crash between the two only loses the record.
+    job_result out{id, false, {}, {}, {}, 0, 0, 0};
+    // Data first, then the mark: a crash between the two only leaves the older mark.
     if (auto problem = work.file->sync()) {
         out.error = *problem;
         return out;
     }
-    if (auto problem = write_journal(*work.journal, work.key, work.first, work.leaves)) {
+    if (auto problem = mark_durable(*work.journal, work.key, work.durable)) {
         out.error = "cannot write the journal: " + *problem;
         return out;
     }

@@ -53,6 +53,7 @@ void node_core::on_job_done(job_result result, steady_time now) {
         return;
     }
     jobs_.on_job_done(result, now);
+    jobs_.plan_background_hash(); // the next settled file, if one waits
     settle(now);
 }
 
@@ -119,6 +120,7 @@ void node_core::on_deadline(steady_time now) {
     if (folder_.on_deadline(now)) {
         peers_.send_file_lists(now);
     }
+    jobs_.plan_background_hash(); // a scan may have settled files
     settle(now);
 }
 

@@ -137,7 +137,7 @@ void upload_table::on_hash_done(const std::string& name, const file_stat& stat, 
         }
         m->root = file_root(m->size, m->piece_size, merkle_root(m->leaves));
         hash = m;
-        state_.folder->remember_manifest(name, stat, hash);
+        state_.folder->remember_manifest(name, stat, hash, now);
     }
     for (const auto& key : waiters) {
         auto it = uploads_.find(key);

@@ -50,6 +50,8 @@ public:
     bool read_errors = false; ///< Reads fail with EIO.
     bool sync_errors = false; ///< fsync fails with EIO.
     bool watch_lost = false;  ///< Some folder went unwatched (the inotify watch limit): watching_everything() false.
+    /// This folder's system boot (folder_io::boot); a scenario changes it to play a reboot.
+    core::boot_id boot_now{1, 2, 3};
 
     /// The scenario's own hand: put a file in the folder (a new inode) or change one in place.
     void put(const std::string& name, std::string bytes);
@@ -73,6 +75,7 @@ public:
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
     bool watching_everything() const override { return !watch_lost; }
+    core::boot_id boot() const override { return boot_now; }
 
     std::int64_t now_ns() const { return *clock_ns_; }
     /// The journal of a partial download, or nullptr (a test reads or damages it).

@@ -21,7 +21,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 5
+VERSION = 6
 (HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL, GET_MANIFEST,
  MANIFEST) = range(1, 16)
 PIECE_SIZE = 1 << 20
@@ -127,7 +127,7 @@ def serve(args):
         if kind == HELLO:
             known.add(rid)
             send(rid, pack(HELLO, self_id, "tcp://" + host_port, 1, False))
-            send(rid, pack(FILE_LIST, 1, 0, 1, [[n, s] for n, s in files]))
+            send(rid, pack(FILE_LIST, 1, 0, 1, [[n, s, None] for n, s in files]))
         elif rid not in known:
             continue  # nothing before HELLO
         elif kind == PING:
@@ -192,7 +192,7 @@ def get(args):
         if kind == PING:
             dealer.send(pack(PONG))
         elif kind == FILE_LIST and listed is None:
-            listed = dict(fields[3])
+            listed = {entry[0]: entry[1] for entry in fields[3]}
             if args.file not in listed:
                 print(f"get: {args.file} is not listed by {args.address}", file=sys.stderr)
                 return 1

@@ -85,6 +85,9 @@ struct text_renderer {
             out += terminal_quoted(files[i].name);
             out += ' ';
             out += std::to_string(files[i].size);
+            if (files[i].root) {
+                out += ' ' + to_hex(*files[i].root).substr(0, 16); // enough to tell versions apart in a dump
+            }
         }
         return out + "]";
     }
@@ -103,6 +106,9 @@ struct json_renderer {
             out += json_string(files[i].name);
             out += ",\"size\":";
             out += std::to_string(files[i].size);
+            if (files[i].root) {
+                out += ",\"root\":" + json_string(to_hex(*files[i].root));
+            }
             out += '}';
         }
         return out + "]";

@@ -89,6 +89,9 @@ public:
     std::optional<bad_piece> check_pieces();
     /// The file has more than one piece and not all of its leaves are in and checked against the root yet.
     bool needs_manifest() const;
+    /// Once every piece is checked: the file's manifest (so the folder need not hash what it just received), else
+    /// nullptr.
+    std::shared_ptr<const manifest> checked_manifest() const;
     /// The GET_MANIFEST for the next page of leaves.
     get_manifest next_manifest_request() const;
     enum class page_result { more, complete, ignored, bad };
@@ -102,13 +105,17 @@ public:
     std::uint64_t size() const { return size_; }
     std::uint32_t piece_size() const { return piece_size_; }
 
-    /// While receiving, with no journal write of this download in flight: the write that records the checked
-    /// pieces not yet in the journal, when there are at least `min_pieces` of them (complete pieces only).
+    /// Writes the records of the complete pieces checked since the last call into the journal, at once (a small
+    /// write; their bytes were written before). Returns why not; the journal is then given up.
+    std::optional<std::string> record_checked_pieces();
+    /// While receiving, with no sync of this download in flight: the job that makes the recorded pieces durable,
+    /// when at least `min_pieces` of them are not yet.
     std::optional<journal_job> next_journal_write(std::uint64_t min_pieces);
-    /// A journal write is back: on success pieces [first, first + count) are in the journal.
-    void journal_written(std::uint64_t first, std::uint64_t count, bool ok);
-    /// Pieces [0, journaled()) are in the journal.
+    /// A sync is back: on success pieces [0, durable) are durable and marked so.
+    void journal_written(std::uint64_t durable, bool ok);
+    /// Pieces [0, journaled()) are in the journal; [0, durable()) are durable too.
     std::uint64_t journaled() const { return journaled_; }
+    std::uint64_t durable() const { return durable_; }
 
     /// The partial file, for the sync job of the finishing phase.
     const std::shared_ptr<file_handle>& file() const { return file_; }
@@ -167,7 +174,10 @@ private:
     std::uint64_t synced_ = 0;             ///< Bytes already handed to the kernel for write-back.
     std::shared_ptr<file_handle> journal_; ///< nullptr when it could not be opened: resume then re-reads all.
     std::uint64_t journaled_ = 0;          ///< Pieces [0, journaled_) are in the journal (all checked).
-    bool journal_busy_ = false;            ///< A journal write is in flight.
+    std::uint64_t durable_ = 0;            ///< Pieces [0, durable_) are synced and marked so in the journal.
+    bool journal_busy_ = false;            ///< A sync is in flight.
+    boot_id boot_{};                       ///< This system's boot, written into the journal.
+    journal_key key() const { return journal_key{size_, root_, piece_size_, boot_}; }
 };
 
 } // namespace p2p::core

@@ -35,15 +35,15 @@ public:
     void on_resume_hashed(std::uint32_t transfer, const partial_download& partial, const job_result& result,
                           steady_time now);
     void on_synced(std::uint32_t transfer, const job_result& result, steady_time now);
-    /// A journal write of pieces [first, first + count) is back.
-    void on_journaled(std::uint32_t transfer, std::uint64_t first, std::uint64_t count, const job_result& result);
+    /// A sync that makes pieces [0, durable) durable is back.
+    void on_journaled(std::uint32_t transfer, std::uint64_t durable, const job_result& result);
 
-    /// A journal write starts once checked pieces of at least journal_batch(size) bytes (and at least one piece)
-    /// wait for it; with one write in flight at a time, a download killed at any moment leaves about two batches
-    /// and the piece being received unrecorded for a resume to re-read. Each write costs an fsync of the partial
-    /// file, and an fsync has a fixed cost (5-10 ms on this project's test machines) besides the bytes: batches of
-    /// 2 MiB halved a loopback download's rate there, so a batch is a 32nd of the file, at least 2 MiB and at most
-    /// 32 MiB. A 64 MiB file re-reads about 4 MiB; a 1 GiB one about 64 MiB instead of everything it held.
+    /// Every checked piece is recorded in the journal at once (piece_journal.hpp): a process killed on this boot
+    /// re-reads at most the piece it was receiving. For a resume after a reboot, a sync marks pieces durable once
+    /// recorded pieces of at least journal_batch(size) bytes (and at least one piece) are not; with one sync in
+    /// flight at a time, a crash of the system leaves about two batches for a resume to re-read. A sync has a fixed
+    /// cost (5-10 ms on this project's test machines) besides the bytes: batches of 2 MiB halved a loopback
+    /// download's rate there, so a batch is a 32nd of the file, at least 2 MiB and at most 32 MiB.
     static constexpr std::uint64_t journal_min_batch = 2u << 20;
     static constexpr std::uint64_t journal_max_batch = 32u << 20;
     static constexpr std::uint64_t journal_batches_per_file = 32;

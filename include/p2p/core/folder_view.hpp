@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // core/folder_view.hpp - the shared folder as the core lists it: the files, their version, when to look again, which
-// files have settled, and the hashes already computed.
+// files have settled, the hashes already computed, and the settled files still to hash.
 #pragma once
 
 #include "p2p/core/storage.hpp"
@@ -37,16 +37,18 @@ public:
 
     folder_io& disk() { return disk_; }
     /// Shared files sorted by name: every settled file, and a file that changes again under its last settled size
-    /// until it settles anew (so a burst of writes is one list change, not one per write).
+    /// until it settles anew (so a burst of writes is one list change, not one per write). An entry carries its
+    /// root once the manifest of its settled version is known.
     const std::vector<file_entry>& files() const { return files_; }
-    /// Grows by one whenever the list changes, or a listed file settles with new content.
+    /// Grows by one whenever the list changes, a listed file settles with new content, or roots became known.
     std::uint64_t version() const { return version_; }
 
     /// Something in the folder changed: list it again after rescan_delay (changes come in bursts).
     void on_changed(steady_time now);
     /// A verified download just got its final name: list the folder again at once, with that file as settled (we
-    /// wrote all of it, and it is complete).
-    void landed(std::string_view name, steady_time now);
+    /// wrote all of it, and it is complete) and `m` as its manifest (every piece was checked against it: nothing
+    /// to hash again).
+    void landed(std::string_view name, std::shared_ptr<const manifest> m, steady_time now);
     std::optional<steady_time> next_deadline() const;
     /// Lists the folder if it is time; true when the list changed (it is then sent to every peer).
     bool on_deadline(steady_time now);
@@ -57,14 +59,26 @@ public:
 
     /// The manifest of a file in exactly this state, if known.
     std::shared_ptr<const manifest> cached_manifest(std::string_view name, const file_stat& stat) const;
-    void remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m);
+    /// Keeps a manifest; when it is the one of a listed file's settled version, its root goes into the list within
+    /// root_announce_delay (one list change for a burst of hashes, not one each).
+    void remember_manifest(std::string_view name, const file_stat& stat, std::shared_ptr<const manifest> m,
+                           steady_time now);
     /// A known manifest with this root, whatever file it came from (GET_MANIFEST names a version by its root).
     std::shared_ptr<const manifest> manifest_by_root(const digest& root) const;
+
+    /// A settled file whose manifest is not known yet, with the stat it settled with, taken off the queue (in
+    /// name order): the core hashes it in the background, so its first REQUEST is answered at once. A file is
+    /// queued again when it settles with other content.
+    std::optional<std::pair<std::string, file_stat>> next_to_hash();
+    bool has_unhashed() const { return !unhashed_.empty(); }
 
     /// Folder rescan when nobody tells of changes.
     static constexpr milliseconds periodic_scan{1000};
     /// A file that keeps changing this long is refused as "still being written" rather than kept waiting.
     static constexpr milliseconds max_settle_wait{30000};
+    /// Roots that became known are listed after this: hashing a folder of small files changes the list once, not
+    /// once per file, and a holder's new root still reaches its peers well within a second.
+    static constexpr milliseconds root_announce_delay{250};
 
 private:
     /// One name as scans saw it.
@@ -82,6 +96,10 @@ private:
     bool rescan(steady_time now, bool initial);
     /// The earliest time an unsettled file would settle.
     void plan_settle_check();
+    /// files_ from seen_ and the known roots; true (and version_ grows) when it changed or `news` says so.
+    bool rebuild_list(bool news);
+    /// The file settled with this stat: to be hashed unless its manifest is known.
+    void settled(const std::string& name, const file_stat& stat);
 
     folder_io& disk_;
     bool shared_;
@@ -92,9 +110,12 @@ private:
     std::map<std::string, seen_file, std::less<>> seen_;
     std::uint64_t version_ = 0;
     std::map<std::string, std::pair<file_stat, std::shared_ptr<const manifest>>, std::less<>> manifests_;
-    std::optional<steady_time> rescan_at_;      ///< A rescan is due then.
-    std::optional<steady_time> settle_at_;      ///< A file would settle then: scan again to see that it did.
-    std::set<std::string, std::less<>> landed_; ///< Our own downloads, settled at the next scan.
+    std::optional<steady_time> rescan_at_;   ///< A rescan is due then.
+    std::optional<steady_time> settle_at_;   ///< A file would settle then: scan again to see that it did.
+    std::optional<steady_time> announce_at_; ///< Newly known roots go into the list then.
+    /// Our own downloads and their manifests, settled at the next scan.
+    std::map<std::string, std::shared_ptr<const manifest>, std::less<>> landed_;
+    std::set<std::string, std::less<>> unhashed_; ///< Settled files whose manifest is not known (next_to_hash).
 };
 
 } // namespace p2p::core

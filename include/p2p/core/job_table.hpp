@@ -23,7 +23,8 @@ public:
     explicit job_table(core_state& state);
 
     /// An upload needs the hash of the file version it serves: starts one, or joins the one already running for
-    /// that version (a REQUEST/CANCEL loop must not pile up hashes).
+    /// that version (a REQUEST/CANCEL loop must not pile up hashes, and a REQUEST for a file being hashed in the
+    /// background waits for that hash).
     void wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
                        const upload_key& waiter);
     /// The upload no longer waits (it ended). A hash nobody waits for is given up after hash_linger, unless another
@@ -33,7 +34,7 @@ public:
     /// most max_file_size), but for those its journal (nullptr for none) holds.
     void start_resume_hash(std::uint32_t transfer, std::shared_ptr<file_handle> file,
                            std::shared_ptr<file_handle> journal, const partial_download& partial);
-    /// Records checked pieces in a download's journal once its partial file is durable.
+    /// Makes a download's first pieces durable and marks them so in its journal.
     void start_journal(std::uint32_t transfer, journal_job work);
     /// A download has every byte: make them durable before it is renamed.
     void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);
@@ -43,7 +44,11 @@ public:
     /// A result came back: passed to whoever still wants it; results of given-up jobs are dropped.
     void on_job_done(job_result& result, steady_time now);
 
-    /// When an orphaned hash is given up.
+    /// The folder has settled files whose manifest is not known: hash the next one in the background, one at a
+    /// time (memory stays that of one hash; the peer's own transfers keep the disk first).
+    void plan_background_hash();
+
+    /// When an orphaned hash is given up, or at once when a background hash can start.
     std::optional<steady_time> next_deadline() const;
     void on_deadline(steady_time now);
 
@@ -60,6 +65,7 @@ private:
         file_stat stat;
         std::set<upload_key> waiters;
         std::optional<steady_time> orphaned_at; ///< Since when nobody waits for it.
+        bool background = false;                ///< Started for the folder, not a REQUEST: never orphaned.
     };
     struct resume_hash {
         std::uint32_t transfer = 0;
@@ -70,8 +76,7 @@ private:
     };
     struct journal_write {
         std::uint32_t transfer = 0;
-        std::uint64_t first = 0; ///< The pieces it records: [first, first + count).
-        std::uint64_t count = 0;
+        std::uint64_t durable = 0; ///< Pieces [0, durable) are durable once it is done.
     };
     using purpose = std::variant<upload_hash, resume_hash, final_sync, journal_write>;
 
@@ -81,6 +86,7 @@ private:
     core_state& state_;
     std::map<job_id, purpose> jobs_;
     job_id next_id_ = 1;
+    bool background_running_ = false; ///< A background hash is out (at most one).
 };
 
 } // namespace p2p::core

@@ -37,19 +37,21 @@ struct hash_job {
     /// A resume: the partial file's journal (nullptr for none) and the download it must name to be trusted.
     std::shared_ptr<file_handle> journal;
     journal_key key;
+    /// Nobody waits for it yet: a settled file hashed ahead of its first REQUEST. The node runs it at low priority,
+    /// so it never delays what a transfer waits for (a sync, a journal write, a hash a REQUEST asked for).
+    bool background = false;
 };
 /// Make a finished download durable before it is renamed.
 struct sync_job {
     std::shared_ptr<file_handle> file;
 };
-/// Record pieces [first, first + leaves.size()) of a download in its journal, checked against the manifest: the
-/// partial file is made durable first, so the journal never names a piece whose bytes a crash could lose.
+/// Make the first `durable` pieces of a download durable and say so in its journal (their records are written
+/// already): the partial file is synced first, so after a reboot the journal vouches only for bytes on disk.
 struct journal_job {
     std::shared_ptr<file_handle> file;
     std::shared_ptr<file_handle> journal;
     journal_key key;
-    std::uint64_t first = 0;
-    std::vector<digest> leaves;
+    std::uint64_t durable = 0;
 };
 using job = std::variant<hash_job, sync_job, journal_job>;
 
@@ -65,8 +67,10 @@ struct job_result {
     /// hash_job: bytes of the file read (0 when the store had its manifest; a resume: only those after the pieces
     /// its journal holds).
     std::uint64_t bytes_read = 0;
-    /// hash_job of a resume: how many of `leaves` (the first ones) came from the journal.
+    /// hash_job of a resume: how many of `leaves` (the first ones) came from the journal, and how many of those
+    /// the journal says are durable.
     std::uint64_t journaled = 0;
+    std::uint64_t journal_durable = 0;
 };
 
 /// Does the work of a job. `should_stop` is asked between blocks (1 MiB), so a cancelled hash of a large file ends

@@ -10,6 +10,7 @@
 #include "p2p/digest.hpp"
 #include "p2p/file_stat.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,9 @@ class manifest_store;
 } // namespace p2p
 
 namespace p2p::core {
+
+/// Which boot of the system something was written on (folder_io::boot). All zero: unknown.
+using boot_id = std::array<std::uint8_t, 16>;
 
 /// An open file: a shared one being served, or a partial download being written. Reads and writes at an offset
 /// only, so one file can be read from a worker thread while the loop writes it (the real one is an fd: pread and
@@ -108,6 +112,9 @@ public:
     /// False once a change somewhere in the tree may go untold (a watch could not be added: the watch limit), so
     /// the core lists the folder on a timer from then on. Asked after each scan.
     virtual bool watching_everything() const { return true; }
+    /// Which boot of the system this is (/proc/sys/kernel/random/boot_id): a journal record written on this boot
+    /// survives a killed process even before it is synced. All zero when not known.
+    virtual boot_id boot() const { return {}; }
     /// Where the manifests of shared files are kept across restarts (<folder>/.p2p/manifests, manifest_store.hpp),
     /// opened when first asked for; nullptr when there is none (a folder in memory, one that cannot be written).
     /// Used from the file worker only.
