@@ -534,8 +534,9 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
     REQUIRE(lists.size() == 2);
     CHECK(lists[1].files == std::vector<file_entry>{{"a.txt", 2100}});
     g.from(asker, request{1, "a.txt", 0, 1024, 1});
-    REQUIRE(g.out.jobs.size() == 1);
-    g.finish_job(0);
+    // The settled version was being hashed in the background; the REQUEST's hash of it takes over.
+    REQUIRE(g.out.jobs.size() == 2);
+    g.finish_job(1);
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
     CHECK(offers[0].size == 2100);
@@ -622,6 +623,66 @@ TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its r
     CHECK(root_of(v2) != root_of(v1));
 }
 
+TEST_CASE("defect: a REQUEST repeated after the OFFER makes the holder send its whole window again", "[core][defect]") {
+    // The getter repeats an unanswered REQUEST every 500 ms; one sent just before the OFFER reached it arrives at
+    // the holder after the OFFER, while the window is in flight. It asks for nothing new.
+    const auto bytes = patterned_bytes(64 * 1024, 21);
+    stepped_core g({}, {{"a.bin", bytes}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1); // the background hash of a.bin
+    g.finish_job(0);
+    const request ask{1, "a.bin", 0, 4096, 4};
+    g.from(asker, ask);
+    REQUIRE(g.out.sent_to<offer>(asker).size() == 1);
+    REQUIRE(g.out.sent_to<chunk>(asker).size() == 4); // the window: 4 chunks of 4 KiB
+    g.out.sends.clear();
+
+    g.from(asker, ask);                             // the repeat, no ACK since
+    CHECK(g.out.sent_to<chunk>(asker).empty());     // nothing resent: the window is still in flight
+    CHECK(g.out.sent_to<offer>(asker).size() == 1); // the OFFER again, in case it was what got lost
+    g.out.sends.clear();
+
+    // The ACKs go on as usual: each one opens the window by one chunk, from where it was.
+    g.from(asker, ack{1, 4096, 4});
+    auto sent = g.out.sent_to<chunk>(asker);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].offset == 4 * 4096);
+    g.out.sends.clear();
+
+    // A REQUEST after ACKs is a restart (a bad piece is asked for again from its first byte): served again.
+    g.from(asker, request{1, "a.bin", 0, 4096, 4});
+    sent = g.out.sent_to<chunk>(asker);
+    REQUIRE(sent.size() == 4);
+    CHECK(sent[0].offset == 0);
+}
+
+TEST_CASE("core a REQUEST for a file hashed in the background moves its hash to full priority", "[core][settle]") {
+    const auto bytes = patterned_bytes(3 * 1024 * 1024, 22);
+    stepped_core g({}, {{"a.bin", bytes}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1);
+    REQUIRE(std::get<core::hash_job>(g.out.jobs[0].second).background);
+    const auto cancelled = g.core->stats().jobs_cancelled;
+    g.from(asker, request{1, "a.bin", 0, 64 * 1024, 1});
+    // The background job is given up and the same hash asked for at full priority (a nice-19 thread on a busy
+    // machine could keep the user waiting for minutes).
+    CHECK(g.core->stats().jobs_cancelled == cancelled + 1);
+    REQUIRE(g.out.jobs.size() == 2);
+    CHECK_FALSE(std::get<core::hash_job>(g.out.jobs[1].second).background);
+    CHECK(g.out.sent_to<offer>(asker).empty()); // nothing to offer until that hash is done
+    g.finish_job(1);
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].root == root_of(bytes));
+    // The cancelled background result, should it still come back, is dropped.
+    g.finish_job(0);
+    CHECK(g.out.sent_to<offer>(asker).size() == 1);
+}
+
 TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
     stepped_core g([](peer_options& o) { o.settle = 0ms; });
     const peer_id asker(0xaaaa);
@@ -631,7 +692,9 @@ TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]")
     step(g, 200ms); // the rescan delay
     CHECK(g.core->files() == std::vector<file_entry>{{"new.txt", 3}});
     g.from(asker, request{1, "new.txt", 0, 1024, 1});
-    CHECK(g.out.jobs.size() == 1);
+    // Its background hash (started when it settled) gives way to the REQUEST's.
+    REQUIRE(g.out.jobs.size() == 2);
+    CHECK_FALSE(std::get<core::hash_job>(g.out.jobs[1].second).background);
 }
 
 namespace {

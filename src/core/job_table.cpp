@@ -28,12 +28,20 @@ void job_table::cancel(std::map<job_id, purpose>::iterator it) {
 
 void job_table::wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
                               const upload_key& waiter) {
-    for (auto& [id, why] : jobs_) {
-        if (auto* hash = std::get_if<upload_hash>(&why); hash && hash->name == name && hash->stat == stat) {
-            hash->waiters.insert(waiter);
-            hash->orphaned_at.reset();
-            return;
+    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+        auto* hash = std::get_if<upload_hash>(&it->second);
+        if (hash == nullptr || hash->name != name || !(hash->stat == stat)) {
+            continue;
         }
+        if (hash->background) {
+            // Someone waits for it now: at nice 19 on a busy machine it could take minutes. It starts again at
+            // full priority (what the background hash read is read again, once).
+            cancel(it);
+            break;
+        }
+        hash->waiters.insert(waiter);
+        hash->orphaned_at.reset();
+        return;
     }
     start(hash_job{file, stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat, nullptr,
                    journal_key{}},

@@ -8,7 +8,11 @@ namespace p2p::core {
 upload::upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now)
     : to_(to), transfer_(req.transfer), name_(req.name), file_(std::move(file)), size_(file_.stat.size),
       chunk_size_(std::min(req.chunk_size, max_chunk)), credit_(req.credit), acked_(std::min(req.offset, size_)),
-      next_(acked_), sent_max_(acked_), last_progress_(now), last_send_(now) {}
+      next_(acked_), sent_max_(acked_), asked_from_(acked_), last_progress_(now), last_send_(now) {}
+
+bool upload::repeats_request(const request& req) const {
+    return offered_ && !acked_since_request_ && std::min(req.offset, size_) == asked_from_;
+}
 
 offer upload::make_offer(const manifest& m) {
     offered_ = true;
@@ -17,7 +21,8 @@ offer upload::make_offer(const manifest& m) {
 
 void upload::restart(const request& req, steady_time now) {
     credit_ = req.credit;
-    acked_ = next_ = std::min(req.offset, size_);
+    acked_ = next_ = asked_from_ = std::min(req.offset, size_);
+    acked_since_request_ = false;
     sent_max_ = std::max(sent_max_, acked_);
     probe_.reset();
     last_progress_ = now;
@@ -79,6 +84,7 @@ std::optional<std::string> upload::on_ack(const ack& a, steady_time now) {
         return "ACK for bytes never sent";
     }
     credit_ = a.credit;
+    acked_since_request_ = true;
     if (a.next_offset <= acked_) {
         // A duplicate: the receiver got a chunk past a missing one. Three of them mean a loss, not reordering
         // (ZeroMQ never reorders): go back at once instead of waiting for the timeout (TCP's fast retransmit).

@@ -27,8 +27,15 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         erase(key, now);
     }
     if (auto it = uploads_.find(key); it != uploads_.end()) {
-        // The same transfer asked again: its OFFER or first chunks were lost, or the receiver restarts from zero.
         auto& u = it->second;
+        if (u.repeats_request(r)) {
+            // A repeat that crossed our OFFER: say the OFFER again, and let the window in flight be.
+            if (auto m = state_.folder->cached_manifest(u.name(), u.stat())) {
+                state_.peers->send(from, u.make_offer(*m));
+            }
+            return;
+        }
+        // The same transfer asked again after ACKs: a bad piece wanted again, or the receiver restarts.
         u.restart(r, now);
         if (u.has_offer()) {
             if (auto m = state_.folder->cached_manifest(u.name(), u.stat())) {

@@ -23,8 +23,8 @@ public:
     explicit job_table(core_state& state);
 
     /// An upload needs the hash of the file version it serves: starts one, or joins the one already running for
-    /// that version (a REQUEST/CANCEL loop must not pile up hashes, and a REQUEST for a file being hashed in the
-    /// background waits for that hash).
+    /// that version (a REQUEST/CANCEL loop must not pile up hashes). A background hash of that version gives way
+    /// to one at full priority: a user waits for it now.
     void wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
                        const upload_key& waiter);
     /// The upload no longer waits (it ended). A hash nobody waits for is given up after hash_linger, unless another

@@ -32,7 +32,13 @@ public:
     std::uint64_t acknowledged() const { return acked_; }
     /// The OFFER to send once the file's manifest is known.
     offer make_offer(const manifest& m);
-    /// A repeated REQUEST (its OFFER or first chunks were lost): start again from its offset.
+    /// The same REQUEST again with no ACK since: the downloader repeated it before our OFFER reached it (it repeats
+    /// an unanswered REQUEST), so it asks for nothing new. Only the OFFER is sent again; chunks that were lost come
+    /// back through the retransmission timeout. (A downloader that asks again after ACKs restarts for real: it
+    /// wants a bad piece again, and its ACKs always arrive before that REQUEST.)
+    bool repeats_request(const request& req) const;
+    /// A REQUEST for this transfer that is not a repeat (a bad piece asked for again, a receiver that starts over):
+    /// start again from its offset.
     void restart(const request& req, steady_time now);
 
     /// True when credit allows another chunk now.
@@ -69,6 +75,8 @@ private:
     std::uint64_t acked_ = 0;    ///< Every byte below is acknowledged.
     std::uint64_t next_ = 0;     ///< Next byte to send.
     std::uint64_t sent_max_ = 0; ///< End of the furthest chunk ever sent.
+    std::uint64_t asked_from_;   ///< The offset of the last REQUEST served.
+    bool acked_since_request_ = false;
     /// Round-trip sampling: the end offset of one chunk sent once, and when.
     std::optional<std::pair<std::uint64_t, steady_time>> probe_;
     retransmit_timer timer_;
