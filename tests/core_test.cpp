@@ -820,6 +820,16 @@ std::size_t run_journal_writes(stepped_core& g, std::set<std::size_t>& ran) {
     return count;
 }
 
+/// Download `op` of f.bin from h (window 8) starts on g, and h answers with its OFFER and leaves: the transfer.
+std::uint32_t start_download(operation_id op, stepped_core& g, played_holder& h, std::uint32_t chunk_size) {
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{op, {"f.bin", "", 8, chunk_size}}, g.now);
+    const auto transfer = g.out.sent_to<request>(h.id).at(0).transfer;
+    g.from(h.id, h.offer_for(transfer));
+    g.from(h.id, h.page_for(transfer));
+    return transfer;
+}
+
 /// The leaves a download's journal in `folder` vouches for, for the file of `m`, on the folder's boot.
 std::vector<digest> journal_of(sim::memory_folder& folder, const std::string& name, const manifest& m) {
     auto* journal = folder.journal(name);
@@ -874,11 +884,7 @@ TEST_CASE("core a resumed download re-reads only the pieces after its journal, a
 
     // The first run: 6 pieces arrive and are checked, and their journal writes run; then the peer stops.
     stepped_core first;
-    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
-    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
-    first.from(h.id, h.offer_for(transfer));
-    first.from(h.id, h.page_for(transfer));
+    const auto transfer = start_download(1, first, h, chunk_size);
     std::set<std::size_t> ran;
     h.send_chunks(first, transfer, 0, std::nullopt, held);
     // One write at a time: the first took the 2 pieces checked when it started; the second, started when the
@@ -962,11 +968,7 @@ TEST_CASE("core a killed download's journal vouches for every checked piece, aft
     const std::uint64_t held = 6 * mib + 2 * chunk_size; // 6 pieces and half of the 7th
 
     stepped_core first;
-    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
-    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
-    first.from(h.id, h.offer_for(transfer));
-    first.from(h.id, h.page_for(transfer));
+    const auto transfer = start_download(1, first, h, chunk_size);
     h.send_chunks(first, transfer, 0, std::nullopt, held);
     // Only the first sync ran (it made the 2 pieces recorded when it started durable); the second, asked for when
     // it came back, never does: the process is killed now, with 6 pieces checked.
@@ -1000,11 +1002,7 @@ TEST_CASE("core a bad piece after journaled ones is never journaled, and a resum
     constexpr std::uint32_t chunk_size = 256 * 1024;
     played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 12), 0, chunk_size);
     stepped_core first;
-    first.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    first.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, first.now);
-    const auto transfer = first.out.sent_to<request>(h.id).at(0).transfer;
-    first.from(h.id, h.offer_for(transfer));
-    first.from(h.id, h.page_for(transfer));
+    const auto transfer = start_download(1, first, h, chunk_size);
     std::set<std::size_t> ran;
     // Pieces 0 to 2 good, piece 3 bad: it is asked for again, from its first byte.
     h.send_chunks(first, transfer, 0, 3 * mib + 10, 4 * mib);
@@ -1065,11 +1063,7 @@ TEST_CASE("core a journal write that fails leaves the journal empty and the down
     constexpr std::uint32_t chunk_size = 256 * 1024;
     played_holder h(peer_id(0xaaaa), patterned_bytes(8 * mib, 13), 0, chunk_size);
     stepped_core g;
-    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    g.core->on_command(command::download{1, {"f.bin", "", 8, chunk_size}}, g.now);
-    const auto transfer = g.out.sent_to<request>(h.id).at(0).transfer;
-    g.from(h.id, h.offer_for(transfer));
-    g.from(h.id, h.page_for(transfer));
+    const auto transfer = start_download(1, g, h, chunk_size);
     std::set<std::size_t> ran;
     g.folder.sync_errors = true; // the partial file cannot be made durable: a write-back error may lose bytes
     h.send_chunks(g, transfer, 0, std::nullopt, 4 * mib);
