@@ -6,6 +6,8 @@
 #include "p2p/core/upload_table.hpp"
 #include "p2p/manifest.hpp"
 
+#include <algorithm>
+
 namespace p2p::core {
 
 job_table::job_table(core_state& state) : state_(state) {}
@@ -18,49 +20,56 @@ job_id job_table::start(job work, purpose why) {
 }
 
 void job_table::cancel(std::map<job_id, purpose>::iterator it) {
-    if (const auto* hash = std::get_if<upload_hash>(&it->second); hash && hash->background) {
-        background_running_ = false;
-    }
     state_.out.cancel_job(it->first);
     ++state_.stats.jobs_cancelled;
     jobs_.erase(it);
 }
 
-void job_table::wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
-                              const upload_key& waiter) {
-    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
-        auto* hash = std::get_if<upload_hash>(&it->second);
-        if (hash == nullptr || hash->name != name || !(hash->stat == stat)) {
-            continue;
-        }
-        if (hash->background) {
-            // Someone waits for it now: at nice 19 on a busy machine it could take minutes. It starts again at
-            // full priority (what the background hash read is read again, once).
-            cancel(it);
-            break;
-        }
-        hash->waiters.insert(waiter);
-        hash->orphaned_at.reset();
-        return;
-    }
+std::map<job_id, job_table::purpose>::iterator job_table::find_hash(const std::string& name, const file_stat& stat) {
+    return std::find_if(jobs_.begin(), jobs_.end(), [&](const auto& entry) {
+        const auto* hash = std::get_if<upload_hash>(&entry.second);
+        return hash != nullptr && hash->name == name && hash->stat == stat;
+    });
+}
+
+void job_table::start_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
+                           std::set<upload_key> waiters, bool background) {
     start(hash_job{file, stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat, nullptr,
-                   journal_key{}},
-          upload_hash{name, stat, {waiter}, std::nullopt});
+                   journal_key{}, background},
+          upload_hash{name, stat, std::move(waiters), std::nullopt, background});
     ++state_.stats.hash_jobs;
 }
 
+bool job_table::background_running() const {
+    return std::any_of(jobs_.begin(), jobs_.end(), [](const auto& entry) {
+        const auto* hash = std::get_if<upload_hash>(&entry.second);
+        return hash != nullptr && hash->background;
+    });
+}
+
+void job_table::wait_for_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
+                              const upload_key& waiter) {
+    if (auto it = find_hash(name, stat); it != jobs_.end()) {
+        auto& hash = std::get<upload_hash>(it->second);
+        if (!hash.background) {
+            hash.waiters.insert(waiter);
+            hash.orphaned_at.reset();
+            return;
+        }
+        // Someone waits for it now: at nice 19 on a busy machine it could take minutes. It starts again at full
+        // priority (what the background hash read is read again, once).
+        cancel(it);
+    }
+    start_hash(name, stat, file, {waiter}, false);
+}
+
 void job_table::plan_background_hash() {
-    if (background_running_ || state_.stopping) {
+    if (state_.stopping || background_running()) {
         return;
     }
     while (auto next = state_.folder->next_to_hash()) {
         auto& [name, stat] = *next;
-        bool asked = false;
-        for (const auto& [id, why] : jobs_) {
-            const auto* hash = std::get_if<upload_hash>(&why);
-            asked = asked || (hash != nullptr && hash->name == name && hash->stat == stat);
-        }
-        if (asked) {
+        if (find_hash(name, stat) != jobs_.end()) {
             continue; // a REQUEST's hash of this very version runs already
         }
         auto opened = state_.folder->disk().open_shared(name);
@@ -68,12 +77,7 @@ void job_table::plan_background_hash() {
         if (file == nullptr || !(file->stat == stat)) {
             continue; // gone or changed since the scan: the scan that sees it settle again queues it again
         }
-        hash_job work{
-            file->file,    stat.size, piece_size_for(stat.size), state_.folder->disk().manifests(), name, stat, nullptr,
-            journal_key{}, true};
-        start(std::move(work), upload_hash{name, stat, {}, std::nullopt, true});
-        background_running_ = true;
-        ++state_.stats.hash_jobs;
+        start_hash(name, stat, file->file, {}, true);
         return;
     }
 }
@@ -133,9 +137,6 @@ void job_table::on_job_done(job_result& result, steady_time now) {
     }
     auto why = std::move(it->second);
     jobs_.erase(it);
-    if (const auto* hash = std::get_if<upload_hash>(&why); hash && hash->background) {
-        background_running_ = false;
-    }
     std::visit(
         [&](auto& w) {
             using T = std::decay_t<decltype(w)>;
@@ -153,7 +154,7 @@ void job_table::on_job_done(job_result& result, steady_time now) {
 }
 
 std::optional<steady_time> job_table::next_deadline() const {
-    if (!background_running_ && !state_.stopping && state_.folder->has_unhashed()) {
+    if (!state_.stopping && state_.folder->has_unhashed() && !background_running()) {
         return steady_time{}; // due now: on_deadline starts it
     }
     std::optional<steady_time> next;

@@ -82,11 +82,17 @@ private:
 
     job_id start(job work, purpose why);
     void cancel(std::map<job_id, purpose>::iterator it);
+    /// The hash of this file version asked for already, if any.
+    std::map<job_id, purpose>::iterator find_hash(const std::string& name, const file_stat& stat);
+    /// Starts the hash of a shared file's version (`background`: nobody waits for it yet).
+    void start_hash(const std::string& name, const file_stat& stat, const std::shared_ptr<file_handle>& file,
+                    std::set<upload_key> waiters, bool background);
+    /// A background hash is out (at most one).
+    bool background_running() const;
 
     core_state& state_;
     std::map<job_id, purpose> jobs_;
     job_id next_id_ = 1;
-    bool background_running_ = false; ///< A background hash is out (at most one).
 };
 
 } // namespace p2p::core
