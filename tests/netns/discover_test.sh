@@ -68,6 +68,10 @@ start() {
     local h="$1" fd
     mkdir -p "$work/$h"
     [ -p "$work/$h.in" ] || mkfifo "$work/$h.in"
+    # Emptied here, before the peer starts: a restarted host's old output holds a start line, and the shell opens
+    # (and truncates) the new output only after the FIFO below is open, so waiting for that line could match the
+    # old one and then read the id from a file emptied a moment later.
+    : >"$work/$h.out"
     ip netns exec "${tag}$h" "$peer_bin" 0 "$work/$h" "${timing[@]}" <"$work/$h.in" >"$work/$h.out" 2>"$work/$h.err" &
     pid[$h]=$!
     pids+=($!)
