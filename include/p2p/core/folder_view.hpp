@@ -40,6 +40,8 @@ public:
     /// until it settles anew (so a burst of writes is one list change, not one per write). An entry carries its
     /// root once the manifest of its settled version is known.
     const std::vector<file_entry>& files() const { return files_; }
+    /// Whether `name` is in files().
+    bool lists(std::string_view name) const;
     /// Grows by one whenever the list changes, a listed file settles with new content, or roots became known.
     std::uint64_t version() const { return version_; }
 
