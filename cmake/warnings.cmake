@@ -23,14 +23,21 @@ endif()
 # -O3. The transfer code they call lives in p2p_core, which keeps the build type's optimisation.
 # p2p_front_end(target) builds the whole target so; p2p_front_end(target SOURCES a.cpp ...) only those of its files
 # (a program whose command line is front end but whose other files are the work it measures).
+# With the sanitizers they build at -O0: ASan's instrumentation of Catch2's and CLI11's expanded macros is what makes
+# that build slow, and -O1 tripled it (2026-11-30, tests/hostile_test.cpp: 52 s of CPU at -O1, 19 s at -O0). What the
+# sanitizers check there is the same; p2p_core, where the bugs they look for would be, keeps -O1.
 function(p2p_front_end target)
     cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES")
     if(CMAKE_BUILD_TYPE STREQUAL "Debug")
         return()
     endif()
+    set(level -O1)
+    if(P2P_SANITIZE)
+        set(level -O0)
+    endif()
     if(arg_SOURCES)
-        set_source_files_properties(${arg_SOURCES} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -O1)
+        set_source_files_properties(${arg_SOURCES} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS ${level})
     else()
-        target_compile_options(${target} PRIVATE -O1)
+        target_compile_options(${target} PRIVATE ${level})
     endif()
 endfunction()

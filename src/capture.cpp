@@ -2,6 +2,8 @@
 // capture.cpp - capture file writer and reader; the byte layout is docs/capture.md.
 #include "p2p/capture.hpp"
 
+#include "p2p/little_endian.hpp"
+
 #include "p2p/protocol.hpp"
 
 #include <fcntl.h>
@@ -26,23 +28,6 @@ constexpr std::array<unsigned char, 4> record_magic = {'P', '2', 'P', 'R'};
 constexpr std::uint32_t record_fields_bytes = capture_format::record_header_bytes - 8;
 /// No frame a peer or the relay accepts is larger (ZMQ_MAXMSGSIZE); anything bigger in a file is damage.
 constexpr std::uint64_t max_recorded_frame = protocol::max_frame_bytes;
-
-/// Little-endian writes and reads, whatever the host: captures move between machines.
-template <typename T>
-void put_le(unsigned char* out, T value) {
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        out[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(value) >> (8 * i));
-    }
-}
-
-template <typename T>
-T get_le(const unsigned char* in) {
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        value |= static_cast<std::uint64_t>(in[i]) << (8 * i);
-    }
-    return static_cast<T>(value);
-}
 
 std::string errno_text() {
     return std::strerror(errno);
@@ -90,8 +75,8 @@ capture_writer::capture_writer(const std::filesystem::path& file, capture_payloa
     }
     std::array<unsigned char, capture_format::file_header_bytes> header{};
     std::memcpy(header.data(), file_magic.data(), file_magic.size());
-    put_le<std::uint16_t>(header.data() + 8, capture_format::version);
-    put_le<std::uint16_t>(header.data() + 10, static_cast<std::uint16_t>(capture_format::file_header_bytes));
+    store_le<std::uint16_t>(header.data() + 8, capture_format::version);
+    store_le<std::uint16_t>(header.data() + 10, static_cast<std::uint16_t>(capture_format::file_header_bytes));
     iovec iov{header.data(), header.size()};
     if (!write_all(fd_.get(), &iov, 1)) {
         throw std::runtime_error("cannot write capture " + file.string() + ": " + errno_text());
@@ -124,14 +109,14 @@ void capture_writer::record(capture_direction direction, peer_id local, peer_id 
     }
     std::array<unsigned char, capture_format::record_header_bytes> header{};
     std::memcpy(header.data(), record_magic.data(), record_magic.size());
-    put_le<std::uint32_t>(header.data() + 4, static_cast<std::uint32_t>(length));
-    put_le<std::int64_t>(header.data() + 8, time_us);
+    store_le<std::uint32_t>(header.data() + 4, static_cast<std::uint32_t>(length));
+    store_le<std::int64_t>(header.data() + 8, time_us);
     header[16] = static_cast<unsigned char>(direction);
     header[17] = flags;
-    put_le<std::uint32_t>(header.data() + 20, static_cast<std::uint32_t>(body.size()));
-    put_le<std::uint64_t>(header.data() + 24, local.value());
-    put_le<std::uint64_t>(header.data() + 32, remote.value());
-    put_le<std::uint64_t>(header.data() + 40, payload_size);
+    store_le<std::uint32_t>(header.data() + 20, static_cast<std::uint32_t>(body.size()));
+    store_le<std::uint64_t>(header.data() + 24, local.value());
+    store_le<std::uint64_t>(header.data() + 32, remote.value());
+    store_le<std::uint64_t>(header.data() + 40, payload_size);
 
     // One writev of header, body and payload straight from the frames: no copy, and one system call per record so a
     // crash leaves at most the record being written incomplete.
@@ -178,13 +163,13 @@ capture_reader::capture_reader(const std::filesystem::path& file) {
         tail_ = capture_tail{0, "file header cut short (" + std::to_string(got) + " of 16 bytes)"};
         return;
     }
-    version_ = get_le<std::uint16_t>(header.data() + 8);
+    version_ = load_le<std::uint16_t>(header.data() + 8);
     if (version_ != capture_format::version) {
         throw std::runtime_error(file.string() + ": capture format version " + std::to_string(version_) +
                                  " is not supported (this build reads version " +
                                  std::to_string(capture_format::version) + ")");
     }
-    const auto header_bytes = get_le<std::uint16_t>(header.data() + 10);
+    const auto header_bytes = load_le<std::uint16_t>(header.data() + 10);
     if (header_bytes < capture_format::file_header_bytes) {
         throw std::runtime_error(file.string() + ": capture header length " + std::to_string(header_bytes) +
                                  " is too small");
@@ -219,14 +204,14 @@ std::optional<capture_record> capture_reader::next() {
 
     capture_record rec;
     rec.offset = offset_;
-    const auto length = get_le<std::uint32_t>(header.data() + 4);
-    rec.time_us = get_le<std::int64_t>(header.data() + 8);
+    const auto length = load_le<std::uint32_t>(header.data() + 4);
+    rec.time_us = load_le<std::int64_t>(header.data() + 8);
     const auto direction = header[16];
     const auto flags = header[17];
-    const auto body_size = get_le<std::uint32_t>(header.data() + 20);
-    rec.local = peer_id(get_le<std::uint64_t>(header.data() + 24));
-    rec.remote = peer_id(get_le<std::uint64_t>(header.data() + 32));
-    rec.payload_size = get_le<std::uint64_t>(header.data() + 40);
+    const auto body_size = load_le<std::uint32_t>(header.data() + 20);
+    rec.local = peer_id(load_le<std::uint64_t>(header.data() + 24));
+    rec.remote = peer_id(load_le<std::uint64_t>(header.data() + 32));
+    rec.payload_size = load_le<std::uint64_t>(header.data() + 40);
 
     constexpr std::uint8_t known_flags =
         capture_format::flag_payload | capture_format::flag_payload_stored | capture_format::flag_dropped;

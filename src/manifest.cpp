@@ -3,6 +3,7 @@
 #include "p2p/manifest.hpp"
 
 #include "p2p/blake3.hpp"
+#include "p2p/little_endian.hpp"
 #include "p2p/merkle.hpp"
 
 #include <fcntl.h>
@@ -25,14 +26,6 @@ namespace {
 
 constexpr std::string_view magic_line = "p2p-manifest 1";
 constexpr std::size_t page_size = 4096;
-
-/// Appends v as little-endian bytes.
-template <typename T>
-void put_le(std::uint8_t*& out, T v) {
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        *out++ = static_cast<std::uint8_t>(v >> (8 * i));
-    }
-}
 
 bool is_valid_piece_size(std::uint64_t piece_size) {
     return std::has_single_bit(piece_size) && piece_size >= min_piece_size && piece_size <= max_piece_size;
@@ -287,8 +280,10 @@ digest file_root(std::uint64_t file_size, std::uint32_t piece_size, const digest
     std::array<std::uint8_t, 1 + 8 + 4 + std::tuple_size_v<digest>> input{};
     auto* out = input.data();
     *out++ = static_cast<std::uint8_t>(merkle_domain::file);
-    put_le(out, file_size);
-    put_le(out, piece_size);
+    store_le(out, file_size);
+    out += sizeof file_size;
+    store_le(out, piece_size);
+    out += sizeof piece_size;
     std::copy(tree_root.begin(), tree_root.end(), out);
     return blake3(input.data(), input.size());
 }

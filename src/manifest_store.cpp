@@ -3,6 +3,7 @@
 #include "p2p/manifest_store.hpp"
 
 #include "p2p/blake3.hpp"
+#include "p2p/little_endian.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -47,13 +48,6 @@ unique_fd open_private_dir(int dir_fd, std::string_view name, const std::string&
         throw std::runtime_error("cannot open " + shown + ": " + errno_text(err));
     }
     return fd;
-}
-
-template <typename T>
-void append_le(std::string& out, T v) {
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        out.push_back(static_cast<char>(static_cast<std::uint64_t>(v) >> (8 * i)));
-    }
 }
 
 std::string key_line(const digest& key) {

@@ -683,6 +683,35 @@ TEST_CASE("core a REQUEST for a file hashed in the background moves its hash to 
     CHECK(g.out.sent_to<offer>(asker).size() == 1);
 }
 
+TEST_CASE("defect: a file whose promoted hash is given up stays listed without a root", "[core][settle][defect]") {
+    // Its background hash gave way to a REQUEST's; the asker then cancels, and the hash nobody waits for is given
+    // up. The file must go back into the background queue, or it is listed without a root until it changes.
+    const auto bytes = patterned_bytes(3 * 1024 * 1024, 23);
+    stepped_core g({}, {{"a.bin", bytes}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1);
+    REQUIRE(std::get<core::hash_job>(g.out.jobs[0].second).background);
+    g.from(asker, request{1, "a.bin", 0, 64 * 1024, 1});
+    REQUIRE(g.out.jobs.size() == 2);
+    REQUIRE_FALSE(std::get<core::hash_job>(g.out.jobs[1].second).background);
+    const auto cancelled = g.core->stats().jobs_cancelled;
+    g.from(asker, cancel_transfer{1, "enough"});
+    step(g, core::job_table::hash_linger + 1ms);
+    REQUIRE(g.core->stats().jobs_cancelled == cancelled + 1); // the orphaned hash was given up
+
+    // The background queue takes the file again, and its root is listed once that hash is done.
+    REQUIRE(g.out.jobs.size() == 3);
+    CHECK(std::get<core::hash_job>(g.out.jobs[2].second).background);
+    g.out.sends.clear();
+    g.finish_job(2);
+    step(g, core::folder_view::root_announce_delay);
+    const auto lists = g.out.sent_to<file_list>(asker);
+    REQUIRE_FALSE(lists.empty());
+    CHECK(lists.back().files == std::vector<file_entry>{{"a.bin", bytes.size(), root_of(bytes)}});
+}
+
 TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
     stepped_core g([](peer_options& o) { o.settle = 0ms; });
     const peer_id asker(0xaaaa);

@@ -181,6 +181,12 @@ bool folder_view::rebuild_list(bool news) {
     return true;
 }
 
+bool folder_view::lists(std::string_view name) const {
+    const auto it = std::lower_bound(files_.begin(), files_.end(), name,
+                                     [](const file_entry& e, std::string_view n) { return e.name < n; });
+    return it != files_.end() && it->name == name;
+}
+
 file_readiness folder_view::readiness(std::string_view name, const file_stat& stat, steady_time now) {
     if (settle_ == milliseconds(0)) {
         return file_readiness::ready;

@@ -172,6 +172,7 @@ void job_table::on_deadline(steady_time now) {
         const auto* hash = std::get_if<upload_hash>(&it->second);
         auto here = it++;
         if (hash != nullptr && hash->orphaned_at && now >= *hash->orphaned_at + hash_linger) {
+            state_.folder->hash_given_up(hash->name);
             cancel(here);
         }
     }

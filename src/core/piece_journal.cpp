@@ -2,6 +2,7 @@
 #include "p2p/core/piece_journal.hpp"
 
 #include "p2p/blake2b.hpp"
+#include "p2p/little_endian.hpp"
 
 #include <algorithm>
 #include <array>
@@ -17,25 +18,11 @@ constexpr std::uint64_t block_offset = 64; ///< The durability block.
 constexpr std::uint64_t block_bytes = 64;
 constexpr std::size_t block_check_offset = 24; ///< After the boot id and the durable count.
 
-void put_le(std::uint8_t* at, std::uint64_t value, std::size_t bytes) {
-    for (std::size_t i = 0; i < bytes; ++i) {
-        at[i] = static_cast<std::uint8_t>(value >> (8 * i));
-    }
-}
-
-std::uint64_t get_le(const std::uint8_t* at, std::size_t bytes) {
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-        value |= std::uint64_t{at[i]} << (8 * i);
-    }
-    return value;
-}
-
 std::array<std::uint8_t, key_bytes> header_of(const journal_key& key) {
     std::array<std::uint8_t, key_bytes> out{};
     std::memcpy(out.data(), magic.data(), magic.size());
-    put_le(out.data() + 16, key.size, 8);
-    put_le(out.data() + 24, key.piece_size, 4);
+    store_le<std::uint64_t>(out.data() + 16, key.size);
+    store_le<std::uint32_t>(out.data() + 24, key.piece_size);
     std::memcpy(out.data() + 32, key.root.data(), key.root.size());
     return out;
 }
@@ -43,7 +30,7 @@ std::array<std::uint8_t, key_bytes> header_of(const journal_key& key) {
 std::array<std::uint8_t, block_bytes> block_of(const journal_key& key, const boot_id& boot, std::uint64_t durable) {
     std::array<std::uint8_t, block_bytes> out{};
     std::memcpy(out.data(), boot.data(), boot.size());
-    put_le(out.data() + boot.size(), durable, 8);
+    store_le<std::uint64_t>(out.data() + boot.size(), durable);
     blake2b check;
     check.update(key.root.data(), key.root.size());
     check.update(out.data(), block_check_offset);
@@ -57,7 +44,7 @@ std::array<std::uint8_t, journal_record_bytes> record_of(const journal_key& key,
     std::array<std::uint8_t, journal_record_bytes> out{};
     std::memcpy(out.data(), leaf.data(), leaf.size());
     std::array<std::uint8_t, 8> at{};
-    put_le(at.data(), index, 8);
+    store_le<std::uint64_t>(at.data(), index);
     blake2b check;
     check.update(key.root.data(), key.root.size());
     check.update(at.data(), at.size());
@@ -86,7 +73,7 @@ journal_contents read_journal(file_handle& journal, const journal_key& key, std:
     // A torn block counts as "nothing durable, boot unknown": only a whole one vouches for anything.
     boot_id written_on{};
     std::memcpy(written_on.data(), header.data() + block_offset, written_on.size());
-    const auto durable = get_le(header.data() + block_offset + written_on.size(), 8);
+    const auto durable = load_le<std::uint64_t>(header.data() + block_offset + written_on.size());
     const auto block = block_of(key, written_on, durable);
     const bool block_ok = std::equal(block.begin(), block.end(), header.begin() + block_offset);
     const bool same_boot = block_ok && written_on != boot_id{} && written_on == key.boot;

@@ -13,6 +13,8 @@
 namespace p2p::core {
 
 namespace {
+/// What a REQUEST for a name we do not list is told, whatever stands there.
+constexpr const char* not_there = "File not found";
 /// A full queue is tried again after this: long enough not to spin, short next to any transfer.
 constexpr milliseconds blocked_retry{2};
 } // namespace
@@ -76,7 +78,10 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
     if (auto* reason = std::get_if<std::string>(&opened)) {
         ++state_.stats.uploads_refused;
         log(log_level::info, "refused ", escape_for_terminal(r.name), " to ", from.id.short_hex(), ": ", *reason);
-        state_.peers->send(from, not_found{r.transfer, r.name, *reason});
+        // The asker learns why only for a file we list: anything else (a symlink, a FIFO, a path through a file)
+        // gets the answer of a name with nothing there, so what is not shared is not even confirmed to exist.
+        state_.peers->send(
+            from, not_found{r.transfer, r.name, state_.folder->lists(r.name) ? *reason : std::string(not_there)});
         return;
     }
     auto& file = std::get<opened_file>(opened);

@@ -40,6 +40,8 @@ public:
     /// until it settles anew (so a burst of writes is one list change, not one per write). An entry carries its
     /// root once the manifest of its settled version is known.
     const std::vector<file_entry>& files() const { return files_; }
+    /// Whether `name` is in files().
+    bool lists(std::string_view name) const;
     /// Grows by one whenever the list changes, a listed file settles with new content, or roots became known.
     std::uint64_t version() const { return version_; }
 
@@ -71,6 +73,9 @@ public:
     /// queued again when it settles with other content.
     std::optional<std::pair<std::string, file_stat>> next_to_hash();
     bool has_unhashed() const { return !unhashed_.empty(); }
+    /// A hash of this file was given up before it ended (the REQUEST that wanted it went away): the file goes back
+    /// on the queue, so its root is still listed (next_to_hash skips it if it changed or got a manifest meanwhile).
+    void hash_given_up(const std::string& name) { unhashed_.insert(name); }
 
     /// Folder rescan when nobody tells of changes.
     static constexpr milliseconds periodic_scan{1000};
