@@ -168,6 +168,11 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
         c.next_dial = now;
         return;
     }
+    if (state_.peers->all().size() >= state_.options.max_peers) {
+        // Full: the connect would end at the answer ("peer limit reached") after the other side gave us one of its
+        // slots, held until its peer timeout. The candidate stays due: its first beacon after a slot frees dials.
+        return;
+    }
     // One side of each pair dials: the smaller id. The other waits for it (and hears its HELLO).
     if (!(state_.self < b.id) || state_.stopping || now < c.next_dial || window_dials_ >= max_dials_per_second) {
         return;
