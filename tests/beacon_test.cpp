@@ -65,9 +65,10 @@ struct stepped {
     steady_time now = steady_time{} + std::chrono::hours(1);
     std::optional<core::node_core> core;
 
-    explicit stepped(peer_id self = peer_id(0x5000), bool secure = false) {
+    explicit stepped(peer_id self = peer_id(0x5000), bool secure = false, std::size_t max_peers = 256) {
         peer_options o;
         o.folder = "memory";
+        o.max_peers = max_peers;
         core.emplace(o, self, "tcp://0.0.0.0:7000", secure, folder, true, out, now);
     }
     void start(core::discovery_settings settings = {7000, std::nullopt, std::nullopt}) {
@@ -213,6 +214,77 @@ TEST_CASE("core discovery: of a pair only the smaller id dials, once, at the bea
     }
     CHECK(s.out.dials.size() == 1);
     CHECK(s.core->discovery().counts().dials == 1);
+}
+
+TEST_CASE("core discovery: a peer at its peer limit dials no beacon, and dials again once below it", "[core][beacon]") {
+    // Found by the simulation (tests/sim, --discovery): a full peer that dials gets HELLO back and then drops the
+    // connection ("peer limit reached"), and the peer it dialled keeps a slot for it until its peer timeout.
+    stepped s(peer_id(0x5000), false, 1);
+    s.start();
+    s.hear("10.0.0.7", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 1);
+    s.core->on_link(s.out.dials[0].link, decode_result(hello{peer_id(0x6000), "tcp://0.0.0.0:6100", 1}), s.now);
+    s.core->on_link(s.out.dials[0].link, decode_result(file_list{1, 0, 1, {}}), s.now);
+    REQUIRE(s.core->peer_ids().size() == 1);
+    // Full: a minute of beacons from another peer it would dial dials nothing (its one peer stays alive).
+    for (int i = 0; i < 60; ++i) {
+        s.hear("10.0.0.8", plain(0x7000, 6200));
+        s.hear("10.0.0.7", plain(0x6000, 6100));
+        s.core->on_link(s.out.dials[0].link, decode_result(ping{}), s.now);
+        s.advance(1000ms);
+    }
+    REQUIRE(s.core->peer_ids().size() == 1);
+    CHECK(s.out.dials.size() == 1);
+    // Its peer leaves: a slot is free, and the next beacon is dialled.
+    s.core->on_link(s.out.dials[0].link, decode_result(goodbye{}), s.now);
+    REQUIRE(s.core->peer_ids().empty());
+    s.hear("10.0.0.8", plain(0x7000, 6200));
+    REQUIRE(s.out.dials.size() == 2);
+    CHECK(s.out.dials[1].endpoint == "tcp://10.0.0.8:6200");
+}
+
+TEST_CASE("core discovery: dials under way count toward the peer limit", "[core][beacon]") {
+    // Found by the simulation: a peer one below its limit that dialled several peers in the same second joined one
+    // and dropped the others at their answer, each of which held a slot for it until its peer timeout.
+    stepped s(peer_id(0x5000), false, 2);
+    s.start();
+    for (int k = 1; k <= 5; ++k) {
+        s.hear("10.0.0." + std::to_string(k), plain(0x6000 + static_cast<std::uint64_t>(k)));
+    }
+    REQUIRE(s.out.dials.size() == 2);
+    // The first answers; the second never does, and its connect times out.
+    s.core->on_link(s.out.dials[0].link, decode_result(hello{peer_id(0x6001), "tcp://0.0.0.0:6000", 1}), s.now);
+    s.core->on_link(s.out.dials[0].link, decode_result(file_list{1, 0, 1, {}}), s.now);
+    REQUIRE(s.core->peer_ids().size() == 1);
+    s.advance(2500ms);
+    for (int k = 1; k <= 5; ++k) {
+        s.hear("10.0.0." + std::to_string(k), plain(0x6000 + static_cast<std::uint64_t>(k)));
+    }
+    // One peer and nothing under way: one more dial, not three.
+    CHECK(s.out.dials.size() == 3);
+}
+
+TEST_CASE("core discovery: a peer at its peer limit sends no beacon until a slot frees", "[core][beacon]") {
+    // Found by the simulation: every beacon of a full peer invited connects it refused without a word, each holding a
+    // dialler's slot for a connect timeout; 200 peers with a cap of 16 took 48 s and more to settle, 9-15 s now.
+    stepped s(peer_id(0x5000), false, 1);
+    s.start();
+    s.step(0ms);
+    REQUIRE(s.out.beacons.size() == 1);
+    s.hear("10.0.0.7", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 1);
+    s.core->on_link(s.out.dials[0].link, decode_result(hello{peer_id(0x6000), "tcp://0.0.0.0:6100", 1}), s.now);
+    s.core->on_link(s.out.dials[0].link, decode_result(file_list{1, 0, 1, {}}), s.now);
+    REQUIRE(s.core->peer_ids().size() == 1);
+    for (int i = 0; i < 10; ++i) {
+        s.core->on_link(s.out.dials[0].link, decode_result(ping{}), s.now);
+        s.advance(1000ms);
+    }
+    CHECK(s.out.beacons.size() == 1);
+    // Its peer leaves: the next beacon goes out within an interval.
+    s.core->on_link(s.out.dials[0].link, decode_result(goodbye{}), s.now);
+    s.advance(1000ms);
+    CHECK(s.out.beacons.size() == 2);
 }
 
 TEST_CASE("core discovery drops its own beacons, other versions, and other modes", "[core][beacon]") {

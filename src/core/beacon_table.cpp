@@ -55,7 +55,9 @@ void beacon_table::on_deadline(steady_time now) {
     if (!active_ || left_ || now < next_send_) {
         return;
     }
-    send_own(false);
+    if (state_.peers->all().size() < state_.options.max_peers) {
+        send_own(false);
+    }
     next_send_ = now + current_interval();
     std::erase_if(candidates_, [&](const auto& c) { return now - c.second.last_heard >= candidate_expiry; });
     std::erase_if(sources_, [&](const auto& s) { return now - s.second.window >= std::chrono::seconds(2); });
@@ -138,6 +140,13 @@ bool beacon_table::acceptable(const beacon& b) {
     return true;
 }
 
+std::size_t beacon_table::dials_under_way(steady_time now) const {
+    return static_cast<std::size_t>(std::count_if(candidates_.begin(), candidates_.end(), [&](const auto& c) {
+        return c.second.attempts > 0 && now - c.second.dialled < state_.options.connect_timeout &&
+               state_.peers->find(c.first) == nullptr;
+    }));
+}
+
 void beacon_table::consider(const std::string& address, const beacon& b, steady_time now) {
     auto it = candidates_.find(b.id);
     if (b.leaving) {
@@ -151,7 +160,7 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
             ++counts_.table_full;
             return;
         }
-        it = candidates_.emplace(b.id, candidate{address, b.key, now, now, 0}).first;
+        it = candidates_.emplace(b.id, candidate{address, b.key, now, now, now, 0}).first;
     }
     auto& c = it->second;
     c.last_heard = now;
@@ -172,6 +181,14 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
     if (!(state_.self < b.id) || state_.stopping || now < c.next_dial || window_dials_ >= max_dials_per_second) {
         return;
     }
+    if (const auto peers = state_.peers->all().size();
+        peers >= state_.options.max_peers || peers + dials_under_way(now) >= state_.options.max_peers) {
+        // Full, or will be when the connects under way are answered: one more would end at its answer ("peer limit
+        // reached") after the other side gave us one of its slots, held until its peer timeout. The candidate stays
+        // due: its first beacon after a slot frees dials.
+        return;
+    }
+    c.dialled = now;
     ++window_dials_;
     ++counts_.dials;
     ++c.attempts;

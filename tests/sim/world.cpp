@@ -42,6 +42,7 @@ public:
     void cancel_job(core::job_id id) override { world_.cancel_job(index_, id); }
     void emit(event e) override { world_.observe(index_, std::move(e)); }
     payload buffer(std::size_t size) override { return payload::allocate(size); }
+    void send_beacon(std::span<const std::uint8_t> datagram) override { world_.broadcast(index_, datagram); }
 
 private:
     world& world_;
@@ -72,6 +73,17 @@ int world::add_peer() {
     return index;
 }
 
+int world::add_host(int lan_index) {
+    const int index = add_peer();
+    auto& p = peer(index);
+    // 10.0.0.1, 10.0.0.2, ...: 250 hosts to each /24, so a host's address is its index.
+    p.address = "10." + std::to_string(index / 62500) + "." + std::to_string(index / 250 % 250) + "." +
+                std::to_string(index % 250 + 1);
+    p.endpoint = "tcp://" + p.address + ":" + std::to_string(lan_port);
+    p.lan = lan_index;
+    return index;
+}
+
 void world::start(int index) {
     auto& p = peer(index);
     if (p.core) {
@@ -87,6 +99,15 @@ void world::start(int index) {
     const peer_id id(rng_() | 1); // never 0
     p.core = std::make_unique<core::node_core>(o, id, p.endpoint, false, p.folder, false, *p.effects, now_);
     note("peer " + std::to_string(index) + " starts as " + id.short_hex());
+    if (!p.address.empty()) {
+        // As the real node: every process its own redial jitter, so peers that lose each other spread out.
+        p.core->seed_jitter(rng_());
+    }
+    if (options_.discover && p.lan >= 0) {
+        core::discovery_settings discovery;
+        discovery.port = lan_port;
+        p.core->start_discovery(std::move(discovery), now_);
+    }
     reschedule(index);
 }
 
@@ -201,6 +222,9 @@ int world::peer_at(const std::string& endpoint) const {
 }
 
 std::optional<std::string> world::dial(int from, core::link_id link, const std::string& endpoint) {
+    if (peer_at(endpoint) == from) {
+        fail("a peer never dials itself", "peer " + std::to_string(from) + " dials its own " + endpoint);
+    }
     auto& d = dealers_[{from, link}];
     d.endpoint = endpoint;
     d.backoff = reconnect_first;
@@ -339,6 +363,42 @@ void world::transmit(std::uint64_t id, int direction, message msg) {
     schedule(c.free[direction] + c.latency, std::move(d));
 }
 
+void world::broadcast(int from, std::span<const std::uint8_t> datagram) {
+    auto& sender = peer(from);
+    ++sender.beacons_sent;
+    ++traffic_.beacons_sent;
+    if (sender.lan < 0) {
+        return;
+    }
+    auto bytes = std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end());
+    std::uniform_int_distribution<std::int64_t> latency(lan.latency_min.count(), lan.latency_max.count());
+    std::uniform_real_distribution<double> draw(0, 1);
+    for (const auto& p : peers_) {
+        if (p->lan != sender.lan || (lan.loss > 0 && draw(rng_) < lan.loss)) {
+            continue;
+        }
+        schedule(now_ + clock_time(latency(rng_)), happening::datagram{p->index, from, bytes});
+    }
+}
+
+std::uint64_t traffic::messages_total() const {
+    std::uint64_t total = 0;
+    for (const auto& [type, n] : messages) {
+        total += n;
+    }
+    return total;
+}
+
+traffic traffic::operator-(const traffic& earlier) const {
+    traffic out = *this;
+    out.beacons_sent -= earlier.beacons_sent;
+    out.beacons_heard -= earlier.beacons_heard;
+    for (const auto& [type, n] : earlier.messages) {
+        out.messages[type] -= n;
+    }
+    return out;
+}
+
 // -------------------------------------------------------------------------------------------------------------
 // Jobs and events of the cores
 
@@ -472,6 +532,7 @@ void world::fire(event_kind& e) {
                          " " + type_name(h->msg));
                 }
                 ++p.messages_delivered;
+                ++traffic_.messages[type_name(h->msg)];
                 if (h->direction == 0) {
                     const auto routing_id = c.routing_id.hex();
                     p.core->on_inbox(core::inbox_origin{routing_id, std::nullopt, {}}, decode_result(std::move(h->msg)),
@@ -508,6 +569,16 @@ void world::fire(event_kind& e) {
                 p.core->on_job_done(std::move(result), now_);
                 check_after(h.peer, "job");
                 reschedule(h.peer);
+            } else if constexpr (std::is_same_v<T, happening::datagram>) {
+                auto& p = peer(h.to);
+                if (!p.core) {
+                    return; // nobody listens on the port now
+                }
+                ++p.beacons_heard;
+                ++traffic_.beacons_heard;
+                p.core->on_beacon(peer(h.from).address, *h.bytes, now_);
+                check_after(h.to, "beacon");
+                reschedule(h.to);
             } else {
                 actions_[h.index]();
             }
@@ -569,7 +640,13 @@ void world::check_after(int index, const char* what) {
                     "peer " + std::to_string(index) + " counted " + std::to_string(stats.messages_received) +
                         " of the " + std::to_string(p.messages_delivered) + " delivered to it (after a " + what + ")");
     }
-    for (const auto& id : p.core->peer_ids()) {
+    const auto ids = p.core->peer_ids();
+    if (ids.size() > options_.max_peers) {
+        return fail("no peer exceeds the degree cap", "peer " + std::to_string(index) + " has " +
+                                                          std::to_string(ids.size()) + " peers, more than " +
+                                                          std::to_string(options_.max_peers));
+    }
+    for (const auto& id : ids) {
         if (!p.listed.contains(id)) {
             return fail("no peer is listed after it left and did not join again",
                         "peer " + std::to_string(index) + " lists " + id.short_hex());
@@ -581,6 +658,33 @@ void world::check_after(int index, const char* what) {
         return fail("file jobs stay within their bound",
                     "peer " + std::to_string(index) + " has " + std::to_string(p.core->jobs_pending()) + " jobs open");
     }
+}
+
+void world::check_pairs() {
+    if (failure_) {
+        return;
+    }
+    std::map<std::pair<int, int>, int> count;
+    for (const auto& [id, c] : connections_) {
+        ++count[{std::min(c.dialer, c.listener), std::max(c.dialer, c.listener)}];
+    }
+    std::map<std::pair<int, int>, steady_time> doubled;
+    for (const auto& [pair, n] : count) {
+        if (n < 2) {
+            continue;
+        }
+        auto before = doubled_since_.find(pair);
+        const auto since = before == doubled_since_.end() ? now_ : before->second;
+        // Two peers that dial each other at once hold two connections until the HELLOs cross (a connect timeout at
+        // most); longer, and a pair is joined twice.
+        if (now_ - since > options_.connect_timeout + std::chrono::seconds(1)) {
+            return fail("no pair has two connections", "peers " + std::to_string(pair.first) + " and " +
+                                                           std::to_string(pair.second) + " have " + std::to_string(n) +
+                                                           " connections");
+        }
+        doubled[pair] = since;
+    }
+    doubled_since_ = std::move(doubled);
 }
 
 bool world::downloads_done() const {

@@ -7,6 +7,11 @@
 // high-water mark (the send is refused). A DEALER reconnects by itself and then delivers what was queued; a ROUTER
 // gives a second connection under a routing id it already has nothing (ROUTER_HANDOVER 0). Jobs run on one worker
 // per peer, each taking a time proportional to its bytes.
+//
+// A peer can also be a host with an IPv4 address ("10.0.x.y", listening on tcp port lan_port) on a simulated LAN: a
+// broadcast domain in which every beacon one peer sends reaches every peer of the same LAN (itself too, as a
+// broadcast loops back), each after its own small latency, or is lost at the LAN's loss rate. A datagram is not a
+// connection: it is delivered or not, to whichever core runs there when it arrives.
 #pragma once
 
 #include "memory_folder.hpp"
@@ -22,6 +27,7 @@
 #include <queue>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -74,13 +80,21 @@ struct job_done {
 struct action {
     std::size_t index = 0;
 };
-using any = std::variant<std::shared_ptr<delivery>, connect_attempt, wake, job_done, action>;
+/// A beacon reaches a peer on the sender's LAN.
+struct datagram {
+    int to = 0;
+    int from = 0;
+    std::shared_ptr<const std::vector<std::uint8_t>> bytes; ///< One copy for all the receivers of a broadcast.
+};
+using any = std::variant<std::shared_ptr<delivery>, connect_attempt, wake, job_done, action, datagram>;
 } // namespace happening
 
 /// One simulated peer: a core, its folder, its effects, and what the world observed of it.
 struct sim_peer {
     int index = 0;
-    std::string endpoint; ///< "inproc://peer-<index>": a name the core accepts as an address
+    std::string endpoint; ///< "inproc://peer-<index>", or "tcp://10.0.x.y:7000" for a host (add_host)
+    std::string address;  ///< A host's IPv4 address, the source of its beacons; empty for an inproc peer.
+    int lan = -1;         ///< The broadcast domain its beacons reach; -1: none (no discovery).
     memory_folder folder;
     std::unique_ptr<core::effects> effects;
     std::unique_ptr<core::node_core> core; ///< nullptr while crashed.
@@ -93,12 +107,33 @@ struct sim_peer {
     std::uint64_t messages_delivered = 0;          ///< To this incarnation's core: must match its messages_received.
     std::set<peer_id> listed;                      ///< Joined and not left since, as its events said.
     std::map<operation_id, std::string> downloads; ///< Started and not finished: op -> name.
+    std::uint64_t beacons_sent = 0;                ///< Over all its incarnations.
+    std::uint64_t beacons_heard = 0;               ///< Datagrams handed to its core.
 
     explicit sim_peer(const std::int64_t* clock_ns) : folder(clock_ns) {}
 };
 
+/// What went over the network, summed over all peers: for messages per peer per second.
+struct traffic {
+    std::uint64_t beacons_sent = 0;
+    std::uint64_t beacons_heard = 0;               ///< Handed to a core (lost and not-running ones are not).
+    std::map<std::string, std::uint64_t> messages; ///< ZeroMQ messages handed to a core, by type ("HELLO").
+    std::uint64_t messages_total() const;
+    traffic operator-(const traffic& earlier) const; ///< What happened between two snapshots.
+};
+
+/// A broadcast domain: how long a beacon takes to reach each peer, and how often one is lost.
+struct lan_settings {
+    clock_time latency_min = std::chrono::microseconds(100);
+    clock_time latency_max = std::chrono::milliseconds(2);
+    double loss = 0; ///< Probability that one receiver misses one beacon.
+};
+
 class world {
 public:
+    /// The tcp port every host listens on (each host has an address of its own).
+    static constexpr int lan_port = 7000;
+
     world(std::uint64_t seed, peer_options options);
     ~world();
 
@@ -108,6 +143,10 @@ public:
 
     /// Adds a peer (not started) and returns its index.
     int add_peer();
+    /// Adds a host (not started): a peer at "tcp://10.<a>.<b>.<c>:7000", on broadcast domain `lan` (-1: none).
+    /// With options().discover its core sends and hears beacons from its start.
+    int add_host(int lan);
+    lan_settings lan;
     sim_peer& peer(int index) { return *peers_[static_cast<std::size_t>(index)]; }
     /// The peer whose running core has this id, or -1.
     int index_of(peer_id id) const;
@@ -134,6 +173,11 @@ public:
 
     /// Runs until `until` (simulated), or until a violation. Returns false on a violation.
     bool run_until(clock_time until);
+    /// No two peers are joined over two connections for longer than a crossing connect takes: call it now and then
+    /// (a violation when a pair seen doubled at an earlier call still is).
+    void check_pairs();
+    /// What went over the network so far.
+    const traffic& sent() const { return traffic_; }
     /// True when no download any peer started is still open.
     bool downloads_done() const;
     /// The checks that need the whole run: every download ended, every file in every folder is a known version.
@@ -161,6 +205,7 @@ private:
     void start_job(int peer, core::job_id id, core::job work);
     void cancel_job(int peer, core::job_id id);
     void observe(int peer, event e);
+    void broadcast(int from, std::span<const std::uint8_t> datagram);
 
     void schedule(steady_time when, event_kind e);
     void try_connect(int from, core::link_id link);
@@ -230,6 +275,8 @@ private:
     std::uint64_t events_ = 0;
     std::uint64_t downloads_ok_ = 0;
     std::uint64_t downloads_failed_ = 0;
+    traffic traffic_;
+    std::map<std::pair<int, int>, steady_time> doubled_since_; ///< Pairs with two connections, since when.
 };
 
 } // namespace p2p::sim

@@ -84,8 +84,11 @@ private:
         std::optional<std::string> key;
         steady_time last_heard;
         steady_time next_dial;
+        steady_time dialled; ///< When we last dialled it.
         unsigned attempts = 0;
     };
+    /// Our beacon connects that may still be under way: dialled within a connect timeout, not a peer yet.
+    std::size_t dials_under_way(steady_time now) const;
     /// True when one more beacon from `address` may be read now.
     bool admit(const std::string& address, steady_time now);
     /// Whether and how to dial the peer of beacon `b` heard from `address`.
