@@ -9,6 +9,8 @@
 #          handshake proves each key.
 #   flood  10,000 datagrams a second to the discovery port for 3 s (junk, and beacons of made-up peers from made-up
 #          ids) from a fourth host: the peers still list each other, still serve a file, and their memory stays flat.
+#   converge 24 `serve` peers, six in each of four hosts (so six share the discovery port on each host), no address
+#          typed: every one has all 23 others as peers within 5 s of the last one's start.
 #
 # Needs root (or CAP_NET_ADMIN) for `ip netns`; where that is not permitted it exits 77 (skipped), with the reason.
 set -euo pipefail
@@ -109,6 +111,50 @@ wait_lists() {
         sleep 0.1
     done
 }
+
+# joined_count FILE: how many peers a `serve` output says are connected now (joined, and not left since).
+joined_count() {
+    awk '/^New peer [0-9a-f]+ joined/ { on[$3] = 1 }
+         /^Peer [0-9a-f]+ (at .* left|left|is not reachable, removing|dropped: .*)$/ { delete on[$2] }
+         END { n = 0; for (i in on) n++; print n }' "$1"
+}
+
+if [ "$mode" = converge ]; then
+    per_host=6
+    all=()
+    for h in a b c x; do
+        for i in $(seq 1 $per_host); do
+            p="$h$i"
+            all+=("$p")
+            mkdir -p "$work/$p"
+            ip netns exec "${tag}$h" "$peer_bin" serve 0 "$work/$p" "${timing[@]}" >"$work/$p.out" 2>"$work/$p.err" &
+            pids+=($!)
+        done
+    done
+    for p in "${all[@]}"; do
+        wait_line "$work/$p.out" '^Peer [0-9a-f]{8} started on ' 10 || fail "peer $p did not start"
+    done
+    started=$(date +%s%N)
+    want=$((${#all[@]} - 1))
+    # The issue asks for 5 s; quiet, this takes 2.0-2.4 s (printed below; each peer that started later hears an
+    # earlier one only at that one's next beacon, up to a second on). The deadline is 10 s so that a slow run shows
+    # how long it took instead of only failing; the time is then checked against 5 s.
+    deadline=$((started + 10000000000))
+    until
+        short=""
+        for p in "${all[@]}"; do
+            [ "$(joined_count "$work/$p.out")" -eq "$want" ] || { short="$p"; break; }
+        done
+        [ -z "$short" ]
+    do
+        [ "$(date +%s%N)" -lt "$deadline" ] || fail "after 10 s, peer $short has $(joined_count "$work/$short.out") of $want peers"
+        sleep 0.05
+    done
+    took=$((($(date +%s%N) - started) / 1000000))
+    echo "${#all[@]} peers on 4 hosts, no address typed: each has the other $want as peers $took ms after the last started"
+    [ "$took" -le 5000 ] || fail "convergence took $took ms, more than 5 s"
+    exit 0
+fi
 
 echo "hello from c" >"$work/c.txt"
 mkdir -p "$work/c" && cp "$work/c.txt" "$work/c/c.txt"
