@@ -106,7 +106,9 @@ std::vector<host_lookup::answer> host_lookup::take() {
 }
 
 bool host_lookup::is_numeric(const std::string& host) {
-    const auto bare = unbracketed(host);
+    // A link-local IPv6 address names its interface ("fe80::1%eth0"); libzmq reads that itself.
+    auto bare = unbracketed(host);
+    bare = bare.substr(0, bare.find('%'));
     unsigned char buffer[sizeof(::in6_addr)];
     return ::inet_pton(AF_INET, bare.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, bare.c_str(), buffer) == 1;
 }

@@ -20,6 +20,20 @@ namespace {
 
 /// Messages taken from one socket per turn, so one busy peer cannot starve the others or the pipe.
 constexpr int batch_per_socket = 64;
+
+/// A connection's source as the host of "host:port": the router listens on IPv6 and IPv4 at once, so an IPv4 peer
+/// shows as "::ffff:10.0.0.7" (back to "10.0.0.7"), and an IPv6 one ("fe80::1%eth0") needs brackets.
+std::string dialable_host(std::string_view address) {
+    constexpr std::string_view mapped = "::ffff:";
+    if (address.starts_with(mapped) && address.find('.') != std::string_view::npos) {
+        return std::string(address.substr(mapped.size()));
+    }
+    if (address.find(':') != std::string_view::npos) {
+        return "[" + std::string(address) + "]";
+    }
+    return std::string(address);
+}
+
 /// Messages a link keeps while its host name resolves (the core sends one, its HELLO).
 constexpr std::size_t max_held_while_resolving = 4;
 
@@ -77,9 +91,16 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     // An inproc name is free again only once libzmq's reaper has closed the socket that had it, a moment after
     // close(): a peer restarted in the same process under the same name waits for that (a second at most).
     const auto give_up = clock::now() + std::chrono::seconds(1);
+    // On every interface means IPv6 too (a peer found by IPv6 multicast is dialled there): "*" with ZMQ_IPV6 is
+    // libzmq's dual-stack wildcard, and falls back to IPv4 alone where the system has no IPv6.
+    auto bind_to = options_.bind;
+    if (bind_to.starts_with("tcp://0.0.0.0:")) {
+        router_.set(zmq::sockopt::ipv6, 1);
+        bind_to = "tcp://*:" + endpoint_port(bind_to);
+    }
     for (;;) {
         try {
-            router_.bind(options_.bind);
+            router_.bind(bind_to);
             break;
         } catch (const zmq::error_t& e) {
             if (e.num() != EADDRINUSE || !options_.bind.starts_with("inproc://") || clock::now() >= give_up) {
@@ -107,7 +128,8 @@ void node::start_discovery() {
         return;
     }
     const auto host = endpoint_host(endpoint_);
-    if (beacon_socket::interfaces_for(host).empty()) {
+    // On every interface, discovery is on even with none up yet: a beacon goes out when one comes up.
+    if (!beacon_socket::is_every_interface(host) && beacon_socket::interfaces_for(host).empty()) {
         log(log_level::info, "discovery is off: ", display_address(endpoint_), " is on no interface that broadcasts");
         return;
     }
@@ -125,6 +147,7 @@ void node::start_discovery() {
             settings.allowed = read_allowlist(options_.allow);
         }
     }
+    interfaces_.emplace();
     core_->start_discovery(std::move(settings), clock::now());
 }
 
@@ -232,6 +255,9 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
     // connects when the answer comes (on_lookup).
     const std::string host = endpoint_host(endpoint), port = endpoint_port(endpoint);
     const bool resolve_first = !host.empty() && !host_lookup::is_numeric(host);
+    if (host.starts_with("[")) {
+        dealer.set(zmq::sockopt::ipv6, 1); // an IPv6 literal ("[fe80::1%eth0]"): libzmq dials it only with this
+    }
     try {
         // Watched before connect, so the monitor sees every event of this connection from the first.
         watched_socket connection(context_, std::move(dealer), watched);
@@ -296,7 +322,14 @@ void node::poll_once() {
     }
     const std::size_t beacon_item = items_.size();
     if (beacons_) {
-        items_.push_back({nullptr, beacons_->fd(), ZMQ_POLLIN, 0});
+        for (const int fd : beacons_->fds()) {
+            items_.push_back({nullptr, fd, ZMQ_POLLIN, 0});
+        }
+    }
+    const std::size_t interface_item = items_.size();
+    const bool watching_interfaces = interfaces_ && interfaces_->fd() >= 0;
+    if (watching_interfaces) {
+        items_.push_back({nullptr, interfaces_->fd(), ZMQ_POLLIN, 0});
     }
     // Then two per connection the core has open: its socket and its monitor.
     const std::size_t first_link = items_.size();
@@ -363,8 +396,14 @@ void node::poll_once() {
     if (watching && (items_[5].revents & ZMQ_POLLIN) && folder_.drain_watch()) {
         core_->on_folder_changed(clock::now());
     }
-    if (beacons_ && (items_[beacon_item].revents & ZMQ_POLLIN)) {
+    if (beacons_ && std::any_of(items_.begin() + static_cast<std::ptrdiff_t>(beacon_item),
+                                items_.begin() + static_cast<std::ptrdiff_t>(interface_item),
+                                [](const auto& item) { return (item.revents & ZMQ_POLLIN) != 0; })) {
         read_beacons();
+    }
+    if (watching_interfaces && (items_[interface_item].revents & ZMQ_POLLIN) && interfaces_->drain()) {
+        beacons_->refresh(); // the IPv6 group joined on a new interface before the beacon goes out there
+        core_->on_interfaces_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {
         if (items_[first_link + 2 * i].revents & ZMQ_POLLIN) {
@@ -546,7 +585,7 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
     if (decoded && std::holds_alternative<hello>(decoded.value()) && !frames.empty()) {
         // Only a HELLO needs where the connection came from (a peer listening on every interface).
         if (const char* address = zmq_msg_gets(frames[0].handle(), "Peer-Address"); address != nullptr) {
-            connection_address = address;
+            connection_address = dialable_host(address);
             origin.connection_address = connection_address;
         }
     }

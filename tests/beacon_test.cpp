@@ -422,3 +422,119 @@ TEST_CASE("core discovery: made-up peers that never answer leave a bounded list 
     REQUIRE(s.core->discovery().counts().dials >= 1000); // they were dialled, and failed
     CHECK(s.core->failures().size() <= core::peer_table::max_failures);
 }
+
+TEST_CASE("core discovery answers a new peer that waits for our dial-less side with a beacon soon", "[core][beacon]") {
+    stepped s(peer_id(0x5000));
+    s.start();
+    s.step(0ms);
+    REQUIRE(s.out.beacons.size() == 1);
+    s.advance(100ms);
+    // A peer with a smaller id started: it dials us, but only once it has heard us. Our next beacon is due within
+    // the change gap, not a whole interval later.
+    s.hear("10.0.0.9", plain(0x4000));
+    s.advance(250ms); // the gap between beacons sent for a change
+    CHECK(s.out.beacons.size() == 2);
+    // Heard again: it is not new, nothing more goes out before the interval.
+    s.hear("10.0.0.9", plain(0x4000));
+    s.advance(500ms);
+    CHECK(s.out.beacons.size() == 2);
+    // One we dial ourselves needs no beacon from us (the steady one is due 1 s after the last, 400 ms from here).
+    s.hear("10.0.0.7", plain(0x6000));
+    s.advance(300ms);
+    CHECK(s.out.beacons.size() == 2);
+}
+
+TEST_CASE("core discovery sends a beacon soon when a peer it knew is lost", "[core][beacon]") {
+    stepped s(peer_id(0x5000));
+    s.start();
+    s.hear("10.0.0.7", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 1);
+    const auto link = s.out.dials[0].link;
+    s.core->on_link(link, decode_result(hello{peer_id(0x6000), "tcp://0.0.0.0:6100", 1}), s.now);
+    s.core->on_link(link, decode_result(file_list{1, 0, 1, {{"b.txt", 1}}}), s.now);
+    REQUIRE(s.core->peer_ids().size() == 1);
+    s.step(0ms);
+    const auto before = s.out.beacons.size();
+    s.advance(300ms);
+    s.core->on_link_event(link, core::link_event::dropped, "", s.now);
+    REQUIRE(s.core->peer_ids().empty());
+    // Due at once (the last beacon went out more than the gap ago), not at the end of the interval.
+    REQUIRE(s.core->next_deadline());
+    CHECK(*s.core->next_deadline() <= s.now);
+    s.step(0ms);
+    CHECK(s.out.beacons.size() == before + 1);
+}
+
+TEST_CASE("core discovery sends a beacon at once when the interfaces change, at most four a second in a burst",
+          "[core][beacon]") {
+    stepped s(peer_id(0x5000));
+    s.start();
+    s.step(0ms);
+    REQUIRE(s.out.beacons.size() == 1);
+    // An interface came up 600 ms after our last beacon: the next one is due now, not 400 ms later.
+    s.advance(600ms);
+    s.core->on_interfaces_changed(s.now);
+    REQUIRE(s.core->next_deadline());
+    CHECK(*s.core->next_deadline() == s.now);
+    s.step(0ms);
+    CHECK(s.out.beacons.size() == 2);
+    // A storm of changes, one every 10 ms for 5 s: at least min_gap between beacons, so at most 4 a second.
+    const auto before = s.out.beacons.size();
+    for (int i = 0; i < 500; ++i) {
+        s.core->on_interfaces_changed(s.now);
+        s.advance(10ms);
+    }
+    const auto sent = s.out.beacons.size() - before;
+    CHECK(sent <= 5 * 4);
+    CHECK(sent >= 5 * 4 - 1); // and the changes were acted on, not lost
+    // Then quiet: back to the steady rate.
+    s.advance(1000ms);
+    const auto quiet = s.out.beacons.size();
+    s.advance(10000ms);
+    CHECK(s.out.beacons.size() - quiet == 10);
+}
+
+TEST_CASE("core discovery dials an IPv6 source in brackets with its interface, and a peer heard on both once",
+          "[core][beacon]") {
+    stepped s(peer_id(0x5000));
+    s.start();
+    s.hear("fe80::1c2:3ff:fe4:5%eth0", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 1);
+    CHECK(s.out.dials[0].endpoint == "tcp://[fe80::1c2:3ff:fe4:5%eth0]:6100");
+    // The same datagram over IPv4 a moment later, and again over IPv6: no second dial while the first is under way.
+    s.hear("10.0.0.7", plain(0x6000, 6100));
+    s.hear("fe80::1c2:3ff:fe4:5%eth0", plain(0x6000, 6100));
+    s.hear("fe80::1c2:3ff:fe4:5%wlan0", plain(0x6000, 6100)); // the same peer on another interface
+    CHECK(s.out.dials.size() == 1);
+    CHECK(s.core->discovery().candidates() == 1);
+    // That dial fails; the retry goes to the IPv4 address (what users read), and only after the backoff.
+    s.advance(core::beacon_table::first_retry + 1000ms);
+    s.hear("fe80::1c2:3ff:fe4:5%eth0", plain(0x6000, 6100));
+    s.hear("10.0.0.7", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 2);
+    CHECK(s.out.dials[1].endpoint == "tcp://10.0.0.7:6100");
+
+    // Only over IPv6, a global address: brackets, no interface.
+    s.hear("fd00::7", plain(0x7000, 7100));
+    REQUIRE(s.out.dials.size() == 3);
+    CHECK(s.out.dials[2].endpoint == "tcp://[fd00::7]:7100");
+    // Each IPv6 source has its own rate limit, like an IPv4 one.
+    for (int i = 0; i < 100; ++i) {
+        s.hear("fe80::66%eth0", plain(0x100000 + static_cast<std::uint64_t>(i)));
+    }
+    CHECK(s.core->discovery().counts().rate_limited == 100 - core::beacon_table::max_per_source);
+}
+
+TEST_CASE("core discovery: an IPv6 peer that answers is connected, and listed at its bracketed address",
+          "[core][beacon]") {
+    stepped s(peer_id(0x5000));
+    s.start();
+    s.hear("fe80::1%eth0", plain(0x6000, 6100));
+    REQUIRE(s.out.dials.size() == 1);
+    const auto link = s.out.dials[0].link;
+    s.core->on_link(link, decode_result(hello{peer_id(0x6000), "tcp://[::]:6100", 1}), s.now);
+    s.core->on_link(link, decode_result(file_list{1, 0, 1, {{"b.txt", 1}}}), s.now);
+    const auto peers = s.core->peers();
+    REQUIRE(peers.size() == 1);
+    CHECK(peers[0].address == "[fe80::1%eth0]:6100");
+}

@@ -85,6 +85,11 @@ TEST_CASE("host lookup: numeric hosts need none", "[lookup]") {
     CHECK(host_lookup::is_numeric("::1"));
     CHECK(host_lookup::is_numeric("[::1]"));
     CHECK(host_lookup::is_numeric("[2001:db8::1]"));
+    // A link-local address with its interface, as discovery dials it: libzmq reads the scope, nothing to resolve.
+    CHECK(host_lookup::is_numeric("[fe80::1%eth0]"));
+    CHECK(host_lookup::is_numeric("fe80::1%3"));
+    CHECK_FALSE(host_lookup::is_numeric("%eth0"));
+    CHECK_FALSE(host_lookup::is_numeric("example.org%eth0"));
     CHECK_FALSE(host_lookup::is_numeric("localhost"));
     CHECK_FALSE(host_lookup::is_numeric("1.2.3"));
     CHECK_FALSE(host_lookup::is_numeric("[]"));

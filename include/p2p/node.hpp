@@ -15,6 +15,7 @@
 #include "p2p/curve_keys.hpp"
 #include "p2p/event.hpp"
 #include "p2p/host_lookup.hpp"
+#include "p2p/interface_watch.hpp"
 #include "p2p/io_worker.hpp"
 #include "p2p/options.hpp"
 #include "p2p/posix_folder.hpp"
@@ -159,8 +160,10 @@ private:
 
     std::optional<core::node_core> core_;
 
-    /// LAN discovery's UDP socket (--discover), when the bind address has an interface that broadcasts.
+    /// LAN discovery's UDP sockets (--discover), when the bind address has an interface beacons can go out on.
     std::optional<beacon_socket> beacons_;
+    /// With discovery: tells when interfaces or addresses change, so the core sends a beacon on the new ones.
+    std::optional<interface_watch> interfaces_;
     /// Opens beacons_ and starts discovery in the core; without it (a warning says why) the peer runs on.
     void start_discovery();
     /// Hands the datagrams waiting on beacons_ to the core, a bounded number per turn.

@@ -103,7 +103,8 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->group(group);
     const char* discovery_group = "LAN discovery (the menu and serve)";
     auto* on = app.add_flag("--discover", options.discover,
-                            "Find the peers on this LAN by UDP broadcast beacons and connect to them (the default for "
+                            "Find the peers on this LAN by UDP beacons (IPv4 broadcast, IPv6 multicast) and connect to "
+                            "them (the default for "
                             "the menu and serve; ls and get never discover)")
                    ->group(discovery_group);
     app.add_flag("--no-discover", options.no_discover, "Send no beacons and connect to nobody unasked")

@@ -36,6 +36,26 @@ void beacon_table::send_own(bool leaving) {
     ++counts_.sent;
 }
 
+void beacon_table::changed(steady_time now) {
+    if (!active_ || left_) {
+        return;
+    }
+    const auto earliest = last_sent_ ? std::max(now, *last_sent_ + min_gap) : now;
+    next_send_ = std::min(next_send_, earliest);
+}
+
+void beacon_table::interfaces_changed(steady_time now) {
+    changed(now);
+}
+
+void beacon_table::peers_settled(steady_time now) {
+    const auto count = state_.peers->all().size();
+    if (count < peers_seen_) {
+        changed(now);
+    }
+    peers_seen_ = count;
+}
+
 void beacon_table::leave() {
     if (!active_ || left_) {
         return;
@@ -57,6 +77,7 @@ void beacon_table::on_deadline(steady_time now) {
     }
     if (state_.peers->all().size() < state_.options.max_peers) {
         send_own(false);
+        last_sent_ = now;
     }
     next_send_ = now + current_interval();
     std::erase_if(candidates_, [&](const auto& c) { return now - c.second.last_heard >= candidate_expiry; });
@@ -118,7 +139,9 @@ void beacon_table::on_datagram(const std::string& source, std::span<const std::u
         ++counts_.refused;
         return;
     }
-    consider(source + ":" + std::to_string(b->port), *b, now);
+    // An IPv6 source in brackets, its interface kept: "[fe80::1%eth0]:7000" is what a dial there needs.
+    const bool v6 = source.find(':') != std::string::npos;
+    consider((v6 ? "[" + source + "]" : source) + ":" + std::to_string(b->port), *b, now);
 }
 
 bool beacon_table::acceptable(const beacon& b) {
@@ -155,21 +178,32 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
         }
         return;
     }
+    bool first_heard = false;
     if (it == candidates_.end()) {
         if (candidates_.size() >= max_candidates) {
             ++counts_.table_full;
             return;
         }
-        it = candidates_.emplace(b.id, candidate{address, b.key, now, now, now, 0}).first;
+        it = candidates_.emplace(b.id, candidate{address, b.port, b.key, now, now, now, 0}).first;
+        first_heard = true;
     }
     auto& c = it->second;
     c.last_heard = now;
-    if (c.address != address || c.key != b.key) {
-        // Restarted elsewhere (another port): a new try at once.
+    const bool v4 = address.front() != '[', was_v4 = c.address.front() != '[';
+    bool restarted = false;
+    if (c.port != b.port || c.key != b.key || (v4 && was_v4 && c.address != address)) {
+        // Restarted elsewhere (another port, another IPv4 address): a new try at once.
         c.address = address;
+        c.port = b.port;
         c.key = b.key;
         c.attempts = 0;
         c.next_dial = now;
+        restarted = true;
+    } else if (v4 && !was_v4) {
+        // The same peer over IPv4 as well as IPv6 (one datagram goes out on both): one candidate, dialled at one
+        // address, IPv4 preferred (it is what users read and type). No new try for that: the backoff stands. Another
+        // IPv6 address of the same peer (another interface) changes nothing either.
+        c.address = address;
     }
     if (state_.peers->find(b.id) != nullptr) {
         // Connected: if it is lost later, its next beacon is dialled at once.
@@ -177,7 +211,11 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
         c.next_dial = now;
         return;
     }
-    // One side of each pair dials: the smaller id. The other waits for it (and hears its HELLO).
+    // One side of each pair dials: the smaller id. The other waits for it (and hears its HELLO), and since it
+    // dials only once it has heard us, our beacon goes out soon rather than at the end of the interval.
+    if (!(state_.self < b.id) && (first_heard || restarted)) {
+        changed(now);
+    }
     if (!(state_.self < b.id) || state_.stopping || now < c.next_dial || window_dials_ >= max_dials_per_second) {
         return;
     }

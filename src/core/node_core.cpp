@@ -48,6 +48,13 @@ void node_core::on_beacon(const std::string& source, std::span<const std::uint8_
     settle(now);
 }
 
+void node_core::on_interfaces_changed(steady_time now) {
+    if (state_.finished) {
+        return;
+    }
+    beacons_.interfaces_changed(now);
+}
+
 void node_core::on_job_done(job_result result, steady_time now) {
     if (state_.finished) {
         return;
@@ -160,6 +167,7 @@ void node_core::finish_stop(steady_time now) {
 }
 
 void node_core::settle(steady_time now) {
+    beacons_.peers_settled(now); // a peer lost: our beacon soon, so that it finds us again when it restarts
     if (state_.stopping && !state_.finished && uploads_.empty() && downloads_.empty()) {
         finish_stop(now);
     }

@@ -9,6 +9,12 @@
 #          handshake proves each key.
 #   flood  10,000 datagrams a second to the discovery port for 3 s (junk, and beacons of made-up peers from made-up
 #          ids) from a fourth host: the peers still list each other, still serve a file, and their memory stays flat.
+#   late   as find, but host c's link is down when its peer starts and comes up after: c sends a beacon as soon as
+#          it is up (the kernel tells it), and the three list each other as quickly as when all started together.
+#   ipv6   the three menus on a LAN with IPv6 only (link-local addresses, no IPv4 at all): they find each other by
+#          multicast beacons, list each other at [fe80::...%interface] addresses, and a get over IPv6 works.
+#   converge 24 `serve` peers, six in each of four hosts (so six share the discovery port on each host), no address
+#          typed: every one has all 23 others as peers within 5 s of the last one's start.
 #
 # Needs root (or CAP_NET_ADMIN) for `ip netns`; where that is not permitted it exits 77 (skipped), with the reason.
 set -euo pipefail
@@ -39,7 +45,8 @@ if ! ip netns add "${tag}br" 2>/dev/null; then
     exit 77
 fi
 namespaces+=("${tag}br")
-ip -n "${tag}br" link add br0 type bridge
+# No multicast snooping: with no MLD querier on this "switch", group membership is not the bridge's business.
+ip -n "${tag}br" link add br0 type bridge mcast_snooping 0
 ip -n "${tag}br" link set br0 up
 n=1
 for h in "${hosts[@]}" x; do
@@ -50,10 +57,18 @@ for h in "${hosts[@]}" x; do
     ip link set "${tag}${h}0" netns "$ns"
     ip link set "${tag}${h}1" netns "${tag}br"
     ip -n "${tag}br" link set "${tag}${h}1" master br0 up
-    # No "brd": the peer works the broadcast address out from address and mask.
-    ip -n "$ns" addr add "10.198.0.$n/24" dev "${tag}${h}0"
+    if [ "$mode" = ipv6 ]; then
+        # IPv6 only: no IPv4 address at all, just the link-local one the kernel gives the link when it comes up,
+        # usable at once (no duplicate address detection: nobody else here could have it).
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+            "net.ipv6.conf.${tag}${h}0.accept_dad=0"
+    else
+        # No "brd": the peer works the broadcast address out from address and mask.
+        ip -n "$ns" addr add "10.198.0.$n/24" dev "${tag}${h}0"
+    fi
     ip -n "$ns" link set lo up
-    ip -n "$ns" link set "${tag}${h}0" up
+    # late: host c's network comes up only after its peer has started.
+    [ "$mode" = late ] && [ "$h" = c ] || ip -n "$ns" link set "${tag}${h}0" up
     n=$((n + 1))
 done
 
@@ -110,9 +125,56 @@ wait_lists() {
     done
 }
 
+# joined_count FILE: how many peers a `serve` output says are connected now (joined, and not left since).
+joined_count() {
+    awk '/^New peer [0-9a-f]+ joined/ { on[$3] = 1 }
+         /^Peer [0-9a-f]+ (at .* left|left|is not reachable, removing|dropped: .*)$/ { delete on[$2] }
+         END { n = 0; for (i in on) n++; print n }' "$1"
+}
+
+if [ "$mode" = converge ]; then
+    per_host=6
+    all=()
+    for h in a b c x; do
+        for i in $(seq 1 $per_host); do
+            p="$h$i"
+            all+=("$p")
+            mkdir -p "$work/$p"
+            ip netns exec "${tag}$h" "$peer_bin" serve 0 "$work/$p" "${timing[@]}" >"$work/$p.out" 2>"$work/$p.err" &
+            pids+=($!)
+        done
+    done
+    for p in "${all[@]}"; do
+        wait_line "$work/$p.out" '^Peer [0-9a-f]{8} started on ' 10 || fail "peer $p did not start"
+    done
+    started=$(date +%s%N)
+    want=$((${#all[@]} - 1))
+    # The issue asks for 5 s; quiet, this takes 1.1-1.8 s (printed below; 2.0-2.4 s before a peer answered a new
+    # peer's first beacon with its own at once). The deadline is 10 s so that a slow run shows how long it took
+    # instead of only failing; the time is then checked against 5 s.
+    deadline=$((started + 10000000000))
+    until
+        short=""
+        for p in "${all[@]}"; do
+            [ "$(joined_count "$work/$p.out")" -eq "$want" ] || { short="$p"; break; }
+        done
+        [ -z "$short" ]
+    do
+        [ "$(date +%s%N)" -lt "$deadline" ] || fail "after 10 s, peer $short has $(joined_count "$work/$short.out") of $want peers"
+        sleep 0.05
+    done
+    took=$((($(date +%s%N) - started) / 1000000))
+    echo "${#all[@]} peers on 4 hosts, no address typed: each has the other $want as peers $took ms after the last started"
+    [ "$took" -le 5000 ] || fail "convergence took $took ms, more than 5 s"
+    exit 0
+fi
+
 echo "hello from c" >"$work/c.txt"
 mkdir -p "$work/c" && cp "$work/c.txt" "$work/c/c.txt"
 for h in "${hosts[@]}"; do start "$h"; done
+if [ "$mode" = late ]; then
+    ip -n "${tag}c" link set "${tag}c0" up
+fi
 started=$(date +%s%N)
 for h in "${hosts[@]}"; do
     others=()
@@ -143,6 +205,20 @@ if [ "$mode" = find ]; then
 elif [ "$mode" = secure ]; then
     grep -q '^Public key: ' "$work/a.out" || fail "peer a is not in secure mode"
     echo "secure: the three found each other by the keys in their beacons"
+elif [ "$mode" = late ]; then
+    echo "late: c, started with its link down, was found once the link came up"
+elif [ "$mode" = ipv6 ]; then
+    ip -n "${tag}a" -4 addr show dev "${tag}a0" | grep -q inet && fail "host a has an IPv4 address"
+    grep -q "Peer ${id[c]} at \[fe80::[0-9a-f:]*%${tag}a0\]:[0-9]*" <<<"$(latest_list a)" ||
+        fail "a does not list c at a link-local IPv6 address: $(latest_list a)"
+    port_c="$(sed -nE 's/^Peer [0-9a-f]{8} started on .*:([0-9]+)$/\1/p' "$work/c.out" | tail -n 1)"
+    address_c="$(ip -n "${tag}c" -6 addr show dev "${tag}c0" scope link | sed -nE 's/.*inet6 (fe80::[0-9a-f:]+)\/64.*/\1/p')"
+    [ -n "$address_c" ] || fail "host c has no link-local address"
+    mkdir -p "$work/down"
+    ip netns exec "${tag}a" "$peer_bin" get "[$address_c%${tag}a0]:$port_c" c.txt --dir "$work/down" \
+        >"$work/get.out" 2>"$work/get.err" || fail "get from c over IPv6 failed"
+    cmp -s "$work/c.txt" "$work/down/c.txt" || fail "the file from c differs"
+    echo "IPv6 only: found over multicast, listed at fe80:: addresses, and a get from [$address_c%${tag}a0]:$port_c works"
 elif [ "$mode" = flood ]; then
     rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
     before_a=$(rss "${pid[a]}")

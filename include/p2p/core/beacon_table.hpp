@@ -6,6 +6,12 @@
 // Of each pair only the peer with the smaller id dials, so two peers that hear each other connect once. In secure
 // mode only keys that this peer would let in are dialled, and the CURVE handshake proves the key.
 //
+// Our beacon goes out at start, then every interval, and soon after a change: an interface came up or got an address
+// (a peer whose network came up late is found at once), a peer we had was lost (a peer that restarts finds us without
+// waiting out the interval), or a peer we do not know appeared that waits for our beacon to dial us (the larger id
+// does not dial). However many changes come, our beacons are at least min_gap apart: never more than four a second,
+// whatever is heard, and never a datagram to anyone in particular.
+//
 // Floods are bounded before anything else is done: at most max_per_source beacons a second from one source address,
 // max_per_second from all, max_sources sources and max_candidates candidates remembered, max_dials_per_second new
 // connects a second. Everything the table keeps expires on its own.
@@ -50,10 +56,16 @@ public:
     void start(discovery_settings settings, steady_time now);
     bool active() const { return active_; }
 
-    /// A datagram that arrived on the discovery port from IPv4 address `source` ("192.168.1.7").
+    /// A datagram that arrived on the discovery port from `source`: an IPv4 address ("192.168.1.7") or an IPv6 one
+    /// with, when link-local, its interface ("fe80::1%eth0"). A dial goes to "192.168.1.7:port" or
+    /// "[fe80::1%eth0]:port".
     void on_datagram(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
     /// Sends our "leaving" beacon (once) and nothing after it.
     void leave();
+    /// The interfaces or their addresses changed: our beacon goes out as soon as min_gap allows.
+    void interfaces_changed(steady_time now);
+    /// Called after every event: a peer we had is gone, so our beacon goes out as soon as min_gap allows.
+    void peers_settled(steady_time now);
 
     std::optional<steady_time> next_deadline() const;
     /// Sends our beacon when due, and forgets candidates and sources that went quiet.
@@ -65,6 +77,7 @@ public:
 
     static constexpr milliseconds interval{1000};          ///< Between our beacons, up to 32 peers.
     static constexpr milliseconds max_interval{3000};      ///< With many peers: a second more per 32 peers, up to this.
+    static constexpr milliseconds min_gap{250};            ///< Between two of our beacons, changes or not.
     static constexpr milliseconds candidate_expiry{10000}; ///< A candidate not heard this long is forgotten.
     static constexpr milliseconds first_retry{2000};       ///< A dial that made no peer waits this, then twice...
     static constexpr milliseconds max_retry{30000};        ///< ...up to this.
@@ -80,7 +93,8 @@ private:
         unsigned count = 0;
     };
     struct candidate {
-        std::string address; ///< "a.b.c.d:port"
+        std::string address; ///< "a.b.c.d:port" or "[v6%interface]:port": what is dialled
+        std::uint16_t port = 0;
         std::optional<std::string> key;
         steady_time last_heard;
         steady_time next_dial;
@@ -95,6 +109,8 @@ private:
     void consider(const std::string& address, const beacon& b, steady_time now);
     bool acceptable(const beacon& b);
     void send_own(bool leaving);
+    /// Our next beacon as soon as min_gap allows.
+    void changed(steady_time now);
     milliseconds current_interval() const;
 
     core_state& state_;
@@ -102,7 +118,9 @@ private:
     bool left_ = false;
     discovery_settings settings_;
     steady_time next_send_;
-    steady_time window_; ///< The second the global and dial budgets count in.
+    std::optional<steady_time> last_sent_;
+    std::size_t peers_seen_ = 0; ///< How many peers there were at the last peers_settled().
+    steady_time window_;         ///< The second the global and dial budgets count in.
     unsigned window_count_ = 0;
     unsigned window_dials_ = 0;
     std::map<std::string, source_window> sources_;

@@ -52,8 +52,10 @@ public:
     void on_link_event(link_id link, link_event what, const std::string& detail, steady_time now);
     /// LAN discovery on (the owner has a discovery socket): our beacon is sent from now on, heard beacons may dial.
     void start_discovery(discovery_settings settings, steady_time now) { beacons_.start(std::move(settings), now); }
-    /// A datagram that arrived on the discovery port from IPv4 address `source`.
+    /// A datagram that arrived on the discovery port from `source` ("10.0.0.7", or "fe80::1%eth0").
     void on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
+    /// This machine's interfaces or their addresses changed (the owner watches them): our beacon goes out soon.
+    void on_interfaces_changed(steady_time now);
     /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).
     void seed_jitter(std::uint64_t value) { redials_.seed(value); }
 
