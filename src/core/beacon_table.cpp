@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/beacon_table.hpp"
 
-#include "p2p/core/connect_table.hpp"
 #include "p2p/core/peer_table.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/protocol.hpp"
@@ -10,7 +9,8 @@
 
 namespace p2p::core {
 
-beacon_table::beacon_table(core_state& state) : state_(state) {}
+beacon_table::beacon_table(core_state& state)
+    : state_(state), candidates_(state, candidate_limits{candidate_expiry, max_candidates, max_dials_per_second}) {}
 
 void beacon_table::start(discovery_settings settings, steady_time now) {
     settings_ = std::move(settings);
@@ -57,7 +57,7 @@ void beacon_table::on_deadline(steady_time now) {
     }
     send_own(false);
     next_send_ = now + current_interval();
-    std::erase_if(candidates_, [&](const auto& c) { return now - c.second.last_heard >= candidate_expiry; });
+    candidates_.expire(now);
     std::erase_if(sources_, [&](const auto& s) { return now - s.second.window >= std::chrono::seconds(2); });
 }
 
@@ -65,7 +65,6 @@ bool beacon_table::admit(const std::string& address, steady_time now) {
     if (now - window_ >= std::chrono::seconds(1)) {
         window_ = now;
         window_count_ = 0;
-        window_dials_ = 0;
     }
     if (window_count_ >= max_per_second) {
         return false;
@@ -139,45 +138,18 @@ bool beacon_table::acceptable(const beacon& b) {
 }
 
 void beacon_table::consider(const std::string& address, const beacon& b, steady_time now) {
-    auto it = candidates_.find(b.id);
     if (b.leaving) {
-        if (it != candidates_.end()) {
-            candidates_.erase(it);
-        }
+        candidates_.forget(b.id);
         return;
     }
-    if (it == candidates_.end()) {
-        if (candidates_.size() >= max_candidates) {
-            ++counts_.table_full;
-            return;
-        }
-        it = candidates_.emplace(b.id, candidate{address, b.key, now, now, 0}).first;
-    }
-    auto& c = it->second;
-    c.last_heard = now;
-    if (c.address != address || c.key != b.key) {
-        // Restarted elsewhere (another port): a new try at once.
-        c.address = address;
-        c.key = b.key;
-        c.attempts = 0;
-        c.next_dial = now;
-    }
-    if (state_.peers->find(b.id) != nullptr) {
-        // Connected: if it is lost later, its next beacon is dialled at once.
-        c.attempts = 0;
-        c.next_dial = now;
+    if (candidates_.note(b.id, address, b.key, now, now) == candidate_table::noted::full) {
+        ++counts_.table_full;
         return;
     }
     // One side of each pair dials: the smaller id. The other waits for it (and hears its HELLO).
-    if (!(state_.self < b.id) || state_.stopping || now < c.next_dial || window_dials_ >= max_dials_per_second) {
-        return;
+    if (state_.self < b.id && candidates_.dial(b.id, now)) {
+        ++counts_.dials;
     }
-    ++window_dials_;
-    ++counts_.dials;
-    ++c.attempts;
-    const auto shift = std::min(c.attempts - 1, 4u);
-    c.next_dial = now + std::min(max_retry, first_retry * (1 << shift));
-    state_.connects->redial(c.key ? key_text(*c.key) + "@" + c.address : c.address, now);
 }
 
 } // namespace p2p::core

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "p2p/beacon.hpp"
+#include "p2p/core/candidate_table.hpp"
 #include "p2p/core/state.hpp"
 
 #include <cstdint>
@@ -66,8 +67,6 @@ public:
     static constexpr milliseconds interval{1000};          ///< Between our beacons, up to 32 peers.
     static constexpr milliseconds max_interval{3000};      ///< With many peers: a second more per 32 peers, up to this.
     static constexpr milliseconds candidate_expiry{10000}; ///< A candidate not heard this long is forgotten.
-    static constexpr milliseconds first_retry{2000};       ///< A dial that made no peer waits this, then twice...
-    static constexpr milliseconds max_retry{30000};        ///< ...up to this.
     static constexpr unsigned max_per_source = 20;         ///< Beacons a second taken from one address.
     static constexpr unsigned max_per_second = 200;        ///< Beacons a second taken from all addresses.
     static constexpr unsigned max_dials_per_second = 16;   ///< Connects a second started by beacons.
@@ -78,13 +77,6 @@ private:
     struct source_window {
         steady_time window;
         unsigned count = 0;
-    };
-    struct candidate {
-        std::string address; ///< "a.b.c.d:port"
-        std::optional<std::string> key;
-        steady_time last_heard;
-        steady_time next_dial;
-        unsigned attempts = 0;
     };
     /// True when one more beacon from `address` may be read now.
     bool admit(const std::string& address, steady_time now);
@@ -99,11 +91,10 @@ private:
     bool left_ = false;
     discovery_settings settings_;
     steady_time next_send_;
-    steady_time window_; ///< The second the global and dial budgets count in.
+    steady_time window_; ///< The second the global budget counts in.
     unsigned window_count_ = 0;
-    unsigned window_dials_ = 0;
     std::map<std::string, source_window> sources_;
-    std::map<peer_id, candidate> candidates_;
+    candidate_table candidates_; ///< By id; "a.b.c.d:port" each. The dial budget and backoff are its own.
     beacon_counts counts_;
 };
 
