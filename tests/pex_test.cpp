@@ -181,6 +181,21 @@ TEST_CASE("pex a peer that joins is told only the peers we reached by connecting
     CHECK(s.out.peers_to(client).empty());
 }
 
+TEST_CASE("pex a peer reached at a loopback address is told only to peers on this machine", "[core][pex]") {
+    stepped s;
+    s.connect_to(peer_id(0x6000), "127.0.0.1:6000"); // this machine's
+    s.connect_to(peer_id(0x6100), "10.0.0.2:6000");
+    // A peer on another machine would dial itself at 127.0.0.1: it hears of the LAN peer only.
+    s.accept(peer_id(0x7000), "tcp://10.0.0.3:6000");
+    REQUIRE(s.out.peers_to(peer_id(0x7000)).size() == 1);
+    CHECK(s.out.peers_to(peer_id(0x7000))[0] == peer_list{{ref(0x6100, "tcp://10.0.0.2:6000")}});
+    // A peer on this machine hears of both.
+    s.accept(peer_id(0x7100), "tcp://127.0.0.1:6001");
+    REQUIRE(s.out.peers_to(peer_id(0x7100)).size() == 1);
+    CHECK(s.out.peers_to(peer_id(0x7100))[0] ==
+          peer_list{{ref(0x6100, "tcp://10.0.0.2:6000"), ref(0x6000, "tcp://127.0.0.1:6000")}});
+}
+
 TEST_CASE("pex PEERS dials the peers we do not know, once, and never ourselves", "[core][pex]") {
     stepped s(peer_id(0x5000));
     const auto link_b = s.connect_to(peer_id(0x6000), "10.0.0.2:6000");

@@ -18,6 +18,12 @@ bool verified(const remote_peer& p) {
     return p.link != 0 && p.has_list && !p.client;
 }
 
+/// "localhost", 127.x.y.z or [::1]: an address that names the machine of whoever dials it.
+bool is_loopback(const std::string& endpoint) {
+    const auto host = endpoint_host(endpoint);
+    return host == "localhost" || host.starts_with("127.") || host == "[::1]";
+}
+
 } // namespace
 
 exchange_table::exchange_table(core_state& state)
@@ -25,6 +31,15 @@ exchange_table::exchange_table(core_state& state)
       candidates_(state, candidate_limits{candidate_expiry, max_candidates, max_dials_per_second, true}) {}
 
 std::vector<peer_ref> exchange_table::verified_for(peer_id to) const {
+    // A loopback address we reached is this machine's: it means something to a peer on this machine only.
+    bool to_local = true;
+    if (const auto* recipient = state_.peers->find(to)) {
+        try {
+            to_local = recipient->address.starts_with("inproc://") || is_loopback(to_endpoint(recipient->address));
+        } catch (const std::invalid_argument&) {
+            to_local = false;
+        }
+    }
     std::vector<const remote_peer*> list;
     for (const auto& [id, p] : state_.peers->all()) {
         if (id != to && verified(p)) {
@@ -44,7 +59,8 @@ std::vector<peer_ref> exchange_table::verified_for(peer_id to) const {
         } catch (const std::invalid_argument&) {
             continue;
         }
-        if (is_dialable_endpoint(endpoint) && p->key.has_value() == state_.secure) {
+        if (is_dialable_endpoint(endpoint) && p->key.has_value() == state_.secure &&
+            (to_local || !is_loopback(endpoint))) {
             out.push_back(peer_ref{p->id, std::move(endpoint), p->key});
         }
     }

@@ -52,7 +52,8 @@ public:
     /// Sends the lists that are due, and dials the candidates that are.
     void on_deadline(steady_time now);
 
-    /// The PEERS we would send `to` now: the members we reached ourselves, newest first, at most max_peer_refs.
+    /// The PEERS we would send `to` now: the members we reached ourselves, newest first, at most max_peer_refs; those
+    /// we reached at a loopback address only to a peer that is on this machine too (reached at a loopback address).
     std::vector<peer_ref> verified_for(peer_id to) const;
     const exchange_counts& counts() const { return counts_; }
     std::size_t candidates() const { return candidates_.size(); }
