@@ -19,9 +19,9 @@ _p2p_peer() {
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
     local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
-                   --secure --ephemeral --allow --discover --no-discover --discover-port --web --web-allow-remote"
+                   --secure --ephemeral --allow --discover --no-discover --discover-port --max-peers --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
-                       --discover-port --connect --dir --web -o --output "
+                       --discover-port --max-peers --connect --dir --web -o --output "
 
     case $prev in
     --log-level)
@@ -46,7 +46,7 @@ _p2p_peer() {
         return 0
         ;;
     --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output | \
-        --discover-port)
+        --discover-port | --max-peers)
         return 0 # a number, a size, a duration, HOST:PORT, [ADDR:]PORT or a name to save as: nothing to offer
         ;;
     esac

@@ -2,6 +2,8 @@
 // codec.cpp - msgpack encoding and strict decoding; the grammar is docs/protocol.md.
 #include "p2p/codec.hpp"
 
+#include "p2p/curve_keys.hpp"
+#include "p2p/endpoint.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/manifest.hpp"
 #include "p2p/protocol.hpp"
@@ -9,6 +11,8 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 #include <stdexcept>
 
@@ -46,6 +50,8 @@ std::string_view to_string(msg_type type) {
         return "GET_MANIFEST";
     case msg_type::manifest:
         return "MANIFEST";
+    case msg_type::peers:
+        return "PEERS";
     }
     return "UNKNOWN";
 }
@@ -232,6 +238,22 @@ struct body_packer {
         pk.pack_bin(bytes);
         pk.pack_bin_body(reinterpret_cast<const char*>(m.leaves.data()), bytes);
     }
+    void operator()(const peer_list& m) {
+        require(m.list.size() <= protocol::max_peer_refs, "PEERS of more than 64 entries");
+        pack_head(pk, msg_type::peers, 1);
+        pk.pack_array(static_cast<std::uint32_t>(m.list.size()));
+        for (const auto& p : m.list) {
+            pk.pack_array(3);
+            pk.pack(p.id.value());
+            pack_str(pk, p.endpoint, protocol::max_endpoint_bytes, "PEERS endpoint too long");
+            if (p.key) {
+                require(p.key->size() == protocol::key_chars, "PEERS key of other than 40 characters");
+                pack_str(pk, *p.key, protocol::key_chars, "PEERS key too long");
+            } else {
+                pk.pack_nil();
+            }
+        }
+    }
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -245,6 +267,15 @@ struct decode_failure {
 
 [[noreturn]] void fail(decode_errc code, std::string detail) {
     throw decode_failure{code, std::move(detail)};
+}
+
+bool is_printable_ascii(const std::string& s) {
+    for (unsigned char c : s) {
+        if (c < 0x21 || c > 0x7e) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /// Reads the fields of one message in order, naming each in its errors ("REQUEST.offset: ...").
@@ -360,6 +391,49 @@ public:
         return out;
     }
 
+    std::vector<peer_ref> peer_refs(const char* field) {
+        const auto& o = next();
+        if (o.type != msgpack::type::ARRAY) {
+            fail(decode_errc::wrong_field_type, where(field) + "expected array");
+        }
+        if (o.via.array.size > protocol::max_peer_refs) {
+            fail(decode_errc::over_limit, where(field) + "more than " + std::to_string(protocol::max_peer_refs));
+        }
+        std::vector<peer_ref> out;
+        out.reserve(o.via.array.size);
+        for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+            const auto& entry = o.via.array.ptr[i];
+            if (entry.type != msgpack::type::ARRAY) {
+                fail(decode_errc::wrong_field_type, where(field) + "entry is not an array");
+            }
+            if (entry.via.array.size != 3) {
+                fail(decode_errc::wrong_arity, where(field) + "entry takes 3 fields");
+            }
+            const auto& id = entry.via.array.ptr[0];
+            if (id.type == msgpack::type::NEGATIVE_INTEGER ||
+                (id.type == msgpack::type::POSITIVE_INTEGER && id.via.u64 == 0)) {
+                fail(decode_errc::invalid_value, where(field) + "id zero or negative");
+            }
+            if (id.type != msgpack::type::POSITIVE_INTEGER) {
+                fail(decode_errc::wrong_field_type, where(field) + "id is not an unsigned integer");
+            }
+            auto endpoint = string_of(entry.via.array.ptr[1], field, protocol::max_endpoint_bytes);
+            if (!is_dialable_endpoint(endpoint)) {
+                fail(decode_errc::invalid_value, where(field) + "endpoint is not tcp://host:port or inproc://name");
+            }
+            const auto& key = entry.via.array.ptr[2];
+            std::optional<std::string> known;
+            if (key.type != msgpack::type::NIL) {
+                known = string_of(key, field, protocol::max_endpoint_bytes);
+                if (!is_valid_key(*known)) {
+                    fail(decode_errc::invalid_value, where(field) + "key is not 40 characters of Z85");
+                }
+            }
+            out.push_back(peer_ref{peer_id(id.via.u64), std::move(endpoint), std::move(known)});
+        }
+        return out;
+    }
+
     std::string where(const char* field) const { return std::string(to_string(type_)) + "." + field + ": "; }
 
 private:
@@ -389,15 +463,6 @@ private:
     msg_type type_;
     std::uint32_t index_ = 2;
 };
-
-bool is_printable_ascii(const std::string& s) {
-    for (unsigned char c : s) {
-        if (c < 0x21 || c > 0x7e) {
-            return false;
-        }
-    }
-    return true;
-}
 
 message decode_fields(const msgpack::object_array& array, msg_type type) {
     switch (type) {
@@ -529,6 +594,12 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         }
         return m;
     }
+    case msg_type::peers: {
+        field_reader r(array, type, 1);
+        peer_list m;
+        m.list = r.peer_refs("peers");
+        return m;
+    }
     }
     fail(decode_errc::unknown_type, std::to_string(static_cast<int>(type)));
 }
@@ -580,8 +651,8 @@ message decode_body(std::span<const std::byte> body) {
     }
     const auto& type = array.ptr[1];
     if (type.type != msgpack::type::POSITIVE_INTEGER || type.via.u64 < 1 ||
-        type.via.u64 > static_cast<std::uint64_t>(msg_type::manifest)) {
-        fail(decode_errc::unknown_type, "type code is not 1.." + std::to_string(static_cast<int>(msg_type::manifest)));
+        type.via.u64 > static_cast<std::uint64_t>(msg_type::peers)) {
+        fail(decode_errc::unknown_type, "type code is not 1.." + std::to_string(static_cast<int>(msg_type::peers)));
     }
     return decode_fields(array, static_cast<msg_type>(type.via.u64));
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/endpoint.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <stdexcept>
@@ -81,6 +83,44 @@ std::string endpoint_port(std::string_view endpoint) {
 std::string endpoint_host(std::string_view endpoint) {
     const auto parts = tcp_host_and_port(endpoint);
     return parts ? std::string(parts->first) : "";
+}
+
+namespace {
+
+/// A host of letters, digits, '.' and '-', or an IPv6 address in brackets.
+bool is_plain_host(std::string_view host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        return std::all_of(host.begin() + 1, host.end() - 1, [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+        });
+    }
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
+    });
+}
+
+} // namespace
+
+bool is_dialable_endpoint(std::string_view endpoint) {
+    if (endpoint.starts_with("inproc://")) {
+        return endpoint.size() > 9 &&
+               std::all_of(endpoint.begin(), endpoint.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    }
+    if (!endpoint.starts_with("tcp://")) {
+        return false;
+    }
+    const auto rest = endpoint.substr(6);
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos || !is_plain_host(rest.substr(0, colon))) {
+        return false;
+    }
+    const auto port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    const auto number = std::stoul(std::string(port));
+    return number >= 1 && number <= 65535 && !is_wildcard_endpoint(endpoint);
 }
 
 } // namespace p2p

@@ -71,6 +71,7 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     : context_(context), options_(std::move(options)), pipe_(pipe), id_(peer_id::random()),
       router_(context, zmq::socket_type::router), folder_(options_.folder) {
     configure_router(router_);
+    std::optional<std::set<std::string>> allowed_keys; // secure mode: also the only keys peer exchange dials
     if (options_.keep_id && !options_.secure) {
         // After folder_: the folder exists now (it is created when missing).
         id_ = load_or_create_peer_id(options_.folder);
@@ -85,6 +86,7 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
         }
         zap_ = zap_authenticator::of(context_);
         zap_domain_ = "p2p-" + id_.hex();
+        allowed_keys = allowed;
         zap_->set_policy(zap_domain_, std::move(allowed));
         make_curve_server(router_, *keys_, zap_domain_);
     }
@@ -115,6 +117,7 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     }
     core_.emplace(options_, id_, endpoint_, options_.secure, folder_, folder_.watch_fd() >= 0,
                   static_cast<core::effects&>(*this), clock::now());
+    core_->allow_keys(std::move(allowed_keys));
     // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
     core_->seed_jitter(peer_id::random().value());
     if (options_.discover && !options_.client) {

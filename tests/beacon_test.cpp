@@ -508,7 +508,7 @@ TEST_CASE("core discovery dials an IPv6 source in brackets with its interface, a
     CHECK(s.out.dials.size() == 1);
     CHECK(s.core->discovery().candidates() == 1);
     // That dial fails; the retry goes to the IPv4 address (what users read), and only after the backoff.
-    s.advance(core::beacon_table::first_retry + 1000ms);
+    s.advance(core::candidate_table::first_retry + 1000ms);
     s.hear("fe80::1c2:3ff:fe4:5%eth0", plain(0x6000, 6100));
     s.hear("10.0.0.7", plain(0x6000, 6100));
     REQUIRE(s.out.dials.size() == 2);

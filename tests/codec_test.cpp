@@ -259,11 +259,11 @@ TEST_CASE("codec chunk round trips with 0-byte and maximal payloads", "[codec]")
 TEST_CASE("codec reads integers of any width the writer chose", "[codec]") {
     // ACK [1, 6, transfer 5 as int8, next_offset 1 as uint16, credit 2 as uint64]: msgpack allows any width, and a
     // signed type holding a value >= 0 is still that value.
-    auto decoded = decode_body(raw({0x95, 0x06, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
+    auto decoded = decode_body(raw({0x95, 0x07, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
     REQUIRE(decoded.ok());
     CHECK(std::get<ack>(decoded.value()) == ack{5, 1, 2});
     // The same ACK with credit as int8 -1 is refused.
-    CHECK(error_of(raw({0x95, 0x06, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
+    CHECK(error_of(raw({0x95, 0x07, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
 }
 
 TEST_CASE("codec encode refuses fields over their limits", "[codec]") {
@@ -302,42 +302,146 @@ TEST_CASE("codec encodes every type to its known bytes", "[codec]") {
         auto decoded = decode(span_of(bytes), encoded.payload ? &payload : nullptr);
         CHECK(decoded.ok());
     };
-    // [version 6, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
-    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960601cf0102030405060708aa696e70726f633a2f2f6100c2");
-    // [6, 1, id 5, "inproc://b", list_version 1, client true]
-    check(hello{peer_id(5), "inproc://b", 1, true}, "96060105aa696e70726f633a2f2f6201c3");
-    // [6, 2, list_version 1, page 0, page_count 1, [["a", 5, nil]]]: nil, the holder has not hashed "a" yet
-    check(file_list{1, 0, 1, {{"a", 5}}}, "9606020100019193a16105c0");
+    // [version 7, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
+    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960701cf0102030405060708aa696e70726f633a2f2f6100c2");
+    // [7, 1, id 5, "inproc://b", list_version 1, client true]
+    check(hello{peer_id(5), "inproc://b", 1, true}, "96070105aa696e70726f633a2f2f6201c3");
+    // [7, 2, list_version 1, page 0, page_count 1, [["a", 5, nil]]]: nil, the holder has not hashed "a" yet
+    check(file_list{1, 0, 1, {{"a", 5}}}, "9607020100019193a16105c0");
     // an entry whose root is known: [6, 2, 1, 0, 1, [["a", 5, bin8 of 32 bytes]]]
-    check(file_list{1, 0, 1, {{"a", 5, h}}}, "9606020100019193a16105c420" + hash_hex);
-    // [6, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
-    check(request{1, "a.txt", 0, 1024, 2}, "97060301a5612e74787400cd040002");
-    // [6, 3, transfer 1, "d/a.txt", offset 0, chunk_size 1024 (uint16), credit 2]: a path is one str, '/' between
-    check(request{1, "d/a.txt", 0, 1024, 2}, "97060301a7642f612e74787400cd040002");
-    // [6, 4, transfer 2, size 65536 (uint32), root: bin8 of 32 bytes, piece_size 1024 (uint16), chunk_size 1048576
+    check(file_list{1, 0, 1, {{"a", 5, h}}}, "9607020100019193a16105c420" + hash_hex);
+    // [7, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
+    check(request{1, "a.txt", 0, 1024, 2}, "97070301a5612e74787400cd040002");
+    // [7, 3, transfer 1, "d/a.txt", offset 0, chunk_size 1024 (uint16), credit 2]: a path is one str, '/' between
+    check(request{1, "d/a.txt", 0, 1024, 2}, "97070301a7642f612e74787400cd040002");
+    // [7, 4, transfer 2, size 65536 (uint32), root: bin8 of 32 bytes, piece_size 1024 (uint16), chunk_size 1048576
     // (uint32)]
-    check(offer{2, 65536, h, 1024, 1u << 20}, "97060402ce00010000c420" + hash_hex + "cd0400ce00100000");
-    // [6, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
-    check(make_chunk(7, 300, true, "xyz"), "95060507cd012cc3");
-    // [6, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
-    check(ack{1, 1ull << 32, 64}, "95060601cf000000010000000040");
-    // [6, 7, transfer 2, "x", "no"]
-    check(not_found{2, "x", "no"}, "95060702a178a26e6f");
-    // [6, 8, transfer 3, "bye"]
-    check(abort_transfer{3, "bye"}, "94060803a3627965");
-    check(ping{}, "920609");
-    check(pong{}, "92060a");
-    check(goodbye{}, "92060b");
-    // [6, 12, transfer 5, size 2^20 (uint32)]
-    check(preparing{5, 1u << 20}, "94060c05ce00100000");
-    // [6, 13, transfer 3, "no"]
-    check(cancel_transfer{3, "no"}, "94060d03a26e6f");
-    // [6, 14, transfer 2, root: bin8 of 32 bytes, first 3]
-    check(get_manifest{2, h, 3}, "95060e02c420" + hash_hex + "03");
-    // [6, 15, transfer 2, first 0, leaves: bin8 of 32 bytes (one leaf)]
-    check(manifest_page{2, 0, {h}}, "95060f0200c420" + hash_hex);
+    check(offer{2, 65536, h, 1024, 1u << 20}, "97070402ce00010000c420" + hash_hex + "cd0400ce00100000");
+    // [7, 5, transfer 7, offset 300 (uint16), last true]; the payload is the next frame
+    check(make_chunk(7, 300, true, "xyz"), "95070507cd012cc3");
+    // [7, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
+    check(ack{1, 1ull << 32, 64}, "95070601cf000000010000000040");
+    // [7, 7, transfer 2, "x", "no"]
+    check(not_found{2, "x", "no"}, "95070702a178a26e6f");
+    // [7, 8, transfer 3, "bye"]
+    check(abort_transfer{3, "bye"}, "94070803a3627965");
+    check(ping{}, "920709");
+    check(pong{}, "92070a");
+    check(goodbye{}, "92070b");
+    // [7, 12, transfer 5, size 2^20 (uint32)]
+    check(preparing{5, 1u << 20}, "94070c05ce00100000");
+    // [7, 13, transfer 3, "no"]
+    check(cancel_transfer{3, "no"}, "94070d03a26e6f");
+    // [7, 14, transfer 2, root: bin8 of 32 bytes, first 3]
+    check(get_manifest{2, h, 3}, "95070e02c420" + hash_hex + "03");
+    // [7, 15, transfer 2, first 0, leaves: bin8 of 32 bytes (one leaf)]
+    check(manifest_page{2, 0, {h}}, "95070f0200c420" + hash_hex);
     // Two leaves: bin8 of 64 bytes, the leaves one after the other.
-    check(manifest_page{2, 4, {h, h}}, "95060f0204c440" + hash_hex + hash_hex);
+    check(manifest_page{2, 4, {h, h}}, "95070f0204c440" + hash_hex + hash_hex);
+    // [7, 16, [[id 5, "tcp://10.0.0.1:7000", key nil]]]: a plain peer's PEERS of one entry
+    check(peer_list{{{peer_id(5), "tcp://10.0.0.1:7000", std::nullopt}}},
+          "930710919305b3" + hex("tcp://10.0.0.1:7000", 19) + "c0");
+    // [7, 16, []]
+    check(peer_list{}, "93071090");
+    // Secure: the key as 40 characters of Z85 (str 8), here the key of 32 zero bytes.
+    const std::string zero_key(40, '0');
+    check(peer_list{{{peer_id(5), "tcp://10.0.0.1:7000", zero_key}}},
+          "930710919305b3" + hex("tcp://10.0.0.1:7000", 19) + "d928" + hex(zero_key.data(), 40));
+}
+
+TEST_CASE("codec PEERS round trips empty, with keys, and at its 64 entries", "[codec][pex]") {
+    check_round_trip(peer_list{});
+    peer_list full;
+    for (std::uint64_t i = 1; i <= protocol::max_peer_refs; ++i) {
+        full.list.push_back(peer_ref{peer_id(i), "tcp://192.168.1." + std::to_string(i) + ":65535", std::nullopt});
+    }
+    check_round_trip(full);
+    check_round_trip(peer_list{{{peer_id(u64max), "tcp://[::1]:1", std::string(40, 'a')},
+                                {peer_id(7), "tcp://peer-7.example.org:5000", std::string(40, '0')},
+                                {peer_id(8), "inproc://b", std::nullopt}}});
+    // The writer refuses what the reader would.
+    full.list.push_back(peer_ref{peer_id(99), "tcp://10.0.0.1:1", std::nullopt});
+    CHECK_THROWS_AS(encode(full), std::invalid_argument);
+    CHECK_THROWS_AS(encode(peer_list{{{peer_id(1), "tcp://10.0.0.1:1", std::string(39, '0')}}}), std::invalid_argument);
+}
+
+namespace {
+
+/// PEERS with one entry whose three fields are written by hand.
+std::string peers_frame(const std::function<void(packer&)>& id, const std::function<void(packer&)>& endpoint,
+                        const std::function<void(packer&)>& key) {
+    return frame(16, 1, [&](packer& pk) {
+        pk.pack_array(1);
+        pk.pack_array(3);
+        id(pk);
+        endpoint(pk);
+        key(pk);
+    });
+}
+
+const auto good_endpoint = str_field("tcp://10.0.0.1:7000");
+const auto nil_field = [](packer& pk) {
+    pk.pack_nil();
+};
+
+} // namespace
+
+TEST_CASE("codec PEERS refuses what no peer could have reached", "[codec][pex]") {
+    CHECK(decode_body(peers_frame(uint_field(5), good_endpoint, nil_field)).ok());
+    SECTION("more than 64 entries") {
+        const auto body = frame(16, 1, [](packer& pk) {
+            pk.pack_array(protocol::max_peer_refs + 1);
+            for (std::size_t i = 1; i <= protocol::max_peer_refs + 1; ++i) {
+                pk.pack_array(3);
+                pk.pack(i);
+                pack_string(pk, "tcp://10.0.0.1:7000");
+                pk.pack_nil();
+            }
+        });
+        CHECK(error_of(body) == decode_errc::over_limit);
+    }
+    SECTION("id 0, negative, or not an integer") {
+        CHECK(error_of(peers_frame(uint_field(0), good_endpoint, nil_field)) == decode_errc::invalid_value);
+        CHECK(error_of(peers_frame([](packer& pk) { pk.pack(-1); }, good_endpoint, nil_field)) ==
+              decode_errc::invalid_value);
+        CHECK(error_of(peers_frame(str_field("5"), good_endpoint, nil_field)) == decode_errc::wrong_field_type);
+    }
+    SECTION("an endpoint nobody can dial") {
+        for (const char* bad : {"", "10.0.0.1:7000", "http://10.0.0.1:7000", "tcp://10.0.0.1", "tcp://10.0.0.1:",
+                                "tcp://10.0.0.1:0", "tcp://10.0.0.1:65536", "tcp://10.0.0.1:70000", "tcp://:7000",
+                                "tcp://0.0.0.0:7000", "tcp://*:7000", "tcp://[::]:7000", "tcp://a b:7000",
+                                "tcp://a;b:7000", "tcp://10.0.0.1:7x00", "inproc://", "ipc:///tmp/x"}) {
+            INFO(bad);
+            CHECK(error_of(peers_frame(uint_field(5), str_field(bad), nil_field)) == decode_errc::invalid_value);
+        }
+        CHECK(error_of(peers_frame(uint_field(5), str_field("tcp://" + std::string(251, 'a') + ":7000"), nil_field)) ==
+              decode_errc::over_limit);
+        CHECK(error_of(peers_frame(uint_field(5), uint_field(7000), nil_field)) == decode_errc::wrong_field_type);
+    }
+    SECTION("a key of the wrong length, not Z85, or not a str") {
+        CHECK(error_of(peers_frame(uint_field(5), good_endpoint, str_field(std::string(39, '0')))) ==
+              decode_errc::invalid_value);
+        CHECK(error_of(peers_frame(uint_field(5), good_endpoint, str_field(std::string(41, '0')))) ==
+              decode_errc::invalid_value);
+        CHECK(error_of(peers_frame(uint_field(5), good_endpoint, str_field(std::string(40, '~')))) ==
+              decode_errc::invalid_value);
+        CHECK(error_of(peers_frame(uint_field(5), good_endpoint, str_field(""))) == decode_errc::invalid_value);
+        CHECK(error_of(peers_frame(uint_field(5), good_endpoint, uint_field(0))) == decode_errc::wrong_field_type);
+    }
+    SECTION("entries and the list of the wrong shape") {
+        CHECK(error_of(frame(16, 1, [](packer& pk) { pk.pack(1); })) == decode_errc::wrong_field_type);
+        CHECK(error_of(frame(16, 1, [](packer& pk) {
+                  pk.pack_array(1);
+                  pk.pack(5);
+              })) == decode_errc::wrong_field_type);
+        CHECK(error_of(frame(16, 1, [](packer& pk) {
+                  pk.pack_array(1);
+                  pk.pack_array(2);
+                  pk.pack(5);
+                  pack_string(pk, "tcp://10.0.0.1:7000");
+              })) == decode_errc::wrong_arity);
+        CHECK(error_of(frame(16, 0, [](packer&) {})) == decode_errc::wrong_arity);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -350,7 +454,7 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(empty.error().code == decode_errc::no_frames);
 
     std::vector<zmq::message_t> three;
-    three.emplace_back(raw({0x92, 0x06, 0x09}).data(), 3);
+    three.emplace_back(raw({0x92, 0x07, 0x09}).data(), 3);
     three.emplace_back(3);
     three.emplace_back(3);
     auto many = decode(std::span<zmq::message_t>(three));
@@ -358,12 +462,12 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(many.error().code == decode_errc::too_many_frames);
 
     // CHUNK [1, 5, 1, 0, true] alone.
-    auto chunk_alone = raw({0x95, 0x06, 0x05, 0x01, 0x00, 0xc3});
+    auto chunk_alone = raw({0x95, 0x07, 0x05, 0x01, 0x00, 0xc3});
     CHECK(error_of(chunk_alone) == decode_errc::missing_payload);
 
     // PING [1, 9] with a payload frame.
     zmq::message_t payload(std::string("surprise"));
-    auto with_payload = decode(span_of(raw({0x92, 0x06, 0x09})), &payload);
+    auto with_payload = decode(span_of(raw({0x92, 0x07, 0x09})), &payload);
     REQUIRE_FALSE(with_payload.ok());
     CHECK(with_payload.error().code == decode_errc::unexpected_payload);
 }
@@ -374,7 +478,7 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
     CHECK(error_of(body) == decode_errc::frame_too_large);
 
     zmq::message_t big(protocol::max_chunk_size + 1);
-    auto result = decode(span_of(raw({0x95, 0x06, 0x05, 0x01, 0x00, 0xc3})), &big);
+    auto result = decode(span_of(raw({0x95, 0x07, 0x05, 0x01, 0x00, 0xc3})), &big);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == decode_errc::frame_too_large);
     CHECK(big.size() == protocol::max_chunk_size + 1); // left where it was
@@ -383,11 +487,11 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
 TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
     CHECK(error_of("") == decode_errc::truncated);
     // An array of 5 with only 3 elements.
-    CHECK(error_of(raw({0x95, 0x06, 0x06, 0x01})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x07, 0x06, 0x01})) == decode_errc::truncated);
     // A str8 announcing 10 bytes with 3 present.
-    CHECK(error_of(raw({0x94, 0x06, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x94, 0x07, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
     // A uint64 cut in half.
-    CHECK(error_of(raw({0x95, 0x06, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x07, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
     // Every proper prefix of a valid REQUEST.
     const auto good = request_frame(good_transfer, good_name, good_offset, good_chunk_size, good_credit);
     REQUIRE(decode_body(good).ok());
@@ -399,13 +503,13 @@ TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
 
 TEST_CASE("codec bytes that are not msgpack are malformed", "[codec]") {
     CHECK(error_of(raw({0xc1})) == decode_errc::malformed); // the one reserved byte
-    CHECK(error_of(raw({0x92, 0x06, 0xc1})) == decode_errc::malformed);
+    CHECK(error_of(raw({0x92, 0x07, 0xc1})) == decode_errc::malformed);
 }
 
 TEST_CASE("codec bytes after the message are trailing bytes", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x06, 0x09, 0x00})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x07, 0x09, 0x00})) == decode_errc::trailing_bytes);
     // Two whole messages in one frame.
-    CHECK(error_of(raw({0x92, 0x06, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x07, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
 }
 
 TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
@@ -415,47 +519,56 @@ TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
     CHECK(error_of(raw({0x80})) == decode_errc::not_an_array); // an empty map (no map may hold anything)
 }
 
-TEST_CASE("codec a version other than 6 is refused", "[codec]") {
+TEST_CASE("codec a version other than 7 is refused", "[codec]") {
     CHECK(error_of(raw({0x92, 0x00, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0x02, 0x09})) == decode_errc::bad_version); // version 2: HELLO had no client flag
     CHECK(error_of(raw({0x92, 0x03, 0x09})) == decode_errc::bad_version); // version 3: names had no folders
     CHECK(error_of(raw({0x92, 0x04, 0x09})) == decode_errc::bad_version); // version 4: one BLAKE2b per file
     CHECK(error_of(raw({0x92, 0x05, 0x09})) == decode_errc::bad_version); // version 5: file lists had no roots
-    CHECK(error_of(raw({0x92, 0x07, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x06, 0x09})) == decode_errc::bad_version); // version 6: no PEERS
+    CHECK(error_of(raw({0x92, 0x08, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0xff, 0x09})) == decode_errc::bad_version); // -1
     CHECK(error_of(raw({0x92, 0xa1, '2', 0x09})) == decode_errc::bad_version);
     // The version is checked before the type: a future version may have types we do not know.
-    CHECK(error_of(raw({0x92, 0x07, 0x63})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x08, 0x63})) == decode_errc::bad_version);
     // A peer of the first release is told in words what is wrong.
     auto old = decode_body(raw({0x92, 0x01, 0x09}));
     REQUIRE_FALSE(old.ok());
     CHECK(old.error().code == decode_errc::bad_version);
-    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 6");
+    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 7");
 }
 
 TEST_CASE("codec a peer of protocol version 4 is told in one line", "[codec]") {
     // A release before content addressing sends version 4: its first HELLO is refused with words a user can act on.
     auto old = decode_body(raw({0x92, 0x04, 0x09}));
     REQUIRE_FALSE(old.ok());
-    CHECK(old.error().what() == "bad version: it speaks protocol version 4, this peer speaks version 6");
+    CHECK(old.error().what() == "bad version: it speaks protocol version 4, this peer speaks version 7");
+}
+
+TEST_CASE("codec a peer of protocol version 6, before PEERS, is told in one line", "[codec][pex]") {
+    // [6, HELLO, id 5, "inproc://b", list_version 1, client false]: a whole HELLO of the release before this one.
+    auto old =
+        decode_body(raw({0x96, 0x06, 0x01, 0x05, 0xaa, 'i', 'n', 'p', 'r', 'o', 'c', ':', '/', '/', 'b', 0x01, 0xc2}));
+    REQUIRE_FALSE(old.ok());
+    CHECK(old.error().what() == "bad version: it speaks protocol version 6, this peer speaks version 7");
 }
 
 TEST_CASE("codec an unknown type code is refused", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x06, 0x00})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x07, 0x00})) == decode_errc::unknown_type);
     // One past the last type there is.
-    const int past_last = static_cast<int>(msg_type::manifest) + 1;
-    CHECK(error_of(raw({0x92, 0x06, past_last})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x06, 0xcc, 0xff})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x06, 0xfb})) == decode_errc::unknown_type); // -5
-    CHECK(error_of(raw({0x92, 0x06, 0xa1, 0x09})) == decode_errc::unknown_type);
+    const int past_last = static_cast<int>(msg_type::peers) + 1;
+    CHECK(error_of(raw({0x92, 0x07, past_last})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x07, 0xcc, 0xff})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x07, 0xfb})) == decode_errc::unknown_type); // -5
+    CHECK(error_of(raw({0x92, 0x07, 0xa1, 0x09})) == decode_errc::unknown_type);
 }
 
 TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
     CHECK(error_of(raw({0x90})) == decode_errc::wrong_arity);
     CHECK(error_of(raw({0x91, 0x01})) == decode_errc::wrong_arity);
-    CHECK(error_of(raw({0x93, 0x06, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
-    CHECK(error_of(raw({0x94, 0x06, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
-    CHECK(error_of(raw({0x93, 0x06, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
+    CHECK(error_of(raw({0x93, 0x07, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
+    CHECK(error_of(raw({0x94, 0x07, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
+    CHECK(error_of(raw({0x93, 0x07, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
     CHECK(error_of(frame(1, 2, [](packer& pk) {
               pk.pack(5);
               pack_string(pk, "inproc://a");
@@ -662,11 +775,11 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
               })) == decode_errc::over_limit);
     }
     SECTION("nesting deeper than a FILE_LIST needs") {
-        CHECK(error_of(raw({0x92, 0x06, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x07, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
     }
     SECTION("a map, or an ext, of any size") {
-        CHECK(error_of(raw({0x92, 0x06, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
-        CHECK(error_of(raw({0x92, 0x06, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x07, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x07, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
     }
     SECTION("numbers past their range") {
         CHECK(error_of(request_frame(uint_field(1ull << 32), good_name, good_offset, good_chunk_size, good_credit)) ==
@@ -678,7 +791,7 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
         CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
                                      uint_field(protocol::max_window + 1))) == decode_errc::over_limit);
         // PREPARING size 2^63, one past the largest file offset.
-        CHECK(error_of(raw({0x94, 0x06, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x94, 0x07, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
         CHECK(error_of(frame(2, 4, [](packer& pk) {
                   pk.pack(1);
                   pk.pack(0);
@@ -932,7 +1045,7 @@ TEST_CASE("codec a 5-byte frame announcing a huge array, str or bin is refused w
 // The CHUNK payload frame is not copied
 
 TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]") {
-    const auto header = raw({0x95, 0x06, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
+    const auto header = raw({0x95, 0x07, 0x05, 0x01, 0x00, 0xc2}); // [1, CHUNK, transfer 1, offset 0, last false]
 
     SECTION("a payload in a buffer owned by the caller (zero-copy message)") {
         std::vector<char> buffer(64 * 1024, 'p');

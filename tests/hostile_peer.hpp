@@ -34,9 +34,10 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 6;
+inline constexpr int version = 7;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
-                     ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15;
+                     ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15,
+                     peers = 16;
 } // namespace wire
 
 inline void pack_str(packer_t& pk, const std::string& s) {
@@ -144,6 +145,21 @@ inline std::string stop_transfer(int type, std::uint32_t transfer, const std::st
         pk.pack(type);
         pk.pack(transfer);
         pack_str(pk, reason);
+    });
+}
+/// PEERS of plain-mode entries (no key): "here are peers I reached" (true or not).
+inline std::string peers(const std::vector<std::pair<std::uint64_t, std::string>>& entries) {
+    return pack_with([&](packer_t& pk) {
+        pk.pack_array(3);
+        pk.pack(wire::version);
+        pk.pack(wire::peers);
+        pk.pack_array(static_cast<std::uint32_t>(entries.size()));
+        for (const auto& [id, endpoint] : entries) {
+            pk.pack_array(3);
+            pk.pack(id);
+            pack_str(pk, endpoint);
+            pk.pack_nil();
+        }
     });
 }
 /// PING, PONG, GOODBYE: the header alone.

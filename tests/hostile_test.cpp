@@ -262,7 +262,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(255); }), // type 255
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(-1); }),  // negative type
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pack_str(pk, "PING"); }),
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(7), pk.pack(wire::ping); }), // version 7
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(8), pk.pack(wire::ping); }), // version 8 (newer)
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(5), pk.pack(wire::ping); }), // version 5 (older)
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(0), pk.pack(wire::ping); }), // version 0
         pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(wire::version); }),          // no type
@@ -271,7 +271,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pack_str(pk, "PING"); }),
         raw({0xc0}),                   // nil
         raw({0xc1}),                   // never used in msgpack
-        raw({0x92, 0x06, 0x09, 0x00}), // PING with a trailing byte
+        raw({0x92, 0x07, 0x09, 0x00}), // PING with a trailing byte
         raw({0xd4, 0x01, 0x00}),       // fixext 1
         std::string(),                 // empty frame
     };

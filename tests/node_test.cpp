@@ -89,7 +89,9 @@ TEMPLATE_TEST_CASE("node three peers in a ring list the other two with their end
 
     REQUIRE(a.connect(b.endpoint()).ok);
     REQUIRE(b.connect(c.endpoint()).ok);
-    REQUIRE(c.connect(a.endpoint()).ok);
+    // B told A about C (peer exchange), so A may have reached C already: then C is told so, and that is fine.
+    const auto closing = c.connect(a.endpoint());
+    REQUIRE((closing.ok || (closing.already_connected && closing.id == a.id())));
 
     struct expectation {
         peer& who;

@@ -23,4 +23,7 @@ std::string endpoint_port(std::string_view endpoint);
 /// The host of a tcp endpoint as written ("example.org", "10.0.0.1", "[::1]"), or "" if there is none.
 std::string endpoint_host(std::string_view endpoint);
 
+/// True for what another peer may be told to dial (PEERS): "tcp://host:port" with a port of 1..65535 on a host of
+/// letters, digits, '.' and '-' (or an IPv6 address in brackets) that is not "every interface", or "inproc://name".
+bool is_dialable_endpoint(std::string_view endpoint);
 } // namespace p2p

@@ -20,6 +20,7 @@
 //   13    CANCEL     transfer, reason                               downloader -> holder: it stops downloading
 //   14    GET_MANIFEST transfer, root, first                        downloader -> holder: leaves from `first` on
 //   15    MANIFEST   transfer, first, leaves                        holder -> downloader: one page of leaves
+//   16    PEERS      [[id, endpoint, key]]                          both: peers the sender reached itself
 //
 // `transfer` is always the downloader's number: the type of a message says which way it goes, and so whose
 // transfer it names (a peer can hold our transfer 1 while it downloads its own transfer 1 from us).
@@ -31,6 +32,7 @@
 #include "p2p/peer_id.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -55,6 +57,7 @@ enum class msg_type : std::uint8_t {
     cancel = 13,
     get_manifest = 14,
     manifest = 15,
+    peers = 16,
 };
 
 /// Upper-case wire name of a type, as in docs and logs ("FILE_LIST").
@@ -181,9 +184,25 @@ struct manifest_page {
     friend bool operator==(const manifest_page&, const manifest_page&) = default;
 };
 
+/// One peer the sender of PEERS is connected to and reached itself: it connected to `endpoint` and got a HELLO from
+/// `id` there (in secure mode through a handshake that proved `key`).
+struct peer_ref {
+    peer_id id;                     ///< Not 0.
+    std::string endpoint;           ///< "tcp://host:port" (or "inproc://name"), as the sender dialled it.
+    std::optional<std::string> key; ///< Secure mode: the peer's public key (Z85, 40 characters); plain: none.
+    friend bool operator==(const peer_ref&, const peer_ref&) = default;
+};
+
+/// Peer exchange: some of the peers the sender reached itself (at most protocol::max_peer_refs), so the receiver can
+/// connect to those it does not know (docs/protocol.md, "Peer exchange").
+struct peer_list {
+    std::vector<peer_ref> list;
+    friend bool operator==(const peer_list&, const peer_list&) = default;
+};
+
 /// Any message; the variant's alternatives are in wire order (msg_type value minus one).
 using message = std::variant<hello, file_list, request, offer, chunk, ack, not_found, abort_transfer, ping, pong,
-                             goodbye, preparing, cancel_transfer, get_manifest, manifest_page>;
+                             goodbye, preparing, cancel_transfer, get_manifest, manifest_page, peer_list>;
 
 /// Wire type of a message value.
 msg_type type_of(const message& msg);

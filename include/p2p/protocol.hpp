@@ -16,8 +16,9 @@ namespace p2p::protocol {
 /// relative paths ("sub/a.txt"), so folders with subfolders are shared. 5: files are addressed by the root of a BLAKE3
 /// manifest (OFFER carries root and piece size, GET_MANIFEST/MANIFEST carry the leaves) and every piece is checked
 /// when it is complete, instead of one BLAKE2b over the whole file at the end. 6: FILE_LIST entries carry the file's
-/// root where the holder knows it (nil until it has hashed that version).
-inline constexpr std::uint32_t version = 6;
+/// root where the holder knows it (nil until it has hashed that version). 7: PEERS (type 16), peer exchange: the peers
+/// the sender reached itself, so that the receiver can connect to them.
+inline constexpr std::uint32_t version = 7;
 
 /// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;
@@ -37,6 +38,11 @@ inline constexpr std::size_t files_per_page = 1000;
 /// Pages in one FILE_LIST; so a peer lists at most files_per_page * max_pages files.
 inline constexpr std::size_t max_pages = 200;
 inline constexpr std::size_t max_files = files_per_page * max_pages;
+
+/// Entries in one PEERS message: the most peers one peer tells another about at once.
+inline constexpr std::size_t max_peer_refs = 64;
+/// Length of a Z85 public key in PEERS (32 bytes in 40 characters).
+inline constexpr std::size_t key_chars = 40;
 
 /// Length of a root or leaf (BLAKE3-256).
 inline constexpr std::size_t hash_bytes = 32;

@@ -116,6 +116,12 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->check(CLI::Range(1, 65535))
         ->type_name("PORT")
         ->group(discovery_group);
+    app.add_option("--max-peers", options.max_peers,
+                   "Most peers connected at once: HELLOs beyond are refused, and discovery and peer exchange dial no "
+                   "more (default 256)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("N")
+        ->group(discovery_group);
     const char* web_group = "Web interface (the menu and serve)";
     app.add_option("--web", options.web,
                    "Serve a web page and a JSON API on [ADDR:]PORT (default address 127.0.0.1; port 0 picks a free "
@@ -152,6 +158,9 @@ peer_options make_peer_options(const global_options& options, const std::filesys
     out.allow = options.allow;
     out.discover = !options.no_discover;
     out.discover_port = options.discover_port;
+    if (options.max_peers) {
+        out.max_peers = *options.max_peers;
+    }
     if (options.chunk_size) {
         out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));
     }

@@ -28,12 +28,13 @@ struct global_options {
     bool discover = false;                    ///< --discover (the default for the menu and serve).
     bool no_discover = false;                 ///< --no-discover.
     std::uint16_t discover_port = protocol::default_discover_port; ///< --discover-port: UDP port of LAN beacons.
-    std::optional<std::string> web; ///< --web [ADDR:]PORT: the web interface (menu and serve only).
-    bool web_allow_remote = false;  ///< --web-allow-remote: let --web listen beyond loopback.
+    std::optional<std::size_t> max_peers; ///< --max-peers: most peers at once (HELLOs beyond, dials beyond).
+    std::optional<std::string> web;       ///< --web [ADDR:]PORT: the web interface (menu and serve only).
+    bool web_allow_remote = false;        ///< --web-allow-remote: let --web listen beyond loopback.
 };
 
 /// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --settle, --capture, --secure,
-/// --ephemeral, --allow, --discover, --no-discover, --discover-port, --web and --web-allow-remote to app.
+/// --ephemeral, --allow, --discover, --no-discover, --discover-port, --max-peers, --web and --web-allow-remote to app.
 void add_global_options(CLI::App& app, global_options& options);
 
 /// Applies --log-level. Call once after parsing.

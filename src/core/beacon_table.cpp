@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/beacon_table.hpp"
 
-#include "p2p/core/connect_table.hpp"
 #include "p2p/core/peer_table.hpp"
 #include "p2p/curve_keys.hpp"
 #include "p2p/protocol.hpp"
@@ -10,7 +9,8 @@
 
 namespace p2p::core {
 
-beacon_table::beacon_table(core_state& state) : state_(state) {}
+beacon_table::beacon_table(core_state& state)
+    : state_(state), candidates_(state, candidate_limits{candidate_expiry, max_candidates, max_dials_per_second}) {}
 
 void beacon_table::start(discovery_settings settings, steady_time now) {
     settings_ = std::move(settings);
@@ -75,12 +75,14 @@ void beacon_table::on_deadline(steady_time now) {
     if (!active_ || left_ || now < next_send_) {
         return;
     }
+    // A full peer sends none: each connect its beacon invited would be refused, holding the dialler's slot for a
+    // connect timeout (found by the simulation: 200 peers with a cap of 16 took a minute and more to settle).
     if (state_.peers->all().size() < state_.options.max_peers) {
         send_own(false);
         last_sent_ = now;
     }
     next_send_ = now + current_interval();
-    std::erase_if(candidates_, [&](const auto& c) { return now - c.second.last_heard >= candidate_expiry; });
+    candidates_.expire(now);
     std::erase_if(sources_, [&](const auto& s) { return now - s.second.window >= std::chrono::seconds(2); });
 }
 
@@ -88,7 +90,6 @@ bool beacon_table::admit(const std::string& address, steady_time now) {
     if (now - window_ >= std::chrono::seconds(1)) {
         window_ = now;
         window_count_ = 0;
-        window_dials_ = 0;
     }
     if (window_count_ >= max_per_second) {
         return false;
@@ -163,52 +164,30 @@ bool beacon_table::acceptable(const beacon& b) {
     return true;
 }
 
-std::size_t beacon_table::dials_under_way(steady_time now) const {
-    return static_cast<std::size_t>(std::count_if(candidates_.begin(), candidates_.end(), [&](const auto& c) {
-        return c.second.attempts > 0 && now - c.second.dialled < state_.options.connect_timeout &&
-               state_.peers->find(c.first) == nullptr;
-    }));
-}
-
 void beacon_table::consider(const std::string& address, const beacon& b, steady_time now) {
-    auto it = candidates_.find(b.id);
     if (b.leaving) {
-        if (it != candidates_.end()) {
-            candidates_.erase(it);
-        }
+        candidates_.forget(b.id);
         return;
     }
-    bool first_heard = false;
-    if (it == candidates_.end()) {
-        if (candidates_.size() >= max_candidates) {
-            ++counts_.table_full;
-            return;
-        }
-        it = candidates_.emplace(b.id, candidate{address, b.port, b.key, now, now, now, 0}).first;
-        first_heard = true;
-    }
-    auto& c = it->second;
-    c.last_heard = now;
-    const bool v4 = address.front() != '[', was_v4 = c.address.front() != '[';
+    // One datagram goes out over IPv4 and IPv6: a peer heard on both is one candidate, dialled at one address, IPv4
+    // preferred (it is what users read and type), and hearing it at another address of the same port is no restart.
+    const auto* known = candidates_.address_of(b.id);
+    const bool first_heard = known == nullptr;
     bool restarted = false;
-    if (c.port != b.port || c.key != b.key || (v4 && was_v4 && c.address != address)) {
-        // Restarted elsewhere (another port, another IPv4 address): a new try at once.
-        c.address = address;
-        c.port = b.port;
-        c.key = b.key;
-        c.attempts = 0;
-        c.next_dial = now;
-        restarted = true;
-    } else if (v4 && !was_v4) {
-        // The same peer over IPv4 as well as IPv6 (one datagram goes out on both): one candidate, dialled at one
-        // address, IPv4 preferred (it is what users read and type). No new try for that: the backoff stands. Another
-        // IPv6 address of the same peer (another interface) changes nothing either.
-        c.address = address;
+    std::string dial_at = address;
+    if (known != nullptr) {
+        const bool v6 = address.front() == '[', known_v6 = known->front() == '[';
+        const bool same_port = known->substr(known->rfind(':')) == address.substr(address.rfind(':'));
+        if (same_port && v6) {
+            dial_at = *known; // IPv4 kept, or another interface's IPv6 address of the same peer: nothing changes
+        } else if (same_port && known_v6) {
+            candidates_.readdress(b.id, address); // IPv4 from now on; the backoff stands
+        } else {
+            restarted = *known != address; // another port or IPv4 address: restarted elsewhere
+        }
     }
-    if (state_.peers->find(b.id) != nullptr) {
-        // Connected: if it is lost later, its next beacon is dialled at once.
-        c.attempts = 0;
-        c.next_dial = now;
+    if (candidates_.note(b.id, dial_at, b.key, now, now) == candidate_table::noted::full) {
+        ++counts_.table_full;
         return;
     }
     // One side of each pair dials: the smaller id. The other waits for it (and hears its HELLO), and since it
@@ -216,23 +195,9 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
     if (!(state_.self < b.id) && (first_heard || restarted)) {
         changed(now);
     }
-    if (!(state_.self < b.id) || state_.stopping || now < c.next_dial || window_dials_ >= max_dials_per_second) {
-        return;
+    if (state_.self < b.id && candidates_.dial(b.id, now)) {
+        ++counts_.dials;
     }
-    if (const auto peers = state_.peers->all().size();
-        peers >= state_.options.max_peers || peers + dials_under_way(now) >= state_.options.max_peers) {
-        // Full, or will be when the connects under way are answered: one more would end at its answer ("peer limit
-        // reached") after the other side gave us one of its slots, held until its peer timeout. The candidate stays
-        // due: its first beacon after a slot frees dials.
-        return;
-    }
-    c.dialled = now;
-    ++window_dials_;
-    ++counts_.dials;
-    ++c.attempts;
-    const auto shift = std::min(c.attempts - 1, 4u);
-    c.next_dial = now + std::min(max_retry, first_retry * (1 << shift));
-    state_.connects->redial(c.key ? key_text(*c.key) + "@" + c.address : c.address, now);
 }
 
 } // namespace p2p::core

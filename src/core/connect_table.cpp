@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/connect_table.hpp"
 
+#include "p2p/core/exchange_table.hpp"
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/peer_table.hpp"
 #include "p2p/core/redial_table.hpp"
@@ -73,6 +74,7 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
     c.link = next_link_++;
     if (keyed.server_key) {
         c.expected_id = peer_id_for_key(*keyed.server_key);
+        c.key = keyed.server_key;
     }
     c.started = now;
     c.deadline = now + state_.options.connect_timeout;
@@ -91,6 +93,10 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
 
 bool connect_table::owns(link_id link) const {
     return std::any_of(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+}
+
+bool connect_table::dialling(const std::string& address) const {
+    return std::any_of(pending_.begin(), pending_.end(), [&](const auto& c) { return c.address == address; });
 }
 
 void connect_table::fail(pending& c, std::string error, steady_time now, bool already_connected) {
@@ -148,7 +154,12 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         }
         known->link = c.link;
         known->address = c.address;
+        known->key = c.key;
         state_.redials->reached(c.dial, c.address, h->id);
+        if (known->has_list) {
+            // A member we now reached ourselves: verified, so our other peers hear of it (exchange_table).
+            state_.exchange->on_joined(*known, now);
+        }
         if (known->has_list || !c.op) {
             finished(c, connect_finished{0, c.address, true, false, h->id, known->files.size(), ""}, now);
         } else {
@@ -159,7 +170,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     if (state_.peers->all().size() >= state_.options.max_peers) {
         return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
     }
-    state_.peers->add_outbound(h->id, c.address, c.link, c.op, h->client, now);
+    state_.peers->add_outbound(h->id, c.address, c.key, c.link, c.op, h->client, now);
     state_.redials->reached(c.dial, c.address, h->id);
 }
 

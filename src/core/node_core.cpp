@@ -7,7 +7,8 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
                      bool watched, effects& out, steady_time now)
     : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
       folder_(disk, !options_.client, watched, options_.rescan_delay, options_.settle, now), peers_(state_),
-      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_), beacons_(state_) {
+      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_), beacons_(state_),
+      exchange_(state_) {
     state_.folder = &folder_;
     state_.peers = &peers_;
     state_.connects = &connects_;
@@ -15,6 +16,7 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
     state_.uploads = &uploads_;
     state_.downloads = &downloads_;
     state_.redials = &redials_;
+    state_.exchange = &exchange_;
 }
 
 void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady_time now) {
@@ -103,9 +105,9 @@ void node_core::on_command(core_command cmd, steady_time now) {
 
 std::optional<steady_time> node_core::next_deadline() const {
     std::optional<steady_time> next;
-    for (auto due :
-         {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(), downloads_.next_deadline(),
-          jobs_.next_deadline(), folder_.next_deadline(), redials_.next_deadline(), beacons_.next_deadline()}) {
+    for (auto due : {peers_.next_deadline(), connects_.next_deadline(), uploads_.next_deadline(),
+                     downloads_.next_deadline(), jobs_.next_deadline(), folder_.next_deadline(),
+                     redials_.next_deadline(), beacons_.next_deadline(), exchange_.next_deadline()}) {
         if (due) {
             next = next ? std::min(*next, *due) : *due;
         }
@@ -124,6 +126,7 @@ void node_core::on_deadline(steady_time now) {
     jobs_.on_deadline(now);
     redials_.on_deadline(now);
     beacons_.on_deadline(now);
+    exchange_.on_deadline(now);
     if (folder_.on_deadline(now)) {
         peers_.send_file_lists(now);
     }

@@ -3,6 +3,7 @@
 
 #include "p2p/core/connect_table.hpp"
 #include "p2p/core/download_table.hpp"
+#include "p2p/core/exchange_table.hpp"
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/redial_table.hpp"
 #include "p2p/core/upload_table.hpp"
@@ -156,12 +157,13 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
     send_file_list(p, now);
 }
 
-remote_peer& peer_table::add_outbound(peer_id id, std::string address, link_id link, std::optional<operation_id> op,
-                                      bool client, steady_time now) {
+remote_peer& peer_table::add_outbound(peer_id id, std::string address, std::optional<std::string> key, link_id link,
+                                      std::optional<operation_id> op, bool client, steady_time now) {
     auto& p = peers_[id];
     p.id = id;
     p.client = client;
     p.address = std::move(address);
+    p.key = std::move(key);
     p.link = link;
     p.join_order = next_join_order_++;
     p.joined_at = p.last_heard = p.last_ping = now;
@@ -210,12 +212,14 @@ void peer_table::dispatch(remote_peer& from, message& msg, steady_time now) {
                 // last_heard is all a PONG is for
             } else if constexpr (std::is_same_v<T, goodbye>) {
                 remove(from.id, peer_left::reason::goodbye, "", now);
+            } else if constexpr (std::is_same_v<T, peer_list>) {
+                state_.exchange->on_peers(from, m, now);
             }
         },
         msg);
 }
 
-void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time) {
+void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time now) {
     auto& in = from.incoming;
     if (page.page == 0) {
         in = remote_peer::incoming_list{page.list_version, page.page_count, 0, {}};
@@ -251,6 +255,10 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time) {
         state_.out.emit(peer_files_changed{from.id, from.files});
     } else {
         state_.out.emit(peer_joined{from.id, from.address, from.files.size()});
+    }
+    if (first) {
+        // A member now: it hears whom we reached, and when we reached it, the others hear of it.
+        state_.exchange->on_joined(from, now);
     }
 }
 
@@ -320,6 +328,7 @@ void peer_table::remove(peer_id id, peer_left::reason why, std::string detail, s
         state_.out.hang_up(it->second.link);
     }
     peers_.erase(it);
+    state_.exchange->on_peer_gone(id);
     if (why == peer_left::reason::evicted) {
         state_.redials->lost(id, now);
     } else {
@@ -346,6 +355,7 @@ void peer_table::replace(peer_id id, steady_time now) {
         state_.out.hang_up(it->second.link);
     }
     peers_.erase(it);
+    state_.exchange->on_peer_gone(id);
     // Its transfers were with the old connection: they end (downloads fail over or fail) as when it leaves.
     state_.uploads->on_peer_gone(id, now);
     state_.downloads->on_peer_gone(id, false, now);

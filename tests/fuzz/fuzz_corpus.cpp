@@ -92,6 +92,16 @@ int main(int argc, char** argv) {
         v.emplace_back("manifest-full-page",
                        manifest_page{u32max, max_piece_count - protocol::leaves_per_page,
                                      std::vector<digest>(protocol::leaves_per_page, some_hash())});
+        v.emplace_back("peers", peer_list{{{peer_id(5), "tcp://10.0.0.1:7000", std::nullopt}}});
+        v.emplace_back("peers-keyed", peer_list{{{peer_id(u64max), "tcp://[::1]:65535", std::string(40, '0')}}});
+        {
+            peer_list full;
+            for (std::uint64_t i = 1; i <= protocol::max_peer_refs; ++i) {
+                full.list.push_back(
+                    peer_ref{peer_id(i), "tcp://host-" + std::to_string(i) + ".lan:5000", std::nullopt});
+            }
+            v.emplace_back("peers-full", std::move(full));
+        }
         v.emplace_back("ack", ack{1, 65536, 4});
         v.emplace_back("ack-max", ack{u32max, i64max, protocol::max_window});
         v.emplace_back("not-found", not_found{3, "missing.txt", "no such file"});
@@ -156,6 +166,7 @@ int main(int argc, char** argv) {
         append_record(s, 1, frames_of(offer{9, 10, some_hash(), default_piece_size, 1024}));
         append_record(s, 1, frames_of(get_manifest{9, some_hash(), 0}));
         append_record(s, 1, frames_of(manifest_page{9, 0, {some_hash()}}));
+        append_record(s, 1, frames_of(peer_list{{{peer_id(5), "tcp://127.0.0.1:9", std::nullopt}}}));
         append_record(s, 1, frames_of(make_chunk(9, 0, true, 10)));
         write(root / "session" / "requests", s);
     }

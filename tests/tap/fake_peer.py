@@ -21,9 +21,9 @@ import time
 import msgpack
 import zmq
 
-VERSION = 6
+VERSION = 7
 (HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL, GET_MANIFEST,
- MANIFEST) = range(1, 16)
+ MANIFEST, PEERS) = range(1, 17)
 PIECE_SIZE = 1 << 20
 NO_ROOT = bytes(32)
 MAX_FRAME = (4 << 20) + (64 << 10)

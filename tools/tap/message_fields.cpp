@@ -63,6 +63,10 @@ struct field_lister {
         // The leaves themselves are 32 bytes each, up to 8192 of them: the count says what a reader needs.
         out = {{"transfer", std::uint64_t{m.transfer}}, {"first", m.first}, {"leaves", std::uint64_t{m.leaves.size()}}};
     }
+    void operator()(const peer_list& m) {
+        // Each entry is an id, an endpoint and a key: the count says what a reader of a capture needs most.
+        out = {{"peers", std::uint64_t{m.list.size()}}};
+    }
 };
 
 std::string terminal_quoted(std::string_view text) {

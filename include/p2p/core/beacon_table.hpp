@@ -18,6 +18,7 @@
 #pragma once
 
 #include "p2p/beacon.hpp"
+#include "p2p/core/candidate_table.hpp"
 #include "p2p/core/state.hpp"
 
 #include <cstdint>
@@ -79,8 +80,6 @@ public:
     static constexpr milliseconds max_interval{3000};      ///< With many peers: a second more per 32 peers, up to this.
     static constexpr milliseconds min_gap{250};            ///< Between two of our beacons, changes or not.
     static constexpr milliseconds candidate_expiry{10000}; ///< A candidate not heard this long is forgotten.
-    static constexpr milliseconds first_retry{2000};       ///< A dial that made no peer waits this, then twice...
-    static constexpr milliseconds max_retry{30000};        ///< ...up to this.
     static constexpr unsigned max_per_source = 20;         ///< Beacons a second taken from one address.
     static constexpr unsigned max_per_second = 200;        ///< Beacons a second taken from all addresses.
     static constexpr unsigned max_dials_per_second = 16;   ///< Connects a second started by beacons.
@@ -92,17 +91,6 @@ private:
         steady_time window;
         unsigned count = 0;
     };
-    struct candidate {
-        std::string address; ///< "a.b.c.d:port" or "[v6%interface]:port": what is dialled
-        std::uint16_t port = 0;
-        std::optional<std::string> key;
-        steady_time last_heard;
-        steady_time next_dial;
-        steady_time dialled; ///< When we last dialled it.
-        unsigned attempts = 0;
-    };
-    /// Our beacon connects that may still be under way: dialled within a connect timeout, not a peer yet.
-    std::size_t dials_under_way(steady_time now) const;
     /// True when one more beacon from `address` may be read now.
     bool admit(const std::string& address, steady_time now);
     /// Whether and how to dial the peer of beacon `b` heard from `address`.
@@ -120,11 +108,11 @@ private:
     steady_time next_send_;
     std::optional<steady_time> last_sent_;
     std::size_t peers_seen_ = 0; ///< How many peers there were at the last peers_settled().
-    steady_time window_;         ///< The second the global and dial budgets count in.
+    steady_time window_;         ///< The second the global budget counts in.
     unsigned window_count_ = 0;
-    unsigned window_dials_ = 0;
     std::map<std::string, source_window> sources_;
-    std::map<peer_id, candidate> candidates_;
+    /// By id; "a.b.c.d:port" or "[v6%interface]:port" each. The dial budget and backoff are its own.
+    candidate_table candidates_;
     beacon_counts counts_;
 };
 

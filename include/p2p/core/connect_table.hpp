@@ -23,6 +23,10 @@ public:
     void redial(const std::string& dial_address, steady_time now);
     /// True when `link` belongs to a connect still waiting for its answer.
     bool owns(link_id link) const;
+    /// True when a connect to `address` ("host:port", as shown) is waiting for its answer.
+    bool dialling(const std::string& address) const;
+    /// Connects waiting for their answer.
+    std::size_t pending_count() const { return pending_.size(); }
     /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
     void on_answer(link_id link, decode_result& decoded, steady_time now);
     /// What the transport says about a pending connect's connection. A refused connection, a host that does not
@@ -43,7 +47,8 @@ private:
         std::string dial;                   ///< As given: "host:port", or "KEY@host:port" in secure mode.
         std::string address;                ///< As shown, "host:port".
         link_id link = 0;                   ///< The connection, until the connect ends.
-        std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with.
+        std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with...
+        std::optional<std::string> key;     ///< ...and that key (Z85), which the handshake proves.
         steady_time started;
         steady_time deadline;
         bool tcp_up = false; ///< A TCP connection was made (something listens there).

@@ -9,7 +9,8 @@
 //
 // Each subsystem owns its state and one next_deadline()/on_deadline() pair, so the wake-up time and the handler that
 // acts on it cannot disagree: peers and liveness (peer_table), connects (connect_table), uploads (upload_table),
-// downloads (download_table), file jobs (job_table), the folder (folder_view), LAN beacons (beacon_table). "Where is a
+// downloads (download_table), file jobs (job_table), the folder (folder_view), LAN beacons (beacon_table), peer
+// exchange (exchange_table). "Where is a
 // CHUNK handled?": download_table::on_chunk, reached from peer_table::dispatch.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "p2p/core/commands.hpp"
 #include "p2p/core/connect_table.hpp"
 #include "p2p/core/download_table.hpp"
+#include "p2p/core/exchange_table.hpp"
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/job_table.hpp"
 #include "p2p/core/peer_table.hpp"
@@ -56,6 +58,8 @@ public:
     void on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
     /// This machine's interfaces or their addresses changed (the owner watches them): our beacon goes out soon.
     void on_interfaces_changed(steady_time now);
+    /// Secure mode: the keys this peer lets in (--allow), and so the only ones peer exchange dials; none: any key.
+    void allow_keys(std::optional<std::set<std::string>> keys) { exchange_.allow(std::move(keys)); }
     /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).
     void seed_jitter(std::uint64_t value) { redials_.seed(value); }
 
@@ -73,6 +77,8 @@ public:
     const peer_stats& stats() const { return state_.stats; }
     /// LAN discovery: its counters and the sizes of its tables.
     const beacon_table& discovery() const { return beacons_; }
+    /// Peer exchange: its counters and candidates.
+    const exchange_table& exchange() const { return exchange_; }
     /// File jobs asked for and not back yet.
     std::size_t jobs_pending() const { return jobs_.size(); }
     /// GOODBYE has been said: the owner closes everything and stops feeding inputs.
@@ -94,6 +100,7 @@ private:
     download_table downloads_;
     redial_table redials_;
     beacon_table beacons_;
+    exchange_table exchange_;
 };
 
 } // namespace p2p::core

@@ -48,9 +48,10 @@ public:
     /// A message on our connection to a known peer (or one that did not decode).
     void on_link(remote_peer& from, decode_result& decoded, steady_time now);
 
-    /// A HELLO answered our connect: the peer is reached over `link` from now on.
-    remote_peer& add_outbound(peer_id id, std::string address, link_id link, std::optional<operation_id> op,
-                              bool client, steady_time now);
+    /// A HELLO answered our connect to `address` (with `key`, secure mode): the peer is reached over `link` from now
+    /// on.
+    remote_peer& add_outbound(peer_id id, std::string address, std::optional<std::string> key, link_id link,
+                              std::optional<operation_id> op, bool client, steady_time now);
 
     /// A frame we do not take: logged (bounded) and counted; from a known peer also a strike, and too many drop it.
     void refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now);

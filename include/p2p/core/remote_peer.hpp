@@ -22,6 +22,9 @@ struct remote_peer {
     peer_id id;
     std::string address; ///< "host:port" where it listens, for users and failure records.
     link_id link = 0;    ///< Our connection to it, when we connected; 0 otherwise.
+    /// Secure mode, when we connected: the key we connected with, which the handshake proved. With `link`, `address`
+    /// and `key` are what this peer verified itself, and so what PEERS may pass on (exchange_table).
+    std::optional<std::string> key;
     /// It said HELLO on our inbox, so its own connection reaches us there. Only then is an inbox message with its
     /// id from it: a peer we know only through our connection never uses our inbox, so such a message is someone
     /// else claiming its id (ids are not authenticated without --secure).

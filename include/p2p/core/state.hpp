@@ -24,6 +24,7 @@ class upload_table;
 class download_table;
 class job_table;
 class redial_table;
+class exchange_table;
 
 struct core_state {
     core_state(const peer_options& settings, peer_id id, std::string listen_endpoint, bool secure_mode,
@@ -45,6 +46,7 @@ struct core_state {
     download_table* downloads = nullptr;
     job_table* jobs = nullptr;
     redial_table* redials = nullptr;
+    exchange_table* exchange = nullptr;
 
     bool stopping = false; ///< Asked to leave: nothing new is taken.
     bool finished = false; ///< Left: GOODBYE sent; the owner closes everything next.
