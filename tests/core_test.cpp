@@ -1113,3 +1113,31 @@ TEST_CASE("core a journal write that fails leaves the journal empty and the down
     CHECK(done->ok);
     CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
 }
+
+TEST_CASE("defect: a connect to a peer at its peer limit waits out the connect timeout", "[core][defect]") {
+    // The full peer read the HELLO and said nothing, so each dial held one of the dialler's own slots for a connect
+    // timeout. With beacons and peer exchange a full peer is dialled often: 200 simulated peers with a cap of 16 did
+    // not settle in 90 s. It now answers GOODBYE, and the connect ends at once, saying why.
+    stepped_core full([](peer_options& o) { o.max_peers = 1; });
+    full.holder_joins(peer_id(0xaaaa), {});
+    full.out.sends.clear();
+    const peer_id late(0xbbbb);
+    full.core->on_inbox(core::inbox_origin{late.hex(), std::nullopt, {}},
+                        decode_result(hello{late, "tcp://10.0.0.9:7000", 1}), full.now);
+    CHECK(full.out.sent_to<goodbye>(late).size() == 1);
+    CHECK(full.out.sent_to<hello>(late).empty());
+    CHECK(full.core->peer_ids().size() == 1);
+
+    stepped_core dialler;
+    dialler.core->on_command(command::connect{7, "10.0.0.1:5000"}, dialler.now);
+    dialler.core->on_link(1, decode_result(goodbye{}), dialler.now);
+    std::optional<connect_finished> done;
+    for (auto& e : dialler.out.events) {
+        if (auto* f = std::get_if<connect_finished>(&e); f && f->op == 7) {
+            done = *f;
+        }
+    }
+    REQUIRE(done);
+    CHECK_FALSE(done->ok);
+    CHECK(done->error == "the peer at 10.0.0.1:5000 has no room: it is at its peer limit");
+}

@@ -42,6 +42,11 @@ void beacon_table::changed(steady_time now) {
     }
     const auto earliest = last_sent_ ? std::max(now, *last_sent_ + min_gap) : now;
     next_send_ = std::min(next_send_, earliest);
+    // Due now: sent now. Left for the next deadline, a change seen at the end of on_deadline (a peer evicted there)
+    // would leave the deadline due after it was handled, and the loop would turn once more for nothing.
+    if (next_send_ <= now) {
+        on_deadline(now);
+    }
 }
 
 void beacon_table::interfaces_changed(steady_time now) {

@@ -126,6 +126,9 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     }
     auto& msg = decoded.value();
     auto* h = std::get_if<hello>(&msg);
+    if (std::holds_alternative<goodbye>(msg)) {
+        return fail(c, "the peer at " + c.address + " has no room: it is at its peer limit", now);
+    }
     if (h == nullptr) {
         return fail(
             c, "the peer at " + c.address + " answered " + std::string(to_string(type_of(msg))) + " instead of HELLO",

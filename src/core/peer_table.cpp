@@ -142,6 +142,9 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
         ++state_.stats.protocol_errors;
         log(log_level::warn, "refused HELLO from ", h.id.short_hex(), ": peer limit (", state_.options.max_peers,
             ") reached");
+        // Said at once (GOODBYE instead of HELLO), so the dialler's connect ends now rather than holding one of its
+        // own slots for a connect timeout: with peer exchange and beacons a full peer is dialled often.
+        state_.out.send(h.id, 0, goodbye{});
         return;
     }
     if (!state_.out.send(h.id, 0, state_.hello_message())) {

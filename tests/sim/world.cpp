@@ -666,7 +666,9 @@ void world::check_pairs() {
     }
     std::map<std::pair<int, int>, int> count;
     for (const auto& [id, c] : connections_) {
-        ++count[{std::min(c.dialer, c.listener), std::max(c.dialer, c.listener)}];
+        // By direction: two peers that each dial the other (a beacon on one side, peer exchange on the other) keep
+        // both connections today, one each way (docs/architecture.md); one side holding two is a pair joined twice.
+        ++count[{c.dialer, c.listener}];
     }
     std::map<std::pair<int, int>, steady_time> doubled;
     for (const auto& [pair, n] : count) {
@@ -675,12 +677,11 @@ void world::check_pairs() {
         }
         auto before = doubled_since_.find(pair);
         const auto since = before == doubled_since_.end() ? now_ : before->second;
-        // Two peers that dial each other at once hold two connections until the HELLOs cross (a connect timeout at
-        // most); longer, and a pair is joined twice.
+        // A redial while the old connection is still closing holds two for a moment (a connect timeout at most).
         if (now_ - since > options_.connect_timeout + std::chrono::seconds(1)) {
-            return fail("no pair has two connections", "peers " + std::to_string(pair.first) + " and " +
-                                                           std::to_string(pair.second) + " have " + std::to_string(n) +
-                                                           " connections");
+            return fail("no peer dials another twice", "peer " + std::to_string(pair.first) + " has " +
+                                                           std::to_string(n) + " connections to peer " +
+                                                           std::to_string(pair.second));
         }
         doubled[pair] = since;
     }
