@@ -357,16 +357,17 @@ public:
         return out;
     }
 
-    std::vector<file_entry> files(const char* field) {
+    /// The next field as an array of at most `limit` entries, each an array of exactly 3 (FILE_LIST's files, PEERS's
+    /// peers); an entry is read as soon as its shape is checked.
+    template <typename Read>
+    void triples(const char* field, std::uint32_t limit, Read read) {
         const auto& o = next();
         if (o.type != msgpack::type::ARRAY) {
             fail(decode_errc::wrong_field_type, where(field) + "expected array");
         }
-        if (o.via.array.size > protocol::files_per_page) {
-            fail(decode_errc::over_limit, where(field) + "more than " + std::to_string(protocol::files_per_page));
+        if (o.via.array.size > limit) {
+            fail(decode_errc::over_limit, where(field) + "more than " + std::to_string(limit));
         }
-        std::vector<file_entry> out;
-        out.reserve(o.via.array.size);
         for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
             const auto& entry = o.via.array.ptr[i];
             if (entry.type != msgpack::type::ARRAY) {
@@ -375,6 +376,14 @@ public:
             if (entry.via.array.size != 3) {
                 fail(decode_errc::wrong_arity, where(field) + "entry takes 3 fields");
             }
+            read(entry, o.via.array.size);
+        }
+    }
+
+    std::vector<file_entry> files(const char* field) {
+        std::vector<file_entry> out;
+        triples(field, protocol::files_per_page, [&](const msgpack::object& entry, std::uint32_t count) {
+            out.reserve(count);
             const auto& size = entry.via.array.ptr[1];
             auto name = string_of(entry.via.array.ptr[0], field, protocol::max_path_bytes);
             check_file_name(name, field);
@@ -387,28 +396,14 @@ public:
                 known = digest_of(root, field); // nil: the holder has not hashed this version yet
             }
             out.push_back(file_entry{std::move(name), size.via.u64, known});
-        }
+        });
         return out;
     }
 
     std::vector<peer_ref> peer_refs(const char* field) {
-        const auto& o = next();
-        if (o.type != msgpack::type::ARRAY) {
-            fail(decode_errc::wrong_field_type, where(field) + "expected array");
-        }
-        if (o.via.array.size > protocol::max_peer_refs) {
-            fail(decode_errc::over_limit, where(field) + "more than " + std::to_string(protocol::max_peer_refs));
-        }
         std::vector<peer_ref> out;
-        out.reserve(o.via.array.size);
-        for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-            const auto& entry = o.via.array.ptr[i];
-            if (entry.type != msgpack::type::ARRAY) {
-                fail(decode_errc::wrong_field_type, where(field) + "entry is not an array");
-            }
-            if (entry.via.array.size != 3) {
-                fail(decode_errc::wrong_arity, where(field) + "entry takes 3 fields");
-            }
+        triples(field, protocol::max_peer_refs, [&](const msgpack::object& entry, std::uint32_t count) {
+            out.reserve(count);
             const auto& id = entry.via.array.ptr[0];
             if (id.type == msgpack::type::NEGATIVE_INTEGER ||
                 (id.type == msgpack::type::POSITIVE_INTEGER && id.via.u64 == 0)) {
@@ -430,7 +425,7 @@ public:
                 }
             }
             out.push_back(peer_ref{peer_id(id.via.u64), std::move(endpoint), std::move(known)});
-        }
+        });
         return out;
     }
 
