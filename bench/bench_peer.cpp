@@ -34,7 +34,7 @@ struct args {
     std::vector<std::string> positional;
     std::string bind = "127.0.0.1";
     std::string dir = ".";
-    std::optional<std::uint32_t> window;
+    std::optional<p2p::window_setting> window;
     std::optional<std::uint32_t> chunk_size;
     bool json = false;
 };
@@ -54,7 +54,8 @@ args parse(int argc, char** argv) {
         } else if (arg == "--dir") {
             a.dir = value();
         } else if (arg == "--window") {
-            a.window = parse_size(value());
+            const std::string text = value();
+            a.window = text == "auto" ? p2p::window_setting::sized() : p2p::window_setting::of_chunks(parse_size(text));
         } else if (arg == "--chunk-size") {
             a.chunk_size = parse_size(value());
         } else if (arg == "--json") {

@@ -592,7 +592,9 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
             origin.connection_address = connection_address;
         }
     }
-    core_->on_inbox(origin, std::move(decoded), clock::now());
+    const auto started = clock::now();
+    core_->on_inbox(origin, std::move(decoded), started);
+    core_->on_handled(started, clock::now());
 }
 
 void node::on_link_message(core::link_id link_number, peer_id remote) {
@@ -600,7 +602,9 @@ void node::on_link_message(core::link_id link_number, peer_id remote) {
         capture_->record(capture_direction::received, id_, remote, frames_[0],
                          frames_.size() > 1 ? &frames_[1] : nullptr);
     }
-    core_->on_link(link_number, decode(frames_), clock::now());
+    const auto started = clock::now();
+    core_->on_link(link_number, decode(frames_), started);
+    core_->on_handled(started, clock::now());
 }
 
 void node::on_command(node_command& cmd) {

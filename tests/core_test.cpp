@@ -156,7 +156,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     const peer_id first(0xaaaa), second(0xbbbb);
     g.holder_joins(first, {{"big.bin", bytes.size()}});
     g.holder_joins(second, {{"big.bin", bytes.size()}});
-    g.core->on_command(command::download{7, {"big.bin", "", 1, 16 * 1024}}, g.now);
+    g.core->on_command(command::download{7, {"big.bin", "", window_setting::of_chunks(1), 16 * 1024}}, g.now);
     REQUIRE(g.out.jobs.size() == 1); // the resume hash
     CHECK(g.out.sent_to<request>(first).empty());
 
@@ -222,7 +222,7 @@ TEST_CASE("core a piece that does not match its leaf is fetched again, alone, an
     constexpr std::uint32_t piece = 4096;
     played_holder h(peer_id(0xaaaa), patterned_bytes(4 * piece, 8), piece, 1024);
     g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    g.core->on_command(command::download{5, {"f.bin", "", 4, 1024}}, g.now);
+    g.core->on_command(command::download{5, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
     auto asked = g.out.sent_to<request>(h.id);
     REQUIRE(asked.size() == 1);
     const auto transfer = asked[0].transfer;
@@ -275,7 +275,7 @@ TEST_CASE("core a holder that sends two bad pieces of a file is dropped for it a
         g.holder_joins(honest->id, {{"f.bin", bytes.size()}});
     }
     SECTION("no other holder has it: the download fails") {}
-    g.core->on_command(command::download{6, {"f.bin", "", 8, 2048}}, g.now);
+    g.core->on_command(command::download{6, {"f.bin", "", window_setting::of_chunks(8), 2048}}, g.now);
     auto asked = g.out.sent_to<request>(liar.id);
     REQUIRE(asked.size() == 1); // the first to join is asked first
     const auto transfer = asked[0].transfer;
@@ -852,7 +852,7 @@ std::size_t run_journal_writes(stepped_core& g, std::set<std::size_t>& ran) {
 /// Download `op` of f.bin from h (window 8) starts on g, and h answers with its OFFER and leaves: the transfer.
 std::uint32_t start_download(operation_id op, stepped_core& g, played_holder& h, std::uint32_t chunk_size) {
     g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    g.core->on_command(command::download{op, {"f.bin", "", 8, chunk_size}}, g.now);
+    g.core->on_command(command::download{op, {"f.bin", "", window_setting::of_chunks(8), chunk_size}}, g.now);
     const auto transfer = g.out.sent_to<request>(h.id).at(0).transfer;
     g.from(h.id, h.offer_for(transfer));
     g.from(h.id, h.page_for(transfer));
@@ -952,7 +952,7 @@ TEST_CASE("core a resumed download re-reads only the pieces after its journal, a
     const auto resumed_at = second.folder.find_partial("f.bin")->length;
 
     second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    second.core->on_command(command::download{2, {"f.bin", "", window_setting::of_chunks(8), chunk_size}}, second.now);
     REQUIRE(second.out.jobs.size() == 1); // the resume hash
     auto& [id, work] = second.out.jobs[0];
     auto result = core::run_job(id, work, [] { return false; });
@@ -1012,7 +1012,7 @@ TEST_CASE("core a killed download's journal vouches for every checked piece, aft
         next.folder.boot_now = boot;
         copy_partial(first.folder, next.folder, "f.bin");
         next.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-        next.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, next.now);
+        next.core->on_command(command::download{2, {"f.bin", "", window_setting::of_chunks(8), chunk_size}}, next.now);
         REQUIRE(next.out.jobs.size() == 1); // the resume hash
         auto& [id, work] = next.out.jobs[0];
         return core::run_job(id, work, [] { return false; }).bytes_read;
@@ -1057,7 +1057,7 @@ TEST_CASE("core a bad piece after journaled ones is never journaled, and a resum
     copy_partial(first.folder, second.folder, "f.bin");
     flip_byte(*std::get<std::shared_ptr<core::file_handle>>(second.folder.open_partial("f.bin", true)), 6 * mib + 5);
     second.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
-    second.core->on_command(command::download{2, {"f.bin", "", 8, chunk_size}}, second.now);
+    second.core->on_command(command::download{2, {"f.bin", "", window_setting::of_chunks(8), chunk_size}}, second.now);
     REQUIRE(second.out.jobs.size() == 1);
     second.finish_job(0);
     auto asked = second.out.sent_to<request>(h.id);

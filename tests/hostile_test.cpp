@@ -717,7 +717,7 @@ TEMPLATE_TEST_CASE("hostile holder whose bytes do not match its root is dropped 
     const auto op = a.start_good();
     const auto bytes = random_bytes(300000, 5);
     auto h = a.join_hostile({{"evil.bin", bytes.size()}});
-    const auto get = a.victim->start_download({"evil.bin", h.hex(), 8u, {}});
+    const auto get = a.victim->start_download({"evil.bin", h.hex(), window_setting::of_chunks(8), {}});
     // The OFFER states the root of other bytes; the chunks themselves are consistent (sizes, offsets, last flag).
     // The file is one piece: the getter checks it against the root once it has every byte, asks for it again,
     // and the holder sends the same wrong bytes a second time.
@@ -999,7 +999,7 @@ void run_load() {
         dirs.push_back(std::make_unique<temp_dir>());
         auto go = options_in<Transport>(dirs.back()->path());
         go.chunk_size = chunk;
-        go.window = window;
+        go.window = window_setting::of_chunks(window);
         go.transfer_timeout = go.peer_timeout = 15000ms;
         getter.push_back(std::make_unique<peer>(ctx, go));
         REQUIRE(getter.back()->connect(holder.endpoint()).ok);

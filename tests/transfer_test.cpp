@@ -79,7 +79,7 @@ TEMPLATE_TEST_CASE("transfer sizes around the chunk size arrive byte-identical",
         const auto name = "file-" + std::to_string(size);
         const auto bytes = random_bytes(size, static_cast<unsigned>(size));
         net.share(name, bytes);
-        auto done = net.getter->download({name, "", window, {}});
+        auto done = net.getter->download({name, "", window_setting::of_chunks(window), {}});
         INFO("size " << size << " window " << window << ": " << done.error);
         REQUIRE(done.ok);
         CHECK(done.from == net.holder->id());
@@ -149,7 +149,7 @@ TEMPLATE_TEST_CASE("transfer survives dropped chunks and acks", "[transfer][net]
     const auto bytes = random_bytes(3u << 20, 7);
     net.share("lossy.bin", bytes);
 
-    auto done = net.getter->download({"lossy.bin", "", window, {}});
+    auto done = net.getter->download({"lossy.bin", "", window_setting::of_chunks(window), {}});
     INFO(done.error);
     REQUIRE(done.ok);
     CHECK(read_file(net.getter_dir / "lossy.bin") == bytes);
@@ -399,7 +399,7 @@ TEMPLATE_TEST_CASE("transfer memory is bounded by the window, not the file", "[t
     const auto bytes = random_bytes(32u << 20, 7);
     net.share("big.bin", bytes);
     const auto before = net.holder->stats();
-    auto done = net.getter->download({"big.bin", "", window, {}});
+    auto done = net.getter->download({"big.bin", "", window_setting::of_chunks(window), {}});
     INFO(done.error);
     REQUIRE(done.ok);
     CHECK(file_holds(net.getter_dir / "big.bin", bytes));

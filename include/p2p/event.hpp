@@ -4,6 +4,7 @@
 
 #include "p2p/file_entry.hpp"
 #include "p2p/peer_id.hpp"
+#include "p2p/rate_figures.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -69,6 +70,9 @@ struct peer_joined {
 struct peer_files_changed {
     peer_id id;
     std::vector<file_entry> files;
+    /// The same files as before, of the same sizes; only hashes the holder had not finished are known now. The
+    /// state changed (the files can be fetched by content), but people were told nothing new.
+    bool hashes_only = false;
 };
 
 /// A peer is gone.
@@ -129,6 +133,8 @@ struct download_finished {
     double seconds = 0;
     /// Bytes of the partial file read back to resume: those after the pieces its journal vouched for.
     std::uint64_t rechecked = 0;
+    rate_figures figures{}; ///< What the download measured, stage by stage (zero when it failed before any byte).
+    limit_finding limit{};  ///< What bounded its rate, named from the figures.
 };
 
 /// One transfer a stopping peer waits for.

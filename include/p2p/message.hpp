@@ -109,6 +109,7 @@ struct chunk {
     std::uint64_t offset = 0;
     bool last = false; ///< True on the chunk that ends the file.
     payload data;      ///< The payload frame's bytes.
+    std::uint64_t holder_busy_us = 0; ///< The holder's cumulative time serving this transfer (for the rate report).
     friend bool operator==(const chunk& a, const chunk& b) {
         return a.transfer == b.transfer && a.offset == b.offset && a.last == b.last && a.data == b.data;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "p2p/protocol.hpp"
+#include "p2p/window_setting.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -34,7 +35,9 @@ struct peer_options {
     milliseconds settle{1000};
 
     std::uint32_t chunk_size = protocol::default_chunk_size; ///< Largest chunk we ask for / send.
-    std::uint32_t window = 1; ///< Chunks in flight per download; 1 is stop-and-wait, as in the original.
+    /// Credit per download: automatic (the default) starts as stop-and-wait, as in the original, and grows while the
+    /// round trip limits the rate; a number of chunks or bytes fixes it (1 chunk: stop-and-wait throughout).
+    window_setting window{};
 
     std::size_t max_peers = 256;           ///< HELLOs beyond this many peers are refused.
     std::size_t max_uploads_per_peer = 16; ///< Concurrent REQUESTs served per peer.

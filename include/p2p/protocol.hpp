@@ -56,6 +56,10 @@ inline constexpr std::uint32_t max_chunk_size = 4u << 20;
 inline constexpr std::uint32_t default_chunk_size = 1u << 20;
 /// Most chunks a receiver may grant as credit for one transfer.
 inline constexpr std::uint32_t max_window = 64;
+/// Most credit on the wire, in chunks; a holder has at most max_window_bytes in flight all the same.
+inline constexpr std::uint32_t max_credit = 65536;
+/// Most bytes a holder has in flight for one transfer (credit x chunk size, clamped), and so the largest window.
+inline constexpr std::uint64_t max_window_bytes = 64u << 20;
 
 /// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 1024-byte names fits (each entry
 /// at most 1 + 3 + 1024 + 9 + 2 + 32 bytes: 1,071,000 bytes for 1000 of them, plus the head).

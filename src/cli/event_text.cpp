@@ -60,6 +60,9 @@ std::optional<std::string> describe(const event& e) {
             if constexpr (std::is_same_v<T, peer_joined>) {
                 return "New peer " + ev.id.short_hex() + " joined with " + plural(ev.file_count, "file", "files");
             } else if constexpr (std::is_same_v<T, peer_files_changed>) {
+                if (ev.hashes_only) {
+                    return std::nullopt; // the same files as the last line said: nothing new for people
+                }
                 return "Peer " + ev.id.short_hex() + " updated its file list: " + file_list_text(ev.files);
             } else if constexpr (std::is_same_v<T, peer_left>) {
                 return describe_left(ev);
@@ -129,6 +132,46 @@ std::string describe_download(const download_finished& done) {
                 format_bytes(static_cast<double>(done.rechecked));
     }
     return text + ")";
+}
+
+std::string describe_limit(const download_finished& done) {
+    const auto text = escape_for_terminal(done.limit.text);
+    return done.limit.by == rate_limit::unknown ? "Limit: " + text : "Limited by " + text;
+}
+
+std::vector<std::string> explain_lines(const download_finished& done) {
+    const auto& f = done.figures;
+    const auto share = [&](double busy) {
+        std::array<char, 16> out{};
+        std::snprintf(out.data(), out.size(), "%5.0f%%", f.seconds > 0 ? 100 * busy / f.seconds : 0.0);
+        return std::string(out.data());
+    };
+    const auto row = [](std::string_view stage, const std::string& time, const std::string& pct,
+                        const std::string& evidence) {
+        std::array<char, 64> head{};
+        std::snprintf(head.data(), head.size(), "%-12.*s %10s %6s  ", static_cast<int>(stage.size()), stage.data(),
+                      time.c_str(), pct.c_str());
+        return head.data() + evidence;
+    };
+    const auto ms = [](double seconds) {
+        std::array<char, 24> out{};
+        std::snprintf(out.data(), out.size(), "%.1f ms", seconds * 1000);
+        return std::string(out.data());
+    };
+    return {
+        row("stage", "time", "share", "evidence"),
+        row("receiving", seconds_text(f.seconds), share(f.seconds),
+            format_bytes(static_cast<double>(f.bytes)) + " at " +
+                format_rate(f.seconds > 0 ? static_cast<double>(f.bytes) / f.seconds : 0)),
+        row("holder", seconds_text(f.holder_busy), share(f.holder_busy),
+            "reading and sending (the holder-busy its chunks carried)"),
+        row("this peer", seconds_text(f.receiver_busy), share(f.receiver_busy), "writing and hashing"),
+        row("round trip", ms(f.min_rtt), "", "shortest; " + ms(f.avg_rtt) + " smoothed at the end"),
+        row("window", format_bytes(static_cast<double>(f.window)), "",
+            std::string(f.auto_window ? (f.window_capped ? "auto, at its largest" : "auto") : "fixed") +
+                "; peak in flight " + format_bytes(static_cast<double>(f.peak_in_flight))),
+        describe_limit(done),
+    };
 }
 
 std::string describe_cancelled(const download_finished& done, std::uint64_t size, std::string_view to_resume) {

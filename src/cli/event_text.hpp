@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace p2p::cli {
@@ -23,6 +24,13 @@ std::string describe_connect(const connect_finished& done);
 /// "Got file <name> from peer <id> (<size> bytes in <s> s, <rate>)", or the one-line reason it failed
 /// ("No peer has <name>", "Peer error: File not found"...).
 std::string describe_download(const download_finished& done);
+
+/// "Limited by the round trip: 50.2 ms with a window of 1.0 MiB; ..." (what bounded a download's rate, with its
+/// evidence), or "Limit: too short to tell".
+std::string describe_limit(const download_finished& done);
+
+/// `get --explain`: the figures stage by stage, one line each, after a header line.
+std::vector<std::string> explain_lines(const download_finished& done);
 /// "Cancelled <name> at <held> of <size>; <to_resume>" for a download the user cancelled (its partial file stays).
 /// `size` is the file's size when known (done.size is 0 when the cancel came before the other peer's offer).
 std::string describe_cancelled(const download_finished& done, std::uint64_t size, std::string_view to_resume);

@@ -35,6 +35,7 @@ struct get_arguments {
     std::string output; ///< -o: the name to save the one file as; empty for its own name.
     bool force = false;
     bool json = false;
+    bool explain = false; ///< --explain: the rate figures stage by stage after each file.
 };
 
 /// One file to fetch: the name the other peer lists, and the name it gets in the download folder.
@@ -166,7 +167,8 @@ file_outcome fetch(remote_session& session, const wanted_file& file, bool replac
 }
 
 /// Prints what became of one file: on stdout when it arrived, on stderr when not (--json: on stdout either way).
-void report(const wanted_file& file, const file_outcome& outcome, bool several, bool json_output) {
+void report(const wanted_file& file, const file_outcome& outcome, bool several, const get_arguments& arguments) {
+    const bool json_output = arguments.json;
     if (json_output) {
         std::cout << dump(outcome.done ? get_file_json(*outcome.done, file.save_as)
                                        : get_failed_json(file.name, file.save_as, outcome.error, outcome.code))
@@ -178,6 +180,15 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
             std::cout << ", saved as " << escape_for_terminal(file.save_as);
         }
         std::cout << '\n';
+        // What bounded the rate: for one file always, for the files of a folder when asked (one line each would
+        // bury the list).
+        if (arguments.explain) {
+            for (const auto& line : explain_lines(*outcome.done)) {
+                std::cout << "  " << line << '\n';
+            }
+        } else if (!several) {
+            std::cout << "  " << describe_limit(*outcome.done) << '\n';
+        }
     }
     if (!outcome.done) {
         // One file of several names itself: the reasons ("Peer error: File not found") often do not.
@@ -250,7 +261,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     for (std::size_t i = 0; i < files.size(); ++i) {
         bool interrupted = false;
         const auto outcome = fetch(*session, files[i], arguments.force, interrupted);
-        report(files[i], outcome, several, arguments.json);
+        report(files[i], outcome, several, arguments);
         if (!outcome.done) {
             failed.push_back(files[i].name);
         }
@@ -319,10 +330,13 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
         ->type_name("NAME");
     sub->add_flag("--force", arguments->force,
                   "Replace files that exist already, each only once its download is verified");
+    sub->add_flag("--explain", arguments->explain,
+                  "After each file, the rate figures stage by stage (holder, this peer, round trip, window) and what "
+                  "limited it");
     sub->add_flag(
         "--json", arguments->json,
-        "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from, rechecked; or "
-        "error, code) and, for several names, a summary (requested, got, failed)");
+        "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from, rechecked, "
+        "limit, window, stages; or error, code) and, for several names, a summary (requested, got, failed)");
     return {sub, [arguments, &globals] { return run_get(*arguments, globals); },
             "one peer address and one or more names"};
 }

@@ -26,6 +26,18 @@ CLI::Validator chunk_size_check() {
         "");
 }
 
+CLI::Validator window_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            if (!parse_window(value)) {
+                return "must be auto, a number of chunks from 1 to " + std::to_string(protocol::max_credit) +
+                       ", or a size up to 64M (like 8M)";
+            }
+            return {};
+        },
+        "");
+}
+
 CLI::Validator duration_check() {
     return CLI::Validator(
         [](std::string& value) -> std::string {
@@ -61,6 +73,8 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->type_name("LEVEL")
         ->capture_default_str()
         ->group(group);
+    app.add_flag("-v,--verbose", options.verbose, "The menu's \"Got file\" lines also say what limited the rate")
+        ->group(group);
     app.add_option("--bind", options.bind,
                    "Address to listen on (default 0.0.0.0 for the menu and serve, 127.0.0.1 for ls and get)")
         ->type_name("ADDR")
@@ -69,8 +83,11 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->check(chunk_size_check())
         ->type_name("SIZE")
         ->group(group);
-    app.add_option("--window", options.window, "Chunks in flight per download; 1 is stop-and-wait (default 1)")
-        ->check(CLI::Range(std::uint32_t{1}, protocol::max_window))
+    app.add_option("--window", options.window,
+                   "Credit per download: auto (default) starts as stop-and-wait and grows while the round trip limits "
+                   "the rate; a number of chunks (1 is stop-and-wait) or a size (8M) fixes it")
+        ->check(window_check())
+        ->type_name("auto|N|SIZE")
         ->group(group);
     app.add_option("--ping-interval", options.ping_interval,
                    "Silence after which a peer is pinged; ms, or with ms/s/m (default 1s)")
@@ -165,7 +182,7 @@ peer_options make_peer_options(const global_options& options, const std::filesys
         out.chunk_size = static_cast<std::uint32_t>(*parse_size(*options.chunk_size));
     }
     if (options.window) {
-        out.window = *options.window;
+        out.window = *parse_window(*options.window);
     }
     if (options.ping_interval) {
         out.ping_interval = *parse_duration(*options.ping_interval);

@@ -61,6 +61,24 @@ json transfer_json(const pending_transfer& t) {
             {"size", t.size}};
 }
 
+/// What bounded a download's rate, and the window and stage figures it was named from.
+json limit_json(const download_finished& done) {
+    const auto& f = done.figures;
+    return {{"limit", {{"by", rate_limit_name(done.limit.by)}, {"text", done.limit.text}}},
+            {"window",
+             {{"mode", f.auto_window ? "auto" : "fixed"},
+              {"final_bytes", f.window},
+              {"peak_in_flight_bytes", f.peak_in_flight},
+              {"capped", f.window_capped},
+              {"min_rtt_ms", microsecond_precision(f.min_rtt * 1000)},
+              {"avg_rtt_ms", microsecond_precision(f.avg_rtt * 1000)},
+              {"rate_bytes_per_s", f.seconds > 0 ? whole_rate(static_cast<double>(f.bytes) / f.seconds) : 0}}},
+            {"stages",
+             {{"seconds", microsecond_precision(f.seconds)},
+              {"holder_busy_s", microsecond_precision(f.holder_busy)},
+              {"receiver_busy_s", microsecond_precision(f.receiver_busy)}}}};
+}
+
 } // namespace
 
 std::string dump(const json& value) {
@@ -138,7 +156,10 @@ json event_json(const event& e) {
                         {"address", ev.address},
                         {"file_count", ev.file_count}};
             } else if constexpr (std::is_same_v<T, peer_files_changed>) {
-                return {{"event", "peer_files_changed"}, {"peer", ev.id.hex()}, {"files", files_json(ev.files)}};
+                return {{"event", "peer_files_changed"},
+                        {"peer", ev.id.hex()},
+                        {"files", files_json(ev.files)},
+                        {"hashes_only", ev.hashes_only}};
             } else if constexpr (std::is_same_v<T, peer_left>) {
                 return {{"event", "peer_left"},
                         {"peer", ev.id.hex()},
@@ -158,7 +179,7 @@ json event_json(const event& e) {
                 return {{"event", "download_progress"}, {"op", ev.op},       {"name", ev.name},
                         {"peer", peer_field(ev.from)},  {"bytes", ev.bytes}, {"size", ev.size}};
             } else if constexpr (std::is_same_v<T, download_finished>) {
-                return {{"event", "download_finished"},
+                json out{{"event", "download_finished"},
                         {"op", ev.op},
                         {"name", ev.name},
                         {"ok", ev.ok},
@@ -171,6 +192,10 @@ json event_json(const event& e) {
                         {"rechecked", ev.rechecked},
                         {"seconds", microsecond_precision(ev.seconds)},
                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
+                if (ev.ok) {
+                    out.update(limit_json(ev));
+                }
+                return out;
             } else {
                 static_assert(std::is_same_v<T, stop_pending>, "every event kind has a JSON form");
                 auto transfers = json::array();
@@ -209,7 +234,7 @@ json download_result_json(const download_finished& done) {
 }
 
 json get_file_json(const download_finished& done, const std::string& saved_as) {
-    return {{"name", done.name},
+    json out{{"name", done.name},
             {"saved_as", saved_as},
             {"ok", true},
             {"size", done.size},
@@ -218,6 +243,8 @@ json get_file_json(const download_finished& done, const std::string& saved_as) {
             {"peer", done.from.hex()},
             {"resumed_from", done.resumed_from},
             {"rechecked", done.rechecked}};
+    out.update(limit_json(done));
+    return out;
 }
 
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,

@@ -52,8 +52,16 @@ std::string local_time(std::chrono::system_clock::time_point when) {
 
 } // namespace
 
-menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web)
-    : peer_(p), stop_(stop), screen_(screen), input_(input), web_(web) {}
+menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web, bool verbose)
+    : peer_(p), stop_(stop), screen_(screen), input_(input), web_(web), verbose_(verbose) {}
+
+std::string menu::download_line(const download_finished& done) const {
+    auto line = describe_download(done);
+    if (verbose_ && done.ok) {
+        line += "; " + describe_limit(done);
+    }
+    return line;
+}
 
 int menu::run() {
     show_choices(true);
@@ -244,7 +252,7 @@ bool menu::request_file() {
         screen_.line(describe_cancelled(*done, done->size > 0 ? done->size : size, "choose 3 again to resume"));
         return true;
     }
-    screen_.line(describe_download(*done));
+    screen_.line(download_line(*done));
     return true;
 }
 
@@ -263,7 +271,7 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
                          escape_for_terminal(name) + " not fetched");
             return true;
         }
-        screen_.line(describe_download(*done));
+        screen_.line(download_line(*done));
         got += done->ok ? 1 : 0;
         if (cancelled) {
             break;
@@ -407,7 +415,7 @@ int run_menu(const menu_arguments& arguments, const global_options& globals) {
     // On a terminal the reader edits the line itself, so that an event line cannot erase what is being typed.
     line_reader input(STDIN_FILENO, in_is_tty && out_is_tty);
     screen.set_input_editing(input.editing());
-    return menu(p, stop, screen, input, web.get()).run();
+    return menu(p, stop, screen, input, web.get(), globals.verbose).run();
 }
 
 void add_menu_arguments(CLI::App& app, menu_arguments& arguments) {

@@ -25,7 +25,9 @@ namespace p2p::cli {
 class menu {
 public:
     /// `web` is the web interface when --web was given, else null.
-    menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web = nullptr);
+    /// `verbose`: each "Got file" line says what limited the download's rate.
+    menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web::server* web = nullptr,
+         bool verbose = false);
 
     /// Shows the choices and runs them until 5, end of input or a stop signal; then shuts the peer down.
     /// Returns the exit code.
@@ -49,6 +51,8 @@ private:
     bool connect_to_peer();
     void show_failures();
     void show_event(const event& e);
+    /// The "Got file" line (or why not), with what limited the rate when verbose.
+    std::string download_line(const download_finished& done) const;
     web::bridge* bridge() { return web_ != nullptr ? &web_->bridge() : nullptr; }
 
     peer& peer_;
@@ -56,6 +60,7 @@ private:
     console& screen_;
     line_reader& input_;
     web::server* web_;
+    bool verbose_;
     progress_meter* progress_ = nullptr; ///< The download being shown, while there is one...
     operation_id progress_op_ = 0;       ///< ...and its op: downloads started from the web page are not drawn.
 };

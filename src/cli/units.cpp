@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "units.hpp"
 
+#include "p2p/protocol.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -30,6 +32,28 @@ std::optional<std::uint64_t> scaled(std::uint64_t value, std::uint64_t unit) {
 }
 
 } // namespace
+
+std::optional<window_setting> parse_window(std::string_view text) {
+    if (text == "auto") {
+        return window_setting::sized();
+    }
+    const auto split = split_number(text);
+    if (!split || split->first == 0) {
+        return std::nullopt;
+    }
+    if (split->second.empty()) {
+        // A bare number counts chunks, as --window always did.
+        if (split->first > protocol::max_credit) {
+            return std::nullopt;
+        }
+        return window_setting::of_chunks(split->first);
+    }
+    const auto bytes = parse_size(text);
+    if (!bytes || *bytes > protocol::max_window_bytes) {
+        return std::nullopt;
+    }
+    return window_setting::of_bytes(*bytes);
+}
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
     auto split = split_number(text);

@@ -2,6 +2,8 @@
 // units.hpp - sizes and durations as people type and read them ("1M", "500ms", "12.3 MiB/s").
 #pragma once
 
+#include "p2p/window_setting.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -12,6 +14,9 @@ namespace p2p::cli {
 
 /// "65536", "64K", "64KiB", "1M", "1MiB" (binary multiples; the B is optional). nullopt when it is not a size.
 std::optional<std::uint64_t> parse_size(std::string_view text);
+
+/// "auto"; "4" (chunks, 1..max_credit); "8M", "512K" (bytes, up to max_window_bytes). nullopt otherwise.
+std::optional<window_setting> parse_window(std::string_view text);
 
 /// "1500" (milliseconds), "1500ms", "2s", "1m". nullopt when it is not a duration or overflows.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -13,10 +13,10 @@ constexpr std::uint64_t writeback_step = 16u << 20;
 } // namespace
 
 download::download(operation_id op, std::uint32_t transfer, std::string name, std::string local_name, bool replace,
-                   std::uint32_t window, std::uint32_t chunk_size, steady_time now)
+                   window_setting window, std::uint32_t chunk_size, steady_time now)
     : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
-      name_(std::move(name)), local_name_(std::move(local_name)), replace_(replace), window_(window),
-      chunk_size_(chunk_size) {}
+      name_(std::move(name)), local_name_(std::move(local_name)), replace_(replace),
+      window_(window, chunk_size), chunk_size_(chunk_size) {}
 
 void download::begin_preparing() {
     P2P_ASSERT(phase_ == phase::requesting && !offered_);
@@ -48,7 +48,25 @@ request download::ask(steady_time now) {
     P2P_ASSERT(phase_ == phase::requesting || phase_ == phase::receiving);
     phase_ = phase::requesting;
     last_request = last_progress = now;
-    return request{transfer_, name_, next_, chunk_size_, window_};
+    // A REQUEST starts the holder from next_ again: credit given before is void.
+    window_.restart(next_);
+    const auto credit = window_.credit();
+    window_.granted(next_ + std::uint64_t{credit} * chunk_size_, now);
+    return request{transfer_, name_, next_, chunk_size_, credit};
+}
+
+ack download::make_ack_after(const chunk& c, steady_time now) {
+    const auto end = c.offset + c.data.size();
+    window_.delivered(end, c.data.size(), c.holder_busy_us, now);
+    const auto credit = window_.credit();
+    window_.granted(end + std::uint64_t{credit} * chunk_size_, now);
+    return ack{transfer_, end, credit};
+}
+
+ack download::make_ack(steady_time now) {
+    const auto credit = window_.credit();
+    window_.granted(next_ + std::uint64_t{credit} * chunk_size_, now);
+    return ack{transfer_, next_, credit};
 }
 
 std::optional<download::offer_problem> download::accept_offer(const offer& o, folder_io& disk, bool& restarted) {
@@ -66,6 +84,7 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
             return offer_problem{offer_problem::kind::source, "it has a different version of the file"};
         }
         chunk_size_ = o.chunk_size;
+        window_.set_chunk_size(chunk_size_);
         phase_ = phase::receiving;
         return std::nullopt;
     }
@@ -119,6 +138,7 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
         durable_ = 0;
     }
     chunk_size_ = o.chunk_size;
+    window_.set_chunk_size(chunk_size_);
     phase_ = phase::receiving;
     close_last_piece();
     return std::nullopt;

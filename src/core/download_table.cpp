@@ -55,7 +55,7 @@ std::vector<remote_peer*> download_table::sources_for(const download& d) {
 
 void download_table::start(const command::download& cmd, steady_time now) {
     const auto& req = cmd.request;
-    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0};
+    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0, {}, {}};
     const auto refuse = [&](download_errc code, std::string error) {
         failed.code = code;
         failed.error = std::move(error);
@@ -99,7 +99,7 @@ void download_table::start(const command::download& cmd, steady_time now) {
         }
         source = matches.front();
     }
-    const auto window = std::clamp<std::uint32_t>(req.window.value_or(state_.options.window), 1, protocol::max_window);
+    const auto window = req.window.value_or(state_.options.window);
     const auto chunk_size = std::clamp<std::uint32_t>(req.chunk_size.value_or(state_.options.chunk_size),
                                                       protocol::min_chunk_size, protocol::max_chunk_size);
     const auto transfer = next_transfer_++;
@@ -310,7 +310,8 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
     case download::chunk_result::accepted: {
         // ACK before writing: the sender reads and sends the next chunk while we write and hash this one, so even
         // stop-and-wait keeps both ends busy. Should the write fail, the CANCEL below ends the transfer anyway.
-        state_.peers->send(from, d->make_ack_after(c));
+        state_.peers->send(from, d->make_ack_after(c, now));
+        state_.charge_download = d->transfer(); // the time writing and hashing it takes is this download's
         if (!d->store(c, error)) {
             d->remove_partial(state_.folder->disk());
             fail(*d, download_errc::io, error, source_state::serving, now);
@@ -335,12 +336,18 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
     case download::chunk_result::out_of_order:
         log(log_level::debug, "chunk at ", c.offset, " while expecting ", d->next_offset(), ": ACK again");
         // Tell the sender again where we are; it resends from there (go-back-N).
-        state_.peers->send(from, d->make_ack());
+        state_.peers->send(from, d->make_ack(now));
         return;
     case download::chunk_result::rejected:
         d->remove_partial(state_.folder->disk());
         fail(*d, download_errc::integrity, error, source_state::serving, now);
         return;
+    }
+}
+
+void download_table::charge(std::uint32_t transfer, std::chrono::nanoseconds spent) {
+    if (auto* d = find(transfer)) {
+        d->window().worked(spent);
     }
 }
 
@@ -408,8 +415,10 @@ void download_table::fail(download& d, download_errc code, std::string error, so
     const auto seconds = std::chrono::duration<double>(now - d.started).count();
     release_source(d, state, error);
     state_.jobs->forget_download(d.transfer());
+    const auto figures = d.window().figures();
     download_finished done{d.op(),   d.name(),         false,          code,    std::move(error), d.source,
-                           d.size(), d.bytes_received, d.resumed_from, seconds, d.rechecked};
+                           d.size(), d.bytes_received, d.resumed_from, seconds, d.rechecked,      figures,
+                           name_limit(figures)};
     downloads_.erase(d.transfer());
     state_.out.emit(std::move(done));
 }
@@ -462,8 +471,10 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
     }
     state_.folder->landed(d->local_name(), d->checked_manifest(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
-    download_finished done{d->op(),           d->name(),       true,    download_errc::none, "", d->source, d->size(),
-                           d->bytes_received, d->resumed_from, seconds, d->rechecked};
+    const auto figures = d->window().figures();
+    download_finished done{d->op(),           d->name(),       true,    download_errc::none, "",
+                           d->source,         d->size(),       d->bytes_received,         d->resumed_from,
+                           seconds,           d->rechecked,    figures,                   name_limit(figures)};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/node_core.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace p2p::core {
 
 node_core::node_core(peer_options options, peer_id self, std::string endpoint, bool secure, folder_io& disk,
@@ -40,6 +43,16 @@ void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
     }
     // Anything else arrived on a connection we have already closed: it is nobody's now.
     settle(now);
+}
+
+void node_core::on_handled(steady_time started, steady_time now) {
+    const auto spent = std::max(now - started, steady_time::duration::zero());
+    if (const auto transfer = std::exchange(state_.charge_download, std::nullopt)) {
+        downloads_.charge(*transfer, spent);
+    }
+    if (const auto key = std::exchange(state_.charge_upload, std::nullopt)) {
+        uploads_.charge(*key, spent);
+    }
 }
 
 void node_core::on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now) {

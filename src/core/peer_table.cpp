@@ -28,6 +28,14 @@ std::string advertised_address(const std::string& endpoint, std::string_view con
     return std::string(connection_address) + ":" + endpoint_port(endpoint);
 }
 
+/// The new list names the same files with the same sizes, and differs only by roots the old one did not have yet.
+bool only_hashes_added(const std::vector<file_entry>& before, const std::vector<file_entry>& after) {
+    return std::equal(before.begin(), before.end(), after.begin(), after.end(),
+                      [](const file_entry& old, const file_entry& now) {
+                          return old.name == now.name && old.size == now.size && (!old.root || old.root == now.root);
+                      });
+}
+
 } // namespace
 
 peer_table::peer_table(core_state& state) : state_(state) {}
@@ -241,6 +249,7 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time no
         return;
     }
     const bool first = !from.has_list;
+    const bool hashes_only = !first && only_hashes_added(from.files, in.files);
     from.files = std::move(in.files);
     from.list_version = in.version;
     from.has_list = true;
@@ -255,7 +264,7 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time no
                 " connected");
         }
     } else if (!first) {
-        state_.out.emit(peer_files_changed{from.id, from.files});
+        state_.out.emit(peer_files_changed{from.id, from.files, hashes_only});
     } else {
         state_.out.emit(peer_joined{from.id, from.address, from.files.size()});
     }

@@ -52,6 +52,7 @@ std::optional<chunk> upload::read_next(effects& out, std::string& error) {
     chunk c;
     c.transfer = transfer_;
     c.offset = next_;
+    c.holder_busy_us = static_cast<std::uint64_t>(busy_.count());
     c.data = out.buffer(length);
     if (auto problem = file_.file->read_at(c.data.data(), length, next_)) {
         error = *problem;

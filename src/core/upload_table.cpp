@@ -206,6 +206,13 @@ void upload_table::pump(upload& u, steady_time now) {
         }
         u.sent(offset, length, now);
         state_.stats.bytes_sent += length;
+        state_.charge_upload = key; // the time reading and sending took is this upload's
+    }
+}
+
+void upload_table::charge(const std::pair<peer_id, std::uint32_t>& key, std::chrono::nanoseconds spent) {
+    if (auto it = uploads_.find(key); it != uploads_.end()) {
+        it->second.charge(std::chrono::duration_cast<std::chrono::microseconds>(spent));
     }
 }
 

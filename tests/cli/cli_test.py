@@ -14,6 +14,7 @@ Scenarios:
   hash     `hash` prints the file ids that manifest_ref.py computes in pure Python; --json; errors exit 1
   client   a `get` and an `ls` share nothing: the other peer never sees their folder nor prints them joining
   settle   a file written in pieces for 3 s is served only complete, and is one list update at the other peer
+  hash_quiet a hash finishing at the holder prints no list update at the other peer
   skipped  symlinks, FIFOs and unsendable names, at any level of the tree, are named once in the log and counted
            in choice 1
   folder   a tree of 3 levels with 1,000 files is fetched as a folder by `get HOST:PORT top`, byte for byte; a raw
@@ -633,6 +634,39 @@ def scenario_settle(h):
     m.send("5")
     check(m.exit_code() == 0, "the menu did not exit 0")
     print(f"settle: a file written for 3 s arrived complete; {len(updates)} list update(s) at the other peer")
+
+
+def scenario_hash_quiet(h):
+    """Defect: a finished hash made the menu print "updated its file list" again, naming the same files."""
+    shared = make_folder(h.path("quiet-shared"), {})
+    s, s_id, port = h.serve("S", shared)
+    m, _, _ = h.menu("M", h.path("quiet-menu"))
+    m.send("4", "127.0.0.1", str(port))
+    m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{port} \(0 files available\)$")
+    address = f"127.0.0.1:{port}"
+
+    def root_listed(name):
+        code, out, _ = h.run("ls", address, "--json")
+        return code == 0 and any(f["name"] == name and f.get("root") for f in json.loads(out))
+
+    # A new file is listed as soon as it settles, before it is hashed; its root follows in a later list. That list
+    # reaches M before any later one (one connection, in order), so once `ls` sees the root, M has heard it too
+    # by the time it hears of the next file.
+    with open(os.path.join(shared, "a.txt"), "wb") as f:
+        f.write(b"first\n")
+    m.wait_for(rf"^Peer {s_id} updated its file list: \[a\.txt\]$")
+    wait_until(lambda: root_listed("a.txt"), "S listing a.txt's root")
+    with open(os.path.join(shared, "b.txt"), "wb") as f:
+        f.write(b"second\n")
+    m.wait_for(rf"^Peer {s_id} updated its file list: \[a\.txt, b\.txt\]$")
+    updates = [line for line in m.output if "updated its file list" in line]
+    check(updates == [f"Peer {s_id} updated its file list: [a.txt]", f"Peer {s_id} updated its file list: [a.txt, b.txt]"],
+          f"two new files made these list updates at the other peer: {updates}")
+
+    s.stop()
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    print("hash_quiet: two new files, two list updates; their hashes finishing printed nothing")
 
 
 def scenario_skipped(h):
@@ -1276,7 +1310,7 @@ def scenario_prompt(h):
 
 SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenario_errors, "signals": scenario_signals,
              "hostile": scenario_hostile, "secure": scenario_secure, "hash": scenario_hash, "client": scenario_client,
-             "settle": scenario_settle, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt,
+             "settle": scenario_settle, "hash_quiet": scenario_hash_quiet, "skipped": scenario_skipped, "cancel": scenario_cancel, "prompt": scenario_prompt,
              "folder": scenario_folder, "get_many": scenario_get_many, "get_force": scenario_get_force,
              "get_output": scenario_get_output, "started_json": scenario_started_json,
              "resume_kill": scenario_resume_kill}

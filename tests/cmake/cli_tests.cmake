@@ -11,7 +11,7 @@ set(P2P_CLI_PYTHON /usr/bin/python3)
 set(P2P_CLI_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py)
 set(P2P_CLI_WORK ${CMAKE_CURRENT_BINARY_DIR}/cli-work)
 
-foreach(scenario menu ls_get errors signals hostile secure hash client settle skipped prompt folder get_many get_force
+foreach(scenario menu ls_get errors signals hostile secure hash client settle hash_quiet skipped prompt folder get_many get_force
                  get_output started_json)
     add_test(NAME cli_${scenario}
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} ${scenario} --peer $<TARGET_FILE:p2p-peer>

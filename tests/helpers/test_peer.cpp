@@ -35,7 +35,8 @@ int main(int argc, char** argv) try {
             std::printf("done 0\n");
             return 1;
         }
-        self.start_download({argv[3], "", 1u, static_cast<std::uint32_t>(std::stoul(argv[4]))});
+        self.start_download(
+            {argv[3], "", p2p::window_setting::of_chunks(1), static_cast<std::uint32_t>(std::stoul(argv[4]))});
     }
     for (;;) {
         zmq::pollitem_t items[] = {self.pollitem(), {nullptr, STDIN_FILENO, ZMQ_POLLIN, 0}};

@@ -179,7 +179,8 @@ private:
         if (p.folder.file(req.name) != nullptr) {
             return; // it has it already
         }
-        req.window = static_cast<std::uint32_t>(1 + random(8));
+        // Half of them size their window themselves (it grows with the simulated round trips); the rest fix it.
+        req.window = chance(0.5) ? window_setting::sized() : window_setting::of_chunks(1 + random(8));
         static constexpr std::uint32_t chunks[] = {4096, 16384, 65536};
         req.chunk_size = chunks[random(3)];
         if (chance(0.2)) {

@@ -213,8 +213,8 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
     const peer_id id{0x0123456789abcdef};
     CHECK(dump(event_json(peer_joined{id, "host:1", 2})) ==
           R"({"event":"peer_joined","peer":"0123456789abcdef","address":"host:1","file_count":2})");
-    CHECK(dump(event_json(peer_files_changed{id, {{"a<b>.txt", 3}}})) ==
-          R"({"event":"peer_files_changed","peer":"0123456789abcdef","files":[{"name":"a<b>.txt","size":3}]})");
+    CHECK(dump(event_json(peer_files_changed{id, {{"a<b>.txt", 3}}, false})) ==
+          R"({"event":"peer_files_changed","peer":"0123456789abcdef","files":[{"name":"a<b>.txt","size":3}],"hashes_only":false})");
     CHECK(
         dump(event_json(peer_left{id, "host:1", peer_left::reason::dropped, "too many"})) ==
         R"({"event":"peer_left","peer":"0123456789abcdef","address":"host:1","reason":"dropped","detail":"too many"})");

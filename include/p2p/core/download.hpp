@@ -6,6 +6,7 @@
 #include "p2p/core/jobs.hpp"
 #include "p2p/core/storage.hpp"
 #include "p2p/core/time.hpp"
+#include "p2p/core/window_control.hpp"
 #include "p2p/event.hpp"
 #include "p2p/manifest.hpp"
 #include "p2p/merkle.hpp"
@@ -33,7 +34,7 @@ public:
     /// `name` is what the source lists and is asked for; `local_name` what it is saved as here (its partial file
     /// too); `replace` lets finish() rename over an existing file of that name.
     download(operation_id op, std::uint32_t transfer, std::string name, std::string local_name, bool replace,
-             std::uint32_t window, std::uint32_t chunk_size, steady_time now);
+             window_setting window, std::uint32_t chunk_size, steady_time now);
 
     operation_id op() const { return op_; }
     std::uint32_t transfer() const { return transfer_; }
@@ -98,9 +99,14 @@ public:
     /// A MANIFEST page: kept when it is the next one; `complete` once every leaf is in and they hash to the root,
     /// `bad` (with error set, the leaves dropped) when they do not or the page runs past the last piece.
     page_result add_manifest_page(const manifest_page& page, std::string& error);
-    /// The ACK for an accepted chunk, sent before it is stored.
-    ack make_ack_after(const chunk& c) const { return ack{transfer_, c.offset + c.data.size(), window_}; }
-    ack make_ack() const { return ack{transfer_, next_, window_}; }
+    /// The ACK for an accepted chunk, sent before it is stored: its credit is what the window allows now (the chunk
+    /// counts as delivered for the window's measurements).
+    ack make_ack_after(const chunk& c, steady_time now);
+    /// The ACK that says again where we are (a duplicate or out-of-order chunk).
+    ack make_ack(steady_time now);
+    /// The credit window and its measurements.
+    window_control& window() { return window_; }
+    const window_control& window() const { return window_; }
     bool all_written() const { return offered_ && next_ == size_; }
     std::uint64_t size() const { return size_; }
     std::uint32_t piece_size() const { return piece_size_; }
@@ -155,7 +161,7 @@ private:
     std::string name_;
     std::string local_name_;
     bool replace_;
-    std::uint32_t window_;
+    window_control window_;
     std::uint32_t chunk_size_;
     phase phase_ = phase::requesting;
     bool offered_ = false;

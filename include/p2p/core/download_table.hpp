@@ -28,6 +28,8 @@ public:
     void on_preparing(remote_peer& from, const preparing& p, steady_time now);
     void on_offer(remote_peer& from, const offer& o, steady_time now);
     void on_chunk(remote_peer& from, chunk& c, steady_time now);
+    /// This peer spent `spent` writing and hashing a chunk of this download.
+    void charge(std::uint32_t transfer, std::chrono::nanoseconds spent);
     /// A page of the manifest's leaves from the source.
     void on_manifest(remote_peer& from, const manifest_page& page, steady_time now);
     /// NOT_FOUND or ABORT from the source of our transfer: try another source.

@@ -44,6 +44,10 @@ public:
     // Inputs. None of them throws on anything another peer sent.
     void on_inbox(const inbox_origin& from, decode_result decoded, steady_time now);
     void on_link(link_id link, decode_result decoded, steady_time now);
+    /// The last on_inbox or on_link, handed `started`, was handled by `now`: the time is charged to the transfers
+    /// it worked for (writing and hashing a chunk, reading and sending some), for the rate report. The node
+    /// measures; nothing in the core reads a clock.
+    void on_handled(steady_time started, steady_time now);
     void on_deadline(steady_time now);
     void on_job_done(job_result result, steady_time now);
     void on_command(core_command cmd, steady_time now);

@@ -12,6 +12,8 @@
 #include "p2p/peer_id.hpp"
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -47,6 +49,11 @@ struct core_state {
     job_table* jobs = nullptr;
     redial_table* redials = nullptr;
     exchange_table* exchange = nullptr;
+
+    /// The transfers the input being handled worked for: the download that stored a chunk, the upload that read
+    /// and sent some. node_core::on_handled charges them the time it took (the rate report's busy stages).
+    std::optional<std::uint32_t> charge_download;
+    std::optional<std::pair<peer_id, std::uint32_t>> charge_upload;
 
     bool stopping = false; ///< Asked to leave: nothing new is taken.
     bool finished = false; ///< Left: GOODBYE sent; the owner closes everything next.

@@ -60,6 +60,10 @@ public:
     /// Goes back to the first unacknowledged byte; returns false when the receiver has been silent too long.
     bool on_retransmit_timeout(steady_time now, milliseconds give_up_after);
     steady_time last_progress() const { return last_progress_; }
+    /// Time the holder's loop spent on this upload (the node measures it, the core charges it); every CHUNK carries
+    /// it as holder-busy, so the receiver can tell a busy holder from a slow path.
+    void charge(std::chrono::microseconds spent) { busy_ += spent; }
+    std::chrono::microseconds busy() const { return busy_; }
     /// Go-backs triggered by three duplicate ACKs so far.
     std::uint64_t fast_retransmits() const { return fast_retransmits_; }
 
@@ -72,6 +76,7 @@ private:
     std::uint32_t chunk_size_;
     std::uint32_t credit_;
     bool offered_ = false;
+    std::chrono::microseconds busy_{0};
     std::uint64_t acked_ = 0;    ///< Every byte below is acknowledged.
     std::uint64_t next_ = 0;     ///< Next byte to send.
     std::uint64_t sent_max_ = 0; ///< End of the furthest chunk ever sent.

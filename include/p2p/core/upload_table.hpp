@@ -22,6 +22,8 @@ public:
 
     void on_request(remote_peer& from, const request& r, steady_time now);
     void on_ack(remote_peer& from, const ack& a, steady_time now);
+    /// The holder's loop spent `spent` reading and sending this upload's chunks (CHUNK's holder-busy reports it).
+    void charge(const std::pair<peer_id, std::uint32_t>& key, std::chrono::nanoseconds spent);
     void on_cancel(remote_peer& from, const cancel_transfer& c, steady_time now);
     /// A page of the leaves of a manifest we offered.
     void on_get_manifest(remote_peer& from, const get_manifest& g);

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "p2p/core/window_control.hpp"
+
+#include "p2p/protocol.hpp"
+
+#include <algorithm>
+
+namespace p2p::core {
+
+namespace {
+using seconds_d = std::chrono::duration<double>;
+} // namespace
+
+void window_control::grant_ring::push(const grant& g) {
+    if (size_ == items_.size()) {
+        // Full: grow, keeping the order (oldest first from index 0). Only while the window grows.
+        std::vector<grant> bigger;
+        bigger.reserve(std::max<std::size_t>(16, items_.size() * 2));
+        for (std::size_t i = 0; i < size_; ++i) {
+            bigger.push_back(items_[(head_ + i) % items_.size()]);
+        }
+        bigger.resize(bigger.capacity(), grant{0, steady_time{}, 0});
+        items_ = std::move(bigger);
+        head_ = 0;
+    }
+    items_[(head_ + size_) % items_.size()] = g;
+    ++size_;
+}
+
+window_control::window_control(window_setting setting, std::uint32_t chunk_size)
+    : setting_(setting), chunk_size_(std::max<std::uint32_t>(chunk_size, 1)), window_(chunk_size_) {
+    resize();
+}
+
+void window_control::set_chunk_size(std::uint32_t chunk_size) {
+    chunk_size_ = std::max<std::uint32_t>(chunk_size, 1);
+    resize();
+}
+
+std::uint32_t window_control::credit() const {
+    const auto chunks = std::max<std::uint64_t>(1, window_ / chunk_size_);
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(chunks, protocol::max_credit));
+}
+
+std::uint64_t window_control::window_bytes() const {
+    return std::uint64_t{credit()} * chunk_size_;
+}
+
+void window_control::granted(std::uint64_t limit, steady_time now) {
+    if (!first_grant_) {
+        first_grant_ = now;
+    }
+    if (limit <= granted_limit_) {
+        return; // a repeated ACK lets the holder send nothing new
+    }
+    granted_limit_ = limit;
+    grants_.push(grant{limit, now, delivered_});
+    peak_in_flight_ = std::max(peak_in_flight_, limit - std::min(limit, delivered_end_));
+}
+
+void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uint64_t holder_busy_us,
+                               steady_time now) {
+    delivered_ += length;
+    delivered_end_ = end;
+    last_delivery_ = now;
+    if (!holder_busy_first_) {
+        holder_busy_first_ = holder_busy_us;
+    }
+    holder_busy_last_ = std::max(holder_busy_last_, holder_busy_us);
+    // The grant that let the holder send this chunk is the first whose limit reaches its end; older ones are spent.
+    while (!grants_.empty() && grants_.front().limit < end) {
+        grants_.pop();
+    }
+    if (!grants_.empty()) {
+        sample(grants_.front().at, grants_.front().delivered, now);
+    }
+    resize();
+}
+
+void window_control::restart(std::uint64_t offset) {
+    grants_.clear();
+    granted_limit_ = offset;
+    delivered_end_ = offset;
+}
+
+void window_control::sample(steady_time granted_at, std::uint64_t delivered_then, steady_time now) {
+    const auto rtt = now - granted_at;
+    if (rtt <= std::chrono::nanoseconds::zero()) {
+        return; // the same instant (a simulation, or a stepped test): no time, no rate
+    }
+    if (!min_rtt_ || rtt <= *min_rtt_ || now - min_rtt_at_ > min_rtt_life) {
+        min_rtt_ = std::chrono::duration_cast<std::chrono::nanoseconds>(rtt);
+        min_rtt_at_ = now;
+    }
+    const double rtt_s = seconds_d(rtt).count();
+    avg_rtt_ = avg_rtt_ == 0 ? rtt_s : avg_rtt_ + (rtt_s - avg_rtt_) / 8;
+    // What arrived from the moment this chunk was allowed until it came: at least one round trip's worth.
+    const double rate = static_cast<double>(delivered_ - delivered_then) / rtt_s;
+    if (now - round_start_ >= *min_rtt_) {
+        round_start_ = now;
+        round_ = (round_ + 1) % rounds_kept;
+        round_rates_[round_] = 0;
+    }
+    round_rates_[round_] = std::max(round_rates_[round_], rate);
+}
+
+void window_control::resize() {
+    switch (setting_.how) {
+    case window_setting::kind::chunks:
+        window_ = std::max<std::uint64_t>(setting_.amount, 1) * chunk_size_;
+        return;
+    case window_setting::kind::bytes:
+        window_ = std::max<std::uint64_t>(setting_.amount, chunk_size_);
+        return;
+    case window_setting::kind::automatic:
+        break;
+    }
+    const std::uint64_t cap = std::max<std::uint64_t>(protocol::max_window_bytes, chunk_size_);
+    if (!min_rtt_) {
+        window_ = chunk_size_; // nothing measured yet: stop-and-wait
+        return;
+    }
+    const double best_rate = *std::max_element(round_rates_.begin(), round_rates_.end());
+    const double product = best_rate * seconds_d(*min_rtt_).count();
+    const double wanted = 2 * product + chunk_size_;
+    capped_ = wanted >= static_cast<double>(cap);
+    window_ = capped_ ? cap : std::max<std::uint64_t>(static_cast<std::uint64_t>(wanted), chunk_size_);
+}
+
+rate_figures window_control::figures() const {
+    rate_figures f;
+    if (first_grant_ && last_delivery_ > *first_grant_) {
+        f.seconds = seconds_d(last_delivery_ - *first_grant_).count();
+    }
+    f.bytes = delivered_;
+    f.holder_busy = static_cast<double>(holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_)) / 1e6;
+    f.receiver_busy = seconds_d(receiver_busy_).count();
+    f.min_rtt = min_rtt_ ? seconds_d(*min_rtt_).count() : 0;
+    f.avg_rtt = avg_rtt_;
+    f.auto_window = setting_.automatic();
+    f.window = window_bytes();
+    f.peak_in_flight = peak_in_flight_;
+    f.window_capped = capped_;
+    return f;
+}
+
+} // namespace p2p::core

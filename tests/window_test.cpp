@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+// window_test.cpp - the auto window against a modelled path (a delay each way and a bottleneck of fixed rate), and
+// the naming of what limited a download's rate.
+#include "p2p/core/window_control.hpp"
+#include "p2p/protocol.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <queue>
+#include <vector>
+
+using namespace p2p;
+using namespace p2p::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint32_t chunk = 1u << 20;
+
+/// One download of `size` bytes through a path: `one_way` delay each way, a bottleneck of `rate` bytes/s (a queue
+/// in front of it), and a holder that sends as soon as its credit allows. The receiver grants credit at every
+/// chunk, as download does. Returns what it measured.
+struct path_result {
+    double seconds = 0;
+    std::uint64_t peak_in_flight = 0; ///< Bytes sent and not yet received, at the worst moment.
+    std::uint64_t window_at_end = 0;
+    std::uint32_t credit_after_ten_rtt = 0;
+    rate_figures figures;
+};
+
+path_result run_path(window_setting setting, std::chrono::microseconds one_way, double rate, std::uint64_t size) {
+    window_control w(setting, chunk);
+    struct ev {
+        steady_time at;
+        bool is_chunk;
+        std::uint64_t value; ///< Chunk: its end offset. Grant: the limit it carries.
+        bool operator>(const ev& o) const { return at > o.at; }
+    };
+    std::priority_queue<ev, std::vector<ev>, std::greater<>> events;
+    const steady_time start{};
+    steady_time link_free = start;
+    std::uint64_t holder_limit = 0, sent = 0, received = 0;
+    path_result out;
+    const auto holder_sends = [&](steady_time now) {
+        while (sent < size && sent + chunk <= holder_limit) {
+            const auto serialise = std::chrono::nanoseconds(static_cast<std::int64_t>(chunk / rate * 1e9));
+            link_free = std::max(link_free, now) + serialise;
+            sent += chunk;
+            events.push({link_free + one_way, true, sent});
+            out.peak_in_flight = std::max(out.peak_in_flight, sent - received);
+        }
+    };
+    // The REQUEST.
+    w.restart(0);
+    const auto first = std::uint64_t{w.credit()} * chunk;
+    w.granted(first, start);
+    events.push({start + one_way, false, first});
+    const auto rtt = 2 * one_way;
+    bool ten_rtt_seen = false;
+    while (!events.empty() && received < size) {
+        const auto e = events.top();
+        events.pop();
+        if (!ten_rtt_seen && e.at - start >= 10 * rtt + rtt / 2) {
+            ten_rtt_seen = true;
+            out.credit_after_ten_rtt = w.credit();
+        }
+        if (e.is_chunk) {
+            received = e.value;
+            w.delivered(e.value, chunk, 0, e.at);
+            const auto limit = e.value + std::uint64_t{w.credit()} * chunk;
+            w.granted(limit, e.at);
+            events.push({e.at + one_way, false, limit});
+            out.seconds = std::chrono::duration<double>(e.at - start).count();
+        } else {
+            holder_limit = std::max(holder_limit, e.value);
+            holder_sends(e.at);
+        }
+    }
+    out.window_at_end = w.window_bytes();
+    out.figures = w.figures();
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("window auto starts as stop-and-wait: one chunk of credit before anything is measured", "[window]") {
+    window_control w(window_setting::sized(), chunk);
+    CHECK(w.credit() == 1);
+    // Grants and chunks at one instant (a stepped test, a simulation) measure no time: it stays at one chunk.
+    const steady_time t{};
+    w.restart(0);
+    w.granted(chunk, t);
+    w.delivered(chunk, chunk, 0, t);
+    CHECK(w.credit() == 1);
+}
+
+TEST_CASE("window fixed in chunks or bytes stays what was asked", "[window]") {
+    window_control chunks(window_setting::of_chunks(8), chunk);
+    CHECK(chunks.credit() == 8);
+    window_control bytes(window_setting::of_bytes(8u << 20), 64u << 10);
+    CHECK(bytes.credit() == 128); // 8 MiB of 64 KiB chunks: the window counts bytes, whatever the chunk
+    bytes.set_chunk_size(1u << 20);
+    CHECK(bytes.credit() == 8);
+    window_control tiny(window_setting::of_bytes(1000), chunk);
+    CHECK(tiny.credit() == 1); // never below one chunk
+}
+
+TEST_CASE("window auto fills a long path within ten round trips, and keeps in flight within twice the product",
+          "[window]") {
+    const auto one_way = GENERATE(5000us, 10000us, 25000us);
+    const double rate = 100e6; // the bottleneck, bytes/s
+    const std::uint64_t size = 256ull << 20;
+    const auto auto_run = run_path(window_setting::sized(), one_way, rate, size);
+    // The product of the bottleneck's rate and the round trip a chunk sees (the delays and its own time on the link).
+    const double product = rate * std::chrono::duration<double>(2 * one_way).count() + chunk;
+    INFO("one way " << one_way.count() << " us: " << auto_run.seconds << " s, peak in flight "
+                    << auto_run.peak_in_flight << ", product " << product << ", credit after 10 round trips "
+                    << auto_run.credit_after_ten_rtt);
+    // Within ten round trips the window covers the product: the bottleneck is full from then on.
+    CHECK(std::uint64_t{auto_run.credit_after_ten_rtt} * chunk >= static_cast<std::uint64_t>(product));
+    // Never more than twice the product plus one chunk in flight (BBR's bound; a chunk of rounding).
+    CHECK(auto_run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk);
+    // Against the best a window can do here (the bottleneck's rate): 0.9 of it over 256 MiB.
+    const double ideal = static_cast<double>(size) / rate + std::chrono::duration<double>(2 * one_way).count();
+    CHECK(auto_run.seconds <= ideal / 0.9);
+    // Stop-and-wait over the same path is far slower: the window is what made the difference.
+    const auto fixed_one = run_path(window_setting::of_chunks(1), one_way, rate, 32ull << 20);
+    CHECK(fixed_one.seconds * 8 > 3 * auto_run.seconds);
+}
+
+TEST_CASE("window auto behind a rate limit settles near the product, not at its largest", "[window]") {
+    // 50 MB/s and 25 ms each way: the product is 2.5 MB.
+    const auto run = run_path(window_setting::sized(), 25000us, 50e6, 256ull << 20);
+    INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
+    // The product is 2.5 MB plus the chunk's own 21 ms on the link: about 3.6 MB.
+    CHECK(run.window_at_end <= 10 * chunk); // about twice the product plus a chunk, far from 64 MiB
+    CHECK(run.window_at_end >= 4 * chunk);  // and no less than the product
+    CHECK_FALSE(run.figures.window_capped);
+    // The queue the window's second product builds shows in the round trips: the link is named.
+    CHECK(name_limit(run.figures).by == rate_limit::link);
+}
+
+TEST_CASE("window fixed at one chunk over a delay is named the round trip's limit", "[window]") {
+    const auto run = run_path(window_setting::of_chunks(1), 25000us, 1e9, 16ull << 20);
+    const auto found = name_limit(run.figures);
+    INFO(found.text);
+    CHECK(found.by == rate_limit::round_trip);
+    // The round trip it measured: 50 ms and the chunk's 1 ms on the link.
+    CHECK(found.text.find("the round trip: 51.0 ms with a window of 1.0 MiB") == 0);
+}
+
+TEST_CASE("name_limit names a busy holder, a busy receiver, a queue, or the window", "[window]") {
+    rate_figures f;
+    f.seconds = 2;
+    f.bytes = 100u << 20;
+    f.min_rtt = 0.010;
+    f.avg_rtt = 0.011;
+    f.auto_window = false;
+    f.window = 4u << 20;
+    CHECK(name_limit(f).by == rate_limit::round_trip);
+    f.holder_busy = 1.8;
+    CHECK(name_limit(f).by == rate_limit::holder);
+    CHECK(name_limit(f).text == "the holder: busy 90% of the time reading and sending (1.80 of 2.00 s)");
+    f.receiver_busy = 1.9;
+    CHECK(name_limit(f).by == rate_limit::receiver);
+    f.holder_busy = f.receiver_busy = 0.2;
+    f.avg_rtt = 0.030;
+    CHECK(name_limit(f).by == rate_limit::link);
+    f.bytes = 0;
+    CHECK(name_limit(f).by == rate_limit::unknown);
+}
