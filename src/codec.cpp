@@ -188,10 +188,13 @@ struct body_packer {
         pk.pack(m.chunk_size);
     }
     void operator()(const chunk& m) {
-        pack_head(pk, msg_type::chunk, 3);
+        require(m.holder_busy_us <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()),
+                "CHUNK.holder_busy_us over 2^63-1");
+        pack_head(pk, msg_type::chunk, 4);
         pk.pack(m.transfer);
         pk.pack(m.offset);
         pk.pack(m.last);
+        pk.pack(m.holder_busy_us);
     }
     void operator()(const ack& m) {
         pack_head(pk, msg_type::ack, 3);
@@ -495,7 +498,7 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         m.name = r.file_name("name");
         m.offset = r.uint("offset", std::numeric_limits<std::int64_t>::max());
         m.chunk_size = r.uint32("chunk_size", protocol::min_chunk_size, protocol::max_chunk_size);
-        m.credit = r.uint32("credit", 1, protocol::max_window);
+        m.credit = r.uint32("credit", 1, protocol::max_credit);
         return m;
     }
     case msg_type::offer: {
@@ -516,11 +519,12 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         return m;
     }
     case msg_type::chunk: {
-        field_reader r(array, type, 3);
+        field_reader r(array, type, 4);
         chunk m;
         m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
         m.offset = r.uint("offset", std::numeric_limits<std::int64_t>::max());
         m.last = r.boolean("last");
+        m.holder_busy_us = r.uint("holder_busy_us", std::numeric_limits<std::int64_t>::max());
         return m;
     }
     case msg_type::ack: {
@@ -528,7 +532,7 @@ message decode_fields(const msgpack::object_array& array, msg_type type) {
         ack m;
         m.transfer = r.uint32("transfer", 0, std::numeric_limits<std::uint32_t>::max());
         m.next_offset = r.uint("next_offset", std::numeric_limits<std::int64_t>::max());
-        m.credit = r.uint32("credit", 1, protocol::max_window);
+        m.credit = r.uint32("credit", 1, protocol::max_credit);
         return m;
     }
     case msg_type::not_found: {

@@ -78,7 +78,7 @@ void write_session(capture_writer& writer) {
     writer.record(capture_direction::sent, local, remote, body_of(request{7, "a.bin", 0, 65536, 4}), nullptr);
     zmq::message_t payload(1000);
     std::memset(payload.data(), 0xab, payload.size());
-    writer.record(capture_direction::received, local, remote, body_of(chunk{7, 0, true, p2p::payload()}), &payload);
+    writer.record(capture_direction::received, local, remote, body_of(chunk{7, 0, true, 0, p2p::payload()}), &payload);
 }
 
 } // namespace
@@ -291,7 +291,7 @@ TEST_CASE("capture keeps frames that do not decode and marks dropped ones", "[to
         const char junk[] = "\xc1\x01\x02";
         writer.record(capture_direction::received, peer_id(1), peer_id(2), zmq::message_t(junk, 3), nullptr);
         zmq::message_t huge(protocol::max_chunk_size + 1);
-        writer.record(capture_direction::sent, peer_id(1), peer_id(2), body_of(chunk{1, 0, false, {}}), &huge);
+        writer.record(capture_direction::sent, peer_id(1), peer_id(2), body_of(chunk{1, 0, false, 0, {}}), &huge);
         writer.record(capture_direction::received, peer_id(1), peer_id(2), body_of(ack{1, 0, 1}), nullptr, true);
     }
     auto [records, tail] = read_all(file.path);

@@ -5,7 +5,9 @@
 #include "support.hpp"
 
 #include "p2p/core/node_core.hpp"
+#include "p2p/core/upload.hpp"
 #include "p2p/manifest.hpp"
+#include "p2p/protocol.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -172,7 +174,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     // The second holder serves the rest; the file that lands is the file.
     g.from(second, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
-        g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
+        g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(), 0,
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
     }
     REQUIRE(g.out.jobs.size() == 2); // the sync before the rename
@@ -210,7 +212,7 @@ struct played_holder {
             if (flip && *flip >= at && *flip < at + piece.size()) {
                 piece[*flip - at] ^= 0x20;
             }
-            g.from(id, chunk{transfer, at, at + piece.size() == bytes.size(), payload::copy_of(piece)});
+            g.from(id, chunk{transfer, at, at + piece.size() == bytes.size(), 0, payload::copy_of(piece)});
             ++chunks_sent;
         }
     }
@@ -352,7 +354,7 @@ TEST_CASE("core a holder leaving while the download syncs does not fail it", "[c
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 1);
     g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
-    g.from(holder, chunk{asked[0].transfer, 0, true, payload::copy_of(bytes)});
+    g.from(holder, chunk{asked[0].transfer, 0, true, 0, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1); // every byte is in: the sync runs
     g.from(holder, goodbye{});
     CHECK_FALSE(g.finished(3)); // not failed by the goodbye
@@ -759,7 +761,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     CHECK(asked[0].offset == held);
     g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
-        g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(),
+        g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(), 0,
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
     }
     REQUIRE(g.out.jobs.size() == 2);
@@ -811,7 +813,7 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
         CHECK(asked.back().offset == 0);
         g.from(holder, offer{asked.back().transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
         CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
-        g.from(holder, chunk{asked.back().transfer, 0, true, payload::copy_of(std::string(bytes.size(), '?'))});
+        g.from(holder, chunk{asked.back().transfer, 0, true, 0, payload::copy_of(std::string(bytes.size(), '?'))});
     }
     CHECK(g.out.jobs.empty()); // never complete: no sync
     REQUIRE(g.finished(2));
@@ -824,7 +826,7 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 3);
     g.from(holder, offer{asked[2].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
-    g.from(holder, chunk{asked[2].transfer, 0, true, payload::copy_of(bytes)});
+    g.from(holder, chunk{asked[2].transfer, 0, true, 0, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1);
     CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // syncing: still the old file
     g.finish_job(0);
@@ -1140,4 +1142,96 @@ TEST_CASE("defect: a connect to a peer at its peer limit waits out the connect t
     REQUIRE(done);
     CHECK_FALSE(done->ok);
     CHECK(done->error == "the peer at 10.0.0.1:5000 has no room: it is at its peer limit");
+}
+
+namespace {
+
+/// A file of `size` zero bytes that holds none of them: chunks can be served from it without the memory.
+class zero_file final : public core::file_handle {
+public:
+    explicit zero_file(std::uint64_t size) : stat_{size, 1, 1, 0, 0} {}
+    std::optional<std::string> read_at(std::byte* into, std::size_t length, std::uint64_t) override {
+        std::memset(into, 0, length);
+        return std::nullopt;
+    }
+    std::optional<std::string> write_at(const std::byte*, std::size_t, std::uint64_t) override { return "read-only"; }
+    std::optional<std::string> truncate(std::uint64_t) override { return "read-only"; }
+    void start_writeback(std::uint64_t, std::uint64_t) override {}
+    std::optional<std::string> sync() override { return std::nullopt; }
+    std::optional<file_stat> stat() override { return stat_; }
+    file_stat stat_;
+};
+
+/// An upload of a 4 GiB file of zeros, offered (the manifest's leaves do not matter to the sending side).
+core::upload zero_upload(const request& r, steady_time now) {
+    auto file = std::make_shared<zero_file>(std::uint64_t{4} << 30);
+    const auto stat = file->stat_;
+    core::upload u(peer_id(0x2222), r, core::opened_file{std::move(file), stat}, protocol::max_chunk_size, now);
+    manifest m;
+    m.size = stat.size;
+    m.piece_size = 1u << 20;
+    u.make_offer(m);
+    return u;
+}
+
+/// Sends what the upload's window allows now; returns the chunks, their payloads dropped.
+std::vector<chunk> send_window(core::upload& u, recorder& out, steady_time now) {
+    std::vector<chunk> sent;
+    while (u.can_send()) {
+        std::string error;
+        auto c = u.read_next(out, error);
+        REQUIRE(c);
+        u.sent(c->offset, c->data.size(), now);
+        c->data = payload();
+        sent.push_back(std::move(*c));
+    }
+    return sent;
+}
+
+} // namespace
+
+TEST_CASE("upload keeps at most 64 MiB of one transfer in flight, whatever the credit", "[core][window]") {
+    struct window_case {
+        std::uint32_t chunk_size;
+        std::uint32_t credit;
+        std::size_t in_flight; ///< Chunks sent before the first ACK.
+    };
+    const auto now = steady_time{} + std::chrono::hours(1);
+    for (const auto& w : {window_case{1u << 20, 64, 64}, window_case{1u << 20, protocol::max_credit, 64},
+                          window_case{64u << 10, protocol::max_credit, 1024}, window_case{64u << 10, 100, 100},
+                          window_case{4u << 20, 64, 16}, window_case{4u << 20, 1, 1}}) {
+        INFO("chunk " << w.chunk_size << " credit " << w.credit);
+        recorder out;
+        auto u = zero_upload(request{1, "zero.bin", 0, w.chunk_size, w.credit}, now);
+        auto sent = send_window(u, out, now);
+        CHECK(sent.size() == w.in_flight);
+        CHECK(sent.size() * w.chunk_size <= std::max<std::uint64_t>(protocol::max_window_bytes, w.chunk_size));
+        // An ACK of one chunk with all the credit there is opens the window up to the byte bound, no further.
+        REQUIRE_FALSE(u.on_ack(ack{1, w.chunk_size, protocol::max_credit}, now).has_value());
+        CHECK(u.credit() == protocol::max_window_chunks(w.chunk_size));
+        CHECK(send_window(u, out, now).size() == u.credit() - (w.in_flight - 1));
+    }
+}
+
+TEST_CASE("upload stamps each chunk with the time charged to it, across a restart", "[core][window]") {
+    const auto now = steady_time{} + std::chrono::hours(1);
+    recorder out;
+    auto u = zero_upload(request{1, "zero.bin", 0, 4096, 2}, now);
+    auto sent = send_window(u, out, now);
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0].holder_busy_us == 0);
+    u.charge(std::chrono::microseconds(1500));
+    u.charge(std::chrono::microseconds(-20)); // a clock that stepped back charges nothing
+    CHECK(u.busy() == std::chrono::microseconds(1500));
+    REQUIRE_FALSE(u.on_ack(ack{1, 4096, 2}, now).has_value());
+    sent = send_window(u, out, now);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].holder_busy_us == 1500);
+    // A REQUEST that restarts the transfer (a bad piece asked again) keeps counting: holder-busy never goes back.
+    u.restart(request{1, "zero.bin", 0, 4096, 2}, now);
+    u.charge(std::chrono::microseconds(500));
+    sent = send_window(u, out, now);
+    REQUIRE_FALSE(sent.empty());
+    CHECK(sent[0].offset == 0);
+    CHECK(sent[0].holder_busy_us == 2000);
 }

@@ -34,7 +34,7 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 7;
+inline constexpr int version = 8;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
                      ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15,
                      peers = 16;
@@ -107,14 +107,15 @@ inline std::string offer(std::uint32_t transfer, std::uint64_t size, const std::
         pk.pack(chunk_size);
     });
 }
-inline std::string chunk(std::uint32_t transfer, std::uint64_t offset, bool last) {
+inline std::string chunk(std::uint32_t transfer, std::uint64_t offset, bool last, std::uint64_t holder_busy_us = 0) {
     return pack_with([&](packer_t& pk) {
-        pk.pack_array(5);
+        pk.pack_array(6);
         pk.pack(wire::version);
         pk.pack(wire::chunk);
         pk.pack(transfer);
         pk.pack(offset);
         pk.pack(last);
+        pk.pack(holder_busy_us);
     });
 }
 inline std::string ack(std::uint32_t transfer, std::uint64_t next_offset, std::uint32_t credit) {

@@ -262,7 +262,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(255); }), // type 255
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(-1); }),  // negative type
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pack_str(pk, "PING"); }),
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(8), pk.pack(wire::ping); }), // version 8 (newer)
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(9), pk.pack(wire::ping); }), // version 9 (newer)
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(5), pk.pack(wire::ping); }), // version 5 (older)
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(0), pk.pack(wire::ping); }), // version 0
         pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(wire::version); }),          // no type
@@ -335,7 +335,7 @@ TEMPLATE_TEST_CASE("hostile wrong field types and arities are refused", "[hostil
         {request_with(3, [](packer_t& pk) { pk.pack(0); })},                      // chunk size 0
         {request_with(3, [](packer_t& pk) { pk.pack(p2p::protocol::max_chunk_size + 1); })},
         {request_with(4, [](packer_t& pk) { pk.pack(0); })},      // credit 0
-        {request_with(4, [](packer_t& pk) { pk.pack(100000); })}, // credit over max_window
+        {request_with(4, [](packer_t& pk) { pk.pack(100000); })}, // credit over max_credit
         {request_with(4, [](packer_t& pk) { pk.pack_true(); })},  // credit as bool
         {pack_with([](packer_t& pk) {
             pk.pack_array(4), pk.pack(wire::version), pk.pack(wire::request), pk.pack(7), pack_str(pk, "good.bin");
@@ -343,11 +343,22 @@ TEMPLATE_TEST_CASE("hostile wrong field types and arities are refused", "[hostil
         {body::request(7, "good.bin", 0, test_chunk, 1) + std::string()}, // (valid, see below)
         {pack_with([](packer_t& pk) {
             pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::ack), pk.pack(7), pack_str(pk, "0"), pk.pack(1);
-        })}, // ACK offset as str
+        })},                                                                             // ACK offset as str
+        {request_with(4, [](packer_t& pk) { pk.pack(p2p::protocol::max_credit + 1); })}, // credit 65537
         {pack_with([](packer_t& pk) {
-             pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(1);
+             pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(1),
+                 pk.pack(0);
          }),
-         "x"},                                                   // CHUNK last as int
+         "x"}, // CHUNK last as int
+        {pack_with([](packer_t& pk) {
+             pk.pack_array(5), pk.pack(wire::version), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(true);
+         }),
+         "x"}, // CHUNK without holder-busy (version 7's four fields)
+        {pack_with([](packer_t& pk) {
+             pk.pack_array(6), pk.pack(wire::version), pk.pack(wire::chunk), pk.pack(7), pk.pack(0), pk.pack(true),
+                 pk.pack(-1);
+         }),
+         "x"},                                                   // CHUNK negative holder-busy
         {body::chunk(7, 0, true)},                               // CHUNK without its payload frame
         {body::bare(wire::ping), "payload"},                     // PING with a payload frame
         {body::chunk(7, 0, true), "x", "third"},                 // three frames

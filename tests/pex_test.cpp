@@ -501,7 +501,7 @@ TEST_CASE("pex a peer of protocol version 6 is told in one line that it speaks a
     REQUIRE(old.recv(hello_body));
     const auto answer = pack_with([&](packer_t& pk) {
         pk.pack_array(6);
-        pk.pack(6); // the version before this one
+        pk.pack(6); // the version before PEERS
         pk.pack(wire::hello);
         pk.pack(std::uint64_t{0x0123456789abcdef});
         pack_str(pk, endpoint);
@@ -514,5 +514,5 @@ TEST_CASE("pex a peer of protocol version 6 is told in one line that it speaks a
     REQUIRE(done);
     CHECK_FALSE(done->ok);
     CHECK(done->error == "the peer at " + display_address(endpoint) +
-                             " cannot be talked to: it speaks protocol version 6, this peer speaks version 7");
+                             " cannot be talked to: it speaks protocol version 6, this peer speaks version 8");
 }

@@ -13,8 +13,9 @@ namespace p2p {
 
 /// A sender reads each chunk with pread straight into a buffer from here and moves it into a zmq::message_t that
 /// owns it until ZeroMQ's I/O thread has written it to the socket; then the buffer comes back for the next chunk.
-/// So the hot path allocates nothing once the pool is warm, and memory stays bounded by what is in flight (window
-/// times chunk size per transfer, capped by the socket's high-water mark) plus at most `max_idle_bytes` kept spare.
+/// So the hot path allocates nothing once the pool is warm, and memory stays bounded by what is in flight (at most
+/// protocol::max_window_bytes per transfer, and no more messages than the socket's high-water mark) plus at most
+/// `max_idle_bytes` kept spare.
 ///
 /// Buffers come back on ZeroMQ's I/O thread, so the free list is guarded by a mutex; its state is reference
 /// counted, because a message can outlive the pool (a peer that stops while chunks are still queued).

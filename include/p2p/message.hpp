@@ -9,7 +9,7 @@
 //   2     FILE_LIST  list_version, page, page_count, [[name,size]]  both, after HELLO and on change
 //   3     REQUEST    transfer, name, offset, chunk_size, credit     downloader -> holder
 //   4     OFFER      transfer, size, root, piece_size, chunk_size   holder -> downloader, before the first CHUNK
-//   5     CHUNK      transfer, offset, last  + payload frame        holder -> downloader
+//   5     CHUNK      transfer, offset, last, holder_busy + payload  holder -> downloader
 //   6     ACK        transfer, next_offset, credit                  downloader -> holder
 //   7     NOT_FOUND  transfer, name, reason                         holder -> downloader
 //   8     ABORT      transfer, reason                               holder -> downloader: it stops serving
@@ -88,7 +88,8 @@ struct request {
     std::string name;             ///< File name as listed.
     std::uint64_t offset = 0;     ///< First byte wanted.
     std::uint32_t chunk_size = 0; ///< Largest chunk the downloader wants, min..max_chunk_size.
-    std::uint32_t credit = 1;     ///< Chunks the holder may send before the first ACK, 1..max_window.
+    /// Chunks the holder may send before the first ACK, 1..max_credit; the holder takes at most max_window_bytes.
+    std::uint32_t credit = 1;
     friend bool operator==(const request&, const request&) = default;
 };
 
@@ -108,10 +109,16 @@ struct chunk {
     std::uint32_t transfer = 0;
     std::uint64_t offset = 0;
     bool last = false; ///< True on the chunk that ends the file.
-    payload data;      ///< The payload frame's bytes.
-    std::uint64_t holder_busy_us = 0; ///< The holder's cumulative time serving this transfer (for the rate report).
+    /// The holder's cumulative time spent serving this transfer so far, in microseconds (0..2^63-1): the time its
+    /// loop spent reading and sending this transfer's chunks, as charged to the upload. Monotonic per transfer (a
+    /// REQUEST that restarts it keeps counting). The receiver divides its growth by the time between two chunks to
+    /// tell "the holder is slow" from "the network is slow". Trusted for that report only: a holder that lies
+    /// mislabels nothing but its own report.
+    std::uint64_t holder_busy_us = 0;
+    payload data; ///< The payload frame's bytes.
     friend bool operator==(const chunk& a, const chunk& b) {
-        return a.transfer == b.transfer && a.offset == b.offset && a.last == b.last && a.data == b.data;
+        return a.transfer == b.transfer && a.offset == b.offset && a.last == b.last &&
+               a.holder_busy_us == b.holder_busy_us && a.data == b.data;
     }
 };
 
@@ -120,7 +127,7 @@ struct chunk {
 struct ack {
     std::uint32_t transfer = 0;
     std::uint64_t next_offset = 0;
-    std::uint32_t credit = 1;
+    std::uint32_t credit = 1; ///< 1..max_credit; the holder takes at most max_window_bytes of chunks.
     friend bool operator==(const ack&, const ack&) = default;
 };
 

@@ -17,8 +17,10 @@ namespace p2p::protocol {
 /// manifest (OFFER carries root and piece size, GET_MANIFEST/MANIFEST carry the leaves) and every piece is checked
 /// when it is complete, instead of one BLAKE2b over the whole file at the end. 6: FILE_LIST entries carry the file's
 /// root where the holder knows it (nil until it has hashed that version). 7: PEERS (type 16), peer exchange: the peers
-/// the sender reached itself, so that the receiver can connect to them.
-inline constexpr std::uint32_t version = 7;
+/// the sender reached itself, so that the receiver can connect to them. 8: CHUNK carries holder-busy (the holder's
+/// time spent serving the transfer, so the receiver can tell a slow holder from a slow network), and credit is
+/// 1..max_credit chunks, the holder keeping at most max_window_bytes of one transfer in flight.
+inline constexpr std::uint32_t version = 8;
 
 /// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;
@@ -54,12 +56,17 @@ inline constexpr std::uint32_t min_chunk_size = 1;
 inline constexpr std::uint32_t max_chunk_size = 4u << 20;
 /// Default chunk: chosen from bench/ results (see docs/performance.md), not by guess.
 inline constexpr std::uint32_t default_chunk_size = 1u << 20;
-/// Most chunks a receiver may grant as credit for one transfer.
-inline constexpr std::uint32_t max_window = 64;
-/// Most credit on the wire, in chunks; a holder has at most max_window_bytes in flight all the same.
+/// Largest credit (REQUEST, ACK) on the wire, in chunks. What a holder lets be in flight is bounded in bytes, by
+/// max_window_bytes; this only bounds the number so that small chunks can still fill a long, fast path.
 inline constexpr std::uint32_t max_credit = 65536;
-/// Most bytes a holder has in flight for one transfer (credit x chunk size, clamped), and so the largest window.
+/// Most bytes a holder has in flight for one transfer, whatever credit it is given: it takes at most
+/// max(1, max_window_bytes / chunk size) chunks of credit (64 with the default 1 MiB chunks, 1024 with 64 KiB).
 inline constexpr std::uint64_t max_window_bytes = 64u << 20;
+/// Credit in chunks a holder takes for chunks of `chunk_size` bytes: the byte bound in whole chunks, at least one.
+constexpr std::uint32_t max_window_chunks(std::uint32_t chunk_size) {
+    const std::uint64_t chunks = chunk_size == 0 ? max_credit : max_window_bytes / chunk_size;
+    return static_cast<std::uint32_t>(chunks < 1 ? 1 : (chunks > max_credit ? max_credit : chunks));
+}
 
 /// Largest body frame (everything but a CHUNK payload): a full FILE_LIST page of 1024-byte names fits (each entry
 /// at most 1 + 3 + 1024 + 9 + 2 + 32 bytes: 1,071,000 bytes for 1000 of them, plus the head).

@@ -9,9 +9,13 @@
 
 namespace p2p {
 
-/// Messages queued per connection in each direction. Legitimate traffic stays far below: a sender never has more
-/// than its credit (<= max_window chunks per transfer) in flight. Worst case held for one hostile connection is
-/// this times protocol::max_frame_bytes.
+/// Messages queued per connection in each direction. A holder never has more than protocol::max_window_bytes
+/// (64 MiB) of one transfer in flight, which is at most 256 messages at chunks of 256 KiB and more (64 at the
+/// default 1 MiB). With smaller chunks the byte window is more messages than this (1024 at 64 KiB): the queue can
+/// fill before the window does, and the upload reads the refused chunk again a little later (upload::unread), so
+/// the queue paces it and nothing is lost. The limit is in messages, not bytes, because ZeroMQ counts messages: the
+/// worst case held for one hostile connection is this times protocol::max_frame_bytes (about 1 GiB), so it is not
+/// raised to fit the smallest chunks.
 inline constexpr int peer_hwm = 256;
 /// How long a closing socket may still flush GOODBYE.
 inline constexpr int goodbye_linger_ms = 200;

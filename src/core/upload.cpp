@@ -1,14 +1,25 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/core/upload.hpp"
 
+#include "p2p/protocol.hpp"
+
 #include <algorithm>
 
 namespace p2p::core {
 
+namespace {
+/// The receiver's credit, held to what fits in protocol::max_window_bytes at this chunk size: memory in flight
+/// for one transfer is bounded in bytes, so 64 KiB chunks may have 1024 in flight where 1 MiB ones have 64.
+std::uint32_t capped(std::uint32_t credit, std::uint32_t chunk_size) {
+    return std::clamp<std::uint32_t>(credit, 1, protocol::max_window_chunks(chunk_size));
+}
+} // namespace
+
 upload::upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now)
     : to_(to), transfer_(req.transfer), name_(req.name), file_(std::move(file)), size_(file_.stat.size),
-      chunk_size_(std::min(req.chunk_size, max_chunk)), credit_(req.credit), acked_(std::min(req.offset, size_)),
-      next_(acked_), sent_max_(acked_), asked_from_(acked_), last_progress_(now), last_send_(now) {}
+      chunk_size_(std::min(req.chunk_size, max_chunk)), credit_(capped(req.credit, chunk_size_)),
+      acked_(std::min(req.offset, size_)), next_(acked_), sent_max_(acked_), asked_from_(acked_), last_progress_(now),
+      last_send_(now) {}
 
 bool upload::repeats_request(const request& req) const {
     return offered_ && !acked_since_request_ && std::min(req.offset, size_) == asked_from_;
@@ -20,7 +31,7 @@ offer upload::make_offer(const manifest& m) {
 }
 
 void upload::restart(const request& req, steady_time now) {
-    credit_ = req.credit;
+    credit_ = capped(req.credit, chunk_size_);
     acked_ = next_ = asked_from_ = std::min(req.offset, size_);
     acked_since_request_ = false;
     sent_max_ = std::max(sent_max_, acked_);
@@ -52,15 +63,24 @@ std::optional<chunk> upload::read_next(effects& out, std::string& error) {
     chunk c;
     c.transfer = transfer_;
     c.offset = next_;
-    c.holder_busy_us = static_cast<std::uint64_t>(busy_.count());
     c.data = out.buffer(length);
     if (auto problem = file_.file->read_at(c.data.data(), length, next_)) {
         error = *problem;
         return std::nullopt;
     }
     c.last = next_ + length == size_;
+    c.holder_busy_us = static_cast<std::uint64_t>(busy_.count());
     next_ += length;
     return c;
+}
+
+void upload::charge(std::chrono::microseconds spent) {
+    // A clock that went backwards charges nothing: holder-busy never decreases. It saturates rather than wraps.
+    if (spent.count() <= 0) {
+        return;
+    }
+    const auto room = std::chrono::microseconds::max() - busy_;
+    busy_ += std::min(spent, room);
 }
 
 void upload::unread(std::uint64_t offset) {
@@ -84,7 +104,7 @@ std::optional<std::string> upload::on_ack(const ack& a, steady_time now) {
     if (a.next_offset > sent_max_) {
         return "ACK for bytes never sent";
     }
-    credit_ = a.credit;
+    credit_ = capped(a.credit, chunk_size_);
     acked_since_request_ = true;
     if (a.next_offset <= acked_) {
         // A duplicate: the receiver got a chunk past a missing one. Three of them mean a loss, not reordering

@@ -39,7 +39,7 @@ void window_control::set_chunk_size(std::uint32_t chunk_size) {
 
 std::uint32_t window_control::credit() const {
     const auto chunks = std::max<std::uint64_t>(1, window_ / chunk_size_);
-    return static_cast<std::uint32_t>(std::min<std::uint64_t>(chunks, protocol::max_credit));
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(chunks, protocol::max_window_chunks(chunk_size_)));
 }
 
 std::uint64_t window_control::window_bytes() const {

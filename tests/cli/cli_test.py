@@ -404,7 +404,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 7, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 8, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -814,7 +814,7 @@ def hostile_paths(h, port, outside):
     except ImportError as e:
         print(f"SKIP the raw client: python module missing: {e}")
         return
-    version, hello, file_list, request, offer, not_found = 7, 1, 2, 3, 4, 7
+    version, hello, file_list, request, offer, not_found = 8, 1, 2, 3, 4, 7
     before = {name: os.stat(os.path.join(outside, name)) for name in os.listdir(outside)}
     context = zmq.Context()
     try:

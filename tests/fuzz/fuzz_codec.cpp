@@ -32,6 +32,7 @@ message clone(const message& msg) {
         copy.transfer = c->transfer;
         copy.offset = c->offset;
         copy.last = c->last;
+        copy.holder_busy_us = c->holder_busy_us;
         copy.data = payload::copy_of(c->data.view());
         return copy;
     }

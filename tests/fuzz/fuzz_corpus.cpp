@@ -34,11 +34,13 @@ void write(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, std::size_t size) {
+chunk make_chunk(std::uint32_t transfer, std::uint64_t offset, bool last, std::size_t size,
+                 std::uint64_t holder_busy_us = 0) {
     chunk c;
     c.transfer = transfer;
     c.offset = offset;
     c.last = last;
+    c.holder_busy_us = holder_busy_us;
     std::string bytes(size, '\0');
     for (std::size_t i = 0; i < size; ++i) {
         bytes[i] = static_cast<char>('a' + i % 26);
@@ -82,7 +84,7 @@ int main(int argc, char** argv) {
         v.emplace_back("file-list-last-page", file_list{u64max, protocol::max_pages - 1, protocol::max_pages, {}});
         v.emplace_back("request-min", request{0, "a", 0, protocol::min_chunk_size, 1});
         v.emplace_back("request-max",
-                       request{u32max, long_name, i64max, protocol::max_chunk_size, protocol::max_window});
+                       request{u32max, long_name, i64max, protocol::max_chunk_size, protocol::max_credit});
         v.emplace_back("offer", offer{1, 70000, some_hash(), default_piece_size, protocol::default_chunk_size});
         v.emplace_back("offer-max",
                        offer{u32max, max_file_size, some_hash(), max_piece_size, protocol::max_chunk_size});
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
             v.emplace_back("peers-full", std::move(full));
         }
         v.emplace_back("ack", ack{1, 65536, 4});
-        v.emplace_back("ack-max", ack{u32max, i64max, protocol::max_window});
+        v.emplace_back("ack-1024", ack{1, 65536, 1024});
+        v.emplace_back("ack-max", ack{u32max, i64max, protocol::max_credit});
         v.emplace_back("not-found", not_found{3, "missing.txt", "no such file"});
         v.emplace_back("not-found-empty", not_found{0, "", ""});
         v.emplace_back("abort", abort_transfer{3, "file changed"});
@@ -114,8 +117,8 @@ int main(int argc, char** argv) {
         v.emplace_back("preparing", preparing{2, 70000});
         v.emplace_back("preparing-max", preparing{u32max, i64max});
         v.emplace_back("chunk-empty", make_chunk(1, 0, true, 0));
-        v.emplace_back("chunk-small", make_chunk(1, 0, false, 16));
-        v.emplace_back("chunk-64", make_chunk(u32max, i64max, true, 64));
+        v.emplace_back("chunk-small", make_chunk(1, 0, false, 16, 1500));
+        v.emplace_back("chunk-64", make_chunk(u32max, i64max, true, 64, i64max));
         return v;
     }();
     for (const auto& [name, msg] : frames) {
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
         for (const auto& f : frames_of(std::visit(
                  [](const auto& m) -> message {
                      if constexpr (std::is_same_v<std::decay_t<decltype(m)>, chunk>) {
-                         return make_chunk(m.transfer, m.offset, m.last, m.data.size());
+                         return make_chunk(m.transfer, m.offset, m.last, m.data.size(), m.holder_busy_us);
                      } else {
                          return m;
                      }
@@ -167,7 +170,7 @@ int main(int argc, char** argv) {
         append_record(s, 1, frames_of(get_manifest{9, some_hash(), 0}));
         append_record(s, 1, frames_of(manifest_page{9, 0, {some_hash()}}));
         append_record(s, 1, frames_of(peer_list{{{peer_id(5), "tcp://127.0.0.1:9", std::nullopt}}}));
-        append_record(s, 1, frames_of(make_chunk(9, 0, true, 10)));
+        append_record(s, 1, frames_of(make_chunk(9, 0, true, 10, 250)));
         write(root / "session" / "requests", s);
     }
     {

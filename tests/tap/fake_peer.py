@@ -21,7 +21,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 7
+VERSION = 8
 (HELLO, FILE_LIST, REQUEST, OFFER, CHUNK, ACK, NOT_FOUND, ABORT, PING, PONG, GOODBYE, PREPARING, CANCEL, GET_MANIFEST,
  MANIFEST, PEERS) = range(1, 17)
 PIECE_SIZE = 1 << 20
@@ -31,6 +31,7 @@ SERVER_MAX_CHUNK = 1 << 20
 RETRANSMIT_S = 0.25  # go back to the last acknowledged byte after this much silence
 CLIENT_CHUNK = 64 << 10
 CLIENT_CREDIT = 4
+MAX_WINDOW_BYTES = 64 << 20  # a holder keeps at most this much of one transfer in flight, whatever the credit
 
 
 def pack(*fields):
@@ -57,12 +58,18 @@ def socket_options(sock):
 
 
 class transfer:
-    """One upload: the file's bytes, what was acknowledged, what was sent, and the receiver's credit."""
+    """One upload: the file's bytes, what was acknowledged, what was sent, the receiver's credit (held to
+    MAX_WINDOW_BYTES), and the time spent sending it (CHUNK's holder-busy, in microseconds)."""
 
     def __init__(self, data, offset, chunk, credit):
-        self.data, self.chunk, self.credit = data, chunk, credit
+        self.data, self.chunk = data, chunk
+        self.set_credit(credit)
         self.acked = self.next = offset
         self.deadline = None
+        self.busy_us = 0
+
+    def set_credit(self, credit):
+        self.credit = min(credit, max(1, MAX_WINDOW_BYTES // self.chunk))
 
     def in_flight(self):
         return (self.next - self.acked + self.chunk - 1) // self.chunk
@@ -99,9 +106,11 @@ def serve(args):
     def pump(rid, tid, t):
         size = len(t.data)
         while t.next < size and t.in_flight() < t.credit:
+            started = time.monotonic()
             piece = t.data[t.next:t.next + t.chunk]
-            send(rid, pack(CHUNK, tid, t.next, t.next + len(piece) >= size), piece)
+            send(rid, pack(CHUNK, tid, t.next, t.next + len(piece) >= size, t.busy_us), piece)
             t.next += len(piece)
+            t.busy_us += int((time.monotonic() - started) * 1e6)
         t.deadline = time.monotonic() + RETRANSMIT_S if t.next > t.acked else None
 
     while not stop:
@@ -142,6 +151,8 @@ def serve(args):
             chunk = min(chunk, SERVER_MAX_CHUNK)
             send(rid, pack(OFFER, tid, len(data), NO_ROOT, PIECE_SIZE, chunk))
             t = transfer(data, offset, chunk, credit)
+            if (rid, tid) in transfers:
+                t.busy_us = transfers[(rid, tid)].busy_us  # holder-busy never goes back within a transfer
             transfers[(rid, tid)] = t
             pump(rid, tid, t)
         elif kind == GET_MANIFEST:
@@ -151,7 +162,8 @@ def serve(args):
             t = transfers.get((rid, tid))
             if t is None:
                 continue
-            t.acked, t.credit = max(t.acked, next_offset), credit
+            t.acked = max(t.acked, next_offset)
+            t.set_credit(credit)
             if t.acked >= len(t.data):
                 del transfers[(rid, tid)]
                 continue
@@ -203,7 +215,7 @@ def get(args):
         elif kind == OFFER:
             offer = fields
         elif kind == CHUNK and offer is not None:
-            _, offset, _last = fields
+            _, offset, _last, _holder_busy = fields
             if offset == len(received):
                 received += frames[1]
             dealer.send(pack(ACK, 1, len(received), CLIENT_CREDIT))

@@ -162,6 +162,8 @@ def scenario_session(h):
     chunks = [line for line in lines if message_type(line) == "CHUNK"]
     check(sum(int(field(line, "length")) for line in chunks) >= len(data), "CHUNK lengths do not cover the file")
     check(field(chunks[-1], "last") == "true", f"last CHUNK: {chunks[-1]}")
+    busy = [int(field(line, "holder_busy_us") or -1) for line in chunks]
+    check(min(busy) >= 0 and busy == sorted(busy), f"CHUNK holder_busy_us missing or going back: {busy}")
     check(f"size={len(data)}" in lines[types.index("OFFER")], "OFFER does not carry the file size")
     records = [json.loads(line) for line in h.dump(capture, "--json")]
     check([r["type"] for r in records] == types, "--json and text dumps disagree")

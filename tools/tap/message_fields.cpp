@@ -40,7 +40,8 @@ struct field_lister {
         out = {{"transfer", std::uint64_t{m.transfer}},
                {"offset", m.offset},
                {"length", std::uint64_t{m.data.size()}},
-               {"last", m.last}};
+               {"last", m.last},
+               {"holder_busy_us", m.holder_busy_us}};
     }
     void operator()(const ack& m) {
         out = {{"transfer", std::uint64_t{m.transfer}},

@@ -23,7 +23,8 @@ struct field {
     field_value value;
 };
 
-/// The fields of a message in wire order. A CHUNK lists transfer, offset, length and last, never its bytes.
+/// The fields of a message in wire order. A CHUNK lists transfer, offset, length, last and holder_busy_us, never its
+/// bytes.
 std::vector<field> fields_of(const message& msg);
 
 /// "name=value name=value" for a terminal: wire strings quoted and passed through p2p::escape_for_terminal, ids as

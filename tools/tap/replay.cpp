@@ -66,6 +66,8 @@ bool ignored(msg_type type, std::string_view field) {
         return field != "client"; // id, endpoint and list_version are all per-run
     case msg_type::file_list:
         return field == "list_version";
+    case msg_type::chunk:
+        return field == "holder_busy_us"; // the holder's time spent: no two runs take the same
     default:
         return false;
     }
@@ -333,7 +335,7 @@ private:
         return std::visit(
             [&](const auto& m) -> message {
                 if constexpr (std::is_same_v<std::decay_t<decltype(m)>, chunk>) {
-                    return chunk{m.transfer, m.offset, m.last, to_payload(payload_of(s.record))};
+                    return chunk{m.transfer, m.offset, m.last, m.holder_busy_us, to_payload(payload_of(s.record))};
                 } else {
                     return m;
                 }

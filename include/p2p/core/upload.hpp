@@ -9,14 +9,15 @@
 #include "p2p/message.hpp"
 #include "p2p/retransmit_timer.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 
 namespace p2p::core {
 
-/// Serves one REQUEST. The window is the receiver's credit: at most `credit` chunks past the last cumulative ACK.
-/// A timeout goes back to the first unacknowledged byte (go-back-N), so window 1 is plain stop-and-wait on the
-/// same code path.
+/// Serves one REQUEST. The window is the receiver's credit: at most `credit` chunks past the last cumulative ACK,
+/// and never more than protocol::max_window_bytes of them, whatever credit the receiver grants. A timeout goes back
+/// to the first unacknowledged byte (go-back-N), so window 1 is plain stop-and-wait on the same code path.
 class upload {
 public:
     upload(peer_id to, const request& req, opened_file file, std::uint32_t max_chunk, steady_time now);
@@ -60,12 +61,16 @@ public:
     /// Goes back to the first unacknowledged byte; returns false when the receiver has been silent too long.
     bool on_retransmit_timeout(steady_time now, milliseconds give_up_after);
     steady_time last_progress() const { return last_progress_; }
-    /// Time the holder's loop spent on this upload (the node measures it, the core charges it); every CHUNK carries
-    /// it as holder-busy, so the receiver can tell a busy holder from a slow path.
-    void charge(std::chrono::microseconds spent) { busy_ += spent; }
-    std::chrono::microseconds busy() const { return busy_; }
     /// Go-backs triggered by three duplicate ACKs so far.
     std::uint64_t fast_retransmits() const { return fast_retransmits_; }
+    /// Credit in chunks the holder uses now: the receiver's, capped at protocol::max_window_bytes.
+    std::uint32_t credit() const { return credit_; }
+
+    /// Time the holder's loop spent on this upload; the node measures it, the core charges it. It adds up over
+    /// the whole transfer (a restart keeps counting) and goes out in every CHUNK as holder-busy.
+    void charge(std::chrono::microseconds spent);
+    /// Everything charged so far.
+    std::chrono::microseconds busy() const { return busy_; }
 
 private:
     peer_id to_;
@@ -74,7 +79,7 @@ private:
     opened_file file_;
     std::uint64_t size_;
     std::uint32_t chunk_size_;
-    std::uint32_t credit_;
+    std::uint32_t credit_; ///< The receiver's credit, capped at protocol::max_window_bytes / chunk_size_.
     bool offered_ = false;
     std::chrono::microseconds busy_{0};
     std::uint64_t acked_ = 0;    ///< Every byte below is acknowledged.
