@@ -3,7 +3,8 @@
 """The benchmark run behind scripts/bench: p2p-peer against cp, nc, a sendfile transfer and an rsync daemon on
 loopback (with each side's CPU per byte), the first download of a file that just appeared in a holder's folder (and
 after the holder restarts), memory at 4 GiB, resume after kill -9 at random points, hashing a 100 GiB sparse file,
-rate against window, delay and chunk size through the p2p-tap relay, the 64-peer mesh and the small-files figures.
+rate against window, delay and chunk size through the p2p-tap relay, rate against delay for fixed windows and the
+self-sizing one (issue 18), the 64-peer mesh and the small-files figures.
 Every timing is the median of --repeats runs; every figure that has a target is printed as a ratio against anchors
 measured in the same run, so a busy machine moves both sides."""
 
@@ -142,8 +143,8 @@ class Bench:
         self.build = Path(args.build_dir)
         self.work = Path(tempfile.mkdtemp(prefix="p2p-bench-", dir=args.work))
         self.results = {"host": {}, "transfer": {}, "rows": [], "memory": [], "relay": {}, "mesh": None,
-                        "small_files": None, "first": None, "resume": None, "hash100g": None, "targets": [],
-                        "notes": []}
+                        "small_files": None, "first": None, "resume": None, "hash100g": None, "window": None,
+                        "targets": [], "notes": []}
         self.tap = self.build / "tools" / "p2p-tap"
         self.peer_bin = self.pick_peer()
         self.has_time = Path("/usr/bin/time").exists()
@@ -502,11 +503,113 @@ class Bench:
         self.results["small_files"] = med
         log("small files:", {k: v for k, v in med.items() if k != "runs"})
 
+    # ----- issue 18: a window that sizes itself -----------------------------------------------------------------
+    def window(self):
+        """Rate against delay through `p2p-tap relay --delay D` for fixed windows and the default (auto) one, with
+        the peak bytes in flight `get --json` reports; then the default window over a rate-limited, delayed link:
+        where it settled and what the download names as its limit. `--window auto` is tried first: a peer that
+        rejects it (usage error) is measured with fixed windows only, and the JSON says so."""
+        size = self.a.window_size
+        src_dir = self.work / "window"
+        src_dir.mkdir()
+        src = src_dir / "window.bin"
+        make_file(src, size)
+        (src_dir / "probe.bin").write_bytes(os.urandom(4096))
+        saved, self.src_sha = self.src_sha, sha256(src)
+        server, port = self.start_server(src_dir)
+        direct = f"127.0.0.1:{port}"
+        dest = self.work / "dst-window"
+        out = {"size": size, "delays": self.a.window_delays, "fixed": self.a.window_fixed, "auto": False,
+               "mb_s": {}, "runs": {}, "peak_in_flight_bytes": {}, "final_bytes": {}, "min_rtt_ms": {}, "limit": {},
+               "ratios": {},
+               "rate_limited": None, "notes": []}
+        relays = []
+        try:
+            self.p2p_get(direct, src.name, dest, verify=False)  # the holder has hashed it, if not before
+            probe = subprocess.run([str(self.peer_bin), "get", direct, "probe.bin", "--dir", str(dest / "probe"),
+                                    "--window", "auto", "--json"], capture_output=True, text=True)
+            shutil.rmtree(dest, ignore_errors=True)
+            out["auto"] = probe.returncode == 0
+            if not out["auto"]:
+                reason = (probe.stderr.strip().splitlines() or [""])[0][:200]
+                note = f"--window auto rejected (exit {probe.returncode}: {reason}): the auto column is left out"
+                out["notes"].append(note)
+                log(note)
+            columns = [*self.a.window_fixed, *(["auto"] if out["auto"] else [])]
+
+            def measure(address, window):
+                """Median wall-clock MB/s of the repeats; a run over 4 s is measured once (its own average), so the
+                long stop-and-wait runs over a delay do not take the section's minutes."""
+                runs, infos = [], []
+                for i in range(self.a.repeats):
+                    t, info = self.p2p_get(address, src.name, dest, window=window)
+                    runs.append(t)
+                    infos.append(info)
+                    if t > 4.0:
+                        break
+                return size / statistics.median(runs) / 1e6, runs, infos[runs.index(statistics.median_low(runs))]
+
+            for delay in self.a.window_delays:
+                relay, address = self.start_relay(port, self.work / f"window-{delay}.cap", delay)
+                relays.append(relay)
+                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "limit"):
+                    out[key][delay] = {}
+                for w in columns:
+                    mb_s, runs, info = measure(address, w)
+                    out["mb_s"][delay][w] = mb_s
+                    out["runs"][delay][w] = runs
+                    win = info.get("window") or {}
+                    if "peak_in_flight_bytes" in win:
+                        out["peak_in_flight_bytes"][delay][w] = win["peak_in_flight_bytes"]
+                    for key in ("final_bytes", "min_rtt_ms"):
+                        if key in win:
+                            out[key][delay][w] = win[key]
+                    if info.get("limit"):
+                        out["limit"][delay][w] = info["limit"]
+                    extra = (f", peak in flight {win['peak_in_flight_bytes'] / MIB:.1f} MiB"
+                             if "peak_in_flight_bytes" in win else "")
+                    by = f", limit {info['limit'].get('by')}" if info.get("limit") else ""
+                    log(f"window: delay {delay} ms each way, window {w}: {mb_s:.0f} MB/s ({len(runs)} runs){extra}{by}")
+                self.stop_relay(relay)
+                relays.remove(relay)
+            if out["auto"]:
+                for delay in self.a.window_delays:
+                    series = out["mb_s"][delay]
+                    best = max(self.a.window_fixed, key=series.get)
+                    out["ratios"][delay] = {"auto_vs_best_fixed": series["auto"] / series[best], "best_fixed": best}
+                if 0 in out["mb_s"]:
+                    out["ratios"]["auto_vs_window_1_at_0"] = out["mb_s"][0]["auto"] / out["mb_s"][0][1]
+
+            # The default window over a link of --window-rate bytes/s and --window-rate-delay ms each way.
+            rate, delay = self.a.window_rate, self.a.window_rate_delay
+            relay, address = self.start_relay(port, self.work / "window-rate.cap", delay, ["--rate", str(rate)])
+            relays.append(relay)
+            t, info = self.p2p_get(address, src.name, dest, window="auto" if out["auto"] else None)
+            self.stop_relay(relay)
+            relays.remove(relay)
+            win = info.get("window") or {}
+            limited = {"rate_limit": rate, "delay_ms": delay, "window": "auto" if out["auto"] else "default (fixed)",
+                       "mb_s": size / t / 1e6, "seconds": t, "bdp_bytes": rate * 2 * delay / 1000,
+                       "window_report": win or None, "limit": info.get("limit")}
+            out["rate_limited"] = limited
+            final = f"{win['final_bytes']} B" if "final_bytes" in win else "not reported"
+            log(f"window: --rate {rate} --delay {delay}, {limited['window']} window: {limited['mb_s']:.1f} MB/s, "
+                f"final window {final} (product {limited['bdp_bytes']:.0f} B), "
+                f"limit {(info.get('limit') or {}).get('by', 'not reported')}")
+        finally:
+            for relay in relays:
+                self.stop_relay(relay)
+            self.stop(server)
+            self.src_sha = saved
+            src.unlink()
+        self.results["window"] = out
+
     # ----- issue 15: first download, resume after kill -9, hashing 100 GiB ---------------------------------------
-    def start_relay(self, port, cap, delay=0):
-        """A p2p-tap relay to 127.0.0.1:port recording into cap; returns (process, its address)."""
+    def start_relay(self, port, cap, delay=0, extra=()):
+        """A p2p-tap relay to 127.0.0.1:port recording into cap (extra: more relay options); returns (process, its
+        address)."""
         proc = subprocess.Popen([self.tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to",
-                                 f"127.0.0.1:{port}", "--out", cap, "--delay", str(delay)],
+                                 f"127.0.0.1:{port}", "--out", cap, "--delay", str(delay), *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         m = re.search(r"relay listening on tcp://([\d.]+):(\d+)", proc.stdout.readline())
         if not m:
@@ -769,6 +872,34 @@ class Bench:
                    relay["windows"][10][best_w] / relay["windows"][0][best_w], 0.8)
             target(f"10 ms each way, window {best_w} vs relay no delay, fastest window",
                    relay["windows"][10][best_w] / max(relay["windows"][0].values()), 0.8)
+        window = self.results.get("window")
+        if window and window.get("auto"):
+            # Issue 18: the default against the best fixed window of the sweep at each delay, and on loopback against
+            # stop-and-wait; the peak in flight against 2 x the bandwidth-delay product + one piece.
+            for delay in window["delays"]:
+                r = window["ratios"][delay]
+                target(f"{delay} ms each way: auto window vs best fixed (window {r['best_fixed']})",
+                       r["auto_vs_best_fixed"], 0.9)
+                peak = window["peak_in_flight_bytes"].get(delay, {}).get("auto")
+                if peak is not None:
+                    # The product of the rate auto reached and the round trip: the relay's 2 x delay, or the measured
+                    # minimum when larger (on loopback the relay's own hop is the whole round trip).
+                    rtt_ms = max(2 * delay, window.get("min_rtt_ms", {}).get(delay, {}).get("auto", 0))
+                    bound = 2 * window["mb_s"][delay]["auto"] * 1e6 * rtt_ms / 1000 + piece_size_for(window["size"])
+                    target(f"{delay} ms each way: auto peak in flight (MiB, at most 2 x product + one piece)",
+                           peak / MIB, round(bound / MIB, 2), False, "MiB", at_most=True)
+            if "auto_vs_window_1_at_0" in window["ratios"]:
+                target("0 ms: auto window vs window 1", window["ratios"]["auto_vs_window_1_at_0"], 0.95)
+            limited = window.get("rate_limited") or {}
+            final = (limited.get("window_report") or {}).get("final_bytes")
+            if final is not None:
+                target(f"--rate {limited['rate_limit']} --delay {limited['delay_ms']}: final window (MiB, at most 2 x "
+                       "product + one piece)", final / MIB,
+                       round((2 * limited["bdp_bytes"] + piece_size_for(window["size"])) / MIB, 2), False, "MiB",
+                       at_most=True)
+            if limited.get("limit"):
+                target(f"--rate {limited['rate_limit']} --delay {limited['delay_ms']}: limit named is the link",
+                       int(limited["limit"].get("by") == "link"), 1)
         if self.results["mesh"]:
             m = self.results["mesh"]
             target(f"{m['peers']}-peer mesh converge (s)", m["converge_seconds"], 2.0, False, "s")
@@ -830,6 +961,36 @@ class Bench:
             lines.append("| --- |" + " ---: |" * len(self.a.chunks))
             for label, series in relay["chunks"].items():
                 lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in series.values()) + " |")
+        window = self.results.get("window")
+        if window:
+            columns = [*window["fixed"], *(["auto"] if window["auto"] else [])]
+            lines.append(f"\nwindow: rate against delay through p2p-tap relay, {human(window['size'])}, 1M pieces, "
+                         "MB/s (peak in flight, MiB, where reported)")
+            lines.append("| delay each way | " + " | ".join(f"w{w}" if w != "auto" else "auto" for w in columns) + " |")
+            lines.append("| --- |" + " ---: |" * len(columns))
+            for delay in window["delays"]:
+                cells = []
+                for w in columns:
+                    peak = window["peak_in_flight_bytes"].get(delay, {}).get(w)
+                    cells.append(f"{window['mb_s'][delay][w]:.0f}" + (f" ({peak / MIB:.1f})" if peak else ""))
+                lines.append(f"| {delay} ms | " + " | ".join(cells) + " |")
+            for delay in window["delays"]:
+                r = window["ratios"].get(delay)
+                if r:
+                    lines.append(f"{delay} ms: auto / best fixed (w{r['best_fixed']}) = {r['auto_vs_best_fixed']:.2f}")
+            if "auto_vs_window_1_at_0" in window["ratios"]:
+                lines.append(f"0 ms: auto / window 1 = {window['ratios']['auto_vs_window_1_at_0']:.2f}")
+            limited = window.get("rate_limited")
+            if limited:
+                report = limited.get("window_report") or {}
+                limit = limited.get("limit") or {}
+                final = f"{report['final_bytes']} B" if "final_bytes" in report else "not reported"
+                lines.append(f"--rate {limited['rate_limit']} --delay {limited['delay_ms']}, {limited['window']} "
+                             f"window: {limited['mb_s']:.1f} MB/s; final window {final} "
+                             f"(product {limited['bdp_bytes']:.0f} B); "
+                             f"limit: {limit.get('by', 'not reported')} {limit.get('text', '')}".rstrip())
+            for note in window["notes"]:
+                lines.append(f"note: {note}")
         if self.results["mesh"]:
             m = self.results["mesh"]
             lines.append(f"\nmesh: {m['peers']} peers ({m['connections']} connections, {m['transport']}) converge in "
@@ -888,10 +1049,33 @@ class Bench:
 
     def charts(self):
         relay = self.results["relay"]
-        if not relay or not shutil.which("gnuplot"):
+        if not shutil.which("gnuplot"):
             return
         charts = Path(self.a.charts)
         charts.mkdir(parents=True, exist_ok=True)
+        style = ("set terminal svg size 720,420 dynamic font 'sans,12' background '#ffffff'; set grid; "
+                 "set key top left; set yrange [0:*]; ")
+        window = self.results.get("window")
+        if window:
+            # Issue 18: rate against delay, one line per window (the fixed ones and, where supported, auto).
+            data = self.work / "delay.dat"
+            columns = [*window["fixed"], *(["auto"] if window["auto"] else [])]
+            with open(data, "w") as f:
+                for w in columns:
+                    f.write(f"# window {w}\n")
+                    for delay in window["delays"]:
+                        f.write(f"{delay} {window['mb_s'][delay][w]:.1f}\n")
+                    f.write("\n\n")
+            plots = ", ".join(f"'{data}' index {i} with linespoints lw {3 if w == 'auto' else 2} pt 7 "
+                              f"title '{'auto (default)' if w == 'auto' else f'window {w}'}'"
+                              for i, w in enumerate(columns))
+            self.gnuplot(style.replace("top left", "top right") + f"set output '{charts}/rate-vs-delay.svg'; "
+                         f"set title 'p2p-peer through p2p-tap relay --delay D, {human(window['size'])}'; "
+                         "set xlabel 'delay each way (ms)'; set ylabel 'MB/s'; "
+                         f"set xtics ({', '.join(str(d) for d in window['delays'])}); plot {plots}")
+        if not relay:
+            log(f"charts written to {charts}")
+            return
         data = self.work / "window.dat"
         with open(data, "w") as f:
             for delay, series in relay["windows"].items():
@@ -901,8 +1085,6 @@ class Bench:
                 f.write("\n\n")
         plots = ", ".join(f"'{data}' index {i} with linespoints lw 2 pt 7 title '{d} ms each way'"
                           for i, d in enumerate(relay["windows"]))
-        style = ("set terminal svg size 720,420 dynamic font 'sans,12' background '#ffffff'; set grid; "
-                 "set key top left; set yrange [0:*]; ")
         self.gnuplot(style + f"set output '{charts}/rate-vs-window.svg'; "
                      f"set title 'p2p-peer through p2p-tap relay, {human(relay['size'])}, 1 MiB chunks'; "
                      "set logscale x 2; set xlabel 'window (chunks in flight)'; set ylabel 'MB/s'; "
@@ -934,8 +1116,14 @@ class Bench:
         if self.a.report_only:
             saved = json.loads(Path(self.a.report_only).read_text())
             for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "notes", "mesh_one_io_thread",
-                        "first", "resume", "hash100g"):
+                        "first", "resume", "hash100g", "window"):
                 self.results[key] = saved.get(key, self.results.get(key))
+            window = self.results.get("window")
+            if window:  # JSON turned the numeric keys into strings: back to ints (delays, fixed windows)
+                number = lambda k: int(k) if str(k).isdigit() else k  # noqa: E731
+                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "limit", "ratios"):
+                    window[key] = {number(d): ({number(w): v for w, v in s.items()} if key != "ratios" else s)
+                                   for d, s in (window.get(key) or {}).items()}
             relay = saved.get("relay") or {}
             if relay:  # JSON turned the numeric keys into strings
                 relay["windows"] = {int(d): {int(w): v for w, v in s.items()} for d, s in relay["windows"].items()}
@@ -965,6 +1153,7 @@ class Bench:
             section("relay", self.relay)
             section("mesh", self.mesh)
             section("small", self.small_files)
+            section("window", self.window)
             self.targets()
             self.results["host"]["load_avg_at_end"] = os.getloadavg()
             self.results["table"] = self.print_table()
@@ -994,8 +1183,8 @@ def main():
     p.add_argument("--peer-bin", default=None, help="the p2p-peer to measure (default: build/src/p2p-peer)")
     p.add_argument("--work", default=None, help="where the temporary files go (default $TMPDIR)")
     p.add_argument("--sections", default=None,
-                   help="comma-separated, from transfer,first,relay,mesh,small,resume,hash100g (default: the first "
-                        "five; --big and --smoke add resume, --big also hash100g)")
+                   help="comma-separated, from transfer,first,relay,mesh,small,window,resume,hash100g (default: the "
+                        "first six; --big and --smoke add resume, --big also hash100g)")
     p.add_argument("--seed", type=int, default=15, help="seed of the resume section's kill points (15)")
     p.add_argument("--resume-size", type=parse_size, default=1 << 30, help="file size of the resume section (1G)")
     p.add_argument("--resume-rounds", type=int, default=20, help="kill points in the resume section (20)")
@@ -1013,12 +1202,17 @@ def main():
     a.delays = [0, 10, 25]
     a.chunk_delay = 10
     a.sweep_size, a.mesh_peers, a.idle, a.files, a.requests = 256 * MIB, 64, 10.0, 100000, 1000
+    # The window section (issue 18): fixed windows and auto, over these delays each way; then auto over a link of
+    # window_rate bytes/s and window_rate_delay ms each way.
+    a.window_size, a.window_delays, a.window_fixed = 256 * MIB, [0, 10, 25], [1, 4, 16, 64]
+    a.window_rate, a.window_rate_delay = 50_000_000, 25
     a.mode = "full"
     a.mesh_io_threads = 4
     if a.quick:
         a.mode = "quick"
         a.size = 64 * MIB if a.size == 1 << 30 else a.size
         a.sweep_size, a.idle, a.requests, a.delays = 32 * MIB, 3.0, 300, [0, 10]
+        a.window_size = 64 * MIB
         a.resume_size = 64 * MIB if a.resume_size == 1 << 30 else a.resume_size
         a.hash_size = 4 << 30 if a.hash_size == 100 << 30 else a.hash_size
     if a.smoke:
@@ -1026,11 +1220,12 @@ def main():
         a.size, a.sweep_size, a.repeats = 16 * MIB, 8 * MIB, 1
         a.mesh_peers, a.idle, a.files, a.requests = 16, 1.0, 5000, 50
         a.windows, a.chunks, a.delays = [1, 8], [256 << 10, 1 << 20], [0, 10]
+        a.window_size, a.window_delays, a.window_fixed = 8 * MIB, [0, 10], [1, 16]
         a.big = False
         # A tiny resume: 2 kill points on 16 MiB, slowed by a relay (5 ms each way) so a kill lands part way.
         a.resume_size, a.resume_rounds, a.resume_delay = 16 * MIB, 2, 5
     if sections is None:
-        sections = "transfer,first,relay,mesh,small" + (",resume" if a.smoke else "") + \
+        sections = "transfer,first,relay,mesh,small,window" + (",resume" if a.smoke else "") + \
             (",resume,hash100g" if a.big else "")
     a.sections = sections.split(",")
     if a.charts is None and not a.smoke:
