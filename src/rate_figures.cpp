@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/rate_figures.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -27,40 +28,45 @@ std::string ms(double seconds) {
 }
 
 std::string busy_text(const char* who, const char* doing, double busy, double seconds) {
+    // The last chunk is written and hashed after it arrived, where the receiving time ends: never more than all of it.
+    busy = std::min(busy, seconds);
     std::array<char, 160> out{};
-    std::snprintf(out.data(), out.size(), "%s: busy %.0f%% of the time %s (%.2f of %.2f s)", who,
-                  100 * busy / seconds, doing, busy, seconds);
+    std::snprintf(out.data(), out.size(), "%s: busy %.0f%% of the time %s (%.2f of %.2f s)", who, 100 * busy / seconds,
+                  doing, busy, seconds);
     return out.data();
 }
 
 } // namespace
 
 limit_finding name_limit(const rate_figures& f) {
-    if (f.seconds <= 0 || f.bytes == 0) {
-        return {rate_limit::unknown, "too short to tell"};
+    if (f.seconds < min_seconds_to_tell || f.bytes == 0) {
+        return {rate_limit::unknown, "too short to tell", false};
     }
     const double holder = f.holder_busy / f.seconds;
     const double receiver = f.receiver_busy / f.seconds;
     if (holder >= busy_share && holder >= receiver) {
-        return {rate_limit::holder, busy_text("the holder", "reading and sending", f.holder_busy, f.seconds)};
+        return {rate_limit::holder, busy_text("the holder", "reading and sending", f.holder_busy, f.seconds), true};
     }
     if (receiver >= busy_share) {
-        return {rate_limit::receiver, busy_text("this peer", "writing and hashing", f.receiver_busy, f.seconds)};
+        return {rate_limit::receiver, busy_text("this peer", "writing and hashing", f.receiver_busy, f.seconds), true};
     }
     if (f.avg_rtt > queue_ratio * f.min_rtt && f.avg_rtt - f.min_rtt > queue_floor) {
-        return {rate_limit::link, "the link: round trips grew from " + ms(f.min_rtt) + " to " + ms(f.avg_rtt) +
-                                      " with " + mib(f.peak_in_flight) + " in flight (a queue on the way)"};
+        return {rate_limit::link,
+                "the link: round trips grew from " + ms(f.min_rtt) + " to " + ms(f.avg_rtt) + " with " +
+                    mib(f.peak_in_flight) + " in flight (a queue on the way)",
+                true};
     }
     if (!f.auto_window || f.window_capped) {
         return {rate_limit::round_trip,
                 "the round trip: " + ms(f.min_rtt) + " with a window of " + mib(f.window) +
-                    (f.auto_window ? " (the largest)" : "") + "; rate = window / round trip, a larger one goes faster"};
+                    (f.auto_window ? " (the largest)" : "") + "; rate = window / round trip, a larger one goes faster",
+                true};
     }
     std::array<char, 160> out{};
     std::snprintf(out.data(), out.size(),
-                  "no single stage: the holder busy %.0f%%, this peer %.0f%%, round trip %s, window %s",
-                  100 * holder, 100 * receiver, ms(f.min_rtt).c_str(), mib(f.window).c_str());
-    return {rate_limit::unknown, out.data()};
+                  "no single stage: the holder busy %.0f%%, this peer %.0f%%, round trip %s, window %s", 100 * holder,
+                  100 * receiver, ms(f.min_rtt).c_str(), mib(f.window).c_str());
+    return {rate_limit::unknown, out.data(), true};
 }
 
 const char* rate_limit_name(rate_limit by) {

@@ -52,6 +52,7 @@ TEST_CASE("a sender killed mid-transfer: the getter fails over and nothing unver
     peer other(ctx, options_in<tcp>(other_dir.path()));
     auto og = options_in<tcp>(getter_dir.path());
     og.chunk_size = fault_chunk;
+    og.window = window_setting::of_chunks(1); // stop-and-wait: each chunk pays the slow link's delay
     peer getter(ctx, og);
 
     // The doomed holder is reached through a slow link, so the download is surely running when it dies.

@@ -295,6 +295,7 @@ TEMPLATE_TEST_CASE("folder tree a download in a subfolder resumes after the down
     peer holder(ctx, options_in<TestType>(dh.path()));
     auto og = options_in<TestType>(dg.path());
     og.chunk_size = 64 * 1024;
+    og.window = window_setting::of_chunks(1); // stop-and-wait: each chunk pays the slow link's delay
     {
         peer getter(ctx, og);
         shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});

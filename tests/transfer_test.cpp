@@ -259,6 +259,7 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
     peer holder(ctx, options_in<TestType>(dh.path()));
     auto og = options_in<TestType>(dg.path());
     og.chunk_size = small_chunk;
+    og.window = window_setting::of_chunks(1); // stop-and-wait: each chunk pays the slow link's delay
 
     {
         peer getter(ctx, og);
@@ -379,6 +380,7 @@ TEMPLATE_TEST_CASE("transfer keeps a busy peer alive without pings", "[transfer]
     og.ping_interval = 50ms;
     og.peer_timeout = 300ms;
     og.chunk_size = 16 * 1024;
+    og.window = window_setting::of_chunks(1); // stop-and-wait: each chunk pays the slow link's delay
     peer holder(ctx, oh);
     peer getter(ctx, og);
     shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(500)});

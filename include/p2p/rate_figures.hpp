@@ -32,8 +32,12 @@ enum class rate_limit {
 
 struct limit_finding {
     rate_limit by = rate_limit::unknown;
-    std::string text; ///< One line for people, with its evidence ("the round trip: 50.2 ms with ...").
+    std::string text;      ///< One line for people, with its evidence ("the round trip: 50.2 ms with ...").
+    bool measured = false; ///< Received long enough to tell (min_seconds_to_tell); else "too short to tell".
 };
+
+/// Less receiving time than this tells nothing about a rate: a few round trips, a burst into socket buffers.
+inline constexpr double min_seconds_to_tell = 0.1;
 
 /// Names the limit from the figures: a stage busy at least half the time, else a queue on the way (the link), else
 /// the window (the round trip).

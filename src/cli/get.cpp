@@ -186,7 +186,7 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
             for (const auto& line : explain_lines(*outcome.done)) {
                 std::cout << "  " << line << '\n';
             }
-        } else if (!several) {
+        } else if (!several && outcome.done->limit.measured) {
             std::cout << "  " << describe_limit(*outcome.done) << '\n';
         }
     }

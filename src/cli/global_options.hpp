@@ -15,7 +15,7 @@ namespace p2p::cli {
 /// What the global options hold after parsing. Unset optionals keep the peer_options defaults.
 struct global_options {
     std::string log_level = "warn";
-    bool verbose = false; ///< -v/--verbose: the menu's "Got file" lines say what limited the rate.
+    bool verbose = false;                     ///< -v/--verbose: the menu's "Got file" lines say what limited the rate.
     std::optional<std::string> bind;          ///< Host or interface to listen on; each command has its own default.
     std::optional<std::string> chunk_size;    ///< As typed ("1M"); validated by parse_size at parse time.
     std::optional<std::string> window;        ///< --window auto|CHUNKS|SIZE: credit per download.

@@ -180,18 +180,18 @@ json event_json(const event& e) {
                         {"peer", peer_field(ev.from)},  {"bytes", ev.bytes}, {"size", ev.size}};
             } else if constexpr (std::is_same_v<T, download_finished>) {
                 json out{{"event", "download_finished"},
-                        {"op", ev.op},
-                        {"name", ev.name},
-                        {"ok", ev.ok},
-                        {"code", download_code_name(ev.code)},
-                        {"error", ev.error},
-                        {"peer", peer_field(ev.from)},
-                        {"size", ev.size},
-                        {"bytes_received", ev.bytes_received},
-                        {"resumed_from", ev.resumed_from},
-                        {"rechecked", ev.rechecked},
-                        {"seconds", microsecond_precision(ev.seconds)},
-                        {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
+                         {"op", ev.op},
+                         {"name", ev.name},
+                         {"ok", ev.ok},
+                         {"code", download_code_name(ev.code)},
+                         {"error", ev.error},
+                         {"peer", peer_field(ev.from)},
+                         {"size", ev.size},
+                         {"bytes_received", ev.bytes_received},
+                         {"resumed_from", ev.resumed_from},
+                         {"rechecked", ev.rechecked},
+                         {"seconds", microsecond_precision(ev.seconds)},
+                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
                 if (ev.ok) {
                     out.update(limit_json(ev));
                 }
@@ -235,14 +235,14 @@ json download_result_json(const download_finished& done) {
 
 json get_file_json(const download_finished& done, const std::string& saved_as) {
     json out{{"name", done.name},
-            {"saved_as", saved_as},
-            {"ok", true},
-            {"size", done.size},
-            {"seconds", microsecond_precision(done.seconds)},
-            {"rate", whole_rate(download_rate(done))},
-            {"peer", done.from.hex()},
-            {"resumed_from", done.resumed_from},
-            {"rechecked", done.rechecked}};
+             {"saved_as", saved_as},
+             {"ok", true},
+             {"size", done.size},
+             {"seconds", microsecond_precision(done.seconds)},
+             {"rate", whole_rate(download_rate(done))},
+             {"peer", done.from.hex()},
+             {"resumed_from", done.resumed_from},
+             {"rechecked", done.rechecked}};
     out.update(limit_json(done));
     return out;
 }

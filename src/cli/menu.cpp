@@ -57,7 +57,7 @@ menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web:
 
 std::string menu::download_line(const download_finished& done) const {
     auto line = describe_download(done);
-    if (verbose_ && done.ok) {
+    if (verbose_ && done.ok && done.limit.measured) {
         line += "; " + describe_limit(done);
     }
     return line;

@@ -15,8 +15,8 @@ constexpr std::uint64_t writeback_step = 16u << 20;
 download::download(operation_id op, std::uint32_t transfer, std::string name, std::string local_name, bool replace,
                    window_setting window, std::uint32_t chunk_size, steady_time now)
     : started(now), last_progress(now), last_request(now), last_progress_event(), op_(op), transfer_(transfer),
-      name_(std::move(name)), local_name_(std::move(local_name)), replace_(replace),
-      window_(window, chunk_size), chunk_size_(chunk_size) {}
+      name_(std::move(name)), local_name_(std::move(local_name)), replace_(replace), window_(window, chunk_size),
+      chunk_size_(chunk_size) {}
 
 void download::begin_preparing() {
     P2P_ASSERT(phase_ == phase::requesting && !offered_);

@@ -416,9 +416,9 @@ void download_table::fail(download& d, download_errc code, std::string error, so
     release_source(d, state, error);
     state_.jobs->forget_download(d.transfer());
     const auto figures = d.window().figures();
-    download_finished done{d.op(),   d.name(),         false,          code,    std::move(error), d.source,
-                           d.size(), d.bytes_received, d.resumed_from, seconds, d.rechecked,      figures,
-                           name_limit(figures)};
+    download_finished done{
+        d.op(),           d.name(),       false,   code,        std::move(error), d.source,           d.size(),
+        d.bytes_received, d.resumed_from, seconds, d.rechecked, figures,          name_limit(figures)};
     downloads_.erase(d.transfer());
     state_.out.emit(std::move(done));
 }
@@ -472,9 +472,9 @@ void download_table::on_synced(std::uint32_t transfer, const job_result& result,
     state_.folder->landed(d->local_name(), d->checked_manifest(), now); // list the new file to everyone now
     const auto seconds = std::chrono::duration<double>(now - d->started).count();
     const auto figures = d->window().figures();
-    download_finished done{d->op(),           d->name(),       true,    download_errc::none, "",
-                           d->source,         d->size(),       d->bytes_received,         d->resumed_from,
-                           seconds,           d->rechecked,    figures,                   name_limit(figures)};
+    download_finished done{
+        d->op(),           d->name(),       true,    download_errc::none, "",      d->source,          d->size(),
+        d->bytes_received, d->resumed_from, seconds, d->rechecked,        figures, name_limit(figures)};
     downloads_.erase(transfer);
     state_.out.emit(std::move(done));
 }

@@ -58,8 +58,7 @@ void window_control::granted(std::uint64_t limit, steady_time now) {
     peak_in_flight_ = std::max(peak_in_flight_, limit - std::min(limit, delivered_end_));
 }
 
-void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uint64_t holder_busy_us,
-                               steady_time now) {
+void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uint64_t holder_busy_us, steady_time now) {
     delivered_ += length;
     delivered_end_ = end;
     last_delivery_ = now;

@@ -106,8 +106,9 @@ async function attempt(name, init) {{
 def run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException, StaleElementReferenceException):
     big = random.Random(21).randbytes(4 * 1024 * 1024)
     other = random.Random(22).randbytes(4 * 1024 * 1024)
+    # Stop-and-wait through the relay's 25 ms each way: 32 chunks take over a second, long enough to see the bar move.
     a, a_id, a_port, web = h.web_serve("A", make_folder(h.path("a"), {"notes.txt": b"my notes\n"}),
-                                       "--chunk-size", "128K")
+                                       "--chunk-size", "128K", "--window", "1")
     b, b_id, b_port = h.serve("B", make_folder(h.path("b"), {"big.bin": big, "other.bin": other,
                                                                 HOSTILE: b"<script>alert(2)</script>"}))
     relay = process("relay", [args.tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to",

@@ -213,8 +213,9 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
     const peer_id id{0x0123456789abcdef};
     CHECK(dump(event_json(peer_joined{id, "host:1", 2})) ==
           R"({"event":"peer_joined","peer":"0123456789abcdef","address":"host:1","file_count":2})");
-    CHECK(dump(event_json(peer_files_changed{id, {{"a<b>.txt", 3}}, false})) ==
-          R"({"event":"peer_files_changed","peer":"0123456789abcdef","files":[{"name":"a<b>.txt","size":3}],"hashes_only":false})");
+    CHECK(
+        dump(event_json(peer_files_changed{id, {{"a<b>.txt", 3}}, false})) ==
+        R"({"event":"peer_files_changed","peer":"0123456789abcdef","files":[{"name":"a<b>.txt","size":3}],"hashes_only":false})");
     CHECK(
         dump(event_json(peer_left{id, "host:1", peer_left::reason::dropped, "too many"})) ==
         R"({"event":"peer_left","peer":"0123456789abcdef","address":"host:1","reason":"dropped","detail":"too many"})");
@@ -239,7 +240,9 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
         dump(event_json(done)) ==
         R"({"event":"download_finished","op":5,"name":"f","ok":true,"code":"none","error":"",)"
         R"("peer":"0123456789abcdef","size":20,"bytes_received":20,"resumed_from":0,"rechecked":0,"seconds":0.002413,)"
-        R"("rate":8287})");
+        R"("rate":8287,"limit":{"by":"unknown","text":""},"window":{"mode":"auto","final_bytes":0,)"
+        R"("peak_in_flight_bytes":0,"capped":false,"min_rtt_ms":0.0,"avg_rtt_ms":0.0,"rate_bytes_per_s":0},)"
+        R"("stages":{"seconds":0.0,"holder_busy_s":0.0,"receiver_busy_s":0.0}})");
     CHECK(dump(event_json(stop_pending{{{true, id, "up.bin", 1, 2}}})) ==
           R"({"event":"stop_pending","transfers":[{"direction":"upload","peer":"0123456789abcdef","name":"up.bin",)"
           R"("bytes":1,"size":2}]})");
