@@ -24,6 +24,7 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
 
 void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady_time now) {
     ++state_.stats.messages_received;
+    forget_charges();
     if (state_.finished) {
         return;
     }
@@ -33,6 +34,7 @@ void node_core::on_inbox(const inbox_origin& from, decode_result decoded, steady
 
 void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
     ++state_.stats.messages_received;
+    forget_charges();
     if (state_.finished) {
         return;
     }
@@ -43,6 +45,12 @@ void node_core::on_link(link_id link, decode_result decoded, steady_time now) {
     }
     // Anything else arrived on a connection we have already closed: it is nobody's now.
     settle(now);
+}
+
+void node_core::forget_charges() {
+    // Work done by a timer or a job's result is not timed; only what the next message does is charged for it.
+    state_.charge_download.reset();
+    state_.charge_upload.reset();
 }
 
 void node_core::on_handled(steady_time started, steady_time now) {

@@ -28,7 +28,8 @@ void window_control::grant_ring::push(const grant& g) {
 }
 
 window_control::window_control(window_setting setting, std::uint32_t chunk_size)
-    : setting_(setting), chunk_size_(std::max<std::uint32_t>(chunk_size, 1)), window_(chunk_size_) {
+    : setting_(setting), chunk_size_(std::max<std::uint32_t>(chunk_size, 1)), window_(chunk_size_),
+      startup_window_(chunk_size_) {
     resize();
 }
 
@@ -70,6 +71,9 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
     while (!grants_.empty() && grants_.front().limit < end) {
         grants_.pop();
     }
+    if (starting_) {
+        startup_window_ += length;
+    }
     if (!grants_.empty()) {
         sample(grants_.front().at, grants_.front().delivered, now);
     }
@@ -93,14 +97,30 @@ void window_control::sample(steady_time granted_at, std::uint64_t delivered_then
     }
     const double rtt_s = seconds_d(rtt).count();
     avg_rtt_ = avg_rtt_ == 0 ? rtt_s : avg_rtt_ + (rtt_s - avg_rtt_) / 8;
+    if (starting_ && rtt > *min_rtt_ + *min_rtt_ / 2 + std::chrono::milliseconds(1)) {
+        starting_ = false; // bytes wait in a queue: the path is full
+    }
     // What arrived from the moment this chunk was allowed until it came: at least one round trip's worth.
     const double rate = static_cast<double>(delivered_ - delivered_then) / rtt_s;
     if (now - round_start_ >= *min_rtt_) {
         round_start_ = now;
-        round_ = (round_ + 1) % rounds_kept;
-        round_rates_[round_] = 0;
+        new_round();
     }
     round_rates_[round_] = std::max(round_rates_[round_], rate);
+}
+
+void window_control::new_round() {
+    const double best = *std::max_element(round_rates_.begin(), round_rates_.end());
+    if (starting_ && best > 0) {
+        if (best >= 1.25 * full_rate_) {
+            full_rate_ = best;
+            rounds_without_growth_ = 0;
+        } else if (++rounds_without_growth_ >= 3) {
+            starting_ = false;
+        }
+    }
+    round_ = (round_ + 1) % rounds_kept;
+    round_rates_[round_] = 0;
 }
 
 void window_control::resize() {
@@ -121,8 +141,14 @@ void window_control::resize() {
     }
     const double best_rate = *std::max_element(round_rates_.begin(), round_rates_.end());
     const double product = best_rate * seconds_d(*min_rtt_).count();
-    const double wanted = 2 * product + chunk_size_;
+    double wanted = 2 * product + chunk_size_;
+    if (starting_) {
+        wanted = std::max(wanted, static_cast<double>(startup_window_));
+    }
     capped_ = wanted >= static_cast<double>(cap);
+    if (capped_) {
+        starting_ = false; // it can grow no further
+    }
     window_ = capped_ ? cap : std::max<std::uint64_t>(static_cast<std::uint64_t>(wanted), chunk_size_);
 }
 

@@ -89,6 +89,8 @@ public:
     bool finished() const { return state_.finished; }
 
 private:
+    /// Clears what on_handled would charge: only the work of the message being handled counts.
+    void forget_charges();
     void begin_stop(bool at_once, steady_time now);
     void finish_stop(steady_time now);
     /// After every input: a graceful stop ends once nothing is in flight.

@@ -87,6 +87,15 @@ private:
     std::size_t round_ = 0;
     steady_time round_start_{};
     bool capped_ = false;
+
+    // Startup, as in TCP's slow start and BBR's startup: the window grows by every byte delivered (it doubles each
+    // round trip, with no wait for a rate to be measured) until the path is full: the best rate grew by less than a
+    // quarter for three round trips, or round trips grew half again over the shortest (a queue formed).
+    bool starting_ = true;
+    std::uint64_t startup_window_ = 0;
+    double full_rate_ = 0;
+    unsigned rounds_without_growth_ = 0;
+    void new_round();
 };
 
 } // namespace p2p::core
