@@ -16,7 +16,9 @@ set(P2P_PUBLIC_HEADERS
     p2p/protocol.hpp
     p2p/download_request.hpp
     p2p/file_entry.hpp
-    p2p/digest.hpp)
+    p2p/digest.hpp
+    p2p/window_setting.hpp
+    p2p/rate_figures.hpp)
 
 # What the public headers need from other packages, derived from the list above so that trimming it is enough:
 # zmq.hpp (cppzmq, whose inline code calls libzmq) is in peer.hpp itself; sodium.h only while blake2b.hpp is public.

@@ -151,6 +151,22 @@ TEST_CASE("window fixed at one chunk over a delay is named the round trip's limi
     CHECK(found.text.find("the round trip: 51.0 ms with a window of 1.0 MiB") == 0);
 }
 
+TEST_CASE("window counts each holder's busy time from its own counter when a download moves to another", "[window]") {
+    window_control w(window_setting::of_chunks(1), chunk);
+    const steady_time t0{};
+    w.restart(0);
+    w.granted(chunk, t0);
+    w.delivered(chunk, chunk, 5'000'000, t0 + 10ms); // the first holder had counted 5 s for others' sake before
+    w.granted(2 * chunk, t0 + 10ms);
+    w.delivered(2 * chunk, chunk, 5'200'000, t0 + 20ms); // 0.2 s on this transfer
+    w.restart(2 * chunk);                                // a new REQUEST, to a holder whose counter starts low
+    w.granted(3 * chunk, t0 + 30ms);
+    w.delivered(3 * chunk, chunk, 100'000, t0 + 40ms);
+    w.granted(4 * chunk, t0 + 40ms);
+    w.delivered(4 * chunk, chunk, 400'000, t0 + 50ms); // 0.3 s more
+    CHECK(w.figures().holder_busy == Approx(0.5));
+}
+
 TEST_CASE("name_limit names a busy holder, a busy receiver, a queue, or the window", "[window]") {
     rate_figures f;
     f.seconds = 2;

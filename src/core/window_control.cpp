@@ -81,6 +81,10 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
 }
 
 void window_control::restart(std::uint64_t offset) {
+    // Another REQUEST may go to another holder, whose counter is its own: bank what this one counted.
+    holder_busy_before_ += holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_);
+    holder_busy_first_.reset();
+    holder_busy_last_ = 0;
     grants_.clear();
     granted_limit_ = offset;
     delivered_end_ = offset;
@@ -158,7 +162,9 @@ rate_figures window_control::figures() const {
         f.seconds = seconds_d(last_delivery_ - *first_grant_).count();
     }
     f.bytes = delivered_;
-    f.holder_busy = static_cast<double>(holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_)) / 1e6;
+    f.holder_busy =
+        static_cast<double>(holder_busy_before_ + holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_)) /
+        1e6;
     f.receiver_busy = seconds_d(receiver_busy_).count();
     f.min_rtt = min_rtt_ ? seconds_d(*min_rtt_).count() : 0;
     f.avg_rtt = avg_rtt_;

@@ -72,8 +72,9 @@ private:
     std::uint64_t peak_in_flight_ = 0;
     std::optional<steady_time> first_grant_;
     steady_time last_delivery_{};
-    std::optional<std::uint64_t> holder_busy_first_;
-    std::uint64_t holder_busy_last_ = 0;
+    std::optional<std::uint64_t> holder_busy_first_; ///< The counter of this REQUEST's holder, at its first chunk...
+    std::uint64_t holder_busy_last_ = 0;             ///< ...and at its last.
+    std::uint64_t holder_busy_before_ = 0;           ///< Microseconds counted under earlier REQUESTs (other holders).
     std::chrono::nanoseconds receiver_busy_{0};
 
     // Round trips and rates, BBR's way: the shortest round trip of the last min_rtt_life, the best delivery rate
