@@ -18,7 +18,7 @@ _p2p_peer() {
     COMPREPLY=()
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
-    local globals="--help -h --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
+    local globals="--help -h -v --verbose --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
                    --secure --ephemeral --allow --discover --no-discover --discover-port --max-peers --web --web-allow-remote"
     local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
                        --discover-port --max-peers --connect --dir --web -o --output "
@@ -73,7 +73,7 @@ _p2p_peer() {
         case $command in
         serve) own="--connect --json" ;;
         ls) own="--json" ;;
-        get) own="--dir -o --output --force --json" ;;
+        get) own="--dir -o --output --force --explain --json" ;;
         "") own="--version" ;;
         esac
         mapfile -t COMPREPLY < <(compgen -W "$globals $own" -- "$cur")
