@@ -62,11 +62,15 @@ limit_finding name_limit(const rate_figures& f) {
                     (f.auto_window ? " (the largest)" : "") + "; rate = window / round trip, a larger one goes faster",
                 true};
     }
-    std::array<char, 160> out{};
+    // The auto window follows the rate it measures: with neither end busy and no cap reached, what carried the
+    // bytes set the rate, even where its queue stayed short (the window keeps it so).
+    std::array<char, 200> out{};
     std::snprintf(out.data(), out.size(),
-                  "no single stage: the holder busy %.0f%%, this peer %.0f%%, round trip %s, window %s", 100 * holder,
-                  100 * receiver, ms(f.min_rtt).c_str(), mib(f.window).c_str());
-    return {rate_limit::unknown, out.data(), true};
+                  "the link: %.1f MB/s with a window of %s over a round trip of %s; the holder busy %.0f%%, this peer "
+                  "%.0f%%",
+                  static_cast<double>(f.bytes) / f.seconds / 1e6, mib(f.window).c_str(), ms(f.min_rtt).c_str(),
+                  100 * holder, 100 * receiver);
+    return {rate_limit::link, out.data(), true};
 }
 
 const char* rate_limit_name(rate_limit by) {

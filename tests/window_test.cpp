@@ -30,7 +30,10 @@ struct path_result {
     rate_figures figures;
 };
 
-path_result run_path(window_setting setting, std::chrono::microseconds one_way, double rate, std::uint64_t size) {
+/// `receiver_work`: what this peer spends writing and hashing each chunk; chunks that arrive while it works wait
+/// (their ACK with them, as in download_table).
+path_result run_path(window_setting setting, std::chrono::microseconds one_way, double rate, std::uint64_t size,
+                     std::chrono::microseconds receiver_work = std::chrono::microseconds{0}) {
     window_control w(setting, chunk);
     struct ev {
         steady_time at;
@@ -59,6 +62,7 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
     events.push({start + one_way, false, first});
     const auto rtt = 2 * one_way;
     bool ten_rtt_seen = false;
+    steady_time receiver_free = start;
     while (!events.empty() && received < size) {
         const auto e = events.top();
         events.pop();
@@ -67,12 +71,15 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
             out.credit_after_ten_rtt = w.credit();
         }
         if (e.is_chunk) {
+            const auto at = std::max(e.at, receiver_free); // the chunk waits while the receiver works on another
             received = e.value;
-            w.delivered(e.value, chunk, 0, e.at);
+            w.delivered(e.value, chunk, 0, at);
             const auto limit = e.value + std::uint64_t{w.credit()} * chunk;
-            w.granted(limit, e.at);
-            events.push({e.at + one_way, false, limit});
-            out.seconds = std::chrono::duration<double>(e.at - start).count();
+            w.granted(limit, at);
+            events.push({at + one_way, false, limit});
+            receiver_free = at + receiver_work;
+            w.worked(receiver_work);
+            out.seconds = std::chrono::duration<double>(receiver_free - start).count();
         } else {
             holder_limit = std::max(holder_limit, e.value);
             holder_sends(e.at);
@@ -186,4 +193,35 @@ TEST_CASE("name_limit names a busy holder, a busy receiver, a queue, or the wind
     CHECK(name_limit(f).by == rate_limit::link);
     f.bytes = 0;
     CHECK(name_limit(f).by == rate_limit::unknown);
+}
+
+TEST_CASE("window auto stays at stop-and-wait on a LAN where this peer is busy with every chunk", "[window]") {
+    // 0.1 ms each way and a 1 GB/s link, but 2 ms of writing and hashing per chunk: the receiver is the bottleneck,
+    // and a chunk of credit already keeps it busy (the ACK goes before the chunk is stored).
+    const auto run = run_path(window_setting::sized(), 100us, 1e9, 64ull << 20, 2000us);
+    INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
+    CHECK(run.window_at_end == chunk);
+    CHECK(run.peak_in_flight <= 6 * chunk); // the startup's first rounds, before the busy share was measured
+    CHECK(name_limit(run.figures).by == rate_limit::receiver);
+    // As fast as stop-and-wait, which is all this receiver can take.
+    const auto one = run_path(window_setting::of_chunks(1), 100us, 1e9, 64ull << 20, 2000us);
+    CHECK(run.seconds <= one.seconds * 1.02);
+}
+
+TEST_CASE("window auto over a long path to a busy receiver keeps what the path needs, not a queue", "[window]") {
+    // 25 ms each way; the receiver needs 2 ms a chunk (500 MiB/s), the link is faster: the receiver sets the rate,
+    // and the window needs its rate times the round trip (about 26 chunks) to keep it busy.
+    const auto one_way = 25000us;
+    const auto run = run_path(window_setting::sized(), one_way, 1e9, 256ull << 20, 2000us);
+    const double product = (1 << 20) / 0.002 * 0.050;
+    INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight << ", product " << product
+                         << ", " << run.seconds << " s");
+    CHECK(run.window_at_end >= static_cast<std::uint64_t>(0.8 * product));
+    CHECK(run.window_at_end <= static_cast<std::uint64_t>(2 * product) + chunk);
+    CHECK(run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk);
+    // 0.9 of what the receiver alone allows, once the startup has grown the window from one chunk: that takes
+    // four round trips here (it triples each), which no window that starts at one chunk can save.
+    const double ideal = 256 * 0.002 + 0.050;
+    CHECK(run.seconds <= ideal / 0.9 + 4 * 0.050);
+    CHECK(name_limit(run.figures).by == rate_limit::receiver);
 }

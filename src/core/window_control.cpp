@@ -72,17 +72,17 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
         grants_.pop();
     }
     if (starting_) {
-        startup_window_ += length;
+        startup_window_ += startup_growth * length;
     }
     if (!grants_.empty()) {
         sample(grants_.front().at, grants_.front().delivered, now);
     }
-    resize();
+    resize(starting_ ? startup_growth * length : length);
 }
 
 void window_control::restart(std::uint64_t offset) {
     // Another REQUEST may go to another holder, whose counter is its own: bank what this one counted.
-    holder_busy_before_ += holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_);
+    holder_busy_before_ = holder_busy_us();
     holder_busy_first_.reset();
     holder_busy_last_ = 0;
     grants_.clear();
@@ -91,43 +91,104 @@ void window_control::restart(std::uint64_t offset) {
 }
 
 void window_control::sample(steady_time granted_at, std::uint64_t delivered_then, steady_time now) {
-    const auto rtt = now - granted_at;
+    const auto rtt = std::chrono::duration_cast<std::chrono::nanoseconds>(now - granted_at);
     if (rtt <= std::chrono::nanoseconds::zero()) {
         return; // the same instant (a simulation, or a stepped test): no time, no rate
     }
     if (!min_rtt_ || rtt <= *min_rtt_ || now - min_rtt_at_ > min_rtt_life) {
-        min_rtt_ = std::chrono::duration_cast<std::chrono::nanoseconds>(rtt);
+        min_rtt_ = rtt;
         min_rtt_at_ = now;
     }
+    round_min_rtt_ = std::min(round_min_rtt_.value_or(rtt), rtt);
     const double rtt_s = seconds_d(rtt).count();
     avg_rtt_ = avg_rtt_ == 0 ? rtt_s : avg_rtt_ + (rtt_s - avg_rtt_) / 8;
-    if (starting_ && rtt > *min_rtt_ + *min_rtt_ / 2 + std::chrono::milliseconds(1)) {
-        starting_ = false; // bytes wait in a queue: the path is full
-    }
     // What arrived from the moment this chunk was allowed until it came: at least one round trip's worth.
     const double rate = static_cast<double>(delivered_ - delivered_then) / rtt_s;
-    if (now - round_start_ >= *min_rtt_) {
-        round_start_ = now;
-        new_round();
-    }
     round_rates_[round_] = std::max(round_rates_[round_], rate);
+    if (starting_ && rtt > *min_rtt_ * queue_ratio + queue_floor) {
+        leave_startup(wanted_window()); // bytes wait in a queue: the path is full
+    }
+    if (now - round_start_ >= std::max<std::chrono::nanoseconds>(*min_rtt_, min_round)) {
+        new_round(now);
+    }
 }
 
-void window_control::new_round() {
+std::uint64_t window_control::holder_busy_us() const {
+    return holder_busy_before_ + holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_);
+}
+
+void window_control::leave_startup(std::uint64_t wanted) {
+    starting_ = false;
+    // The startup overshoots by up to a round trip's growth: back to what the measurements ask for at once.
+    target_ = std::clamp<std::uint64_t>(wanted, chunk_size_, std::max<std::uint64_t>(window_, chunk_size_));
+}
+
+std::uint64_t window_control::wanted_window() const {
     const double best = *std::max_element(round_rates_.begin(), round_rates_.end());
+    // The chunk on top: credit counts whole chunks, rounded down.
+    return static_cast<std::uint64_t>(window_gain * best *
+                                      seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count()) +
+           chunk_size_;
+}
+
+window_control::busy_meter::reading window_control::busy_meter::read(steady_time now, std::chrono::nanoseconds receiver,
+                                                                     std::uint64_t holder_us, std::uint64_t delivered) {
+    reading r;
+    const double span = seconds_d(now - since).count();
+    if (since != steady_time{} && span > 0 && delivered > delivered_then) {
+        const double bytes = static_cast<double>(delivered - delivered_then);
+        const double receiver_s = seconds_d(receiver - receiver_then).count();
+        const double holder_s = static_cast<double>(holder_us - holder_then) / 1e6;
+        r.busiest_seconds_per_byte = std::max(receiver_s, holder_s) / bytes;
+        r.ends_seconds_per_byte = (receiver_s + holder_s) / bytes;
+        r.share = std::max(receiver_s, holder_s) / span;
+    }
+    since = now;
+    receiver_then = receiver;
+    holder_then = holder_us;
+    delivered_then = delivered;
+    return r;
+}
+
+void window_control::new_round(steady_time now) {
+    const auto busy = round_busy_.read(now, receiver_busy_, holder_busy_us(), delivered_);
+    const bool saturated = busy.share >= saturated_share;
+    const bool queued = round_min_rtt_ && *round_min_rtt_ > *min_rtt_ * queue_ratio + queue_floor;
+    round_start_ = now;
+    round_min_rtt_.reset();
+    const double best = *std::max_element(round_rates_.begin(), round_rates_.end());
+    if (starting_ && saturated) {
+        leave_startup(wanted_window()); // an end is busy most of the time: the path is full
+    }
     if (starting_ && best > 0) {
         if (best >= 1.25 * full_rate_) {
             full_rate_ = best;
             rounds_without_growth_ = 0;
         } else if (++rounds_without_growth_ >= 3) {
-            starting_ = false;
+            leave_startup(wanted_window());
         }
+    }
+    if (!starting_) {
+        const auto wanted = wanted_window();
+        if (saturated) {
+            // The busy end sets the rate: what keeps it busy is its own rate times the part of the round trip that
+            // is the path's (less both ends' time for a chunk). More only queues in front of it: shrink towards
+            // that by an eighth a round; less leaves it waiting: grow to it at once.
+            const double path = std::max(0.0, seconds_d(*min_rtt_).count() - busy.ends_seconds_per_byte * chunk_size_);
+            const auto keeps_busy = static_cast<std::uint64_t>(path / busy.busiest_seconds_per_byte);
+            target_ = target_ > keeps_busy ? std::max(target_ - target_ / 8, keeps_busy) : keeps_busy;
+        } else if (queued) {
+            target_ = std::min(target_, wanted);
+        } else {
+            target_ = std::max(target_, wanted);
+        }
+        target_ = std::max<std::uint64_t>(target_, chunk_size_);
     }
     round_ = (round_ + 1) % rounds_kept;
     round_rates_[round_] = 0;
 }
 
-void window_control::resize() {
+void window_control::resize(std::uint64_t grown_by) {
     switch (setting_.how) {
     case window_setting::kind::chunks:
         window_ = std::max<std::uint64_t>(setting_.amount, 1) * chunk_size_;
@@ -143,17 +204,16 @@ void window_control::resize() {
         window_ = chunk_size_; // nothing measured yet: stop-and-wait
         return;
     }
-    const double best_rate = *std::max_element(round_rates_.begin(), round_rates_.end());
-    const double product = best_rate * seconds_d(*min_rtt_).count();
-    double wanted = 2 * product + chunk_size_;
-    if (starting_) {
-        wanted = std::max(wanted, static_cast<double>(startup_window_));
+    const std::uint64_t wanted = starting_ ? startup_window_ : target_;
+    capped_ = wanted >= cap;
+    if (capped_ && starting_) {
+        leave_startup(cap); // it can grow no further
     }
-    capped_ = wanted >= static_cast<double>(cap);
-    if (capped_) {
-        starting_ = false; // it can grow no further
-    }
-    window_ = capped_ ? cap : std::max<std::uint64_t>(static_cast<std::uint64_t>(wanted), chunk_size_);
+    // It grows by at most what the caller allows per delivery (the bytes delivered, twice that in the startup), so
+    // that an ACK lets the holder send two or three chunks and the sending keeps the pace of the arrivals: a window
+    // grown by many chunks at once sends them in a burst, which queues at the slowest stage and shows as a longer
+    // round trip.
+    window_ = std::clamp<std::uint64_t>(std::min(wanted, window_ + grown_by), chunk_size_, cap);
 }
 
 rate_figures window_control::figures() const {
@@ -162,9 +222,7 @@ rate_figures window_control::figures() const {
         f.seconds = seconds_d(last_delivery_ - *first_grant_).count();
     }
     f.bytes = delivered_;
-    f.holder_busy =
-        static_cast<double>(holder_busy_before_ + holder_busy_last_ - holder_busy_first_.value_or(holder_busy_last_)) /
-        1e6;
+    f.holder_busy = static_cast<double>(holder_busy_us()) / 1e6;
     f.receiver_busy = seconds_d(receiver_busy_).count();
     f.min_rtt = min_rtt_ ? seconds_d(*min_rtt_).count() : 0;
     f.avg_rtt = avg_rtt_;
