@@ -18,9 +18,9 @@ _p2p_peer() {
     COMPREPLY=()
 
     # Options valid everywhere (CLI11 takes them before or after the command), and those that take a value.
-    local globals="--help -h -v --verbose --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture
+    local globals="--help -h -v --verbose --log-level --bind --chunk-size --window --max-rate --ping-interval --peer-timeout --settle --capture
                    --secure --ephemeral --allow --discover --no-discover --discover-port --max-peers --web --web-allow-remote"
-    local with_value=" --log-level --bind --chunk-size --window --ping-interval --peer-timeout --settle --capture --allow
+    local with_value=" --log-level --bind --chunk-size --window --max-rate --ping-interval --peer-timeout --settle --capture --allow
                        --discover-port --max-peers --connect --dir --web -o --output "
 
     case $prev in
@@ -45,7 +45,7 @@ _p2p_peer() {
         mapfile -t COMPREPLY < <(compgen -W "0.0.0.0 127.0.0.1 $interfaces" -- "$cur")
         return 0
         ;;
-    --chunk-size | --window | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output | \
+    --chunk-size | --window | --max-rate | --ping-interval | --peer-timeout | --settle | --connect | --web | -o | --output | \
         --discover-port | --max-peers)
         return 0 # a number, a size, a duration, HOST:PORT, [ADDR:]PORT or a name to save as: nothing to offer
         ;;

@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 #include "p2p/core/node_core.hpp"
+#include "p2p/core/rate_limit.hpp"
 #include "p2p/core/upload.hpp"
 #include "p2p/manifest.hpp"
 #include "p2p/protocol.hpp"
@@ -1234,4 +1235,200 @@ TEST_CASE("upload stamps each chunk with the time charged to it, across a restar
     REQUIRE_FALSE(sent.empty());
     CHECK(sent[0].offset == 0);
     CHECK(sent[0].holder_busy_us == 2000);
+}
+
+namespace {
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+
+/// The chunks sent to `to` since the record was last cleared: their total length, and the end of the furthest.
+struct chunks_seen {
+    std::uint64_t bytes = 0;
+    std::uint64_t end = 0;
+    std::size_t count = 0;
+};
+/// The messages of one type sent to `to`, taken out of the record (sent_to leaves them there, moved from).
+template <typename T>
+std::vector<T> take_sent(recorder& out, peer_id to) {
+    auto taken = out.sent_to<T>(to);
+    std::erase_if(out.sends, [&](const recorder::sent& s) { return s.to == to && std::holds_alternative<T>(s.msg); });
+    return taken;
+}
+chunks_seen take_chunks(recorder& out, peer_id to) {
+    chunks_seen seen;
+    for (const auto& c : take_sent<chunk>(out, to)) {
+        seen.bytes += c.data.size();
+        seen.end = std::max<std::uint64_t>(seen.end, c.offset + c.data.size());
+        ++seen.count;
+    }
+    return seen;
+}
+
+/// A holder core's a.bin hashed and announced, with `askers` joined.
+void hashed_and_joined(stepped_core& g, const std::vector<peer_id>& askers) {
+    for (auto asker : askers) {
+        g.holder_joins(asker, {});
+    }
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1); // the background hash of a.bin
+    g.finish_job(0);
+    step(g, core::folder_view::root_announce_delay);
+    g.out.sends.clear();
+}
+
+} // namespace
+
+TEST_CASE("core rate limit: the rate chunks and bursts follow from the rate", "[core][rate]") {
+    CHECK(core::rate_chunk_size(0, 1u << 20) == 1u << 20);           // no limit
+    CHECK(core::rate_chunk_size(20 * MiB, 1u << 20) == 1u << 20);    // 1 MiB takes 50 ms
+    CHECK(core::rate_chunk_size(2'000'000, 1u << 20) == 128u << 10); // 200 kB in 100 ms
+    CHECK(core::rate_chunk_size(16 * KiB, 1u << 20) == 4u << 10);    // never below 4 KiB...
+    CHECK(core::rate_chunk_size(16 * KiB, 1000) == 1000);            // ...unless asked for less
+    const auto now = steady_time{} + std::chrono::hours(1);
+    CHECK(core::make_rate_bucket(2 * MiB, 1u << 20, now).burst() == 1u << 20);   // one chunk
+    CHECK(core::make_rate_bucket(100 * MiB, 1u << 20, now).burst() == 2u << 20); // 20 ms at the rate
+    CHECK(core::make_rate_bucket(0, 1u << 20, now).unlimited());
+}
+
+TEST_CASE("core rate limit: uploads send no more than rate x time + one burst, and wake when the tokens come",
+          "[core][rate]") {
+    constexpr std::uint64_t rate = 1 * MiB; // 64 KiB chunks (1 MiB would take a second), burst 64 KiB
+    const auto bytes = patterned_bytes(4 * MiB, 31);
+    const peer_id asker(0xaaaa);
+    stepped_core g([](peer_options& o) { o.max_rate = rate; }, {{"a.bin", bytes}});
+    hashed_and_joined(g, {asker});
+    const auto t0 = g.now;
+    // The receiver gives all the credit there is: only the limit holds the holder back.
+    g.from(asker, request{1, "a.bin", 0, 1u << 20, 64});
+    const auto offers = g.out.sent_to<offer>(asker);
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].chunk_size == 64 * KiB);
+    auto seen = take_chunks(g.out, asker);
+    CHECK(seen.count == 1); // the burst: one chunk at once
+    // The next 64 KiB are there 62.5 ms later: that is when the core wants to be woken, and not a moment sooner.
+    REQUIRE(g.core->next_deadline());
+    CHECK(*g.core->next_deadline() == t0 + 62'500us);
+    g.core->on_deadline(t0 + 62'499us);
+    CHECK(take_chunks(g.out, asker).count == 0);
+    g.now = t0 + 62'500us;
+    g.core->on_deadline(g.now);
+    auto next = take_chunks(g.out, asker);
+    CHECK(next.count == 1);
+    std::uint64_t sent = seen.bytes + next.bytes;
+    std::uint64_t acked = next.end;
+
+    // A second of steps of 10 ms, every chunk acknowledged at the end of each step.
+    for (int i = 0; i < 100; ++i) {
+        step(g, 10ms);
+        g.from(asker, ack{1, acked, 64});
+        seen = take_chunks(g.out, asker);
+        sent += seen.bytes;
+        acked = std::max(acked, seen.end);
+        const auto elapsed = std::chrono::duration<double>(g.now - t0).count();
+        INFO("after " << elapsed << " s: " << sent << " bytes");
+        REQUIRE(static_cast<double>(sent) <= static_cast<double>(rate) * elapsed + 64.0 * KiB);
+    }
+    // And the limit is not a brake beyond its rate: a chunk at most short of it.
+    const auto elapsed = std::chrono::duration<double>(g.now - t0).count();
+    CHECK(static_cast<double>(sent) >= static_cast<double>(rate) * elapsed - 64.0 * KiB);
+    CHECK(g.core->stats().bytes_sent == sent);
+}
+
+TEST_CASE("core rate limit: uploads share the rate in turns", "[core][rate]") {
+    constexpr std::uint64_t rate = 1 * MiB;
+    const auto bytes = patterned_bytes(4 * MiB, 32);
+    const peer_id a(0xaaaa), b(0xbbbb);
+    stepped_core g([](peer_options& o) { o.max_rate = rate; }, {{"a.bin", bytes}});
+    hashed_and_joined(g, {a, b});
+    g.from(a, request{1, "a.bin", 0, 64 * KiB, 64});
+    g.from(b, request{1, "a.bin", 0, 64 * KiB, 64});
+    std::uint64_t sent_a = 0, sent_b = 0, end_a = 0, end_b = 0;
+    for (int i = 0; i < 100; ++i) {
+        const auto seen_a = take_chunks(g.out, a);
+        const auto seen_b = take_chunks(g.out, b);
+        sent_a += seen_a.bytes;
+        sent_b += seen_b.bytes;
+        end_a = std::max(end_a, seen_a.end);
+        end_b = std::max(end_b, seen_b.end);
+        // The receivers ACK at once: each always has credit, and neither may take the whole rate.
+        g.from(a, ack{1, end_a, 64});
+        g.from(b, ack{1, end_b, 64});
+        step(g, 10ms);
+    }
+    INFO("a " << sent_a << ", b " << sent_b);
+    CHECK(sent_a + sent_b >= 15 * 64 * KiB);
+    // One chunk each in turn, after the first asker's burst: apart by at most that burst and the turn under way.
+    CHECK(std::max(sent_a, sent_b) - std::min(sent_a, sent_b) <= 2 * 64 * KiB);
+}
+
+TEST_CASE("core rate limit: a download holds back the ACK of bytes not yet paid for, and sends it when they are",
+          "[core][rate]") {
+    constexpr std::uint64_t rate = 1 * MiB; // bucket of 64 KiB: one chunk
+    // A transfer timeout shorter than the longest hold below: the download must not give up on its holder.
+    stepped_core g([](peer_options& o) {
+        o.max_rate = rate;
+        o.transfer_timeout = 100ms;
+    });
+    constexpr std::uint32_t piece = 64 * 1024;
+    played_holder h(peer_id(0xaaaa), patterned_bytes(8 * piece, 33), piece, piece);
+    g.holder_joins(h.id, {{"f.bin", h.bytes.size()}});
+    g.core->on_command(command::download{5, {"f.bin", "", window_setting::of_chunks(4), std::nullopt}}, g.now);
+    auto asked = g.out.sent_to<request>(h.id);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].chunk_size == 64 * KiB); // 1 MiB chunks would take a second each at this rate
+    CHECK(asked[0].credit == 1);
+    const auto transfer = asked[0].transfer;
+    g.from(h.id, h.offer_for(transfer));
+    g.from(h.id, h.page_for(transfer));
+    g.out.sends.clear();
+    const auto t0 = g.now;
+
+    // The first chunk is paid from the full bucket: ACKed at once.
+    h.send_chunks(g, transfer, 0, std::nullopt, piece);
+    auto acks = take_sent<ack>(g.out, h.id);
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].next_offset == piece);
+    // The second is owed: its ACK waits 62.5 ms, the time the limit takes to pay 64 KiB, and the core says so.
+    h.send_chunks(g, transfer, piece, std::nullopt, 2 * piece);
+    CHECK(take_sent<ack>(g.out, h.id).empty());
+    REQUIRE(g.core->next_deadline());
+    CHECK(*g.core->next_deadline() == t0 + 62'500us);
+    step(g, 62ms);
+    CHECK(take_sent<ack>(g.out, h.id).empty());
+    step(g, 1ms);
+    acks = take_sent<ack>(g.out, h.id);
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].next_offset == 2 * piece);
+    // The window of 4 is held down to what the rate moves in a round trip and 100 ms: one chunk here.
+    CHECK(acks[0].credit == 1);
+
+    // Two more come (a holder may have had credit for them from an earlier, larger window), and a duplicate: one ACK
+    // for them all (the later replaces the held one), once all three are paid for, 187.5 ms after the last release.
+    const auto t1 = t0 + 62'500us;
+    h.send_chunks(g, transfer, 2 * piece, std::nullopt, 4 * piece);
+    h.send_chunks(g, transfer, 3 * piece, std::nullopt, 4 * piece);
+    CHECK(take_sent<ack>(g.out, h.id).empty());
+    REQUIRE(g.core->next_deadline());
+    CHECK(*g.core->next_deadline() == t1 + 187'500us);
+    // Held longer than the transfer timeout would be, the download still does not give up on its holder.
+    step(g, 180ms);
+    CHECK(take_sent<ack>(g.out, h.id).empty());
+    step(g, 8ms);
+    acks = take_sent<ack>(g.out, h.id);
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].next_offset == 4 * piece);
+
+    // The rest; the last chunk's ACK goes at once (the holder ends its upload on it), and the file is the file.
+    h.send_chunks(g, transfer, 4 * piece, std::nullopt);
+    acks = take_sent<ack>(g.out, h.id);
+    REQUIRE_FALSE(acks.empty());
+    CHECK(acks.back().next_offset == h.bytes.size());
+    REQUIRE(g.out.jobs.size() == 1); // the sync
+    g.finish_job(0);
+    auto done = g.finished(5);
+    REQUIRE(done);
+    INFO(done->error);
+    CHECK(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
 }

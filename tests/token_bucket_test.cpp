@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// token_bucket_test.cpp - the rate limit of `p2p-tap relay --rate`, on a clock the test moves by hand.
-#include "tap/token_bucket.hpp"
+// token_bucket_test.cpp - the rate limit of `p2p-peer --max-rate` and `p2p-tap relay --rate`, on a clock the test
+// moves by hand.
+#include "p2p/token_bucket.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,7 +9,7 @@
 #include <cstdint>
 #include <random>
 
-using p2p::tap::token_bucket;
+using p2p::token_bucket;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,7 +25,7 @@ std::chrono::nanoseconds since_t0(token_bucket::time_point t) {
 
 } // namespace
 
-TEST_CASE("token bucket with rate 0 lets everything through at once", "[tools][token_bucket]") {
+TEST_CASE("token bucket with rate 0 lets everything through at once", "[token_bucket]") {
     token_bucket bucket(0, t0);
     CHECK(bucket.unlimited());
     for (int i = 0; i < 100; ++i) {
@@ -33,7 +34,7 @@ TEST_CASE("token bucket with rate 0 lets everything through at once", "[tools][t
     }
 }
 
-TEST_CASE("token bucket starts with 64 KiB and refills at its rate", "[tools][token_bucket]") {
+TEST_CASE("token bucket starts with 64 KiB and refills at its rate", "[token_bucket]") {
     token_bucket bucket(1 * MiB, t0); // 1 MiB/s: 64 KiB take 62.5 ms
     CHECK(bucket.tokens(t0) == 64 * KiB);
     CHECK(bucket.ready_at(64 * KiB, t0) == t0);
@@ -49,8 +50,7 @@ TEST_CASE("token bucket starts with 64 KiB and refills at its rate", "[tools][to
     CHECK(bucket.ready_at(64 * KiB, next) == next);
 }
 
-TEST_CASE("token bucket lets a message larger than the burst through once it has saved that much",
-          "[tools][token_bucket]") {
+TEST_CASE("token bucket lets a message larger than the burst through once it has saved that much", "[token_bucket]") {
     token_bucket bucket(4 * MiB, t0);
     CHECK(bucket.burst() == 64 * KiB);
     // A 1 MiB chunk waits for the bytes beyond the 64 KiB held: 960 KiB at 4 MiB/s = 234.375 ms.
@@ -64,7 +64,7 @@ TEST_CASE("token bucket lets a message larger than the burst through once it has
     CHECK(bucket.ready_at(1 * MiB, ready) - ready == 250ms);
 }
 
-TEST_CASE("token bucket saves at most one burst while idle", "[tools][token_bucket]") {
+TEST_CASE("token bucket saves at most one burst while idle", "[token_bucket]") {
     token_bucket bucket(1 * MiB, t0);
     const auto later = t0 + 1h; // enough for 3.5 GiB at this rate
     CHECK(bucket.tokens(later) == 64 * KiB);
@@ -82,7 +82,7 @@ TEST_CASE("token bucket saves at most one burst while idle", "[tools][token_buck
     CHECK(bucket.ready_at(1, idle) > idle);
 }
 
-TEST_CASE("token bucket adds nothing when time stands still or goes back", "[tools][token_bucket]") {
+TEST_CASE("token bucket adds nothing when time stands still or goes back", "[token_bucket]") {
     token_bucket bucket(1 * MiB, t0);
     bucket.take(64 * KiB, t0);
     const auto ready = bucket.ready_at(1 * KiB, t0);
@@ -91,7 +91,7 @@ TEST_CASE("token bucket adds nothing when time stands still or goes back", "[too
     CHECK(bucket.ready_at(1 * KiB, t0) == ready);
 }
 
-TEST_CASE("token bucket sends at its rate over a long run of mixed messages", "[tools][token_bucket]") {
+TEST_CASE("token bucket sends at its rate over a long run of mixed messages", "[token_bucket]") {
     // Messages of 1 byte to 1 MiB sent as soon as the bucket allows, as the relay does: over the run the bytes sent
     // are at most rate × time + the largest burst, and the bucket never holds a message back longer than needed.
     const std::uint64_t rate = 50 * MiB;
@@ -115,8 +115,7 @@ TEST_CASE("token bucket sends at its rate over a long run of mixed messages", "[
     CHECK(achieved == Approx(static_cast<double>(rate)).epsilon(1e-6));
 }
 
-TEST_CASE("token bucket handles the highest rate and the longest idle spell without overflow",
-          "[tools][token_bucket]") {
+TEST_CASE("token bucket handles the highest rate and the longest idle spell without overflow", "[token_bucket]") {
     token_bucket bucket(token_bucket::max_rate * 4, t0); // clamped to max_rate
     bucket.take(64 * KiB, t0);
     const auto far = t0 + std::chrono::hours(24 * 365 * 100);
@@ -125,4 +124,38 @@ TEST_CASE("token bucket handles the highest rate and the longest idle spell with
     // (8 MiB - 64 KiB) at 1 TiB/s: about 7.6 microseconds.
     CHECK(ready - far > 7us);
     CHECK(ready - far < 8us);
+}
+
+TEST_CASE("token bucket starts holding the smallest burst it is given", "[token_bucket]") {
+    token_bucket bucket(1 * MiB, t0, 256 * KiB);
+    CHECK(bucket.burst() == 256 * KiB);
+    CHECK(bucket.tokens(t0) == 256 * KiB);
+    CHECK(bucket.ready_at(256 * KiB, t0) == t0);
+}
+
+TEST_CASE("token bucket charged for bytes it did not hold owes them before anything else is ready", "[token_bucket]") {
+    // What a receiver under --max-rate does: the bytes came, they are charged, and its ACK waits for the debt.
+    token_bucket bucket(1 * MiB, t0); // 64 KiB held
+    bucket.charge(192 * KiB, t0);
+    CHECK(bucket.tokens(t0) == 0);
+    // 128 KiB owed at 1 MiB/s: paid 125 ms later; 64 KiB more are there 62.5 ms after that.
+    CHECK(since_t0(bucket.ready_at(0, t0)) == 125'000'000ns);
+    CHECK(since_t0(bucket.ready_at(64 * KiB, t0)) == 187'500'000ns);
+    CHECK(bucket.tokens(t0 + 125ms) == 0);
+    CHECK(bucket.tokens(t0 + 187'500'000ns) == 64 * KiB);
+    // An idle spell fills it to its burst again, never beyond.
+    CHECK(bucket.tokens(t0 + 1h) == 64 * KiB);
+    // take() never goes into debt (the relay takes only what is there).
+    token_bucket relay(1 * MiB, t0);
+    relay.take(1 * MiB, t0);
+    CHECK(relay.ready_at(0, t0) == t0);
+}
+
+TEST_CASE("token bucket owes at most 4 GiB, however much it is charged", "[token_bucket]") {
+    token_bucket bucket(1 * MiB, t0);
+    for (int i = 0; i < 3; ++i) {
+        bucket.charge(std::uint64_t{1} << 62, t0);
+    }
+    // 4 GiB owed, not 12: 4096 s at 1 MiB/s.
+    CHECK(bucket.ready_at(0, t0) - t0 == 4096s);
 }

@@ -38,6 +38,10 @@ struct peer_options {
     /// Credit per download: automatic (the default) starts as stop-and-wait, as in the original, and grows while the
     /// round trip limits the rate; a number of chunks or bytes fixes it (1 chunk: stop-and-wait throughout).
     window_setting window{};
+    /// Bytes of CHUNK payload per second, at most, that this peer sends over all its uploads together, and again
+    /// that it receives over all its downloads together (`--max-rate`); 0: no limit. Uploads wait for the limit's
+    /// tokens before a chunk goes; downloads hold an ACK back until the bytes received are paid for.
+    std::uint64_t max_rate = 0;
 
     std::size_t max_peers = 256;           ///< HELLOs beyond this many peers are refused.
     std::size_t max_uploads_per_peer = 16; ///< Concurrent REQUESTs served per peer.

@@ -38,6 +38,21 @@ CLI::Validator window_check() {
         "");
 }
 
+/// --max-rate: bytes per second in parse_size's binary multiples; 0 (no limit) takes no unit, since "0M" more
+/// likely means a mistake than "no limit".
+CLI::Validator rate_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            const auto rate = parse_rate(value);
+            if (!rate || (*rate == 0 && value != "0")) {
+                return "must be bytes per second like 500K, 2M or 1G (binary multiples: 2M is 2 MiB/s = 2097152 "
+                       "bytes/s; \"/s\" optional), or 0 for no limit";
+            }
+            return {};
+        },
+        "");
+}
+
 CLI::Validator duration_check() {
     return CLI::Validator(
         [](std::string& value) -> std::string {
@@ -88,6 +103,12 @@ void add_global_options(CLI::App& app, global_options& options) {
                    "the rate; a number of chunks (1 is stop-and-wait) or a size (8M) fixes it")
         ->check(window_check())
         ->type_name("auto|N|SIZE")
+        ->group(group);
+    app.add_option("--max-rate", options.max_rate,
+                   "Most bytes per second of file data this peer sends, over all uploads together, and again that it "
+                   "receives, over all downloads together; binary multiples (2M is 2 MiB/s); 0 or absent: no limit")
+        ->check(rate_check())
+        ->type_name("RATE")
         ->group(group);
     app.add_option("--ping-interval", options.ping_interval,
                    "Silence after which a peer is pinged; ms, or with ms/s/m (default 1s)")
@@ -183,6 +204,9 @@ peer_options make_peer_options(const global_options& options, const std::filesys
     }
     if (options.window) {
         out.window = *parse_window(*options.window);
+    }
+    if (options.max_rate) {
+        out.max_rate = *parse_rate(*options.max_rate);
     }
     if (options.ping_interval) {
         out.ping_interval = *parse_duration(*options.ping_interval);

@@ -19,6 +19,7 @@ struct global_options {
     std::optional<std::string> bind;          ///< Host or interface to listen on; each command has its own default.
     std::optional<std::string> chunk_size;    ///< As typed ("1M"); validated by parse_size at parse time.
     std::optional<std::string> window;        ///< --window auto|CHUNKS|SIZE: credit per download.
+    std::optional<std::string> max_rate;      ///< --max-rate RATE: as typed ("2M"); validated by parse_rate.
     std::optional<std::string> ping_interval; ///< As typed ("500ms"); validated by parse_duration.
     std::optional<std::string> peer_timeout;  ///< As typed ("5s").
     std::optional<double> settle;             ///< --settle SECONDS: a file is shared once unchanged this long.
@@ -34,7 +35,8 @@ struct global_options {
     bool web_allow_remote = false;        ///< --web-allow-remote: let --web listen beyond loopback.
 };
 
-/// Adds --log-level, --bind, --chunk-size, --window, --ping-interval, --peer-timeout, --settle, --capture, --secure,
+/// Adds --log-level, --bind, --chunk-size, --window, --max-rate, --ping-interval, --peer-timeout, --settle, --capture,
+/// --secure,
 /// --ephemeral, --allow, --discover, --no-discover, --discover-port, --max-peers, --web and --web-allow-remote to app.
 void add_global_options(CLI::App& app, global_options& options);
 

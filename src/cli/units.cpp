@@ -2,6 +2,7 @@
 #include "units.hpp"
 
 #include "p2p/protocol.hpp"
+#include "p2p/token_bucket.hpp"
 
 #include <algorithm>
 #include <array>
@@ -85,6 +86,17 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::uint64_t> parse_rate(std::string_view text) {
+    if (text.ends_with("/s")) {
+        text.remove_suffix(2);
+    }
+    auto rate = parse_size(text);
+    if (!rate || *rate > token_bucket::max_rate) {
+        return std::nullopt;
+    }
+    return rate;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -15,6 +15,10 @@ namespace p2p::cli {
 /// "65536", "64K", "64KiB", "1M", "1MiB" (binary multiples; the B is optional). nullopt when it is not a size.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
+/// Bytes per second: "65536", "500K", "4M", "4MiB/s", "1G" (the binary multiples of parse_size; "/s" optional), up to
+/// token_bucket::max_rate. 0 is a rate too (callers take it as "no limit"). nullopt otherwise.
+std::optional<std::uint64_t> parse_rate(std::string_view text);
+
 /// "auto"; "4" (chunks, 1..max_credit); "8M", "512K" (bytes, up to max_window_bytes). nullopt otherwise.
 std::optional<window_setting> parse_window(std::string_view text);
 

@@ -2,6 +2,7 @@
 #include "p2p/core/download.hpp"
 
 #include "p2p/core/check.hpp"
+#include "p2p/core/rate_limit.hpp"
 
 #include <algorithm>
 
@@ -48,25 +49,52 @@ request download::ask(steady_time now) {
     P2P_ASSERT(phase_ == phase::requesting || phase_ == phase::receiving);
     phase_ = phase::requesting;
     last_request = last_progress = now;
-    // A REQUEST starts the holder from next_ again: credit given before is void.
+    // A REQUEST starts the holder from next_ again: credit given before is void, and so is an ACK held back.
+    ack_held_ = false;
     window_.restart(next_);
-    const auto credit = window_.credit();
+    const auto credit = grant_credit();
     window_.granted(next_ + std::uint64_t{credit} * chunk_size_, now);
     return request{transfer_, name_, next_, chunk_size_, credit};
+}
+
+std::uint32_t download::grant_credit() const {
+    const auto credit = window_.credit();
+    if (max_rate_ == 0) {
+        return credit;
+    }
+    // Under a rate limit every byte in flight is paid for before the next ACK goes: credit beyond what the rate
+    // moves in a round trip (plus one chunk's time at the rate) would only arrive as a burst that holds the ACK back
+    // longer than the holder's retransmission timeout, and it would send the burst again: more bytes, more debt.
+    const double seconds = window_.figures().min_rtt + std::chrono::duration<double>(rate_chunk_time).count();
+    const double chunks = static_cast<double>(max_rate_) * seconds / static_cast<double>(chunk_size_);
+    return static_cast<std::uint32_t>(std::clamp<double>(chunks, 1, credit));
 }
 
 ack download::make_ack_after(const chunk& c, steady_time now) {
     const auto end = c.offset + c.data.size();
     window_.delivered(end, c.data.size(), c.holder_busy_us, now);
-    const auto credit = window_.credit();
+    ack_held_ = false; // this one says more than a held one would
+    const auto credit = grant_credit();
     window_.granted(end + std::uint64_t{credit} * chunk_size_, now);
     return ack{transfer_, end, credit};
 }
 
 ack download::make_ack(steady_time now) {
-    const auto credit = window_.credit();
+    ack_held_ = false;
+    const auto credit = grant_credit();
     window_.granted(next_ + std::uint64_t{credit} * chunk_size_, now);
     return ack{transfer_, next_, credit};
+}
+
+void download::hold_ack_after(const chunk& c, steady_time now) {
+    window_.delivered(c.offset + c.data.size(), c.data.size(), c.holder_busy_us, now);
+    ack_held_ = true;
+}
+
+ack download::release_ack(steady_time now) {
+    P2P_ASSERT(ack_held_);
+    // Every chunk held for is stored by now, so next_ is the end of the last one: the ACK says what it would have.
+    return make_ack(now);
 }
 
 std::optional<download::offer_problem> download::accept_offer(const offer& o, folder_io& disk, bool& restarted) {

@@ -4,6 +4,7 @@
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/job_table.hpp"
 #include "p2p/core/peer_table.hpp"
+#include "p2p/core/rate_limit.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
 #include "p2p/manifest.hpp"
@@ -25,7 +26,34 @@ std::string lower(std::string text) {
 
 } // namespace
 
-download_table::download_table(core_state& state) : state_(state) {}
+download_table::download_table(core_state& state, steady_time now)
+    : state_(state), limit_(make_rate_bucket(state.options.max_rate,
+                                             rate_chunk_size(state.options.max_rate, state.options.chunk_size), now)) {}
+
+bool download_table::may_ack(std::uint64_t bytes, steady_time now) {
+    if (limit_.unlimited()) {
+        return true;
+    }
+    limit_.charge(bytes, now);
+    const auto paid = limit_.ready_at(0, now);
+    if (paid <= now) {
+        return true;
+    }
+    release_at_ = paid;
+    return false;
+}
+
+void download_table::release_held(steady_time now) {
+    for (auto& [transfer, d] : downloads_) {
+        if (!d.holds_ack()) {
+            continue;
+        }
+        if (auto* source = state_.peers->find(d.source)) {
+            state_.peers->send(*source, d.release_ack(now));
+            d.last_progress = now; // the source could send nothing while we held its ACK: its silence starts now
+        }
+    }
+}
 
 download* download_table::find(std::uint32_t transfer) {
     auto it = downloads_.find(transfer);
@@ -100,12 +128,15 @@ void download_table::start(const command::download& cmd, steady_time now) {
         source = matches.front();
     }
     const auto window = req.window.value_or(state_.options.window);
-    const auto chunk_size = std::clamp<std::uint32_t>(req.chunk_size.value_or(state_.options.chunk_size),
-                                                      protocol::min_chunk_size, protocol::max_chunk_size);
+    // Under a rate limit, chunks small enough that an ACK is never held long.
+    const auto chunk_size = rate_chunk_size(
+        state_.options.max_rate, std::clamp<std::uint32_t>(req.chunk_size.value_or(state_.options.chunk_size),
+                                                           protocol::min_chunk_size, protocol::max_chunk_size));
     const auto transfer = next_transfer_++;
     auto [it, inserted] =
         downloads_.try_emplace(transfer, cmd.op, transfer, req.name, local_name, req.replace, window, chunk_size, now);
     auto& d = it->second;
+    d.limit_rate(state_.options.max_rate);
     d.from = req.from;
     if (source == nullptr) {
         auto candidates = sources_for(d);
@@ -310,7 +341,13 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
     case download::chunk_result::accepted: {
         // ACK before writing: the sender reads and sends the next chunk while we write and hash this one, so even
         // stop-and-wait keeps both ends busy. Should the write fail, the CANCEL below ends the transfer anyway.
-        state_.peers->send(from, d->make_ack_after(c, now));
+        // Under a rate limit the ACK waits until the bytes are paid for; not the last chunk's, though: nothing
+        // more can come for it, and the holder ends its upload on it (the debt stays for what comes next).
+        if (may_ack(c.data.size(), now) || c.last) {
+            state_.peers->send(from, d->make_ack_after(c, now));
+        } else {
+            d->hold_ack_after(c, now);
+        }
         state_.charge_download = d->transfer(); // the time writing and hashing it takes is this download's
         if (!d->store(c, error)) {
             d->remove_partial(state_.folder->disk());
@@ -335,7 +372,12 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
     case download::chunk_result::duplicate:
     case download::chunk_result::out_of_order:
         log(log_level::debug, "chunk at ", c.offset, " while expecting ", d->next_offset(), ": ACK again");
-        // Tell the sender again where we are; it resends from there (go-back-N).
+        // Tell the sender again where we are; it resends from there (go-back-N). The bytes came all the same: under
+        // a rate limit they are paid for first, and an ACK held already will say it.
+        if (!may_ack(c.data.size(), now) || d->holds_ack()) {
+            d->hold_ack();
+            return;
+        }
         state_.peers->send(from, d->make_ack(now));
         return;
     case download::chunk_result::rejected:
@@ -510,13 +552,16 @@ std::optional<steady_time> download_table::deadline(const download& d) const {
     case download::phase::requesting:
         return std::min(d.last_progress + state_.options.transfer_timeout, d.last_request + request_repeat_interval());
     case download::phase::receiving:
+        if (d.holds_ack()) {
+            return std::nullopt; // the source waits for us (release_at_), not we for it
+        }
         return d.last_progress + state_.options.transfer_timeout;
     }
     return std::nullopt;
 }
 
 std::optional<steady_time> download_table::next_deadline() const {
-    std::optional<steady_time> next;
+    std::optional<steady_time> next = release_at_;
     for (const auto& [transfer, d] : downloads_) {
         if (auto due = deadline(d)) {
             next = next ? std::min(*next, *due) : *due;
@@ -526,6 +571,14 @@ std::optional<steady_time> download_table::next_deadline() const {
 }
 
 void download_table::on_deadline(steady_time now) {
+    if (release_at_ && now >= *release_at_) {
+        release_at_.reset();
+        if (const auto paid = limit_.ready_at(0, now); paid > now) {
+            release_at_ = paid; // (not before the debt is paid: a later charge moved it)
+        } else {
+            release_held(now);
+        }
+    }
     // Resend unanswered REQUESTs; fail over when a source stalls.
     std::vector<std::uint32_t> stalled;
     for (auto& [transfer, d] : downloads_) {

@@ -10,8 +10,8 @@ node_core::node_core(peer_options options, peer_id self, std::string endpoint, b
                      bool watched, effects& out, steady_time now)
     : options_(std::move(options)), state_(options_, self, std::move(endpoint), secure, out),
       folder_(disk, !options_.client, watched, options_.rescan_delay, options_.settle, now), peers_(state_),
-      connects_(state_), jobs_(state_), uploads_(state_), downloads_(state_), redials_(state_), beacons_(state_),
-      exchange_(state_) {
+      connects_(state_), jobs_(state_), uploads_(state_, now), downloads_(state_, now), redials_(state_),
+      beacons_(state_), exchange_(state_) {
     state_.folder = &folder_;
     state_.peers = &peers_;
     state_.connects = &connects_;

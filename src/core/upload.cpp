@@ -47,6 +47,10 @@ bool upload::can_send() const {
     return in_flight < credit_;
 }
 
+std::uint64_t upload::next_length() const {
+    return std::min<std::uint64_t>(chunk_size_, size_ - std::min(next_, size_));
+}
+
 std::optional<chunk> upload::read_next(effects& out, std::string& error) {
     // A file that changes while it is sent must not be delivered as a mix of two versions. The receiver's hash
     // check would catch it at the end; checking here stops it at the first chunk after the change.
@@ -59,7 +63,7 @@ std::optional<chunk> upload::read_next(effects& out, std::string& error) {
         error = "file changed while being sent";
         return std::nullopt;
     }
-    const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size_, size_ - next_));
+    const auto length = static_cast<std::size_t>(next_length());
     chunk c;
     c.transfer = transfer_;
     c.offset = next_;

@@ -3,6 +3,7 @@
 
 #include "p2p/core/folder_view.hpp"
 #include "p2p/core/peer_table.hpp"
+#include "p2p/core/rate_limit.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
 #include "p2p/merkle.hpp"
@@ -19,7 +20,9 @@ constexpr const char* not_there = "File not found";
 constexpr milliseconds blocked_retry{2};
 } // namespace
 
-upload_table::upload_table(core_state& state) : state_(state) {}
+upload_table::upload_table(core_state& state, steady_time now)
+    : state_(state), limit_(make_rate_bucket(state.options.max_rate,
+                                             rate_chunk_size(state.options.max_rate, state.options.chunk_size), now)) {}
 
 void upload_table::on_request(remote_peer& from, const request& r, steady_time now) {
     const upload_key key{from.id, r.transfer};
@@ -111,7 +114,9 @@ void upload_table::on_request(remote_peer& from, const request& r, steady_time n
         return;
     }
     const auto cached = state_.folder->cached_manifest(r.name, file.stat);
-    auto [it, inserted] = uploads_.try_emplace(key, from.id, r, std::move(file), state_.options.chunk_size, now);
+    // Under a rate limit, chunks small enough that the receiver never waits long for the next one.
+    const auto chunk_size = rate_chunk_size(state_.options.max_rate, state_.options.chunk_size);
+    auto [it, inserted] = uploads_.try_emplace(key, from.id, r, std::move(file), chunk_size, now);
     auto& u = it->second;
     if (cached) {
         start_sending(u, *cached, now);
@@ -188,6 +193,9 @@ void upload_table::pump(upload& u, steady_time now) {
     }
     const auto key = upload_key{u.to(), u.transfer()};
     while (u.can_send()) {
+        if (!may_send(key, u.next_length(), now)) {
+            return; // in line for the rate limit's tokens
+        }
         std::string error;
         auto c = u.read_next(state_.out, error);
         if (!c) {
@@ -205,8 +213,60 @@ void upload_table::pump(upload& u, steady_time now) {
             return;
         }
         u.sent(offset, length, now);
+        limit_.take(length, now);
         state_.stats.bytes_sent += length;
         state_.charge_upload = key; // the time reading and sending took is this upload's
+    }
+}
+
+bool upload_table::may_send(const upload_key& key, std::uint64_t bytes, steady_time now) {
+    if (limit_.unlimited()) {
+        return true;
+    }
+    const auto it = std::find(waiting_.begin(), waiting_.end(), key);
+    const bool queued = it != waiting_.end();
+    if (!waiting_.empty() && it != waiting_.begin()) {
+        if (!queued) {
+            waiting_.push_back(key); // others were first
+        }
+        return false;
+    }
+    const auto ready = limit_.ready_at(bytes, now);
+    if (ready > now) {
+        if (!queued) {
+            waiting_.push_back(key);
+        }
+        rate_wake_ = ready;
+        return false;
+    }
+    if (queued) {
+        waiting_.pop_front();
+        // It waited on us, not on its receiver: the receiver's silence meanwhile does not count against it.
+        if (auto u = uploads_.find(key); u != uploads_.end()) {
+            u->second.resumed(now);
+        }
+    }
+    return true;
+}
+
+bool upload_table::waiting(const upload_key& key) const {
+    return std::find(waiting_.begin(), waiting_.end(), key) != waiting_.end();
+}
+
+void upload_table::serve_waiting(steady_time now) {
+    rate_wake_.reset();
+    // Each turn either sends (taking tokens), leaves the line, or finds the bucket empty and sets rate_wake_.
+    while (!waiting_.empty() && !rate_wake_) {
+        const auto key = waiting_.front();
+        auto it = uploads_.find(key);
+        if (it == uploads_.end() || !it->second.can_send() || state_.peers->find(key.first) == nullptr) {
+            waiting_.pop_front(); // it has nothing to send now; an ACK or a timeout pumps it again
+            continue;
+        }
+        pump(it->second, now);
+        if (!rate_wake_ && !waiting_.empty() && waiting_.front() == key) {
+            waiting_.pop_front(); // it did not take its turn: out of line, or this would turn forever
+        }
     }
 }
 
@@ -252,6 +312,9 @@ void upload_table::end(const upload_key& key, const std::optional<std::string>& 
 }
 
 void upload_table::erase(const upload_key& key, steady_time now) {
+    if (auto it = std::find(waiting_.begin(), waiting_.end(), key); it != waiting_.end()) {
+        waiting_.erase(it);
+    }
     if (uploads_.erase(key) > 0) {
         state_.jobs->forget_waiter(key, now);
     }
@@ -291,6 +354,9 @@ std::optional<steady_time> upload_table::deadline(const upload& u) const {
     if (auto at = u.retransmit_at()) {
         return at; // chunks in flight: resend them then, unless the receiver has been silent too long
     }
+    if (waiting(upload_key{u.to(), u.transfer()})) {
+        return std::nullopt; // everything sent is acknowledged and the rest waits for the rate limit (rate_wake_)
+    }
     if (u.has_offer()) {
         return u.last_progress() + state_.options.transfer_timeout; // all acknowledged: wait that long for more
     }
@@ -299,6 +365,9 @@ std::optional<steady_time> upload_table::deadline(const upload& u) const {
 
 std::optional<steady_time> upload_table::next_deadline() const {
     std::optional<steady_time> next = blocked_until_;
+    if (!waiting_.empty() && rate_wake_) {
+        next = next ? std::min(*next, *rate_wake_) : *rate_wake_;
+    }
     for (const auto& [key, u] : uploads_) {
         if (auto due = deadline(u)) {
             next = next ? std::min(*next, *due) : *due;
@@ -338,6 +407,9 @@ void upload_table::on_deadline(steady_time now) {
         if (auto it = uploads_.find(key); it != uploads_.end()) {
             pump(it->second, now);
         }
+    }
+    if (!waiting_.empty() && rate_wake_ && now >= *rate_wake_) {
+        serve_waiting(now);
     }
 }
 

@@ -8,7 +8,6 @@
 // delay has passed and the direction's token bucket holds its size; the earliest of those times bounds the poll
 // timeout, so nothing sleeps and nothing spins.
 #include "tap.hpp"
-#include "token_bucket.hpp"
 
 #include "cli/units.hpp"
 
@@ -17,6 +16,7 @@
 #include "p2p/endpoint.hpp"
 #include "p2p/log.hpp"
 #include "p2p/protocol.hpp"
+#include "p2p/token_bucket.hpp"
 
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -460,18 +460,6 @@ private:
     std::uint64_t undeliverable_ = 0;
 };
 
-/// "4M", "4MiB/s", "500K", "1G", "65536": bytes per second in the binary multiples of p2p-peer's --chunk-size.
-std::optional<std::uint64_t> parse_rate(std::string_view text) {
-    if (text.ends_with("/s")) {
-        text.remove_suffix(2);
-    }
-    auto rate = cli::parse_size(text);
-    if (!rate || *rate > token_bucket::max_rate) {
-        return std::nullopt;
-    }
-    return rate;
-}
-
 int run_relay(const relay_options& opts) {
     install_stop_handlers();
     zmq::context_t context;
@@ -511,11 +499,11 @@ subcommand setup_relay(CLI::App& app) {
     sub->add_option("--delay", opts->delay_ms, "Hold every message this many milliseconds, each way")
         ->check(CLI::Range(0, 600000));
     sub->add_option_function<std::string>(
-           "--rate", [opts](const std::string& text) { opts->rate = parse_rate(text).value_or(0); },
+           "--rate", [opts](const std::string& text) { opts->rate = cli::parse_rate(text).value_or(0); },
            "Most bytes per second, each way of each session: 500K, 4M, 1G (binary); 0 (default) is no limit")
         ->check(CLI::Validator(
             [](std::string& text) -> std::string {
-                return parse_rate(text) ? std::string() : "must be bytes per second like 65536, 500K, 4M or 1G";
+                return cli::parse_rate(text) ? std::string() : "must be bytes per second like 65536, 500K, 4M or 1G";
             },
             "RATE"));
     sub->add_option("--drop", opts->drop, "Fraction of CHUNK and ACK frames to drop, 0..1")

@@ -102,8 +102,20 @@ public:
     /// The ACK for an accepted chunk, sent before it is stored: its credit is what the window allows now (the chunk
     /// counts as delivered for the window's measurements).
     ack make_ack_after(const chunk& c, steady_time now);
-    /// The ACK that says again where we are (a duplicate or out-of-order chunk).
+    /// The ACK that says again where we are (a duplicate or out-of-order chunk), or that goes once held back.
     ack make_ack(steady_time now);
+    /// An accepted chunk whose ACK is held back by the rate limit (--max-rate): it counts as delivered at `now` for
+    /// the window's measurements; its ACK is made at release_ack(), when it really goes. Call before store().
+    void hold_ack_after(const chunk& c, steady_time now);
+    /// An ACK that says again where we are, held back by the rate limit.
+    void hold_ack() { ack_held_ = true; }
+    /// An ACK waits for the rate limit. One at most: a later one replaces it, and a REQUEST (ask()) voids it.
+    bool holds_ack() const { return ack_held_; }
+    /// The held ACK, made now (where we are and the credit the window allows now); it is no longer held.
+    ack release_ack(steady_time now);
+    /// Under a rate limit of `bytes_per_second` (--max-rate) the credit granted is at most what that rate moves in
+    /// a round trip and rate_chunk_time, at least one chunk; 0: no limit.
+    void limit_rate(std::uint64_t bytes_per_second) { max_rate_ = bytes_per_second; }
     /// The credit window and its measurements.
     window_control& window() { return window_; }
     const window_control& window() const { return window_; }
@@ -153,6 +165,8 @@ private:
     std::uint64_t piece_count() const { return piece_count_for(size_, piece_size_); }
     /// Once every byte is in: the leaf of a short last piece (or the empty piece of an empty file) is taken.
     void close_last_piece();
+    /// Chunks of credit for the next REQUEST or ACK: the window's, held down under a rate limit.
+    std::uint32_t grant_credit() const;
     /// Forgets piece `index` and everything after it: the next byte wanted is its first.
     bad_piece go_back(std::uint64_t index);
 
@@ -163,6 +177,8 @@ private:
     bool replace_;
     window_control window_;
     std::uint32_t chunk_size_;
+    bool ack_held_ = false;      ///< An ACK waits for the rate limit's tokens.
+    std::uint64_t max_rate_ = 0; ///< Bytes per second; 0: no limit.
     phase phase_ = phase::requesting;
     bool offered_ = false;
     std::uint64_t size_ = 0;

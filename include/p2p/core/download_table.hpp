@@ -8,6 +8,7 @@
 #include "p2p/core/jobs.hpp"
 #include "p2p/core/remote_peer.hpp"
 #include "p2p/core/state.hpp"
+#include "p2p/token_bucket.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace p2p::core {
 
 class download_table {
 public:
-    explicit download_table(core_state& state);
+    download_table(core_state& state, steady_time now);
 
     void start(const command::download& cmd, steady_time now);
     void cancel(const command::cancel& cmd, steady_time now);
@@ -89,7 +90,18 @@ private:
     /// several times before the transfer timeout.
     milliseconds request_repeat_interval() const;
 
+    /// --max-rate: the chunk bytes that came are paid for (charged, into debt if need be) before an ACK goes.
+    /// Received bytes are never refused: holding the ACK back is how a receiver slows its holders down.
+    /// Charges `bytes` just received; true when an ACK may go now, else release_at_ says when the debt is paid.
+    bool may_ack(std::uint64_t bytes, steady_time now);
+    /// The debt is paid: every held ACK goes now.
+    void release_held(steady_time now);
+
     core_state& state_;
+    /// The chunk payload all downloads receive together; unlimited without --max-rate.
+    token_bucket limit_;
+    /// When the limit's debt is paid and held ACKs go.
+    std::optional<steady_time> release_at_;
     std::map<std::uint32_t, download> downloads_;
     std::uint32_t next_transfer_ = 1;
 };

@@ -9,6 +9,7 @@
 #include "p2p/message.hpp"
 #include "p2p/retransmit_timer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -44,6 +45,11 @@ public:
 
     /// True when credit allows another chunk now.
     bool can_send() const;
+    /// The length of the chunk read_next() would read now.
+    std::uint64_t next_length() const;
+    /// The holder kept this upload waiting (its rate limit) until `now`: the receiver's silence meanwhile was not
+    /// the receiver's doing, so the give-up timeout runs from now.
+    void resumed(steady_time now) { last_progress_ = std::max(last_progress_, now); }
     /// Reads the next chunk into a buffer from `out` that becomes the payload frame (no further copy, no allocation
     /// once the pool is warm). Returns nullopt and sets error when the file changed under us or cannot be read.
     std::optional<chunk> read_next(effects& out, std::string& error);

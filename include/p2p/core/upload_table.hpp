@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // core/upload_table.hpp - serving REQUESTs: open safely, hash (cached, shared), OFFER, chunks within the receiver's
-// credit, retransmission, and giving up on a receiver that went quiet.
+// credit and the rate limit (--max-rate), retransmission, and giving up on a receiver that went quiet.
 #pragma once
 
 #include "p2p/core/job_table.hpp"
 #include "p2p/core/remote_peer.hpp"
 #include "p2p/core/state.hpp"
 #include "p2p/core/upload.hpp"
+#include "p2p/token_bucket.hpp"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -18,7 +20,7 @@ namespace p2p::core {
 
 class upload_table {
 public:
-    explicit upload_table(core_state& state);
+    upload_table(core_state& state, steady_time now);
 
     void on_request(remote_peer& from, const request& r, steady_time now);
     void on_ack(remote_peer& from, const ack& a, steady_time now);
@@ -44,6 +46,13 @@ public:
 private:
     void start_sending(upload& u, const manifest& m, steady_time now);
     void pump(upload& u, steady_time now);
+    /// With a rate limit: whether the upload `key` may send a chunk of `bytes` now (it is first in line and the
+    /// bucket holds the bytes; the caller takes them once the chunk is sent). Otherwise it waits in line, and
+    /// rate_wake_ says when the first in line will have its tokens.
+    bool may_send(const upload_key& key, std::uint64_t bytes, steady_time now);
+    /// The rate limit's tokens came: uploads in line send, first first, one chunk per turn, until the bucket is empty.
+    void serve_waiting(steady_time now);
+    bool waiting(const upload_key& key) const;
     /// Ends an upload, telling the receiver why with ABORT when there is a reason.
     void end(const upload_key& key, const std::optional<std::string>& abort_reason, steady_time now);
     /// Removes an upload and its claim on a hash job.
@@ -55,6 +64,13 @@ private:
     std::map<upload_key, upload> uploads_;
     /// A send found a queue full: pump every upload again then.
     std::optional<steady_time> blocked_until_;
+    /// --max-rate: the chunk payload all uploads send together; unlimited without it.
+    token_bucket limit_;
+    /// Uploads that have credit and wait for the limit's tokens, first first: each takes one chunk per turn, so one
+    /// receiver that ACKs fast cannot take the whole rate.
+    std::deque<upload_key> waiting_;
+    /// When the first in line will have its tokens.
+    std::optional<steady_time> rate_wake_;
 };
 
 } // namespace p2p::core
