@@ -143,7 +143,7 @@ class Bench:
         self.build = Path(args.build_dir)
         self.work = Path(tempfile.mkdtemp(prefix="p2p-bench-", dir=args.work))
         self.results = {"host": {}, "transfer": {}, "rows": [], "memory": [], "relay": {}, "mesh": None,
-                        "small_files": None, "first": None, "resume": None, "hash100g": None, "window": None,
+                        "small_files": None, "many_files": None, "first": None, "resume": None, "hash100g": None, "window": None,
                         "targets": [], "notes": []}
         self.tap = self.build / "tools" / "p2p-tap"
         self.peer_bin = self.pick_peer()
@@ -234,12 +234,25 @@ class Bench:
         return self.median_time(once)
 
     def time_rsync(self, src, dst):
+        """rsync --whole-file of the one file src from an rsync daemon on loopback."""
+        def fetch(port):
+            dst.unlink(missing_ok=True)
+            t0 = time.perf_counter()
+            subprocess.run(["rsync", "--whole-file", f"rsync://127.0.0.1:{port}/mod/{src.name}", dst], check=True)
+            t = time.perf_counter() - t0
+            self.check(dst, "rsync")
+            dst.unlink()
+            return t, None
+        return self.with_rsync_daemon(src.parent, fetch)
+
+    def with_rsync_daemon(self, folder, fetch):
+        """Median of fetch(port) runs against an rsync daemon serving folder as module `mod` on loopback."""
         conf_dir = self.work / "rsyncd"
         conf_dir.mkdir(exist_ok=True)
         conf = conf_dir / "rsyncd.conf"
         ids = "uid = 0\ngid = 0\n" if os.geteuid() == 0 else ""
         conf.write_text(f"use chroot = no\n{ids}log file = {conf_dir}/rsyncd.log\n"
-                        f"[mod]\npath = {src.parent}\nread only = yes\n")
+                        f"[mod]\npath = {folder}\nread only = yes\n")
         for _ in range(5):
             port = free_port()
             daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--port={port}", f"--config={conf}",
@@ -251,16 +264,7 @@ class Bench:
         else:
             raise SystemExit("rsync daemon never listened")
         try:
-            def once():
-                dst.unlink(missing_ok=True)
-                t0 = time.perf_counter()
-                subprocess.run(["rsync", "--whole-file", f"rsync://127.0.0.1:{port}/mod/{src.name}", dst],
-                               check=True)
-                t = time.perf_counter() - t0
-                self.check(dst, "rsync")
-                dst.unlink()
-                return t, None
-            return self.median_time(once)
+            return self.median_time(lambda: fetch(port))
         finally:
             daemon.terminate()
             daemon.wait()
@@ -502,6 +506,71 @@ class Bench:
         med["runs"] = runs
         self.results["small_files"] = med
         log("small files:", {k: v for k, v in med.items() if k != "runs"})
+
+    # ----- issue 16: many small files ---------------------------------------------------------------------------
+    def many_files(self):
+        """A folder of --many-files files of --many-size random bytes: `p2p-peer get HOST:PORT FOLDER` (every file
+        verified, synced and renamed into place) against `rsync -r` of the same folder from an rsync daemon, both
+        on loopback, in the same run; files per second and the ratio."""
+        count, size = self.a.many_files, self.a.many_size
+        root = self.work / "many-src"
+        folder = root / "many"
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(16)
+        digests = {}
+        for i in range(count):
+            data = rng.randbytes(size)
+            (folder / f"f{i:05d}").write_bytes(data)
+            digests[f"f{i:05d}"] = hashlib.sha256(data).hexdigest()
+        dest = self.work / "many-dst"
+
+        def verify(got, what):
+            names = sorted(p.name for p in got.iterdir()) if got.is_dir() else []
+            if names != sorted(digests):
+                raise SystemExit(f"{what}: {len(names)} files arrived of {count}")
+            for name in names[:: max(1, count // 200)]:  # a sample: each file is verified by the peer itself
+                if hashlib.sha256((got / name).read_bytes()).hexdigest() != digests[name]:
+                    raise SystemExit(f"{what}: {name} differs")
+
+        server, port = self.start_server(root)
+        try:
+            # Until the holder has hashed its files it answers PREPARING: one untimed get first, as a user's second.
+            shutil.rmtree(dest, ignore_errors=True)
+            subprocess.run([self.peer_bin, "get", f"127.0.0.1:{port}", "many", "--dir", dest, "--json"],
+                           capture_output=True, check=True)
+
+            def p2p_once():
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir(parents=True)
+                t0 = time.perf_counter()
+                r = subprocess.run([self.peer_bin, "get", f"127.0.0.1:{port}", "many", "--dir", dest, "--json"],
+                                   capture_output=True, text=True)
+                t = time.perf_counter() - t0
+                if r.returncode != 0:
+                    raise SystemExit(f"get of the folder failed ({r.returncode}): {r.stderr[-500:]}")
+                verify(dest / "many", "p2p-peer get")
+                return t, None
+            p2p_s, p2p_runs, _ = self.median_time(p2p_once)
+        finally:
+            self.stop(server)
+
+        def rsync_once(rport):
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True)
+            t0 = time.perf_counter()
+            subprocess.run(["rsync", "-r", "--whole-file", f"rsync://127.0.0.1:{rport}/mod/many", dest], check=True)
+            t = time.perf_counter() - t0
+            verify(dest / "many", "rsync -r")
+            return t, None
+        rsync_s, rsync_runs, _ = self.with_rsync_daemon(root, rsync_once)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+        out = {"files": count, "file_size": size, "p2p_seconds": p2p_s, "p2p_runs": p2p_runs,
+               "p2p_files_per_s": count / p2p_s, "rsync_seconds": rsync_s, "rsync_runs": rsync_runs,
+               "rsync_files_per_s": count / rsync_s, "p2p_vs_rsync": rsync_s / p2p_s}
+        self.results["many_files"] = out
+        log(f"many files: {count} x {size} B: p2p-peer get {count / p2p_s:.0f} files/s ({p2p_s:.2f} s), "
+            f"rsync -r {count / rsync_s:.0f} files/s ({rsync_s:.2f} s): {rsync_s / p2p_s:.2f} x rsync")
 
     # ----- issue 18: a window that sizes itself -----------------------------------------------------------------
     def window(self):
@@ -872,6 +941,14 @@ class Bench:
                    relay["windows"][10][best_w] / relay["windows"][0][best_w], 0.8)
             target(f"10 ms each way, window {best_w} vs relay no delay, fastest window",
                    relay["windows"][10][best_w] / max(relay["windows"][0].values()), 0.8)
+        many = self.results.get("many_files")
+        if many:
+            # Issue 16: a folder of 10,000 files of 10 KiB at 2,000 files/s or more; and against rsync -r (no target
+            # in the issue: reported).
+            target(f"{many['files']} files of {human(many['file_size'])}: p2p-peer get (files/s)",
+                   many["p2p_files_per_s"], 2000, unit="files/s")
+            target(f"{many['files']} files of {human(many['file_size'])}: p2p-peer get vs rsync -r from a daemon",
+                   many["p2p_vs_rsync"], 1.0)
         window = self.results.get("window")
         if window and window.get("auto"):
             # Issue 18: the default against the best fixed window of the sweep at each delay, and on loopback against
@@ -1115,7 +1192,7 @@ class Bench:
                                 "mode": self.a.mode, "repeats": self.a.repeats}
         if self.a.report_only:
             saved = json.loads(Path(self.a.report_only).read_text())
-            for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "notes", "mesh_one_io_thread",
+            for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "many_files", "notes", "mesh_one_io_thread",
                         "first", "resume", "hash100g", "window"):
                 self.results[key] = saved.get(key, self.results.get(key))
             window = self.results.get("window")
@@ -1153,6 +1230,7 @@ class Bench:
             section("relay", self.relay)
             section("mesh", self.mesh)
             section("small", self.small_files)
+            section("many", self.many_files)
             section("window", self.window)
             self.targets()
             self.results["host"]["load_avg_at_end"] = os.getloadavg()
@@ -1183,8 +1261,8 @@ def main():
     p.add_argument("--peer-bin", default=None, help="the p2p-peer to measure (default: build/src/p2p-peer)")
     p.add_argument("--work", default=None, help="where the temporary files go (default $TMPDIR)")
     p.add_argument("--sections", default=None,
-                   help="comma-separated, from transfer,first,relay,mesh,small,window,resume,hash100g (default: the "
-                        "first six; --big and --smoke add resume, --big also hash100g)")
+                   help="comma-separated, from transfer,first,relay,mesh,small,many,window,resume,hash100g (default: "
+                        "the first seven; --big and --smoke add resume, --big also hash100g)")
     p.add_argument("--seed", type=int, default=15, help="seed of the resume section's kill points (15)")
     p.add_argument("--resume-size", type=parse_size, default=1 << 30, help="file size of the resume section (1G)")
     p.add_argument("--resume-rounds", type=int, default=20, help="kill points in the resume section (20)")
@@ -1206,6 +1284,8 @@ def main():
     # window_rate bytes/s and window_rate_delay ms each way.
     a.window_size, a.window_delays, a.window_fixed = 256 * MIB, [0, 10, 25], [1, 4, 16, 64]
     a.window_rate, a.window_rate_delay = 50_000_000, 25
+    # The many section (issue 16): a folder of many_files files of many_size bytes each.
+    a.many_files, a.many_size = 10_000, 10 << 10
     a.mode = "full"
     a.mesh_io_threads = 4
     if a.quick:
@@ -1219,13 +1299,14 @@ def main():
         a.mode = "smoke"
         a.size, a.sweep_size, a.repeats = 16 * MIB, 8 * MIB, 1
         a.mesh_peers, a.idle, a.files, a.requests = 16, 1.0, 5000, 50
+        a.many_files = 500
         a.windows, a.chunks, a.delays = [1, 8], [256 << 10, 1 << 20], [0, 10]
         a.window_size, a.window_delays, a.window_fixed = 8 * MIB, [0, 10], [1, 16]
         a.big = False
         # A tiny resume: 2 kill points on 16 MiB, slowed by a relay (5 ms each way) so a kill lands part way.
         a.resume_size, a.resume_rounds, a.resume_delay = 16 * MIB, 2, 5
     if sections is None:
-        sections = "transfer,first,relay,mesh,small,window" + (",resume" if a.smoke else "") + \
+        sections = "transfer,first,relay,mesh,small,many,window" + (",resume" if a.smoke else "") + \
             (",resume,hash100g" if a.big else "")
     a.sections = sections.split(",")
     if a.charts is None and not a.smoke:

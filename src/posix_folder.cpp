@@ -125,6 +125,15 @@ public:
         return std::nullopt;
     }
 
+    bool syncs_whole_filesystem() const override { return true; }
+
+    std::optional<std::string> sync_filesystem() override {
+        if (::syncfs(fd_.get()) != 0) {
+            return "syncfs failed: " + errno_text(errno);
+        }
+        return std::nullopt;
+    }
+
     std::optional<file_stat> stat() override {
         struct ::stat st {};
         if (::fstat(fd_.get(), &st) != 0) {
@@ -525,13 +534,19 @@ core::place_result posix_folder::place_partial(std::string_view name, bool repla
     }
     ::unlinkat(dir.get(), partial_journal_name(name).c_str(), 0);
     ::unlinkat(dir.get(), partial_meta_name(name).c_str(), 0);
+    return core::place_result::placed;
+}
+
+void posix_folder::sync_folder_of(std::string_view name) {
     // The rename is durable only once the directory is. The file is complete and verified by now, so a failure here
     // is said, not turned into a failed download.
-    if (::fsync(dir.get()) != 0) {
-        log(log_level::warn, "got ", escape_for_terminal(name), ", but flushing its folder failed: ", errno_text(errno),
+    auto parent = open_parent(dir_.get(), name, false);
+    const auto* opened = std::get_if<parent_dir>(&parent);
+    if (opened == nullptr || ::fsync(opened->fd.get()) != 0) {
+        const auto why = opened == nullptr ? std::get<std::string>(parent) : errno_text(errno);
+        log(log_level::warn, "got ", escape_for_terminal(name), ", but flushing its folder failed: ", why,
             "; a crash now could lose the rename");
     }
-    return core::place_result::placed;
 }
 
 void posix_folder::remove_partial(std::string_view name) {

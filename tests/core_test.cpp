@@ -1432,3 +1432,89 @@ TEST_CASE("core rate limit: a download holds back the ACK of bytes not yet paid 
     CHECK(done->ok);
     CHECK(g.folder.file("f.bin")->bytes() == h.bytes);
 }
+
+TEST_CASE("core downloads that finish while a sync runs are synced together, in one job, and reported after it",
+          "[core][small_files]") {
+    // Many small files in flight: one sync (and one folder sync) per batch, not per file, is what makes them fast.
+    stepped_core g;
+    const peer_id holder(0xaaaa);
+    std::vector<file_entry> listed;
+    for (int i = 0; i < 4; ++i) {
+        listed.push_back({"f" + std::to_string(i), 5});
+    }
+    g.holder_joins(holder, listed);
+    for (int i = 0; i < 4; ++i) {
+        g.core->on_command(command::download{static_cast<operation_id>(10 + i), {"f" + std::to_string(i), "", {}, {}}},
+                           g.now);
+    }
+    const auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 4);
+    const auto deliver = [&](std::size_t i) {
+        const auto bytes = "data" + std::to_string(i);
+        g.from(holder, offer{asked[i].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+        g.from(holder, chunk{asked[i].transfer, 0, true, 0, payload::copy_of(bytes)});
+    };
+    const auto sync_jobs = [&] {
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < g.out.jobs.size(); ++i) {
+            if (std::holds_alternative<core::sync_job>(g.out.jobs[i].second)) {
+                out.push_back(i);
+            }
+        }
+        return out;
+    };
+    deliver(0);
+    REQUIRE(sync_jobs().size() == 1); // the first finished download is synced at once, alone
+    deliver(1);
+    deliver(2);
+    deliver(3);
+    CHECK(sync_jobs().size() == 1); // the others wait for it
+    CHECK_FALSE(g.finished(11));
+    g.finish_job(sync_jobs()[0]);
+    REQUIRE(g.finished(10));
+    CHECK(g.finished(10)->ok);
+    CHECK(g.folder.file("f0")->bytes() == "data0");
+    CHECK_FALSE(g.finished(11)); // not reported before their own sync
+    CHECK_FALSE(g.folder.file("f1"));
+    const auto jobs = sync_jobs();
+    REQUIRE(jobs.size() == 2);
+    CHECK(std::get<core::sync_job>(g.out.jobs[jobs[1]].second).files.size() == 3); // one job for the three
+    g.finish_job(jobs[1]);
+    for (int i = 1; i < 4; ++i) {
+        const auto done = g.finished(static_cast<operation_id>(10 + i));
+        REQUIRE(done);
+        CHECK(done->ok);
+        CHECK(g.folder.file("f" + std::to_string(i))->bytes() == "data" + std::to_string(i));
+    }
+    CHECK(sync_jobs().size() == 2);
+}
+
+TEST_CASE("core a download cancelled while its batch syncs leaves the others to finish", "[core][small_files]") {
+    stepped_core g;
+    const peer_id holder(0xaaaa);
+    g.holder_joins(holder, {{"a", 1}, {"b", 1}, {"c", 1}});
+    for (int i = 0; i < 3; ++i) {
+        g.core->on_command(command::download{static_cast<operation_id>(20 + i), {std::string(1, 'a' + i), "", {}, {}}},
+                           g.now);
+    }
+    const auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const std::string bytes(1, static_cast<char>('x' + i));
+        g.from(holder, offer{asked[i].transfer, 1, root_of(bytes), 1u << 20, 1024});
+        g.from(holder, chunk{asked[i].transfer, 0, true, 0, payload::copy_of(bytes)});
+    }
+    // a's sync runs; b and c wait. Then b and c go out together, and b is cancelled meanwhile.
+    g.finish_job(g.out.jobs.size() - 1);
+    REQUIRE(g.finished(20));
+    const auto batch = g.out.jobs.size() - 1;
+    REQUIRE(std::get<core::sync_job>(g.out.jobs[batch].second).files.size() == 2);
+    g.core->on_command(command::cancel{21}, g.now);
+    REQUIRE(g.finished(21));
+    CHECK_FALSE(g.finished(21)->ok);
+    g.finish_job(batch);
+    REQUIRE(g.finished(22));
+    CHECK(g.finished(22)->ok);
+    CHECK(g.folder.file("c")->bytes() == "z");
+    CHECK_FALSE(g.folder.file("b"));
+}

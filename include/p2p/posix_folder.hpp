@@ -55,6 +55,7 @@ public:
                                                                                bool keep_records) override;
     std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size, const digest& hash) override;
     core::place_result place_partial(std::string_view name, bool replace, std::string& error) override;
+    void sync_folder_of(std::string_view name) override;
     void remove_partial(std::string_view name) override;
     std::optional<std::uint64_t> free_space() override;
     std::shared_ptr<manifest_store> manifests() override;

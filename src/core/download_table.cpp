@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace p2p::core {
 
@@ -492,33 +493,75 @@ void download_table::on_journaled(std::uint32_t transfer, std::uint64_t durable,
 
 void download_table::begin_finishing(download& d) {
     // The sync of a large file can take seconds: a job does it, then on_synced renames.
-    state_.jobs->start_sync(d.transfer(), d.file());
+    sync_waiting_.push_back(d.transfer());
+    start_sync_batch();
 }
 
-void download_table::on_synced(std::uint32_t transfer, const job_result& result, steady_time now) {
-    auto* d = find(transfer);
-    if (d == nullptr || d->current_phase() != download::phase::finishing) {
+void download_table::start_sync_batch() {
+    if (sync_running_) {
+        return; // the downloads wait for the next batch, started when this one is back
+    }
+    std::vector<std::uint32_t> transfers;
+    std::vector<std::shared_ptr<file_handle>> files;
+    for (const auto transfer : sync_waiting_) {
+        if (auto* d = find(transfer); d != nullptr && d->current_phase() == download::phase::finishing) {
+            transfers.push_back(transfer);
+            files.push_back(d->file());
+        }
+    }
+    sync_waiting_.clear();
+    if (transfers.empty()) {
         return;
     }
+    sync_running_ = true;
+    state_.jobs->start_sync(std::move(transfers), std::move(files));
+}
+
+void download_table::on_synced(const std::vector<std::uint32_t>& transfers, const job_result& result, steady_time now) {
+    sync_running_ = false;
+    std::vector<download_finished> placed;
+    std::set<std::string> folders;
+    for (const auto transfer : transfers) {
+        auto* d = find(transfer);
+        if (d == nullptr || d->current_phase() != download::phase::finishing) {
+            continue;
+        }
+        const auto name = d->local_name();
+        if (auto done = place(*d, result, now)) {
+            placed.push_back(std::move(*done));
+            downloads_.erase(transfer);
+            // One folder sync makes every rename in it durable: once per folder of the batch.
+            const auto slash = name.rfind('/');
+            if (folders.insert(slash == std::string::npos ? std::string() : name.substr(0, slash)).second) {
+                state_.folder->disk().sync_folder_of(name);
+            }
+        }
+    }
+    // Reported only now: a download said to be done is durable under its name.
+    for (auto& done : placed) {
+        state_.out.emit(std::move(done));
+    }
+    start_sync_batch();
+}
+
+std::optional<download_finished> download_table::place(download& d, const job_result& result, steady_time now) {
     auto& disk = state_.folder->disk();
     if (!result.ok) {
-        d->remove_partial(disk);
-        fail(*d, download_errc::io, result.error, source_state::ended, now);
-        return;
+        d.remove_partial(disk);
+        fail(d, download_errc::io, result.error, source_state::ended, now);
+        return std::nullopt;
     }
     auto code = download_errc::none;
-    if (auto problem = d->finish(disk, code)) {
-        fail(*d, code, *problem, source_state::ended, now);
-        return;
+    if (auto problem = d.finish(disk, code)) {
+        fail(d, code, *problem, source_state::ended, now);
+        return std::nullopt;
     }
-    state_.folder->landed(d->local_name(), d->checked_manifest(), now); // list the new file to everyone now
-    const auto seconds = std::chrono::duration<double>(now - d->started).count();
-    const auto figures = d->window().figures();
-    download_finished done{
-        d->op(),           d->name(),       true,    download_errc::none, "",      d->source,          d->size(),
-        d->bytes_received, d->resumed_from, seconds, d->rechecked,        figures, name_limit(figures)};
-    downloads_.erase(transfer);
-    state_.out.emit(std::move(done));
+    state_.folder->landed(d.local_name(), d.checked_manifest(), now); // list the new file to everyone now
+    const auto seconds = std::chrono::duration<double>(now - d.started).count();
+    const auto figures = d.window().figures();
+    return download_finished{
+        d.op(),           d.name(),       true,    download_errc::none, "",      d.source,           d.size(),
+        d.bytes_received, d.resumed_from, seconds, d.rechecked,         figures, name_limit(figures)};
 }
 
 void download_table::end_all(steady_time now) {

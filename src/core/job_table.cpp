@@ -113,18 +113,21 @@ void job_table::start_journal(std::uint32_t transfer, journal_job work) {
     start(std::move(work), journal_write{transfer, durable});
 }
 
-void job_table::start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file) {
-    start(sync_job{std::move(file)}, final_sync{transfer});
+void job_table::start_sync(std::vector<std::uint32_t> transfers, std::vector<std::shared_ptr<file_handle>> files) {
+    start(sync_job{std::move(files)}, final_sync{std::move(transfers)});
 }
 
 void job_table::forget_download(std::uint32_t transfer) {
     for (auto it = jobs_.begin(); it != jobs_.end();) {
         const auto* resume = std::get_if<resume_hash>(&it->second);
-        const auto* sync = std::get_if<final_sync>(&it->second);
+        auto* sync = std::get_if<final_sync>(&it->second);
         const auto* journal = std::get_if<journal_write>(&it->second);
         auto here = it++;
-        if ((resume != nullptr && resume->transfer == transfer) || (sync != nullptr && sync->transfer == transfer) ||
-            (journal != nullptr && journal->transfer == transfer)) {
+        if (sync != nullptr) {
+            // The batch's other downloads still wait for it, and the download table for its end: it runs on.
+            std::erase(sync->transfers, transfer);
+        } else if ((resume != nullptr && resume->transfer == transfer) ||
+                   (journal != nullptr && journal->transfer == transfer)) {
             cancel(here);
         }
     }
@@ -147,7 +150,7 @@ void job_table::on_job_done(job_result& result, steady_time now) {
             } else if constexpr (std::is_same_v<T, journal_write>) {
                 state_.downloads->on_journaled(w.transfer, w.durable, result);
             } else {
-                state_.downloads->on_synced(w.transfer, result, now);
+                state_.downloads->on_synced(w.transfers, result, now);
             }
         },
         why);

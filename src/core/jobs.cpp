@@ -3,6 +3,8 @@
 
 #include "p2p/manifest_store.hpp"
 
+#include <algorithm>
+#include <set>
 #include <vector>
 
 namespace p2p::core {
@@ -97,9 +99,22 @@ job_result run(job_id id, hash_job& work, const std::function<bool()>& should_st
 
 job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
     job_result out{id, false, {}, {}, {}, 0, 0, 0};
-    if (auto problem = work.file->sync()) {
-        out.error = *problem;
-        return out;
+    const bool whole = work.files.size() > 1 && std::all_of(work.files.begin(), work.files.end(),
+                                                            [](const auto& f) { return f->syncs_whole_filesystem(); });
+    std::set<std::uint64_t> synced_devices;
+    for (const auto& file : work.files) {
+        std::optional<std::string> problem;
+        if (!whole) {
+            problem = file->sync();
+        } else if (const auto stat = file->stat(); !stat) {
+            problem = file->sync(); // (cannot tell its filesystem: this one alone)
+        } else if (synced_devices.insert(stat->device).second) {
+            problem = file->sync_filesystem();
+        }
+        if (problem) {
+            out.error = *problem;
+            return out;
+        }
     }
     out.ok = true;
     return out;

@@ -37,7 +37,8 @@ public:
     void on_refused(remote_peer& from, std::uint32_t transfer, std::string reason, download_errc code, steady_time now);
     void on_resume_hashed(std::uint32_t transfer, const partial_download& partial, const job_result& result,
                           steady_time now);
-    void on_synced(std::uint32_t transfer, const job_result& result, steady_time now);
+    /// The sync of a batch of finished downloads is back (those of them still here are renamed into place).
+    void on_synced(const std::vector<std::uint32_t>& transfers, const job_result& result, steady_time now);
     /// A sync that makes pieces [0, durable) durable is back.
     void on_journaled(std::uint32_t transfer, std::uint64_t durable, const job_result& result);
 
@@ -82,8 +83,15 @@ private:
     void check_pieces(download& d, remote_peer& from, steady_time now);
     /// Starts the download's journal write when enough checked pieces wait for it.
     void journal_pieces(download& d);
-    /// Every byte is in and checked: make them durable, then rename (on_synced).
+    /// Every byte is in and checked: make them durable, then rename (on_synced). Downloads that finish while a sync
+    /// runs wait for the next one, which syncs them all at once: with many small files in flight, one sync (and one
+    /// folder sync) per batch, not per file.
     void begin_finishing(download& d);
+    /// Starts the sync of the downloads waiting for one, unless one runs.
+    void start_sync_batch();
+    /// One download of a synced batch: renamed into place and listed; its download_finished, to emit once the folder
+    /// is synced too. On failure the download fails (and is gone): nullopt.
+    std::optional<download_finished> place(download& d, const job_result& result, steady_time now);
     /// When the download next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for a job.
     std::optional<steady_time> deadline(const download& d) const;
     /// An unanswered REQUEST goes again this often: often enough that a holder still hashing can answer PREPARING
@@ -103,6 +111,8 @@ private:
     /// When the limit's debt is paid and held ACKs go.
     std::optional<steady_time> release_at_;
     std::map<std::uint32_t, download> downloads_;
+    std::vector<std::uint32_t> sync_waiting_; ///< Finished downloads for the next sync.
+    bool sync_running_ = false;
     std::uint32_t next_transfer_ = 1;
 };
 

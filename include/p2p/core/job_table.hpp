@@ -36,9 +36,9 @@ public:
                            std::shared_ptr<file_handle> journal, const partial_download& partial);
     /// Makes a download's first pieces durable and marks them so in its journal.
     void start_journal(std::uint32_t transfer, journal_job work);
-    /// A download has every byte: make them durable before it is renamed.
-    void start_sync(std::uint32_t transfer, std::shared_ptr<file_handle> file);
-    /// The download ended: every job of it is given up.
+    /// Downloads that have every byte: make them durable, in one job, before they are renamed.
+    void start_sync(std::vector<std::uint32_t> transfers, std::vector<std::shared_ptr<file_handle>> files);
+    /// The download ended: every job of it is given up (a sync of a batch goes on for the others, without it).
     void forget_download(std::uint32_t transfer);
 
     /// A result came back: passed to whoever still wants it; results of given-up jobs are dropped.
@@ -72,7 +72,7 @@ private:
         partial_download partial;
     };
     struct final_sync {
-        std::uint32_t transfer = 0;
+        std::vector<std::uint32_t> transfers;
     };
     struct journal_write {
         std::uint32_t transfer = 0;

@@ -41,9 +41,10 @@ struct hash_job {
     /// so it never delays what a transfer waits for (a sync, a journal write, a hash a REQUEST asked for).
     bool background = false;
 };
-/// Make a finished download durable before it is renamed.
+/// Make finished downloads durable before they are renamed: one file with fsync; several, where the files can, with
+/// one syncfs per filesystem (one journal commit for the batch, not one per file), else each with fsync.
 struct sync_job {
-    std::shared_ptr<file_handle> file;
+    std::vector<std::shared_ptr<file_handle>> files;
 };
 /// Make the first `durable` pieces of a download durable and say so in its journal (their records are written
 /// already): the partial file is synced first, so after a reboot the journal vouches only for bytes on disk.

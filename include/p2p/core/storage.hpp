@@ -46,6 +46,11 @@ public:
     virtual void start_writeback(std::uint64_t offset, std::uint64_t length) = 0;
     /// Makes every written byte durable (fsync), or returns why not. Slow: run in a job, off the loop.
     virtual std::optional<std::string> sync() = 0;
+    /// Whether sync_filesystem() makes every file of this one's filesystem durable at once (syncfs(2)).
+    virtual bool syncs_whole_filesystem() const { return false; }
+    /// Makes every file of this one's filesystem durable in one operation: one journal commit for a batch of
+    /// downloads instead of one each. Where syncs_whole_filesystem() is false, the same as sync().
+    virtual std::optional<std::string> sync_filesystem() { return sync(); }
     /// The file's identity now (fstat), or nullopt when it cannot be had.
     virtual std::optional<file_stat> stat() = 0;
 };
@@ -100,11 +105,14 @@ public:
     /// Writes the description that lets a restarted peer resume: the size and hash the holder offered.
     virtual std::optional<std::string> describe_partial(std::string_view name, std::uint64_t size,
                                                         const digest& hash) = 0;
-    /// Gives the verified partial file its final name, removes its journal and description, and makes the rename
-    /// durable (a failure of that last step is logged, not returned: the file is complete by then). Replaces nothing
+    /// Gives the verified partial file its final name and removes its journal and description. Replaces nothing
     /// there (name_taken) unless `replace`: then a file of that name is replaced in one rename, so it is either the old
-    /// file or the new one, never a mix.
+    /// file or the new one, never a mix. The rename is durable once sync_folder_of(name) has run (a batch of
+    /// downloads into one folder syncs it once).
     virtual place_result place_partial(std::string_view name, bool replace, std::string& error) = 0;
+    /// Makes the renames in the folder that holds `name` durable. A failure is logged, not returned: the files are
+    /// complete and in place by then.
+    virtual void sync_folder_of(std::string_view name) = 0;
     /// Removes the partial file, its journal and its description.
     virtual void remove_partial(std::string_view name) = 0;
     /// Bytes free for downloads, or nullopt when unknown.
