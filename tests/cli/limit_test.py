@@ -20,36 +20,26 @@ report. A `get --json` without the report fails with "no limit report in get --j
 No fixed ports (every peer and relay binds port 0 and the test reads the port back from its start line) and no
 fixed sleeps (every wait is on a condition with a deadline).
 """
-import argparse
 import json
 import os
 import random
 import sys
-import tempfile
-import time
 
-STARTUP_S = 15  # deadline for a peer or relay to print its start line
-HASH_S = 60  # deadline for a slowed holder to hash its file (32 reads of 40 ms, more under ASan on a busy machine)
-TRANSFER_S = 90  # deadline for one download
 MIB = 1 << 20
 SLOW_US = 40_000  # per read or write of a piece: 1 MiB / 40 ms is 26 MB/s at most
 SLACK = 1.15  # how far above its bound a set-up's rate may measure (timer granularity, a relay's initial burst)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, process, run, run_scenario  # noqa: E402
-from test_files import make_folder, read  # noqa: E402
+from child_process import check, process, scenario_main  # noqa: E402
+from test_files import make_folder  # noqa: E402
+from peer_harness import STARTUP_S, peer_harness  # noqa: E402
 
 
-class harness:
+class harness(peer_harness):
     def __init__(self, args):
-        self.peer = args.peer
+        super().__init__(args, "limit")
         self.tap = args.tap
         self.slow_io = args.slow_io
-        os.makedirs(args.work, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix=f"limit-{args.scenario}-", dir=args.work)
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
 
     def slowed(self, variable, microseconds):
         """The argv prefix that runs a program with slow_io preloaded and `variable` set. A sanitized build's ASan
@@ -74,32 +64,6 @@ class harness:
         p = process("relay", argv, self.dir)
         relay_port = int(p.wait_for(r"relay listening on tcp://[^ ]+:(\d+)$", STARTUP_S).group(1))
         return p, relay_port
-
-    def wait_hashed(self, port, name):
-        """Waits until the holder lists name with its root: hashing is then behind it, and the download measures
-        the transfer alone (a slowed holder's hashing would otherwise be part of the first get)."""
-        deadline = time.monotonic() + HASH_S
-        while True:
-            code, out, err = run([self.peer, "ls", f"127.0.0.1:{port}", "--json"], STARTUP_S)
-            check(code == 0, f"ls --json exited {code}: {err.strip()}")
-            if any(f.get("name") == name and f.get("root") for f in json.loads(out)):
-                return
-            check(time.monotonic() < deadline, f"the holder did not list {name} with its root within {HASH_S} s")
-            time.sleep(0.05)
-
-    def get(self, port, name, data, *extra, prefix=()):
-        """Downloads name through 127.0.0.1:port with --json and checks the bytes; returns (get's JSON object, the
-        whole get's wall time in s)."""
-        down = self.path("download")
-        argv = [*prefix, self.peer, "get", f"127.0.0.1:{port}", name, "--dir", down, "--json", *extra]
-        started = time.monotonic()
-        code, out, err = run(argv, TRANSFER_S)
-        wall = time.monotonic() - started
-        check(code == 0, f"get exited {code}: {err.strip()} {out.strip()}")
-        objects = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        check(len(objects) == 1 and objects[0].get("ok") is True, f"get --json printed {out!r}")
-        check(read(os.path.join(down, name)) == data, f"{name} arrived with other bytes than the holder's")
-        return objects[0], wall
 
 
 def check_bound(what, result, wall, bound):
@@ -183,19 +147,7 @@ SCENARIOS = {"delay": scenario_delay, "rate": scenario_rate, "slow_holder": scen
              "slow_receiver": scenario_slow_receiver}
 
 
-def main():
-    parser = argparse.ArgumentParser(description="what limited a download: four set-ups, four reports")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--peer", required=True, help="the p2p-peer binary")
-    parser.add_argument("--tap", required=True, help="the p2p-tap binary")
-    parser.add_argument("--slow-io", required=True, help="the LD_PRELOAD library of tests/helpers/slow_io.cpp")
-    parser.add_argument("--work", default=tempfile.gettempdir(), help="where test folders are made")
-    args = parser.parse_args()
-    h = harness(args)
-    code = run_scenario(lambda: SCENARIOS[args.scenario](h), h.dir)
-    print(f"{'PASS' if code == 0 else 'FAIL'} {args.scenario}" + ("" if code == 0 else f" (files kept in {h.dir})"))
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(scenario_main("what limited a download: four set-ups, four reports", SCENARIOS, harness,
+                           (("peer", "the p2p-peer binary"), ("tap", "the p2p-tap binary"),
+                            ("slow-io", "the LD_PRELOAD library of tests/helpers/slow_io.cpp"))))

@@ -18,18 +18,12 @@ lower bound, so that a slow or paused machine cannot fail it. The file must arri
 No fixed ports (every peer binds port 0 and the test reads the port back from its start line) and no fixed sleeps
 (every wait is on a condition with a deadline).
 """
-import argparse
-import json
 import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 
-STARTUP_S = 15  # deadline for a peer to print its start line
-HASH_S = 60  # deadline for the holder to list the file with its root
-TRANSFER_S = 90  # deadline for one download (6 MiB at 2 MiB/s take 3 s)
 MIB = 1 << 20
 RATE = "2M"  # binary multiples, like --chunk-size: 2 MiB/s
 RATE_BYTES = 2 * MIB
@@ -38,18 +32,14 @@ SIZE = 6 * MIB
 SLACK = 0.9
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, process, run, run_scenario  # noqa: E402
+from child_process import check, process, run, scenario_main  # noqa: E402
 from test_files import make_folder, read  # noqa: E402
+from peer_harness import STARTUP_S, TRANSFER_S, peer_harness  # noqa: E402
 
 
-class harness:
+class harness(peer_harness):
     def __init__(self, args):
-        self.peer = args.peer
-        os.makedirs(args.work, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix=f"rate-{args.scenario}-", dir=args.work)
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
+        super().__init__(args, "rate")
 
     def serve(self, folder, *extra):
         """A holder on a free port, serving at once (--settle 0), with no discovery (other tests' peers on this
@@ -58,31 +48,6 @@ class harness:
         p = process("holder", argv, self.dir)
         match = p.wait_for(r"Peer (\S+) started on \S+:(\d+)", STARTUP_S)
         return p, match.group(1), int(match.group(2))
-
-    def wait_hashed(self, port, name):
-        """Waits until the holder lists name with its root, so that the get measures the transfer, not the hash."""
-        deadline = time.monotonic() + HASH_S
-        while True:
-            code, out, err = run([self.peer, "ls", f"127.0.0.1:{port}", "--json"], STARTUP_S)
-            check(code == 0, f"ls --json exited {code}: {err.strip()}")
-            if any(f.get("name") == name and f.get("root") for f in json.loads(out)):
-                return
-            check(time.monotonic() < deadline, f"the holder did not list {name} with its root within {HASH_S} s")
-            time.sleep(0.05)
-
-    def get(self, port, name, data, *extra):
-        """Downloads name from 127.0.0.1:port with --json and checks the bytes; returns (get's JSON object, the
-        whole get's wall time in s)."""
-        down = self.path("download")
-        argv = [self.peer, "get", f"127.0.0.1:{port}", name, "--dir", down, "--json", *extra]
-        started = time.monotonic()
-        code, out, err = run(argv, TRANSFER_S)
-        wall = time.monotonic() - started
-        check(code == 0, f"get exited {code}: {err.strip()} {out.strip()}")
-        objects = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        check(len(objects) == 1 and objects[0].get("ok") is True, f"get --json printed {out!r}")
-        check(read(os.path.join(down, name)) == data, f"{name} arrived with other bytes than the holder's")
-        return objects[0], wall
 
 
 def check_limited(what, result, wall):
@@ -154,17 +119,5 @@ def scenario_errors(h):
 SCENARIOS = {"get": scenario_get, "serve": scenario_serve, "menu": scenario_menu, "errors": scenario_errors}
 
 
-def main():
-    parser = argparse.ArgumentParser(description="--max-rate holds a transfer to its rate")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--peer", required=True, help="the p2p-peer binary")
-    parser.add_argument("--work", default=tempfile.gettempdir(), help="where test folders are made")
-    args = parser.parse_args()
-    h = harness(args)
-    code = run_scenario(lambda: SCENARIOS[args.scenario](h), h.dir)
-    print(f"{'PASS' if code == 0 else 'FAIL'} {args.scenario}" + ("" if code == 0 else f" (files kept in {h.dir})"))
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(scenario_main("--max-rate holds a transfer to its rate", SCENARIOS, harness))

@@ -3,12 +3,14 @@
 process whose output lines can be waited for with a deadline, the one failure type the drivers report, and how a
 driver runs one scenario."""
 
+import argparse
 import os
 import queue
 import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -130,3 +132,18 @@ def run_scenario(scenario, work_dir):
         process.kill_all()
     shutil.rmtree(work_dir, ignore_errors=True)
     return 0 if result is None else result
+
+
+def scenario_main(description, scenarios, make_harness, binaries=(("peer", "the p2p-peer binary"),)):
+    """The command line of a program-test driver: `SCENARIO --peer BIN [--other BIN...] [--work DIR]`; runs the
+    scenario with the harness make_harness(args) gives and prints PASS or FAIL. Returns the exit code."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("scenario", choices=sorted(scenarios))
+    for name, what in binaries:
+        parser.add_argument(f"--{name}", required=True, help=what)
+    parser.add_argument("--work", default=tempfile.gettempdir(), help="where test folders are made")
+    args = parser.parse_args()
+    h = make_harness(args)
+    code = run_scenario(lambda: scenarios[args.scenario](h), h.dir)
+    print(f"{'PASS' if code == 0 else 'FAIL'} {args.scenario}" + ("" if code == 0 else f" (files kept in {h.dir})"))
+    return code
