@@ -211,6 +211,7 @@ json bridge::transfer_json_locked(const transfer& t, clock::time_point now, bool
     out["holders"] = std::move(holders);
     out["code"] = t.code;
     out["error"] = t.error;
+    out["limit"] = t.limit_by.empty() ? json(nullptr) : json{{"by", t.limit_by}, {"text", t.limit_text}};
     return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include "json.hpp"
 
+#include "p2p/rate_figures.hpp"
+
 #include <algorithm>
 
 namespace p2p::web {
@@ -67,6 +69,10 @@ std::optional<operation_id> transfer_table::on_event(const event& e, clock::time
             t.size = done->size;
             t.bytes = done->size;
             t.final_rate = static_cast<double>(done->bytes_received) / std::max(done->seconds, 1e-6);
+            if (done->limit.measured) {
+                t.limit_by = rate_limit_name(done->limit.by);
+                t.limit_text = done->limit.text;
+            }
         }
         t.samples.clear();
         t.last_change = now;

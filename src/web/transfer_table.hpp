@@ -32,6 +32,8 @@ struct transfer {
     std::string error;            ///< When failed: the one-line reason.
     double seconds = 0;           ///< When finished: how long the peer says it took.
     double final_rate = 0;        ///< When done: bytes per second over the network, from the outcome.
+    std::string limit_by;         ///< When done and measured: what bounded the rate (rate_limit_name), else empty.
+    std::string limit_text;       ///< ...and its line with the evidence, as `get` prints it.
     clock::time_point first_seen; ///< When it started, or when its first event came (a download the menu started).
     clock::time_point last_change;
 

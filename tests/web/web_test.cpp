@@ -149,8 +149,12 @@ TEST_CASE("web transfer rate and time left come from progress reports and the ti
     done.size = size;
     done.bytes_received = size;
     done.seconds = 4.0;
+    done.limit = limit_finding{rate_limit::receiver, "this peer: busy 90% of the time writing and hashing", true};
     table.on_event(done, t0 + 4200ms);
     CHECK(table.find(7)->status == transfer::state::done);
+    // What bounded the rate, for the page.
+    CHECK(table.find(7)->limit_by == "receiver");
+    CHECK(table.find(7)->limit_text == "this peer: busy 90% of the time writing and hashing");
     CHECK(transfer_table::rate(*table.find(7), t0 + 9999ms) == Approx(1024 * 1024));
     CHECK(table.running("f.bin") == nullptr);
     // A late report after the outcome changes nothing.

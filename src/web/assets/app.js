@@ -254,6 +254,9 @@ function updateTransfer(data) {
   if (data.state === "failed" && data.code !== "cancelled") {
     parts.push(data.error); // why it failed (a cancel says so in the heading already)
   }
+  if (data.state === "done" && data.limit) {
+    parts.push(`limited by ${data.limit.text}`); // what bounded the rate, as get prints it
+  }
   n.detail.textContent = parts.join(" · ");
   n.cancel.hidden = !(data.state === "starting" || data.state === "running") || state.stopped;
   drawChart(n.chart, entry.rates);
