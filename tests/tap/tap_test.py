@@ -277,7 +277,7 @@ def scenario_drop(h):
 
 
 def scenario_rate(h):
-    """relay --rate 4M holds an 8 MiB download to about 4 MiB/s, and the bytes arrive intact. Needs the real peer
+    """relay --rate 4M holds an 8 MiB download to at most about 4 MiB/s, and the bytes arrive intact. Needs the real peer
     (its get --json reports the rate)."""
     limit = 4 * 1024 * 1024
     data = random.Random(13).randbytes(8 * 1024 * 1024)
@@ -295,16 +295,23 @@ def scenario_rate(h):
     check(result.get("ok") is True and result.get("size") == len(data), f"get --json: {result}")
     check(relay.stop() == 0, "relay did not stop cleanly")
     peer.stop()
-    # The peer's rate counts from its REQUEST to the last byte: the relay may send at most the 64 KiB the bucket
-    # starts with ahead of the rate, so 8 MiB cannot come faster than 8 MiB / ((8 MiB - 64 KiB) / 4 MiB/s), 1.008 x.
-    # The wall time of the whole get (start-up included) must not beat the limit either. The lower bound is loose:
-    # the machine running the tests may be busy.
+    # The peer's rate counts from its REQUEST to the file synced and in place: the relay may send at most the 64 KiB
+    # the bucket starts with ahead of the rate, so 8 MiB cannot come faster than 8 MiB / ((8 MiB - 64 KiB) / 4 MiB/s),
+    # 1.008 x. Neither may the rate while receiving (window.rate_bytes_per_s, first grant to last byte), nor the wall
+    # time of the whole get (start-up included). There is no lower bound: that would be a timed assertion, and the
+    # relay writes its capture to a disk that other tests keep busy (three loops of 256 MiB writes and fsyncs beside
+    # this test held the relay, and so the download, to 0.3 x the limit; two full suite runs went under the 0.5 x
+    # this test used to ask for). The bucket's arithmetic is tested with time stepped by hand (token_bucket_test).
     rate = result["rate"]
+    receiving = (result.get("window") or {}).get("rate_bytes_per_s")
+    check(isinstance(receiving, (int, float)), f"get --json has no window.rate_bytes_per_s: {result}")
     print(f"rate: 8 MiB through relay --rate 4M: get reports {rate / 2**20:.2f} MiB/s "
-          f"({rate / limit:.3f} x the limit); whole get {wall:.2f} s ({len(data) / wall / 2**20:.2f} MiB/s)")
+          f"({rate / limit:.3f} x the limit), {receiving / 2**20:.2f} MiB/s while receiving "
+          f"({receiving / limit:.3f} x); whole get {wall:.2f} s ({len(data) / wall / 2**20:.2f} MiB/s); "
+          f"limit: {(result.get('limit') or {}).get('text')}")
     check(rate <= 1.15 * limit, f"the download ran at {rate} B/s, above the limit of {limit} B/s")
+    check(receiving <= 1.15 * limit, f"the download received at {receiving} B/s, above the limit of {limit} B/s")
     check(len(data) / wall <= 1.15 * limit, f"the whole get took only {wall:.2f} s")
-    check(rate >= 0.5 * limit, f"the download ran at only {rate} B/s, under half the limit of {limit} B/s")
 
 
 SCENARIOS = {"cli": scenario_cli, "session": scenario_session, "delay": scenario_delay, "drop": scenario_drop,
