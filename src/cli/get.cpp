@@ -3,6 +3,7 @@
 // then exit. A name that is a folder in the other peer's list stands for every file under it.
 #include "commands.hpp"
 #include "console.hpp"
+#include "download_pipeline.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
 #include "folder_names.hpp"
@@ -19,7 +20,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -27,6 +30,9 @@
 namespace p2p::cli {
 
 namespace {
+
+/// How get ends when a second stop signal came before the downloads' cancels were confirmed.
+constexpr const char* second_signal = "interrupted (a second stop signal)";
 
 struct get_arguments {
     std::string address;
@@ -130,18 +136,43 @@ struct file_outcome {
     std::optional<download_finished> done;
     std::string error;
     std::string code;
+    /// A stop signal cancelled it: it is not reported as a failure, the command ends with it (error says where).
+    bool stopped = false;
 };
 
-/// Fetches one file over the session. A failure of this file is returned; a stop signal ends the whole command
-/// (throws interrupted_error), as one download that arrived before the signal is still reported by the caller.
-file_outcome fetch(remote_session& session, const wanted_file& file, bool replace, bool& interrupted) {
-    // Progress goes to stderr: stdout carries the results, for scripts. A bar on a terminal, else a line every 2 s.
-    console bar_screen(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
-    progress_meter meter(bar_screen, true);
+/// What a download_finished means for its file; `size` is the file's size if known from elsewhere (a cancel can come
+/// before the offer that tells it), `cancelled` whether a stop signal cancelled the downloads.
+file_outcome outcome_of(const download_finished& done, std::uint64_t size, bool cancelled) {
+    // A download that completed before the signal was handled is reported as completed.
+    if (cancelled && !done.ok && done.code == download_errc::cancelled) {
+        return {std::nullopt,
+                describe_cancelled(done, done.size > 0 ? done.size : size, "run the same command to resume"),
+                "cancelled", true};
+    }
+    if (!done.ok) {
+        return {std::nullopt, describe_download(done), std::string(download_code_name(done.code)), false};
+    }
+    return {done, {}, {}, false};
+}
+
+/// Progress goes to stderr: stdout carries the results, for scripts. A bar on a terminal, else a line every 2 s.
+console progress_screen() {
+    return console(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
+}
+
+operation_id start_fetch(remote_session& session, const wanted_file& file, bool replace) {
     download_request request{file.name, session.remote().id.hex(), std::nullopt, std::nullopt};
     request.save_as = file.save_as;
     request.replace = replace;
-    const auto op = session.local().start_download(request);
+    return session.local().start_download(request);
+}
+
+/// Fetches one file over the session. A failure of this file is returned; a stop signal ends the whole command
+/// (throws coded_error "cancelled"), as one download that arrived before the signal is still reported.
+file_outcome fetch(remote_session& session, const wanted_file& file, bool replace) {
+    auto bar_screen = progress_screen();
+    progress_meter meter(bar_screen, true);
+    const auto op = start_fetch(session, file, replace);
     std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
     const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [&](const event& e) {
         if (const auto* progress = std::get_if<download_progress>(&e)) {
@@ -151,19 +182,13 @@ file_outcome fetch(remote_session& session, const wanted_file& file, bool replac
     });
     meter.finish();
     if (!done) {
-        throw coded_error("interrupted (a second stop signal)", "cancelled");
+        throw coded_error(second_signal, "cancelled");
     }
-    interrupted = cancelled;
-    // A download that completed before the signal was handled is reported as completed.
-    if (cancelled && !done->ok && done->code == download_errc::cancelled) {
-        throw coded_error(
-            describe_cancelled(*done, done->size > 0 ? done->size : size, "run the same command to resume"),
-            "cancelled");
+    auto outcome = outcome_of(*done, size, cancelled);
+    if (outcome.stopped) {
+        throw coded_error(outcome.error, "cancelled");
     }
-    if (!done->ok) {
-        return {std::nullopt, describe_download(*done), std::string(download_code_name(done->code))};
-    }
-    return {*done, {}, {}};
+    return outcome;
 }
 
 /// Prints what became of one file: on stdout when it arrived, on stderr when not (--json: on stdout either way).
@@ -195,6 +220,115 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
         std::cerr << "p2p-peer: " << (several ? escape_for_terminal(file.name) + ": " : "") << outcome.error << '\n';
     }
     std::cout.flush();
+}
+
+/// Fetches several files over the session, up to max_downloads_in_flight at once, and reports each (report) as
+/// soon as the files before it are: in the order given. Returns the names that did not arrive, in that order. The
+/// first stop signal cancels the downloads in flight and starts no more; what completed is reported, then the
+/// command ends (coded_error "cancelled") at the first file that did not: cancelled, or never started.
+std::vector<std::string> fetch_all(remote_session& session, const std::vector<wanted_file>& files,
+                                   const std::vector<file_entry>& listed, const get_arguments& arguments) {
+    auto bar_screen = progress_screen();
+    progress_meter meter(bar_screen, true);
+    download_pipeline pipeline(files.size(), max_downloads_in_flight);
+    std::vector<file_outcome> outcomes(files.size());
+    std::map<operation_id, std::size_t> index_of; // the file of each download in flight
+    std::set<operation_id> running;
+    // For the one meter of all the files: each file's size (listed, then as its download tells) and bytes in.
+    std::map<std::string, std::uint64_t> listed_size;
+    for (const auto& entry : listed) {
+        listed_size[entry.name] = entry.size;
+    }
+    std::vector<std::uint64_t> sizes(files.size(), 0);
+    std::vector<std::uint64_t> held(files.size(), 0);
+    std::uint64_t total = 0; // of the files that arrived or may still
+    std::uint64_t bytes_in = 0;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const auto found = listed_size.find(files[i].name);
+        sizes[i] = found == listed_size.end() ? 0 : found->second;
+        total += sizes[i];
+    }
+    const auto show_progress = [&] {
+        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in));
+    };
+    const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
+        total = total - sizes[i] + size;
+        bytes_in = bytes_in - held[i] + bytes;
+        sizes[i] = size;
+        held[i] = bytes;
+    };
+
+    std::vector<std::string> failed;
+    const auto report_taken = [&](const std::vector<std::size_t>& taken) {
+        if (taken.empty()) {
+            return;
+        }
+        meter.finish(); // the bar is drawn again at the next progress
+        for (const auto i : taken) {
+            if (outcomes[i].stopped) {
+                continue; // the end of the command names it
+            }
+            report(files[i], outcomes[i], true, arguments);
+            if (!outcomes[i].done) {
+                failed.push_back(files[i].name);
+            }
+        }
+    };
+    const auto start_more = [&] {
+        while (const auto i = pipeline.start_next()) {
+            const auto op = start_fetch(session, files[*i], arguments.force);
+            index_of[op] = *i;
+            running.insert(op);
+        }
+    };
+
+    start_more();
+    const auto wait = await_downloads(
+        session.local(), session.stop(), running,
+        [&](download_finished& done, bool cancelled) {
+            const auto i = index_of.at(done.op);
+            index_of.erase(done.op);
+            running.erase(done.op);
+            pipeline.finish(i);
+            outcomes[i] = outcome_of(done, sizes[i], cancelled);
+            // The meter counts the bytes of the files that arrived; one that did not leaves the total.
+            set_progress(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
+            if (cancelled) {
+                pipeline.stop();
+            } else {
+                start_more();
+            }
+            report_taken(pipeline.take_ready());
+            show_progress();
+            return !pipeline.idle();
+        },
+        [&](const event& e) {
+            if (const auto* progress = std::get_if<download_progress>(&e)) {
+                if (const auto found = index_of.find(progress->op); found != index_of.end()) {
+                    set_progress(found->second, progress->bytes, progress->size);
+                    show_progress();
+                }
+            }
+        });
+    meter.finish();
+    if (!wait.cancelled) {
+        return failed;
+    }
+    // Nothing will fill the gaps now: every file that completed is reported, in order.
+    report_taken(pipeline.take_finished());
+    if (wait.abandoned) {
+        throw coded_error(second_signal, "cancelled");
+    }
+    const std::size_t end = pipeline.first_not_taken(); // the first file not started
+    for (std::size_t i = 0; i < end; ++i) {
+        if (outcomes[i].stopped) {
+            throw coded_error(outcomes[i].error, "cancelled");
+        }
+    }
+    if (end < files.size()) {
+        throw coded_error("interrupted before " + escape_for_terminal(files[end].name), "cancelled");
+    }
+    return failed; // the signal came as the last files completed
 }
 
 /// `Got 3 of 3 files`, or `Got 2 of 3 files; failed: missing.txt`.
@@ -239,7 +373,8 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
     return out;
 }
 
-/// Downloads each file in turn over one connection. Exit 0 when every file arrived, 1 when any did not (each named).
+/// Downloads the files over one connection, several at once when there are several. Exit 0 when every file arrived, 1
+/// when any did not (each named).
 int get_files(const get_arguments& arguments, const global_options& globals) {
     refuse_web(globals, "get");
     const auto asked = plan_files(arguments);
@@ -252,22 +387,20 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     } catch (const std::exception& e) {
         throw coded_error(e.what(), "connect");
     }
-    const auto files = expand_folders(asked, listed_by(*session), arguments);
+    const auto listed = listed_by(*session);
+    const auto files = expand_folders(asked, listed, arguments);
     if (files.size() != asked.size()) {
         refuse_existing(files, arguments); // the files of a folder, now that they are known
     }
     const bool several = files.size() > 1;
     std::vector<std::string> failed;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        bool interrupted = false;
-        const auto outcome = fetch(*session, files[i], arguments.force, interrupted);
-        report(files[i], outcome, several, arguments);
+    if (several) {
+        failed = fetch_all(*session, files, listed, arguments);
+    } else {
+        const auto outcome = fetch(*session, files.front(), arguments.force);
+        report(files.front(), outcome, false, arguments);
         if (!outcome.done) {
-            failed.push_back(files[i].name);
-        }
-        if (interrupted && i + 1 < files.size()) {
-            // The signal came as this file completed: the rest are not started.
-            throw coded_error("interrupted before " + escape_for_terminal(files[i + 1].name), "cancelled");
+            failed.push_back(files.front().name);
         }
     }
     if (several) {
@@ -319,8 +452,9 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
         ->type_name("HOST:PORT")
         ->required();
     sub->add_option("file", arguments->names,
-                    "File names as the other peer lists them, fetched one after the other; a folder name fetches "
-                    "every file under it")
+                    "File names as the other peer lists them; a folder name fetches every file under it. Several "
+                    "files are fetched up to " +
+                        std::to_string(max_downloads_in_flight) + " at once and reported in the order given")
         ->required()
         ->type_name("FILE");
     sub->add_option("--dir", arguments->folder, "Folder to download into; created if missing")

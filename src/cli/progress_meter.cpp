@@ -54,28 +54,36 @@ std::string short_name(const std::string& name) {
 progress_meter::progress_meter(console& screen, bool plain_lines) : screen_(screen), plain_lines_(plain_lines) {}
 
 void progress_meter::update(const download_progress& progress) {
+    show(short_name(progress.name), escape_for_terminal(progress.name), progress.bytes, progress.size);
+}
+
+void progress_meter::update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size) {
+    show(std::to_string(done) + "/" + std::to_string(files) + " files",
+         std::to_string(done) + " of " + std::to_string(files) + " files", bytes, size);
+}
+
+void progress_meter::show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes,
+                          std::uint64_t size) {
     const auto now = clock::now();
     if (!first_time_) {
         first_time_ = now;
-        first_bytes_ = progress.bytes;
+        first_bytes_ = bytes;
     }
     const double seconds = std::chrono::duration<double>(now - *first_time_).count();
-    const double rate = seconds > 0 ? static_cast<double>(progress.bytes - first_bytes_) / seconds : 0;
-    const auto left = static_cast<double>(progress.size - std::min(progress.bytes, progress.size));
+    const double rate = seconds > 0 && bytes > first_bytes_ ? static_cast<double>(bytes - first_bytes_) / seconds : 0;
+    const auto left = static_cast<double>(size - std::min(bytes, size));
     const std::string rate_text = rate > 0 ? format_rate(rate) : "-- B/s";
     const std::string eta_text = rate > 0 ? format_clock(left / rate) : "--:--";
-    const auto amounts =
-        format_bytes(static_cast<double>(progress.bytes)) + " / " + format_bytes(static_cast<double>(progress.size));
+    const auto amounts = format_bytes(static_cast<double>(bytes)) + " / " + format_bytes(static_cast<double>(size));
     if (screen_.is_tty()) {
-        screen_.status(short_name(progress.name) + " " + bar_text(progress.bytes, progress.size) + " " +
-                       percent_text(progress.bytes, progress.size) + " " + amounts + "  " + rate_text + "  ETA " +
-                       eta_text);
+        screen_.status(bar_label + " " + bar_text(bytes, size) + " " + percent_text(bytes, size) + " " + amounts +
+                       "  " + rate_text + "  ETA " + eta_text);
         return;
     }
     if (plain_lines_ && now - last_line_ >= plain_line_interval) {
         last_line_ = now;
-        screen_.line("Downloading " + escape_for_terminal(progress.name) + ": " + amounts + " (" +
-                     percent_text(progress.bytes, progress.size) + ", " + rate_text + ", ETA " + eta_text + ")");
+        screen_.line("Downloading " + line_label + ": " + amounts + " (" + percent_text(bytes, size) + ", " +
+                     rate_text + ", ETA " + eta_text + ")");
     }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// progress_meter.hpp - how far a download is: a bar redrawn in place on a terminal, occasional lines elsewhere.
+// progress_meter.hpp - how far a download is, or a set of them: a bar redrawn in place on a terminal, occasional
+// lines elsewhere.
 #pragma once
 
 #include "console.hpp"
@@ -7,7 +8,10 @@
 #include "p2p/event.hpp"
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <string>
 
 namespace p2p::cli {
 
@@ -18,11 +22,17 @@ public:
 
     /// A download_progress event arrived.
     void update(const download_progress& progress);
+    /// Several files are downloading (get of a folder): `done` of `files` have ended, and `bytes` of all their
+    /// `size` bytes are in.
+    void update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size);
     /// The download ended: the bar is erased (the caller prints the result line).
     void finish();
 
 private:
     using clock = std::chrono::steady_clock;
+
+    /// Draws `bytes` of `size`: after `bar_label` on a terminal, as "Downloading <line_label>: ..." elsewhere.
+    void show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes, std::uint64_t size);
 
     console& screen_;
     bool plain_lines_;

@@ -50,18 +50,22 @@ wake wait_for_activity(peer& p, const stop_signal& stop, const line_reader* inpu
     return wake::idle;
 }
 
-download_outcome await_download(peer& p, stop_signal& stop, operation_id op,
-                                const std::function<void(const event&)>& on_event, web::bridge* web) {
-    download_outcome out;
+downloads_wait await_downloads(peer& p, stop_signal& stop, const std::set<operation_id>& running,
+                               const std::function<bool(download_finished&, bool cancelled)>& on_finished,
+                               const std::function<void(const event&)>& on_event, web::bridge* web) {
+    downloads_wait out;
     for (;;) {
         const auto woke = wait_for_activity(p, stop, nullptr, std::chrono::milliseconds(1000), web);
         if (woke == wake::stop) {
             if (out.cancelled) {
-                return out; // the second one: do not wait any longer
+                out.abandoned = true; // the second one: do not wait any longer
+                return out;
             }
             out.cancelled = true;
             stop.clear();
-            p.cancel(op);
+            for (const auto op : running) {
+                p.cancel(op);
+            }
             continue;
         }
         if (woke != wake::event) {
@@ -71,12 +75,29 @@ download_outcome await_download(peer& p, stop_signal& stop, operation_id op,
         if (!e) {
             continue;
         }
-        if (auto* done = std::get_if<download_finished>(&*e); done != nullptr && done->op == op) {
-            out.done = std::move(*done);
-            return out;
+        if (auto* done = std::get_if<download_finished>(&*e); done != nullptr && running.count(done->op) != 0) {
+            if (!on_finished(*done, out.cancelled)) {
+                return out;
+            }
+            continue;
         }
         on_event(*e);
     }
+}
+
+download_outcome await_download(peer& p, stop_signal& stop, operation_id op,
+                                const std::function<void(const event&)>& on_event, web::bridge* web) {
+    download_outcome out;
+    const std::set<operation_id> running{op};
+    out.cancelled = await_downloads(
+                        p, stop, running,
+                        [&out](download_finished& done, bool) {
+                            out.done = std::move(done);
+                            return false;
+                        },
+                        on_event, web)
+                        .cancelled;
+    return out;
 }
 
 std::optional<event> take_event(peer& p, web::bridge* web) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <variant>
 
 namespace p2p::cli {
@@ -65,6 +66,23 @@ struct download_outcome {
     /// A stop signal cancelled it. done then says whether it had completed first (ok) or was cancelled.
     bool cancelled = false;
 };
+
+/// How a wait for downloads that Ctrl-C may cancel ended.
+struct downloads_wait {
+    /// A stop signal cancelled the downloads in flight then (some may have completed first).
+    bool cancelled = false;
+    /// A second stop signal came: the wait ended without waiting for the cancels to be confirmed.
+    bool abandoned = false;
+};
+
+/// Waits while the downloads in `running` (the caller's set: its on_finished erases what finished and may add the
+/// downloads it starts next) go on. Each download_finished of one of them goes to on_finished, with whether a stop
+/// signal came; the wait ends when on_finished returns false. Every other event goes to on_event. The first stop
+/// signal cancels every download in running (peer::cancel: their partial files stay for a resume) and is then
+/// forgotten, so that a second one, which ends the wait at once, can be told apart.
+downloads_wait await_downloads(peer& p, stop_signal& stop, const std::set<operation_id>& running,
+                               const std::function<bool(download_finished&, bool cancelled)>& on_finished,
+                               const std::function<void(const event&)>& on_event, web::bridge* web = nullptr);
 
 /// Waits for the download_finished of download op, as await_operation. The first stop signal cancels the download
 /// (peer::cancel: its partial file stays for a resume) and is then forgotten, so that a second one can be told apart;

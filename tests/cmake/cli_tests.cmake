@@ -12,14 +12,14 @@ set(P2P_CLI_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py)
 set(P2P_CLI_WORK ${CMAKE_CURRENT_BINARY_DIR}/cli-work)
 
 foreach(scenario menu ls_get errors signals hostile secure hash client settle hash_quiet skipped prompt folder get_many get_force
-                 get_output started_json)
+                 get_output started_json get_pipeline get_interrupt)
     add_test(NAME cli_${scenario}
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} ${scenario} --peer $<TARGET_FILE:p2p-peer>
                      --work ${P2P_CLI_WORK})
     set_tests_properties(cli_${scenario} PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
 endforeach()
 set_tests_properties(cli_hash PROPERTIES LABELS cli) # no peer, no network
-set_tests_properties(cli_folder PROPERTIES TIMEOUT 400) # 1000 files one after the other, each synced to disk
+set_tests_properties(cli_folder PROPERTIES TIMEOUT 400) # 1000 files, each synced to disk (the menu's one at a time)
 
 # The CLI11 way (its examples are tests with a PASS_REGULAR_EXPRESSION): help and version need no network.
 add_test(NAME cli_help COMMAND p2p-peer --help)
