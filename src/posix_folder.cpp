@@ -125,15 +125,6 @@ public:
         return std::nullopt;
     }
 
-    bool syncs_whole_filesystem() const override { return true; }
-
-    std::optional<std::string> sync_filesystem() override {
-        if (::syncfs(fd_.get()) != 0) {
-            return "syncfs failed: " + errno_text(errno);
-        }
-        return std::nullopt;
-    }
-
     std::optional<file_stat> stat() override {
         struct ::stat st {};
         if (::fstat(fd_.get(), &st) != 0) {

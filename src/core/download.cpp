@@ -138,8 +138,10 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
     }
     file_ = std::get<std::shared_ptr<file_handle>>(std::move(opened));
     // The description lets a restarted peer resume: same name, size and root means the bytes we have may still fit
-    // (each piece is checked again all the same).
-    if (auto problem = disk.describe_partial(local_name_, o.size, o.root)) {
+    // (each piece is checked again all the same). A file of one piece gains nothing from it or from a journal (a
+    // resume fetches its one piece again), and creating and removing them was most of the cost of a small file.
+    const bool resumable = o.size > o.piece_size;
+    if (auto problem = resumable ? disk.describe_partial(local_name_, o.size, o.root) : std::nullopt) {
         return offer_problem{offer_problem::kind::local, "cannot write the partial file's description: " + *problem};
     }
     // The journal's records stay only while the bytes they describe do.
@@ -152,12 +154,14 @@ std::optional<download::offer_problem> download::accept_offer(const offer& o, fo
     root_ = o.root;
     piece_size_ = o.piece_size;
     boot_ = disk.boot();
-    if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
-        auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
-        journal_ = std::move(*opened_journal);
-        // The records kept are this boot's from now on (those of another boot were cut to the durable ones).
-        if (journaled_ > 0 && mark_durable(*journal_, key(), durable_)) {
-            journal_.reset();
+    if (resumable) {
+        if (auto journal = disk.open_journal(local_name_, journaled_ > 0);
+            auto* opened_journal = std::get_if<std::shared_ptr<file_handle>>(&journal)) {
+            journal_ = std::move(*opened_journal);
+            // The records kept are this boot's from now on (those of another boot were cut to the durable ones).
+            if (journaled_ > 0 && mark_durable(*journal_, key(), durable_)) {
+                journal_.reset();
+            }
         }
     }
     if (!journal_) {

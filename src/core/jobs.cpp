@@ -3,8 +3,6 @@
 
 #include "p2p/manifest_store.hpp"
 
-#include <algorithm>
-#include <set>
 #include <vector>
 
 namespace p2p::core {
@@ -99,19 +97,13 @@ job_result run(job_id id, hash_job& work, const std::function<bool()>& should_st
 
 job_result run(job_id id, sync_job& work, const std::function<bool()>&) {
     job_result out{id, false, {}, {}, {}, 0, 0, 0};
-    const bool whole = work.files.size() > 1 && std::all_of(work.files.begin(), work.files.end(),
-                                                            [](const auto& f) { return f->syncs_whole_filesystem(); });
-    std::set<std::uint64_t> synced_devices;
-    for (const auto& file : work.files) {
-        std::optional<std::string> problem;
-        if (!whole) {
-            problem = file->sync();
-        } else if (const auto stat = file->stat(); !stat) {
-            problem = file->sync(); // (cannot tell its filesystem: this one alone)
-        } else if (synced_devices.insert(stat->device).second) {
-            problem = file->sync_filesystem();
+    if (work.files.size() > 1) {
+        for (const auto& file : work.files) {
+            file->start_writeback(0, 0); // to the end of the file
         }
-        if (problem) {
+    }
+    for (const auto& file : work.files) {
+        if (auto problem = file->sync()) {
             out.error = *problem;
             return out;
         }

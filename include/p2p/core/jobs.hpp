@@ -41,8 +41,9 @@ struct hash_job {
     /// so it never delays what a transfer waits for (a sync, a journal write, a hash a REQUEST asked for).
     bool background = false;
 };
-/// Make finished downloads durable before they are renamed: one file with fsync; several, where the files can, with
-/// one syncfs per filesystem (one journal commit for the batch, not one per file), else each with fsync.
+/// Make finished downloads durable before they are renamed. Several files: the write-back of every one is started
+/// first, then each is fsynced, so that the first fsync's journal commit carries them all and the others only wait
+/// for their own data (one commit for the batch, not one per file).
 struct sync_job {
     std::vector<std::shared_ptr<file_handle>> files;
 };

@@ -42,15 +42,11 @@ public:
     virtual std::optional<std::string> write_at(const std::byte* from, std::size_t length, std::uint64_t offset) = 0;
     /// Cuts the file to `size` bytes, or returns why not.
     virtual std::optional<std::string> truncate(std::uint64_t size) = 0;
-    /// Starts write-back of a written range without waiting (a hint: the final sync has less left to do).
+    /// Starts write-back of a written range without waiting (a hint: the final sync has less left to do); length 0
+    /// means to the end of the file.
     virtual void start_writeback(std::uint64_t offset, std::uint64_t length) = 0;
     /// Makes every written byte durable (fsync), or returns why not. Slow: run in a job, off the loop.
     virtual std::optional<std::string> sync() = 0;
-    /// Whether sync_filesystem() makes every file of this one's filesystem durable at once (syncfs(2)).
-    virtual bool syncs_whole_filesystem() const { return false; }
-    /// Makes every file of this one's filesystem durable in one operation: one journal commit for a batch of
-    /// downloads instead of one each. Where syncs_whole_filesystem() is false, the same as sync().
-    virtual std::optional<std::string> sync_filesystem() { return sync(); }
     /// The file's identity now (fstat), or nullopt when it cannot be had.
     virtual std::optional<file_stat> stat() = 0;
 };
