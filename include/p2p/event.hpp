@@ -111,12 +111,21 @@ enum class download_errc {
 };
 
 /// A download is moving; sent at most every 200 ms.
+/// What one holder sent of a download that kept its bytes (a download takes pieces from every holder at once).
+struct holder_share {
+    peer_id peer;
+    std::uint64_t bytes = 0; ///< Bytes it sent that were kept (duplicates and bad pieces not counted).
+    friend bool operator==(const holder_share&, const holder_share&) = default;
+};
+
 struct download_progress {
     operation_id op = 0;
     std::string name;
     peer_id from;
     std::uint64_t bytes = 0; ///< Bytes of the file held so far (resumed prefix included).
     std::uint64_t size = 0;  ///< Whole file.
+    /// Each holder that sent bytes in this download so far, in the order they joined it.
+    std::vector<holder_share> holders{};
 };
 
 /// The outcome of peer::download / start_download.
@@ -135,6 +144,10 @@ struct download_finished {
     std::uint64_t rechecked = 0;
     rate_figures figures{}; ///< What the download measured, stage by stage (zero when it failed before any byte).
     limit_finding limit{};  ///< What bounded its rate, named from the figures.
+    /// Each holder that sent bytes in this download, in the order they joined it; `bytes_received` is their sum
+    /// plus the bytes thrown away (`wasted`).
+    std::vector<holder_share> holders{};
+    std::uint64_t wasted = 0; ///< Bytes received and not kept: duplicates, bad pieces, bytes past a range's end.
 };
 
 /// One transfer a stopping peer waits for.

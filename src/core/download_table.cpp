@@ -84,7 +84,7 @@ std::vector<remote_peer*> download_table::sources_for(const download& d) {
 
 void download_table::start(const command::download& cmd, steady_time now) {
     const auto& req = cmd.request;
-    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0, {}, {}};
+    download_finished failed{cmd.op, req.name, false, download_errc::none, "", peer_id{}, 0, 0, 0, 0, 0, {}, {}, {}, 0};
     const auto refuse = [&](download_errc code, std::string error) {
         failed.code = code;
         failed.error = std::move(error);
@@ -366,7 +366,7 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
         }
         if (now - d->last_progress_event >= progress_interval) {
             d->last_progress_event = now;
-            state_.out.emit(download_progress{d->op(), d->name(), from.id, d->next_offset(), d->size()});
+            state_.out.emit(download_progress{d->op(), d->name(), from.id, d->next_offset(), d->size(), {}});
         }
         return;
     }
@@ -460,8 +460,8 @@ void download_table::fail(download& d, download_errc code, std::string error, so
     state_.jobs->forget_download(d.transfer());
     const auto figures = d.window().figures();
     download_finished done{
-        d.op(),           d.name(),       false,   code,        std::move(error), d.source,           d.size(),
-        d.bytes_received, d.resumed_from, seconds, d.rechecked, figures,          name_limit(figures)};
+        d.op(),         d.name(), false,       code,    std::move(error),    d.source, d.size(), d.bytes_received,
+        d.resumed_from, seconds,  d.rechecked, figures, name_limit(figures), {},       0};
     downloads_.erase(d.transfer());
     state_.out.emit(std::move(done));
 }
@@ -560,8 +560,8 @@ std::optional<download_finished> download_table::place(download& d, const job_re
     const auto seconds = std::chrono::duration<double>(now - d.started).count();
     const auto figures = d.window().figures();
     return download_finished{
-        d.op(),           d.name(),       true,    download_errc::none, "",      d.source,           d.size(),
-        d.bytes_received, d.resumed_from, seconds, d.rechecked,         figures, name_limit(figures)};
+        d.op(),  d.name(),    true,    download_errc::none, "", d.source, d.size(), d.bytes_received, d.resumed_from,
+        seconds, d.rechecked, figures, name_limit(figures), {}, 0};
 }
 
 void download_table::end_all(steady_time now) {

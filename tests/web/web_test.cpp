@@ -127,10 +127,10 @@ TEST_CASE("web transfer rate and time left come from progress reports and the ti
     CHECK(table.running("f.bin") != nullptr);
 
     const std::uint64_t size = 4 * 1024 * 1024;
-    table.on_event(download_progress{7, "f.bin", from, 0, size}, t0 + 200ms);
+    table.on_event(download_progress{7, "f.bin", from, 0, size, {}}, t0 + 200ms);
     CHECK(transfer_table::rate(*table.find(7), t0 + 200ms) == 0); // one report is no rate yet
-    table.on_event(download_progress{7, "f.bin", from, 1024 * 1024, size}, t0 + 1200ms);
-    table.on_event(download_progress{7, "f.bin", from, 2 * 1024 * 1024, size}, t0 + 2200ms);
+    table.on_event(download_progress{7, "f.bin", from, 1024 * 1024, size, {}}, t0 + 1200ms);
+    table.on_event(download_progress{7, "f.bin", from, 2 * 1024 * 1024, size, {}}, t0 + 2200ms);
     const auto& t = *table.find(7);
     CHECK(t.status == transfer::state::running);
     CHECK(t.from == from);
@@ -158,7 +158,7 @@ TEST_CASE("web transfer rate and time left come from progress reports and the ti
     CHECK(transfer_table::rate(*table.find(7), t0 + 9999ms) == Approx(1024 * 1024));
     CHECK(table.running("f.bin") == nullptr);
     // A late report after the outcome changes nothing.
-    CHECK_FALSE(table.on_event(download_progress{7, "f.bin", from, 1, size}, t0 + 5000ms).has_value());
+    CHECK_FALSE(table.on_event(download_progress{7, "f.bin", from, 1, size, {}}, t0 + 5000ms).has_value());
     CHECK(table.find(7)->status == transfer::state::done);
 }
 
@@ -230,7 +230,7 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
     CHECK(dump(event_json(failed_connect)) ==
           R"({"event":"connect_finished","op":4,"address":"h:2","ok":false,"already_connected":false,)"
           R"("peer":null,"file_count":0,"error":"no answer"})");
-    CHECK(dump(event_json(download_progress{5, "f", id, 10, 20})) ==
+    CHECK(dump(event_json(download_progress{5, "f", id, 10, 20, {}})) ==
           R"({"event":"download_progress","op":5,"name":"f","peer":"0123456789abcdef","bytes":10,"size":20})");
     download_finished done;
     done.op = 5;
