@@ -4,7 +4,8 @@
 loopback (with each side's CPU per byte), the first download of a file that just appeared in a holder's folder (and
 after the holder restarts), memory at 4 GiB, resume after kill -9 at random points, hashing a 100 GiB sparse file,
 rate against window, delay and chunk size through the p2p-tap relay, rate against delay for fixed windows and the
-self-sizing one (issue 18), the 64-peer mesh and the small-files figures.
+self-sizing one (issue 18), one download from three rate-limited holders at once (issue 16), the 64-peer mesh and the
+small-files figures.
 Every timing is the median of --repeats runs; every figure that has a target is printed as a ratio against anchors
 measured in the same run, so a busy machine moves both sides."""
 
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -144,6 +146,7 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="p2p-bench-", dir=args.work))
         self.results = {"host": {}, "transfer": {}, "rows": [], "memory": [], "relay": {}, "mesh": None,
                         "small_files": None, "many_files": None, "first": None, "resume": None, "hash100g": None, "window": None,
+                        "multi": None,
                         "targets": [], "notes": []}
         self.tap = self.build / "tools" / "p2p-tap"
         self.peer_bin = self.pick_peer()
@@ -279,6 +282,8 @@ class Bench:
         if not m:
             proc.kill()
             raise SystemExit(f"p2p-peer serve did not start: {line!r} (see {self.work}/serve.log)")
+        who = re.search(r"Peer (\S+) started", line)
+        proc.peer_id = who.group(1) if who else None  # the multi section tells holders apart by it
         return proc, int(m.group(2))
 
     def stop(self, proc):
@@ -673,6 +678,176 @@ class Bench:
             src.unlink()
         self.results["window"] = out
 
+    # ----- issue 16: one download from several holders at once --------------------------------------------------
+    def multi_supported(self):
+        """True when `get` takes several addresses and prints progress lines (`--json-progress`, issue 16)."""
+        r = subprocess.run([str(self.peer_bin), "get", "--help"], capture_output=True, text=True)
+        return "--json-progress" in r.stdout + r.stderr
+
+    def wait_listed(self, port, name, timeout=120.0):
+        """Waits until the holder on port lists name with its root (it has hashed it): a download then measures the
+        transfer alone."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = subprocess.run([str(self.peer_bin), "ls", f"127.0.0.1:{port}", "--json"], capture_output=True,
+                               text=True, timeout=30)
+            if r.returncode == 0 and any(f.get("name") == name and f.get("root") for f in json.loads(r.stdout)):
+                return
+            time.sleep(0.05)
+        raise SystemExit(f"the holder on port {port} did not list {name} with its root within {timeout:.0f} s")
+
+    def multi_get(self, addresses, name, dest, timeout, on_progress=None):
+        """`get ADDR... NAME --json --json-progress` into a fresh folder, its stdout read as it comes; returns (wall
+        seconds, the file's JSON object, [(seconds since start, progress object)]). on_progress(seconds, object) is
+        called for each progress line. The file's SHA-256 is checked."""
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        cmd = [str(self.peer_bin), "get", *addresses, name, "--dir", str(dest), "--json", "--json-progress"]
+        with open(self.work / "multi-get.log", "a") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+            watchdog = threading.Timer(timeout, proc.kill)  # a get that hangs must not hang the bench
+            watchdog.start()
+            progress, result = [], None
+            try:
+                for line in proc.stdout:
+                    at = time.perf_counter() - t0
+                    if not line.startswith("{"):
+                        continue
+                    obj = json.loads(line)
+                    if obj.get("event") == "progress":
+                        progress.append((at, obj))
+                        if on_progress:
+                            on_progress(at, obj)
+                    elif "ok" in obj:
+                        result = obj
+                code = proc.wait()
+            finally:
+                watchdog.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            t = time.perf_counter() - t0
+        if code != 0 or not result or not result.get("ok"):
+            raise SystemExit(f"get failed ({code}): {' '.join(cmd)}: {result} (see {self.work}/multi-get.log)")
+        self.check(dest / name, f"p2p-peer get from {len(addresses)} holders")
+        shutil.rmtree(dest, ignore_errors=True)
+        return t, result, progress
+
+    def multi(self):
+        """One download from three holders, each `p2p-peer serve` of the same file on its own folder behind its own
+        `p2p-tap relay --rate`: (a) all three at R, (b) at R, R and R/10, (c) the bytes thrown away in each, (d) all at
+        R with one holder killed (SIGKILL) once half the file has arrived. The anchor is one holder behind one relay at
+        R in the same run; the targets are ratios of R. Without `get ADDR... --json-progress` (before issue 16's
+        downloader) only the anchor is measured, and the JSON says so."""
+        size, rate = self.a.multi_size, self.a.multi_rate
+        base = self.work / "multi"
+        name = "multi.bin"
+        src = base / "holder0" / name
+        src.parent.mkdir(parents=True)
+        make_file(src, size)
+        for i in (1, 2):  # the same bytes in each holder's own folder (one inode: the relays are the bottleneck)
+            (base / f"holder{i}").mkdir()
+            os.link(src, base / f"holder{i}" / name)
+        saved, self.src_sha = self.src_sha, sha256(src)
+        piece = piece_size_for(size)
+        out = {"size": size, "piece_size": piece, "rate": rate, "supported": self.multi_supported(), "runs": {},
+               "notes": []}
+        holders, relays = [], []
+        dest = base / "dst"
+        timeout = 120 + 4 * size / rate
+        try:
+            for i in range(3):
+                proc, port = self.start_server(base / f"holder{i}", ["--settle", "0", "--no-discover"])
+                holders.append((proc, port))
+            for _, port in holders:
+                self.wait_listed(port, name)
+            ids = [proc.peer_id for proc, _ in holders]
+
+            relay, address = self.start_relay(holders[0][1], base / "anchor.cap", 0, ["--rate", str(rate)])
+            relays.append(relay)
+            t, _ = self.p2p_get(address, name, dest)
+            self.stop_relay(relay)
+            relays.remove(relay)
+            out["anchor"] = {"what": "one holder, one relay at R", "seconds": t, "mb_s": size / t / 1e6,
+                             "x_r": size / t / rate}
+            log(f"multi: anchor, one holder behind --rate {rate}: {size / t / 1e6:.1f} MB/s = {size / t / rate:.2f} R")
+            if not out["supported"]:
+                note = ("get takes one address and has no --json-progress on this build (issue 16's downloader not "
+                        "there yet): only the single-holder anchor was measured")
+                out["notes"].append(note)
+                log(f"multi: {note}")
+                return
+
+            def shares_of(holder_list):
+                """Bytes per holder index (0..2) from a JSON "holders" list ({"peer", "bytes"})."""
+                got = [0, 0, 0]
+                for share in holder_list or []:
+                    peer = str(share.get("peer", "")).lower()
+                    for i, hid in enumerate(ids):
+                        if peer and (peer.startswith(hid.lower()) or hid.lower().startswith(peer)):
+                            got[i] += share.get("bytes", 0)
+                return got
+
+            def scenario(label, rates, kill_at=None):
+                relay_addresses = []
+                for i, r in enumerate(rates):
+                    relay, address = self.start_relay(holders[i][1], base / f"{label}-{i}.cap", 0, ["--rate", str(r)])
+                    relays.append(relay)
+                    relay_addresses.append(address)
+                killed = {}
+
+                def on_progress(at, obj):
+                    if kill_at is not None and not killed and obj.get("bytes", 0) >= kill_at * size:
+                        victim = holders[2][0]
+                        victim.kill()  # SIGKILL: no GOODBYE, no last ACK
+                        victim.wait()
+                        killed.update(bytes=obj["bytes"], at=at)
+
+                t, result, progress = self.multi_get(relay_addresses, name, dest, timeout, on_progress)
+                for relay in relays[:]:
+                    self.stop_relay(relay)
+                    relays.remove(relay)
+                times = [at for at, _ in progress] + [t]
+                gaps = [b - a for a, b in zip(times, times[1:])]
+                run = {"rates": rates, "seconds": t, "mb_s": size / t / 1e6, "x_r": size / t / rate,
+                       "x_sum": size / t / sum(rates), "x_anchor": out["anchor"]["seconds"] / t,
+                       "engine_seconds": result.get("seconds"), "holder_bytes": shares_of(result.get("holders")),
+                       "wasted": result.get("wasted"), "resumed_from": result.get("resumed_from", 0),
+                       "wasted_bound": 0.01 * size + 4 * piece, "progress_lines": len(progress),
+                       "longest_gap_seconds": max(gaps, default=t),
+                       "series": [[round(at, 3), shares_of(obj.get("holders"))] for at, obj in progress]}
+                total = sum(run["holder_bytes"]) or 1
+                run["holder_share"] = [b / total for b in run["holder_bytes"]]
+                if kill_at is not None:
+                    if killed:
+                        run["killed_at_bytes"] = killed["bytes"]
+                        after = [killed["at"], *(at for at in times if at > killed["at"])]
+                        run["longest_gap_after_kill_seconds"] = max(b - a for a, b in zip(after, after[1:]))
+                    else:  # a small file (the smoke) may arrive between two progress lines: nothing was killed
+                        run["missed"] = True
+                        out["notes"].append(f"{label}: the download ended before a progress line said "
+                                            f"{kill_at:.0%}; no holder was killed")
+                out["runs"][label] = run
+                shares = ", ".join(f"{s:.1%}" for s in run["holder_share"])
+                log(f"multi {label} ({', '.join(str(r) for r in rates)} B/s): {run['mb_s']:.1f} MB/s = "
+                    f"{run['x_r']:.2f} R = {run['x_sum']:.2f} of the sum; shares {shares}; wasted {run['wasted']} B "
+                    f"(bound {run['wasted_bound']:.0f}); longest progress gap {run['longest_gap_seconds']:.2f} s"
+                    + (f"; holder 2 killed at {killed['bytes'] / size:.1%}" if killed else ""))
+
+            scenario("equal", [rate, rate, rate])
+            scenario("slow", [rate, rate, rate // 10])
+            scenario("kill", [rate, rate, rate], kill_at=0.5)
+        finally:
+            for relay in relays:
+                self.stop_relay(relay)
+            for proc, _ in holders:
+                if proc.poll() is None:
+                    self.stop(proc)
+            self.src_sha = saved
+            shutil.rmtree(base, ignore_errors=True)
+            self.results["multi"] = out
+
     # ----- issue 15: first download, resume after kill -9, hashing 100 GiB ---------------------------------------
     def start_relay(self, port, cap, delay=0, extra=()):
         """A p2p-tap relay to 127.0.0.1:port recording into cap (extra: more relay options); returns (process, its
@@ -977,6 +1152,25 @@ class Bench:
             if limited.get("limit"):
                 target(f"--rate {limited['rate_limit']} --delay {limited['delay_ms']}: limit named is the link",
                        int(limited["limit"].get("by") == "link"), 1)
+        multi = self.results.get("multi")
+        if multi and multi.get("runs"):
+            # Issue 16: the rate from three holders as a multiple of R (each holder's link), the slow holder's share,
+            # the bytes thrown away against 1 % of the file + 4 pieces, and the longest pause after a holder died.
+            size, runs = human(multi["size"]), multi["runs"]
+            bound = round((0.01 * multi["size"] + 4 * multi["piece_size"]) / MIB, 2)
+            if "equal" in runs:
+                target(f"{size} from 3 holders at R: rate / R", runs["equal"]["x_r"], 2.7)
+            if "slow" in runs:
+                target(f"{size} from holders at R, R, R/10: rate / R", runs["slow"]["x_r"], 1.8)
+                target(f"{size} from holders at R, R, R/10: the slow one's share of bytes", runs["slow"]["holder_share"][2],
+                       0.10, False, "share")
+            for label, run in runs.items():
+                if run.get("wasted") is not None:
+                    target(f"{size}, {label}: bytes thrown away (MiB, at most 1 % + 4 pieces)", run["wasted"] / MIB,
+                           bound, False, "MiB", at_most=True)
+            if "kill" in runs and not runs["kill"].get("missed"):
+                target(f"{size}, one holder killed at 50 %: longest gap between progress lines (s)",
+                       runs["kill"]["longest_gap_seconds"], 1.0, False, "s", at_most=True)
         if self.results["mesh"]:
             m = self.results["mesh"]
             target(f"{m['peers']}-peer mesh converge (s)", m["converge_seconds"], 2.0, False, "s")
@@ -1068,6 +1262,25 @@ class Bench:
                              f"limit: {limit.get('by', 'not reported')} {limit.get('text', '')}".rstrip())
             for note in window["notes"]:
                 lines.append(f"note: {note}")
+        multi = self.results.get("multi")
+        if multi:
+            a = multi.get("anchor") or {}
+            lines.append(f"\nseveral holders: {human(multi['size'])}, each holder behind p2p-tap relay --rate R = "
+                         f"{multi['rate']} B/s; anchor: one holder through one such relay "
+                         + (f"{a['mb_s']:.1f} MB/s = {a['x_r']:.2f} R" if a else "not measured"))
+            if multi.get("runs"):
+                lines.append("| run | MB/s | × R | × sum of rates | × anchor | share per holder | wasted B "
+                             "| longest progress gap s |")
+                lines.append("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+                for label, run in multi["runs"].items():
+                    shares = " / ".join(f"{x:.1%}" for x in run["holder_share"])
+                    wasted = "" if run.get("wasted") is None else str(run["wasted"])
+                    killed = (f" (holder 3 killed at {run['killed_at_bytes'] / multi['size']:.0%})"
+                              if "killed_at_bytes" in run else "")
+                    lines.append(f"| {label}{killed} | {run['mb_s']:.1f} | {run['x_r']:.2f} | {run['x_sum']:.2f} | "
+                                 f"{run['x_anchor']:.2f} | {shares} | {wasted} | {run['longest_gap_seconds']:.2f} |")
+            for note in multi.get("notes", []):
+                lines.append(f"note: {note}")
         if self.results["mesh"]:
             m = self.results["mesh"]
             lines.append(f"\nmesh: {m['peers']} peers ({m['connections']} connections, {m['transport']}) converge in "
@@ -1150,6 +1363,28 @@ class Bench:
                          f"set title 'p2p-peer through p2p-tap relay --delay D, {human(window['size'])}'; "
                          "set xlabel 'delay each way (ms)'; set ylabel 'MB/s'; "
                          f"set xtics ({', '.join(str(d) for d in window['delays'])}); plot {plots}")
+        multi = self.results.get("multi")
+        if multi and {"equal", "slow"} <= set(multi.get("runs") or {}):
+            # Issue 16: the MiB each holder has sent, over time, for (a) three at R and (b) R, R and R/10.
+            data = self.work / "multi.dat"
+            with open(data, "w") as f:
+                for label in ("equal", "slow"):
+                    for i in range(3):
+                        f.write(f"# {label}, holder {i + 1}\n0 0\n")
+                        for at, got in multi["runs"][label]["series"]:
+                            f.write(f"{at} {got[i] / MIB:.2f}\n")
+                        f.write("\n\n")
+            panels = []
+            for n, label in enumerate(("equal", "slow")):
+                rates = multi["runs"][label]["rates"]
+                plots = ", ".join(f"'{data}' index {3 * n + i} with lines lw 2 title 'holder {i + 1} "
+                                  f"({rates[i] / 1e6:g} MB/s link)'" for i in range(3))
+                panels.append(f"set title '{'three holders at R' if label == 'equal' else 'holders at R, R, R/10'}'; "
+                              f"plot {plots}")
+            self.gnuplot(style.replace("720,420", "960,420") + f"set output '{charts}/multi-holders.svg'; "
+                         "set xlabel 'seconds'; set ylabel 'MiB sent by the holder'; "
+                         f"set multiplot layout 1,2 title 'one download of {human(multi['size'])} from three "
+                         "holders (p2p-tap relay --rate)'; " + "; ".join(panels) + "; unset multiplot")
         if not relay:
             log(f"charts written to {charts}")
             return
@@ -1193,7 +1428,7 @@ class Bench:
         if self.a.report_only:
             saved = json.loads(Path(self.a.report_only).read_text())
             for key in ("host", "transfer", "rows", "memory", "mesh", "small_files", "many_files", "notes", "mesh_one_io_thread",
-                        "first", "resume", "hash100g", "window"):
+                        "first", "resume", "hash100g", "window", "multi"):
                 self.results[key] = saved.get(key, self.results.get(key))
             window = self.results.get("window")
             if window:  # JSON turned the numeric keys into strings: back to ints (delays, fixed windows)
@@ -1232,6 +1467,7 @@ class Bench:
             section("small", self.small_files)
             section("many", self.many_files)
             section("window", self.window)
+            section("multi", self.multi)
             self.targets()
             self.results["host"]["load_avg_at_end"] = os.getloadavg()
             self.results["table"] = self.print_table()
@@ -1261,8 +1497,8 @@ def main():
     p.add_argument("--peer-bin", default=None, help="the p2p-peer to measure (default: build/src/p2p-peer)")
     p.add_argument("--work", default=None, help="where the temporary files go (default $TMPDIR)")
     p.add_argument("--sections", default=None,
-                   help="comma-separated, from transfer,first,relay,mesh,small,many,window,resume,hash100g (default: "
-                        "the first seven; --big and --smoke add resume, --big also hash100g)")
+                   help="comma-separated, from transfer,first,relay,mesh,small,many,window,multi,resume,hash100g "
+                        "(default: the first eight; --big and --smoke add resume, --big also hash100g)")
     p.add_argument("--seed", type=int, default=15, help="seed of the resume section's kill points (15)")
     p.add_argument("--resume-size", type=parse_size, default=1 << 30, help="file size of the resume section (1G)")
     p.add_argument("--resume-rounds", type=int, default=20, help="kill points in the resume section (20)")
@@ -1270,6 +1506,10 @@ def main():
                    help="ms each way through a p2p-tap relay in the resume section (0: direct)")
     p.add_argument("--hash-size", type=parse_size, default=100 << 30,
                    help="sparse file size of the hash100g section (100G)")
+    p.add_argument("--multi-size", type=parse_size, default=None,
+                   help="file size of the multi section (1G; --quick 256M, --smoke 16M)")
+    p.add_argument("--multi-rate", type=int, default=50_000_000,
+                   help="R of the multi section: bytes/s of each holder's relay (50000000)")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--report-only", metavar="JSON", help="recompute targets, table and charts from a results file")
@@ -1286,6 +1526,8 @@ def main():
     a.window_rate, a.window_rate_delay = 50_000_000, 25
     # The many section (issue 16): a folder of many_files files of many_size bytes each.
     a.many_files, a.many_size = 10_000, 10 << 10
+    # The multi section (issue 16): one file from three holders, each behind a relay of multi_rate bytes/s (R).
+    a.multi_size = a.multi_size or 1 << 30
     a.mode = "full"
     a.mesh_io_threads = 4
     if a.quick:
@@ -1293,6 +1535,7 @@ def main():
         a.size = 64 * MIB if a.size == 1 << 30 else a.size
         a.sweep_size, a.idle, a.requests, a.delays = 32 * MIB, 3.0, 300, [0, 10]
         a.window_size = 64 * MIB
+        a.multi_size = 256 * MIB if a.multi_size == 1 << 30 else a.multi_size
         a.resume_size = 64 * MIB if a.resume_size == 1 << 30 else a.resume_size
         a.hash_size = 4 << 30 if a.hash_size == 100 << 30 else a.hash_size
     if a.smoke:
@@ -1300,13 +1543,14 @@ def main():
         a.size, a.sweep_size, a.repeats = 16 * MIB, 8 * MIB, 1
         a.mesh_peers, a.idle, a.files, a.requests = 16, 1.0, 5000, 50
         a.many_files = 500
+        a.multi_size, a.multi_rate = 16 * MIB, 10_000_000  # 16 MiB lasts about 0.6 s over three such links
         a.windows, a.chunks, a.delays = [1, 8], [256 << 10, 1 << 20], [0, 10]
         a.window_size, a.window_delays, a.window_fixed = 8 * MIB, [0, 10], [1, 16]
         a.big = False
         # A tiny resume: 2 kill points on 16 MiB, slowed by a relay (5 ms each way) so a kill lands part way.
         a.resume_size, a.resume_rounds, a.resume_delay = 16 * MIB, 2, 5
     if sections is None:
-        sections = "transfer,first,relay,mesh,small,many,window" + (",resume" if a.smoke else "") + \
+        sections = "transfer,first,relay,mesh,small,many,window,multi" + (",resume" if a.smoke else "") + \
             (",resume,hash100g" if a.big else "")
     a.sections = sections.split(",")
     if a.charts is None and not a.smoke:
