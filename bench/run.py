@@ -766,11 +766,11 @@ class Bench:
 
             relay, address = self.start_relay(holders[0][1], base / "anchor.cap", 0, ["--rate", str(rate)])
             relays.append(relay)
-            t, _ = self.p2p_get(address, name, dest)
+            t, info = self.p2p_get(address, name, dest)
             self.stop_relay(relay)
             relays.remove(relay)
             out["anchor"] = {"what": "one holder, one relay at R", "seconds": t, "mb_s": size / t / 1e6,
-                             "x_r": size / t / rate}
+                             "x_r": size / t / rate, "engine_seconds": info.get("seconds")}
             log(f"multi: anchor, one holder behind --rate {rate}: {size / t / 1e6:.1f} MB/s = {size / t / rate:.2f} R")
             if not out["supported"]:
                 note = ("get takes one address and has no --json-progress on this build (issue 16's downloader not "
