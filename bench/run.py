@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+import queue
 import random
 import re
 import shutil
@@ -734,12 +735,99 @@ class Bench:
         shutil.rmtree(dest, ignore_errors=True)
         return t, result, progress
 
+    def menu_get(self, addresses, name, dest, timeout, on_held=None):
+        """Before `get` takes several addresses: the menu of a fresh peer (`p2p-peer 0 DIR`, no discovery) connected
+        to every address (choice 4), then choice 3 with an empty peer id ("all"): the download runs in the same core
+        as get's. Returns (seconds from choice 3 to its "Got file" line, {"seconds": what the line says}, [(seconds,
+        bytes held)]): the bytes held are the blocks of the partial file (written pieces, in any order), sampled
+        every 10 ms; on_held(seconds, bytes) is called for each sample."""
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        lines = queue.Queue()
+        with open(self.work / "multi-menu.log", "a") as err:
+            proc = subprocess.Popen([str(self.peer_bin), "0", str(dest), "--bind", "127.0.0.1", "--no-discover",
+                                     "--settle", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                    text=True)
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)],
+                         daemon=True).start()
+
+        def wait_line(pattern, seconds):
+            end = time.monotonic() + seconds
+            while True:
+                try:
+                    line = lines.get(timeout=max(0.0, end - time.monotonic()))
+                except queue.Empty:
+                    raise SystemExit(f"the menu printed no line matching {pattern!r} within {seconds:.0f} s "
+                                     f"(see {self.work}/multi-menu.log)") from None
+                if line is None:
+                    raise SystemExit(f"the menu exited ({proc.wait()}) before {pattern!r}")
+                m = re.search(pattern, line)
+                if m:
+                    return m
+
+        def send(*answers):
+            proc.stdin.write("".join(a + "\n" for a in answers))
+            proc.stdin.flush()
+
+        samples = []
+        try:
+            wait_line(r"Peer \S+ started on", 30)
+            for address in addresses:
+                host, port = address.rsplit(":", 1)
+                send("4", host, port)
+                wait_line(rf"Connected to peer \S+ at {re.escape(address)}\b", 30)
+            part = []
+            t0 = time.perf_counter()
+            send("3", name, "")
+            done = {}
+
+            def sample():
+                while not done:
+                    at = time.perf_counter() - t0
+                    part[:] = part or partial_files(dest)
+                    try:
+                        held = part[0].stat().st_blocks * 512 if part else 0
+                    except OSError:
+                        held = samples[-1][1] if samples else 0  # renamed into place
+                    samples.append((at, held))
+                    if on_held:
+                        on_held(at, held)
+                    time.sleep(0.01)
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            m = wait_line(rf"Got file {re.escape(name)} from peer \S+ \((\d+) bytes in ([0-9.]+) s", timeout)
+            t = time.perf_counter() - t0
+            done["at"] = t
+            sampler.join()
+            send("5")
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.check(dest / name, f"the menu's download from {len(addresses)} holders")
+        shutil.rmtree(dest, ignore_errors=True)
+        return t, {"seconds": float(m.group(2))}, samples
+
+    def relay_chunks(self, cap):
+        """[(time in µs, payload bytes)] of every CHUNK the holder sent through a relay, from its capture."""
+        r = subprocess.run([self.tap, "dump", cap, "--json"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"p2p-tap dump failed: {r.stderr}")
+        out = []
+        for line in r.stdout.splitlines():
+            rec = json.loads(line)
+            if rec.get("type") == "CHUNK" and rec.get("direction") == "sent":
+                out.append((rec["time_us"], rec.get("payload_bytes", 0)))
+        return out
+
     def multi(self):
         """One download from three holders, each `p2p-peer serve` of the same file on its own folder behind its own
         `p2p-tap relay --rate`: (a) all three at R, (b) at R, R and R/10, (c) the bytes thrown away in each, (d) all at
         R with one holder killed (SIGKILL) once half the file has arrived. The anchor is one holder behind one relay at
-        R in the same run; the targets are ratios of R. Without `get ADDR... --json-progress` (before issue 16's
-        downloader) only the anchor is measured, and the JSON says so."""
+        R in the same run; the targets are ratios of R. A `get` without `--json-progress` (before issue 16's command
+        line) is replaced by the menu of a peer connected to the three relays (choice 3, all holders: the same core),
+        with each holder's bytes from its relay's capture and progress from the partial file; the JSON says so."""
         size, rate = self.a.multi_size, self.a.multi_rate
         base = self.work / "multi"
         name = "multi.bin"
@@ -772,12 +860,13 @@ class Bench:
             out["anchor"] = {"what": "one holder, one relay at R", "seconds": t, "mb_s": size / t / 1e6,
                              "x_r": size / t / rate, "engine_seconds": info.get("seconds")}
             log(f"multi: anchor, one holder behind --rate {rate}: {size / t / 1e6:.1f} MB/s = {size / t / rate:.2f} R")
+            out["driver"] = "get" if out["supported"] else "menu"
             if not out["supported"]:
-                note = ("get takes one address and has no --json-progress on this build (issue 16's downloader not "
-                        "there yet): only the single-holder anchor was measured")
+                note = ("get takes one address and has no --json-progress on this build: the downloads from three "
+                        "holders go through the menu (choice 3, all holders), each holder's bytes come from its "
+                        "relay's capture, and progress is the partial file's written blocks")
                 out["notes"].append(note)
                 log(f"multi: {note}")
-                return
 
             def shares_of(holder_list):
                 """Bytes per holder index (0..2) from a JSON "holders" list ({"peer", "bytes"})."""
@@ -790,33 +879,64 @@ class Bench:
                 return got
 
             def scenario(label, rates, kill_at=None):
-                relay_addresses = []
+                relay_addresses, caps = [], []
                 for i, r in enumerate(rates):
-                    relay, address = self.start_relay(holders[i][1], base / f"{label}-{i}.cap", 0, ["--rate", str(r)])
+                    caps.append(base / f"{label}-{i}.cap")
+                    relay, address = self.start_relay(holders[i][1], caps[-1], 0, ["--rate", str(r)])
                     relays.append(relay)
                     relay_addresses.append(address)
                 killed = {}
 
-                def on_progress(at, obj):
-                    if kill_at is not None and not killed and obj.get("bytes", 0) >= kill_at * size:
+                def on_bytes(at, held):
+                    if kill_at is not None and not killed and held >= kill_at * size:
                         victim = holders[2][0]
                         victim.kill()  # SIGKILL: no GOODBYE, no last ACK
                         victim.wait()
-                        killed.update(bytes=obj["bytes"], at=at)
+                        killed.update(bytes=held, at=at)
 
-                t, result, progress = self.multi_get(relay_addresses, name, dest, timeout, on_progress)
+                start_us = time.time_ns() // 1000
+                if out["driver"] == "get":
+                    t, result, progress = self.multi_get(relay_addresses, name, dest, timeout,
+                                                         lambda at, obj: on_bytes(at, obj.get("bytes", 0)))
+                    times = [at for at, _ in progress] + [t]
+                    gaps = [b - a for a, b in zip(times, times[1:])]
+                else:
+                    t, result, samples = self.menu_get(relay_addresses, name, dest, timeout, on_bytes)
+                    progress = []
+                    # The longest time the partial file did not grow, from its first piece to the end.
+                    grew = [at for (at, held), (_, before) in zip(samples[1:], samples) if held > before] + [t]
+                    times = grew
+                    gaps = [b - a for a, b in zip(grew, grew[1:])]
                 for relay in relays[:]:
                     self.stop_relay(relay)
                     relays.remove(relay)
-                times = [at for at, _ in progress] + [t]
-                gaps = [b - a for a, b in zip(times, times[1:])]
-                run = {"rates": rates, "seconds": t, "mb_s": size / t / 1e6, "x_r": size / t / rate,
-                       "x_sum": size / t / sum(rates), "x_anchor": out["anchor"]["seconds"] / t,
-                       "engine_seconds": result.get("seconds"), "holder_bytes": shares_of(result.get("holders")),
-                       "wasted": result.get("wasted"), "resumed_from": result.get("resumed_from", 0),
-                       "wasted_bound": 0.01 * size + 4 * piece, "progress_lines": len(progress),
-                       "longest_gap_seconds": max(gaps, default=t),
-                       "series": [[round(at, 3), shares_of(obj.get("holders"))] for at, obj in progress]}
+                # What each holder sent through its relay (the relay stamps a CHUNK when the holder's copy reaches
+                # it; a rate-limited relay holds it up to its queue before the getter has it).
+                chunks = [self.relay_chunks(cap) for cap in caps]
+                relay_bytes = [sum(n for _, n in c) for c in chunks]
+                json_bytes = shares_of(result.get("holders"))
+                run = {"driver": out["driver"], "rates": rates, "seconds": t, "mb_s": size / t / 1e6,
+                       "x_r": size / t / rate, "x_sum": size / t / sum(rates), "x_anchor": out["anchor"]["seconds"] / t,
+                       "engine_seconds": result.get("seconds"), "relay_bytes": relay_bytes,
+                       "holder_bytes": json_bytes if any(json_bytes) else relay_bytes,
+                       "holder_bytes_from": "get --json" if any(json_bytes) else "relay captures",
+                       "wasted": result.get("wasted"), "relay_bytes_over_size": sum(relay_bytes) - size,
+                       "resumed_from": result.get("resumed_from", 0), "wasted_bound": 0.01 * size + 4 * piece,
+                       "progress_lines": len(progress), "longest_gap_seconds": max(gaps, default=t)}
+                if progress and any(any(shares_of(obj.get("holders"))) for _, obj in progress):
+                    run["series"] = [[round(at, 3), shares_of(obj.get("holders"))] for at, obj in progress]
+                    run["series_from"] = "progress lines"
+                else:  # cumulative bytes per holder from the relays' stamps, every 100 ms
+                    events = sorted(((us - start_us) / 1e6, i, n) for i, c in enumerate(chunks) for us, n in c)
+                    series, got, tick = [], [0, 0, 0], 0.1
+                    for at, i, n in events:
+                        while at > tick:
+                            series.append([round(tick, 3), got[:]])
+                            tick += 0.1
+                        got[i] += n
+                    series.append([round(max(t, events[-1][0] if events else 0), 3), got[:]])
+                    run["series"] = series
+                    run["series_from"] = "relay captures"
                 total = sum(run["holder_bytes"]) or 1
                 run["holder_share"] = [b / total for b in run["holder_bytes"]]
                 if kill_at is not None:
@@ -829,11 +949,13 @@ class Bench:
                         out["notes"].append(f"{label}: the download ended before a progress line said "
                                             f"{kill_at:.0%}; no holder was killed")
                 out["runs"][label] = run
-                shares = ", ".join(f"{s:.1%}" for s in run["holder_share"])
-                log(f"multi {label} ({', '.join(str(r) for r in rates)} B/s): {run['mb_s']:.1f} MB/s = "
-                    f"{run['x_r']:.2f} R = {run['x_sum']:.2f} of the sum; shares {shares}; wasted {run['wasted']} B "
-                    f"(bound {run['wasted_bound']:.0f}); longest progress gap {run['longest_gap_seconds']:.2f} s"
-                    + (f"; holder 2 killed at {killed['bytes'] / size:.1%}" if killed else ""))
+                shares = ", ".join(f"{x:.1%}" for x in run["holder_share"])
+                wasted = run["wasted"] if run["wasted"] is not None else f"(relays: {run['relay_bytes_over_size']})"
+                log(f"multi {label} ({', '.join(str(r) for r in rates)} B/s, {out['driver']}): {run['mb_s']:.1f} MB/s "
+                    f"= {run['x_r']:.2f} R = {run['x_sum']:.2f} of the sum; shares {shares} "
+                    f"(from {run['holder_bytes_from']}); wasted {wasted} B (bound {run['wasted_bound']:.0f}); "
+                    f"longest progress gap {run['longest_gap_seconds']:.2f} s"
+                    + (f"; holder 3 killed at {killed['bytes'] / size:.1%}" if killed else ""))
 
             scenario("equal", [rate, rate, rate])
             scenario("slow", [rate, rate, rate // 10])
@@ -1165,8 +1287,13 @@ class Bench:
                 target(f"{size} from holders at R, R, R/10: the slow one's share of bytes", runs["slow"]["holder_share"][2],
                        0.10, False, "share")
             for label, run in runs.items():
-                if run.get("wasted") is not None:
-                    target(f"{size}, {label}: bytes thrown away (MiB, at most 1 % + 4 pieces)", run["wasted"] / MIB,
+                # get --json's "wasted"; from the menu, what the holders sent through their relays beyond the size
+                # (an upper bound: it counts bytes a relay still held when the download ended).
+                wasted, whence = run.get("wasted"), ""
+                if wasted is None and "relay_bytes_over_size" in run:
+                    wasted, whence = run["relay_bytes_over_size"], ", from the relays"
+                if wasted is not None:
+                    target(f"{size}, {label}: bytes thrown away (MiB{whence}, at most 1 % + 4 pieces)", wasted / MIB,
                            bound, False, "MiB", at_most=True)
             if "kill" in runs and not runs["kill"].get("missed"):
                 target(f"{size}, one holder killed at 50 %: longest gap between progress lines (s)",
@@ -1274,7 +1401,8 @@ class Bench:
                 lines.append("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
                 for label, run in multi["runs"].items():
                     shares = " / ".join(f"{x:.1%}" for x in run["holder_share"])
-                    wasted = "" if run.get("wasted") is None else str(run["wasted"])
+                    wasted = (str(run["wasted"]) if run.get("wasted") is not None
+                              else f"{run['relay_bytes_over_size']} (relays)" if "relay_bytes_over_size" in run else "")
                     killed = (f" (holder 3 killed at {run['killed_at_bytes'] / multi['size']:.0%})"
                               if "killed_at_bytes" in run else "")
                     lines.append(f"| {label}{killed} | {run['mb_s']:.1f} | {run['x_r']:.2f} | {run['x_sum']:.2f} | "
