@@ -898,8 +898,16 @@ class Bench:
                 if out["driver"] == "get":
                     t, result, progress = self.multi_get(relay_addresses, name, dest, timeout,
                                                          lambda at, obj: on_bytes(at, obj.get("bytes", 0)))
-                    times = [at for at, _ in progress] + [t]
+                    # Progress is bytes arriving: the lines that add bytes (lines on a timer may repeat a count).
+                    times, last = [], -1
+                    for at, obj in progress:
+                        if obj.get("bytes", 0) > last:
+                            times.append(at)
+                            last = obj.get("bytes", 0)
+                    times.append(t)
                     gaps = [b - a for a, b in zip(times, times[1:])]
+                    run_lines = [at for at, _ in progress] + [t]
+                    line_gap = max((b - a for a, b in zip(run_lines, run_lines[1:])), default=t)
                 else:
                     t, result, samples = self.menu_get(relay_addresses, name, dest, timeout, on_bytes)
                     progress = []
@@ -907,6 +915,7 @@ class Bench:
                     grew = [at for (at, held), (_, before) in zip(samples[1:], samples) if held > before] + [t]
                     times = grew
                     gaps = [b - a for a, b in zip(grew, grew[1:])]
+                    line_gap = None
                 for relay in relays[:]:
                     self.stop_relay(relay)
                     relays.remove(relay)
@@ -922,7 +931,8 @@ class Bench:
                        "holder_bytes_from": "get --json" if any(json_bytes) else "relay captures",
                        "wasted": result.get("wasted"), "relay_bytes_over_size": sum(relay_bytes) - size,
                        "resumed_from": result.get("resumed_from", 0), "wasted_bound": 0.01 * size + 4 * piece,
-                       "progress_lines": len(progress), "longest_gap_seconds": max(gaps, default=t)}
+                       "progress_lines": len(progress), "longest_gap_seconds": max(gaps, default=t),
+                       "longest_gap_between_lines_seconds": line_gap}
                 if progress and any(any(shares_of(obj.get("holders"))) for _, obj in progress):
                     run["series"] = [[round(at, 3), shares_of(obj.get("holders"))] for at, obj in progress]
                     run["series_from"] = "progress lines"
@@ -954,7 +964,7 @@ class Bench:
                 log(f"multi {label} ({', '.join(str(r) for r in rates)} B/s, {out['driver']}): {run['mb_s']:.1f} MB/s "
                     f"= {run['x_r']:.2f} R = {run['x_sum']:.2f} of the sum; shares {shares} "
                     f"(from {run['holder_bytes_from']}); wasted {wasted} B (bound {run['wasted_bound']:.0f}); "
-                    f"longest progress gap {run['longest_gap_seconds']:.2f} s"
+                    f"longest stall {run['longest_gap_seconds']:.2f} s"
                     + (f"; holder 3 killed at {killed['bytes'] / size:.1%}" if killed else ""))
 
             scenario("equal", [rate, rate, rate])
@@ -1296,7 +1306,7 @@ class Bench:
                     target(f"{size}, {label}: bytes thrown away (MiB{whence}, at most 1 % + 4 pieces)", wasted / MIB,
                            bound, False, "MiB", at_most=True)
             if "kill" in runs and not runs["kill"].get("missed"):
-                target(f"{size}, one holder killed at 50 %: longest gap between progress lines (s)",
+                target(f"{size}, one holder killed at 50 %: longest time the bytes stood still (s)",
                        runs["kill"]["longest_gap_seconds"], 1.0, False, "s", at_most=True)
         if self.results["mesh"]:
             m = self.results["mesh"]
@@ -1397,7 +1407,7 @@ class Bench:
                          + (f"{a['mb_s']:.1f} MB/s = {a['x_r']:.2f} R" if a else "not measured"))
             if multi.get("runs"):
                 lines.append("| run | MB/s | × R | × sum of rates | × anchor | share per holder | wasted B "
-                             "| longest progress gap s |")
+                             "| longest stall s |")
                 lines.append("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
                 for label, run in multi["runs"].items():
                     shares = " / ".join(f"{x:.1%}" for x in run["holder_share"])

@@ -10,7 +10,7 @@ Scenarios (three `p2p-peer serve` holders, each on its own folder with the same 
          among the three whose bytes, with any resumed, add up to the size
   kill   the same through three `p2p-tap relay --rate 8M` (so the download lasts seconds); one holder gets SIGKILL
          once `--json-progress` says half the file has arrived: the download still completes, byte for byte, and
-         its progress lines never stop for long (at most MAX_GAP_S between two)
+         its bytes never stand still for long (at most MAX_GAP_S between two progress lines that add bytes)
   liar   one holder sits behind tests/cli/lying_relay.py, which flips one byte of the first chunk it passes on; the
          file completes byte for byte, and the liar is named: its peer id is in the log on stderr (--log-level
          info: "piece N of NAME from peer ID does not match its leaf") or in the JSON
@@ -28,7 +28,10 @@ import time
 MIB = 1 << 20
 SIZE = 64 * MIB
 RATE = "8M"  # per relay in the kill scenario: 64 MiB over three of them lasts about 2.7 s
-MAX_GAP_S = 2.0  # longest pause between two progress lines a holder's death may cause (bench target: 1 s)
+# The longest a holder's death may stop the bytes, as progress lines show it: the pieces must move to the others
+# well before the 5 s peer timeout would drop the holder (the issue: one retransmission timeout; the bench measures
+# against 1 s; this is only a bound a loaded machine keeps).
+MAX_GAP_S = 3.0
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from child_process import check, failure, process, scenario_main  # noqa: E402
@@ -117,7 +120,7 @@ def scenario_kill(h):
     ports = [h.relay(i, port, "--rate", RATE) for i, (_, _, port) in enumerate(holders)]
     getter = h.start_get(ports, "--json-progress")
     victim = holders[2][0]
-    times, killed_at = [], None
+    times, killed_at, last_bytes = [], None, -1
     deadline = time.monotonic() + TRANSFER_S
     while True:
         try:
@@ -129,7 +132,9 @@ def scenario_kill(h):
         obj = json.loads(line)
         if obj.get("event") != "progress":
             break  # the file's result
-        times.append(time.monotonic())
+        if obj["bytes"] > last_bytes:  # progress is bytes arriving: lines printed on a timer may repeat a count
+            times.append(time.monotonic())
+            last_bytes = obj["bytes"]
         if killed_at is None and obj["bytes"] >= SIZE // 2:
             victim.proc.send_signal(signal.SIGKILL)
             victim.proc.wait()
@@ -139,8 +144,10 @@ def scenario_kill(h):
     gaps = [b - a for a, b in zip(times, times[1:])]
     longest = max(gaps, default=0.0)
     print(f"kill: holder 2 killed at {killed_at} B of {SIZE}; completed in {result['seconds']:.2f} s, "
-          f"{len(times)} progress lines, longest gap between two {longest:.2f} s, wasted {result.get('wasted')}")
-    check(longest <= MAX_GAP_S, f"the progress lines stopped for {longest:.2f} s (at most {MAX_GAP_S} s)")
+          f"{len(times)} progress lines with more bytes than the one before, longest time between two "
+          f"{longest:.2f} s, wasted {result.get('wasted')}")
+    check(longest <= MAX_GAP_S, f"the download stood still for {longest:.2f} s after a holder died (at most "
+          f"{MAX_GAP_S} s: its pieces must move before the peer timeout would drop it)")
 
 
 def scenario_liar(h):
