@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 #include "p2p/core/node_core.hpp"
+#include "p2p/core/piece_schedule.hpp"
 #include "p2p/core/rate_limit.hpp"
 #include "p2p/core/upload.hpp"
 #include "p2p/manifest.hpp"
@@ -1517,4 +1518,316 @@ TEST_CASE("core a download cancelled while its batch syncs leaves the others to 
     CHECK(g.finished(22)->ok);
     CHECK(g.folder.file("c")->bytes() == "z");
     CHECK_FALSE(g.folder.file("b"));
+}
+
+// ---- several holders at once (issue 16)
+
+namespace {
+
+/// A holder played by the test inside a swarm: it answers REQUEST, GET_MANIFEST, ACK and CANCEL as a holder does,
+/// and sends at most `chunks_per_round` chunks a round (1 ms), so holders can have different speeds.
+struct swarm_holder {
+    played_holder h;
+    unsigned chunks_per_round = 1;
+    bool lies = false;   ///< Flips a byte in every piece it sends.
+    bool silent = false; ///< Sends and answers nothing (stalled, or gone).
+    struct upload {
+        std::uint64_t next = 0;
+        std::uint64_t limit = 0;
+        bool live = false;
+    };
+    std::map<std::uint32_t, upload> uploads;
+
+    swarm_holder(peer_id id, const std::string& bytes, std::uint32_t piece, std::uint32_t chunk, unsigned speed)
+        : h(id, bytes, piece, chunk), chunks_per_round(speed) {}
+};
+
+template <typename T>
+std::optional<T> copy_if(const message& msg) {
+    if (const auto* m = std::get_if<T>(&msg)) {
+        return *m;
+    }
+    return std::nullopt;
+}
+
+/// Plays the holders until download `op` ends (or a bound of rounds): each round every holder reads what the core
+/// sent it and sends its chunks, the core's deadlines run, and jobs finish at once. `each_round` (given the bytes the
+/// holders sent so far) may change the holders between rounds. Returns the outcome.
+std::optional<download_finished> play_swarm(stepped_core& g, std::vector<swarm_holder*> holders, operation_id op,
+                                            const std::function<void(std::uint64_t sent)>& each_round = {}) {
+    std::size_t seen = 0;
+    std::size_t jobs_run = 0;
+    std::uint64_t sent_bytes = 0;
+    for (int round = 0; round < 200000; ++round) {
+        for (; seen < g.out.sends.size(); ++seen) {
+            // Copies of what is needed: answering below sends more (and moves the vector).
+            const auto to = g.out.sends[seen].to;
+            const auto& msg = g.out.sends[seen].msg;
+            const auto r = copy_if<request>(msg);
+            const auto m = copy_if<get_manifest>(msg);
+            const auto a = copy_if<ack>(msg);
+            const auto c = copy_if<cancel_transfer>(msg);
+            auto at = std::find_if(holders.begin(), holders.end(), [&](auto* s) { return s->h.id == to; });
+            if (at == holders.end() || (*at)->silent) {
+                continue;
+            }
+            auto& s = **at;
+            if (r) {
+                s.uploads[r->transfer] = {r->offset, r->offset + std::uint64_t{r->credit} * s.h.chunk_size, true};
+                g.from(s.h.id, s.h.offer_for(r->transfer));
+            } else if (m) {
+                g.from(s.h.id, s.h.page_for(m->transfer));
+            } else if (a) {
+                if (auto u = s.uploads.find(a->transfer); u != s.uploads.end()) {
+                    u->second.limit = a->next_offset + std::uint64_t{a->credit} * s.h.chunk_size;
+                }
+            } else if (c) {
+                s.uploads.erase(c->transfer);
+            }
+        }
+        for (; jobs_run < g.out.jobs.size(); ++jobs_run) {
+            g.finish_job(jobs_run);
+        }
+        if (auto done = g.finished(op)) {
+            return done;
+        }
+        for (auto* s : holders) {
+            for (auto& [transfer, u] : s->uploads) {
+                for (unsigned n = 0;
+                     n < s->chunks_per_round && !s->silent && u.next < u.limit && u.next < s->h.bytes.size(); ++n) {
+                    auto piece = s->h.bytes.substr(u.next, s->h.chunk_size);
+                    if (s->lies) {
+                        piece[0] ^= 0x20;
+                    }
+                    const bool last = u.next + piece.size() == s->h.bytes.size();
+                    const auto offset = u.next;
+                    u.next += piece.size();
+                    sent_bytes += piece.size();
+                    g.from(s->h.id, chunk{transfer, offset, last, 0, payload::copy_of(piece)});
+                }
+            }
+        }
+        if (each_round) {
+            each_round(sent_bytes);
+        }
+        step(g, 1ms);
+    }
+    return g.finished(op);
+}
+
+std::uint64_t share_of(const download_finished& done, peer_id holder) {
+    for (const auto& s : done.holders) {
+        if (s.peer == holder) {
+            return s.bytes;
+        }
+    }
+    return 0;
+}
+
+std::uint64_t sum_of_shares(const download_finished& done) {
+    std::uint64_t sum = 0;
+    for (const auto& s : done.holders) {
+        sum += s.bytes;
+    }
+    return sum;
+}
+
+} // namespace
+
+TEST_CASE("core multi: three holders of the file each bring a share of it, and no byte comes twice", "[core][multi]") {
+    stepped_core g;
+    constexpr std::uint32_t piece = 4096;
+    const auto bytes = patterned_bytes(64 * piece + 100, 21);
+    swarm_holder a(peer_id(0xa1), bytes, piece, 1024, 2), b(peer_id(0xb2), bytes, piece, 1024, 2),
+        c(peer_id(0xc3), bytes, piece, 1024, 2);
+    for (auto* s : {&a, &b, &c}) {
+        g.holder_joins(s->h.id, {{"f.bin", bytes.size()}});
+    }
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    // The first holder is asked first; the others once its OFFER tells the size and pieces.
+    CHECK(g.out.sent_to<request>(a.h.id).size() == 1);
+    CHECK(g.out.sent_to<request>(b.h.id).empty());
+    g.from(a.h.id, a.h.offer_for(g.out.sent_to<request>(a.h.id)[0].transfer));
+    auto to_b = g.out.sent_to<request>(b.h.id);
+    auto to_c = g.out.sent_to<request>(c.h.id);
+    REQUIRE(to_b.size() == 1);
+    REQUIRE(to_c.size() == 1);
+    CHECK(to_b[0].offset % piece == 0);
+    CHECK(to_c[0].offset % piece == 0);
+    CHECK(to_b[0].offset != to_c[0].offset);
+    // The swarm answers every REQUEST sent so far (the first holder's OFFER again: a repeat, ignored).
+    auto done = play_swarm(g, {&a, &b, &c}, 1);
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    REQUIRE(done->holders.size() == 3);
+    CHECK(sum_of_shares(*done) == bytes.size());
+    for (auto* s : {&a, &b, &c}) {
+        INFO("holder " << s->h.id.short_hex());
+        CHECK(share_of(*done, s->h.id) >= bytes.size() / 5);
+    }
+    CHECK(done->wasted == 0);
+    CHECK(done->bytes_received == bytes.size());
+}
+
+namespace {
+/// Three holders of `bytes` (pieces of 4096, chunks of 1024) joined to g, at the given speeds (chunks a round).
+struct three_holders {
+    swarm_holder a, b, c;
+    three_holders(stepped_core& g, const std::string& bytes, unsigned speed_a, unsigned speed_b, unsigned speed_c)
+        : a(peer_id(0xa1), bytes, 4096, 1024, speed_a), b(peer_id(0xb2), bytes, 4096, 1024, speed_b),
+          c(peer_id(0xc3), bytes, 4096, 1024, speed_c) {
+        for (auto* s : {&a, &b, &c}) {
+            g.holder_joins(s->h.id, {{"f.bin", bytes.size()}});
+        }
+    }
+    std::vector<swarm_holder*> all() { return {&a, &b, &c}; }
+};
+} // namespace
+
+TEST_CASE("core multi: a holder ten times slower than the others brings under a tenth of the file", "[core][multi]") {
+    stepped_core g;
+    const auto bytes = patterned_bytes(256 * 4096, 22);
+    three_holders swarm(g, bytes, 10, 10, 1);
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(8), 1024}}, g.now);
+    auto done = play_swarm(g, swarm.all(), 1);
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    CHECK(sum_of_shares(*done) == bytes.size());
+    const auto slow = share_of(*done, swarm.c.h.id);
+    CHECK(slow < bytes.size() / 10);
+    CHECK(done->wasted <= bytes.size() / 100 + 4 * 4096);
+}
+
+TEST_CASE("core multi: a holder that leaves or stalls mid-way gives its range to the others", "[core][multi]") {
+    stepped_core g;
+    const auto bytes = patterned_bytes(128 * 4096, 23);
+    three_holders swarm(g, bytes, 2, 2, 2);
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    bool gone = false;
+    std::function<void(std::uint64_t)> at_half;
+    SECTION("it says goodbye") {
+        at_half = [&](std::uint64_t sent) {
+            if (!gone && sent >= bytes.size() / 2) {
+                gone = true;
+                swarm.b.silent = true;
+                g.from(swarm.b.h.id, goodbye{});
+            }
+        };
+    }
+    SECTION("it stops sending") {
+        at_half = [&](std::uint64_t sent) {
+            if (!gone && sent >= bytes.size() / 2) {
+                gone = true;
+                swarm.b.silent = true;
+            }
+        };
+    }
+    auto done = play_swarm(g, swarm.all(), 1, at_half);
+    REQUIRE(gone);
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    CHECK(sum_of_shares(*done) == bytes.size());
+    CHECK(share_of(*done, swarm.b.h.id) < bytes.size() / 2);
+    CHECK(share_of(*done, swarm.a.h.id) > bytes.size() / 4);
+    CHECK(share_of(*done, swarm.c.h.id) > bytes.size() / 4);
+    // At most its piece in the middle and its window were thrown away.
+    CHECK(done->wasted <= 4096 + 4 * 1024);
+}
+
+TEST_CASE("core multi: a holder whose pieces do not match their leaves is dropped, and the others finish the file",
+          "[core][multi]") {
+    stepped_core g;
+    const auto bytes = patterned_bytes(64 * 4096, 24);
+    three_holders swarm(g, bytes, 2, 2, 2);
+    swarm.b.lies = true;
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    auto done = play_swarm(g, swarm.all(), 1);
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    CHECK(share_of(*done, swarm.b.h.id) == 0); // nothing of the liar's is kept
+    CHECK(g.core->stats().bad_pieces == 2);    // dropped at its second bad piece
+    CHECK(g.out.sent_to<cancel_transfer>(swarm.b.h.id).size() == 1);
+}
+
+TEST_CASE("core multi: a holder that lists the file during the download joins it at once", "[core][multi]") {
+    stepped_core g;
+    const auto bytes = patterned_bytes(128 * 4096, 25);
+    swarm_holder a(peer_id(0xa1), bytes, 4096, 1024, 1), late(peer_id(0xb2), bytes, 4096, 1024, 1);
+    g.holder_joins(a.h.id, {{"f.bin", bytes.size()}});
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    bool joined = false;
+    auto done = play_swarm(g, {&a, &late}, 1, [&](std::uint64_t sent) {
+        if (!joined && sent >= bytes.size() / 4) {
+            joined = true;
+            g.holder_joins(late.h.id, {{"f.bin", bytes.size()}});
+            // Asked with its list, not at some later timer.
+            CHECK(g.out.sent_to<request>(late.h.id).size() == 1);
+        }
+    });
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    CHECK(share_of(*done, late.h.id) > bytes.size() / 4);
+}
+
+TEST_CASE("core multi: a name with other content at another holder is refused until the user chooses a holder",
+          "[core][multi]") {
+    stepped_core g;
+    const auto mine = patterned_bytes(3 * 4096, 26);
+    const auto theirs = patterned_bytes(3 * 4096, 27);
+    g.holder_joins(peer_id(0xa1), {{"f.bin", mine.size(), root_of(mine)}});
+    g.holder_joins(peer_id(0xb2), {{"f.bin", theirs.size(), root_of(theirs)}});
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    auto done = g.finished(1);
+    REQUIRE(done);
+    CHECK_FALSE(done->ok);
+    CHECK(done->code == download_errc::no_source);
+    INFO(done->error);
+    CHECK(done->error.find("different content") != std::string::npos);
+    CHECK(done->error.find(peer_id(0xa1).short_hex()) != std::string::npos);
+    CHECK(done->error.find(peer_id(0xb2).short_hex()) != std::string::npos);
+    CHECK(g.out.sent_to<request>(peer_id(0xa1)).empty());
+    // Naming one holder chooses its version.
+    g.core->on_command(command::download{2, {"f.bin", peer_id(0xb2).hex(), window_setting::of_chunks(4), 1024}}, g.now);
+    CHECK(g.out.sent_to<request>(peer_id(0xb2)).size() == 1);
+    CHECK(g.out.sent_to<request>(peer_id(0xa1)).empty());
+}
+
+TEST_CASE("piece schedule: a lane takes the far end of another's range so both finish together", "[core][multi]") {
+    constexpr std::uint32_t piece = 1000;
+    // Equal rates: the far half.
+    CHECK(core::steal_range({0, 1000, 100'000, 10}, 10, piece) == core::byte_range{50'000, 100'000});
+    // A thief three times faster takes three quarters.
+    CHECK(core::steal_range({0, 1000, 100'000, 10}, 30, piece) == core::byte_range{25'000, 100'000});
+    // Never what the victim was granted (it may be on its way), and always from a piece's first byte.
+    CHECK(core::steal_range({0, 80'500, 100'000, 10}, 10, piece) == core::byte_range{81'000, 100'000});
+    // Unmeasured rates count as equal.
+    CHECK(core::steal_range({10'000, 0, 30'000, 0}, 0, piece) == core::byte_range{20'000, 30'000});
+    // Nothing to take: all granted, or the range is done.
+    CHECK(core::steal_range({0, 100'000, 100'000, 10}, 10, piece).empty());
+    CHECK(core::steal_range({100'000, 0, 100'000, 10}, 10, piece).empty());
+    // The last, short piece of a file can be taken.
+    CHECK(core::steal_range({0, 1000, 1500, 1}, 1000, piece) == core::byte_range{1000, 1500});
+}
+
+TEST_CASE("piece schedule: ranges given back are kept merged, lowest first", "[core][multi]") {
+    core::range_pool pool;
+    pool.add({4000, 5000});
+    pool.add({1000, 2000});
+    pool.add({2000, 3000}); // touches the first: one range
+    pool.add({0, 0});       // empty: nothing
+    CHECK(pool.bytes() == 3000);
+    CHECK(pool.take() == core::byte_range{1000, 3000});
+    CHECK(pool.take() == core::byte_range{4000, 5000});
+    CHECK_FALSE(pool.take());
+    CHECK(pool.empty());
 }

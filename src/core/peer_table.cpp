@@ -272,6 +272,8 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time no
         // A member now: it hears whom we reached, and when we reached it, the others hear of it.
         state_.exchange->on_joined(from, now);
     }
+    // A holder of a file being downloaded takes its share of it now.
+    state_.downloads->on_file_list(from, now);
 }
 
 // -------------------------------------------------------------------------------------------------------------
