@@ -824,10 +824,11 @@ class Bench:
     def multi(self):
         """One download from three holders, each `p2p-peer serve` of the same file on its own folder behind its own
         `p2p-tap relay --rate`: (a) all three at R, (b) at R, R and R/10, (c) the bytes thrown away in each, (d) all at
-        R with the first holder killed (SIGKILL) once half the file has arrived. The anchor is one holder behind one relay at
-        R in the same run; the targets are ratios of R. A `get` without `--json-progress` (before issue 16's command
-        line) is replaced by the menu of a peer connected to the three relays (choice 3, all holders: the same core),
-        with each holder's bytes from its relay's capture and progress from the partial file; the JSON says so."""
+        R with the first holder killed (SIGKILL) once half the file has arrived. The anchor is one holder behind one
+        relay at R in the same run; the targets are ratios of R. A `get` without `--json-progress` (before issue 16's
+        command line) is replaced by the menu of a peer connected to the three relays (choice 3, all holders: the same
+        core), with each holder's bytes from its relay's capture and progress from the partial file; the JSON says
+        so."""
         size, rate = self.a.multi_size, self.a.multi_rate
         base = self.work / "multi"
         name = "multi.bin"
@@ -1296,8 +1297,8 @@ class Bench:
                 target(f"{size} from 3 holders at R: rate / R", runs["equal"]["x_r"], 2.7)
             if "slow" in runs:
                 target(f"{size} from holders at R, R, R/10: rate / R", runs["slow"]["x_r"], 1.8)
-                target(f"{size} from holders at R, R, R/10: the slow one's share of bytes", runs["slow"]["holder_share"][2],
-                       0.10, False, "share")
+                target(f"{size} from holders at R, R, R/10: the slow one's share of bytes",
+                       runs["slow"]["holder_share"][2], 0.10, False, "share")
             for label, run in runs.items():
                 # get --json's "wasted"; from the menu, what the holders sent through their relays beyond the size
                 # (an upper bound: it counts bytes a relay still held when the download ended).

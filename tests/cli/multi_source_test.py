@@ -5,7 +5,11 @@ program over tcp (registered by tests/cmake/multi_source_tests.cmake).
 
     multi_source_test.py SCENARIO --peer P2P_PEER --tap P2P_TAP [--work DIR]
 
-Scenarios (three `p2p-peer serve` holders, each on its own folder with the same 64 MiB file):
+Scenarios (three `p2p-peer serve` holders, each on its own folder with the same 64 MiB file). Until `get` takes several
+addresses (no --json-progress in its --help), each downloads with the menu of a fresh peer connected to the three
+(choice 4 each, then choice 3 with an empty peer id: all holders), the same core: then "three" counts each holder's
+bytes at a relay in front of it (at least two send, together at least the size), and "kill" takes progress from the
+partial file's written blocks.
   three  `get A1 A2 A3 NAME --json`: the file arrives byte for byte, and the "holders" of the JSON name holders
          among the three whose bytes, with any resumed, add up to the size
   kill   the same through three `p2p-tap relay --rate 8M` (so the download lasts seconds); one holder gets SIGKILL
@@ -22,6 +26,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 
@@ -34,7 +39,7 @@ RATE = "8M"  # per relay in the kill scenario: 64 MiB over three of them lasts a
 MAX_GAP_S = 3.0
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, scenario_main  # noqa: E402
+from child_process import check, failure, process, run, scenario_main  # noqa: E402
 from test_files import make_folder, read  # noqa: E402
 from peer_harness import STARTUP_S, TRANSFER_S, peer_harness  # noqa: E402
 
@@ -45,6 +50,7 @@ class harness(peer_harness):
     def __init__(self, args):
         super().__init__(args, "multi")
         self.tap = args.tap
+        self.has_multi_get = None
 
     def holders(self, data, count=3):
         """count holders of big.bin (the same bytes), each on its own folder and a free port, serving at once
@@ -67,6 +73,66 @@ class harness(peer_harness):
                 self.path(f"relay{i}.cap"), *extra]
         p = process(f"relay{i}", argv, self.dir)
         return int(p.wait_for(r"relay listening on tcp://[^ ]+:(\d+)", STARTUP_S).group(1))
+
+    def multi_get(self):
+        """True when `get` takes several addresses and prints progress lines (issue 16's command line); before it,
+        the scenarios download with the menu, which runs the same core."""
+        if self.has_multi_get is None:
+            code, out, err = run([self.peer, "get", "--help"], STARTUP_S)
+            self.has_multi_get = "--json-progress" in out + err
+            print(f"downloading with {'get A1 A2 A3 big.bin' if self.has_multi_get else 'the menu (choice 3, all)'}")
+        return self.has_multi_get
+
+    def relay_bytes(self, i):
+        """Payload bytes of the CHUNKs the holder behind relay i sent through it (resends included), from its
+        capture; the relay must have stopped (it closes the capture on SIGINT)."""
+        code, out, err = run([self.tap, "dump", self.path(f"relay{i}.cap"), "--json"], STARTUP_S)
+        check(code == 0, f"p2p-tap dump of relay {i} exited {code}: {err.strip()}")
+        records = [json.loads(line) for line in out.splitlines()]
+        return sum(r.get("payload_bytes", 0) for r in records
+                   if r.get("type") == "CHUNK" and r.get("direction") == "sent")
+
+    def start_menu(self, ports, *extra):
+        """The menu of a fresh peer (no discovery) connected to every port (choice 4), asked for big.bin from all
+        holders (choice 3, empty peer id); its folder is the download folder."""
+        os.makedirs(self.path("download"), exist_ok=True)
+        m = process("menu", [self.peer, "0", self.path("download"), "--bind", "127.0.0.1", "--no-discover",
+                             "--settle", "0", *extra], self.dir, stdin=subprocess.PIPE)
+        m.wait_for(r"Peer \S+ started on", STARTUP_S)
+        for port in ports:
+            m.send("4", "127.0.0.1", str(port))
+            m.wait_for(rf"^Connected to peer \S+ at 127\.0\.0\.1:{port} ", STARTUP_S)
+        m.send("3", "big.bin", "")
+        return m
+
+    def finish_menu(self, m, data, poll=None):
+        """Waits for the menu's "Got file big.bin" line (calling poll() about every 10 ms meanwhile), checks the
+        bytes and ends the menu."""
+        deadline = time.monotonic() + TRANSFER_S
+        while True:
+            try:
+                m.wait_for(r"^Got file big\.bin from peer", 0.01)
+                break
+            except failure:
+                check(m.proc.poll() is None, f"the menu exited ({m.proc.poll()}): {m.stderr_tail()}")
+                check(time.monotonic() < deadline, f"the menu did not get big.bin within {TRANSFER_S} s: "
+                      f"{m.output[-3:]} {m.stderr_tail()}")
+            if poll:
+                poll()
+        check(read(self.path("download", "big.bin")) == data, "big.bin arrived with other bytes than the holders'")
+        m.send("5")
+        check(m.exit_code() == 0, "the menu did not exit 0")
+
+    def held(self):
+        """Bytes of big.bin written so far: the blocks of the hidden partial file (pieces come in any order), or the
+        whole file once it is renamed into place."""
+        folder = self.path("download")
+        names = [n for n in os.listdir(folder) if n.startswith(".p2p-part-") and not n.endswith((".meta", ".journal"))]
+        try:
+            return (os.stat(os.path.join(folder, names[0])).st_blocks * 512 if names
+                    else os.path.getsize(os.path.join(folder, "big.bin")))
+        except OSError:
+            return 0
 
     def start_get(self, ports, *extra):
         """`get` of big.bin from every port given, --json and the extra options; a process whose lines can be
@@ -103,6 +169,19 @@ def scenario_three(h):
     data = random.Random(16).randbytes(SIZE)
     holders = h.holders(data)
     ids = [i for _, i, _ in holders]
+    if not h.multi_get():
+        # The menu says nothing per holder: each holder's bytes are counted at a relay in front of it.
+        ports = [h.relay(i, port) for i, (_, _, port) in enumerate(holders)]
+        h.finish_menu(h.start_menu(ports), data)
+        for p in process.live:
+            if p.name.startswith("relay"):
+                p.stop()
+        sent = [h.relay_bytes(i) for i in range(3)]
+        print(f"three holders (menu): bytes each holder sent through its relay {sent}, {sum(sent) - SIZE} beyond "
+              f"the size")
+        check(sum(sent) >= SIZE, f"the holders sent {sum(sent)} bytes in all, less than the file's {SIZE}")
+        check(sum(1 for b in sent if b) >= 2, f"only {sum(1 for b in sent if b)} of the 3 holders sent bytes: {sent}")
+        return
     result = h.finish(h.start_get([port for _, _, port in holders]), data)
     shares = holder_bytes(result, ids)
     print(f"three holders: {SIZE / MIB:.0f} MiB in {result['seconds']:.2f} s; bytes per holder "
@@ -118,6 +197,9 @@ def scenario_kill(h):
     data = random.Random(17).randbytes(SIZE)
     holders = h.holders(data)
     ports = [h.relay(i, port, "--rate", RATE) for i, (_, _, port) in enumerate(holders)]
+    if not h.multi_get():
+        kill_menu(h, holders, ports, data)
+        return
     getter = h.start_get(ports, "--json-progress")
     victim = holders[0][0]  # the first address: the holder a single-source download would be using
     times, killed_at, last_bytes = [], None, -1
@@ -150,6 +232,31 @@ def scenario_kill(h):
           f"{MAX_GAP_S} s: its pieces must move before the peer timeout would drop it)")
 
 
+def kill_menu(h, holders, ports, data):
+    """The kill scenario with the menu: progress is the partial file's written blocks, sampled every 10 ms."""
+    m = h.start_menu(ports)
+    victim = holders[0][0]
+    state = {"killed_at": None, "last": -1, "times": []}
+
+    def poll():
+        held = h.held()
+        if held > state["last"]:
+            state["times"].append(time.monotonic())
+            state["last"] = held
+        if state["killed_at"] is None and held >= SIZE // 2:
+            victim.proc.send_signal(signal.SIGKILL)
+            victim.proc.wait()
+            state["killed_at"] = held
+    h.finish_menu(m, data, poll)
+    times = state["times"] + [time.monotonic()]
+    longest = max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    print(f"kill (menu): holder 0 killed at {state['killed_at']} B of {SIZE}; the file arrived intact; longest time "
+          f"the partial file did not grow {longest:.2f} s")
+    check(state["killed_at"] is not None, "the download ended before half of it had arrived")
+    check(longest <= MAX_GAP_S, f"the download stood still for {longest:.2f} s after a holder died (at most "
+          f"{MAX_GAP_S} s: its pieces must move before the peer timeout would drop it)")
+
+
 def scenario_liar(h):
     data = random.Random(18).randbytes(SIZE)
     holders = h.holders(data)
@@ -157,8 +264,14 @@ def scenario_liar(h):
     liar = process("liar", ["/usr/bin/python3", os.path.join(HERE, "lying_relay.py"), "--to",
                             f"127.0.0.1:{liar_port}"], h.dir)
     port = int(liar.wait_for(r"relay listening on tcp://[^ ]+:(\d+)", STARTUP_S).group(1))
-    getter = h.start_get([holders[0][2], holders[1][2], port], "--log-level", "info")
-    result = h.finish(getter, data)
+    ports = [holders[0][2], holders[1][2], port]
+    if h.multi_get():
+        getter = h.start_get(ports, "--log-level", "info")
+        result = h.finish(getter, data)
+    else:
+        getter = h.start_menu(ports, "--log-level", "info")
+        h.finish_menu(getter, data)
+        result = {}
     flipped = liar.wait_for(r"flipped byte (\d+)", STARTUP_S).group(1)
     with open(getter.stderr_path, errors="replace") as f:
         log_lines = f.read().splitlines()
@@ -168,7 +281,7 @@ def scenario_liar(h):
              and any(word in line.lower() for word in ("match", "bad", "wrong", "corrupt", "integrity", "lie"))]
     entries = [s for s in result.get("holders") or [] if liar_id[:8].lower() in str(s.get("peer", "")).lower()]
     flagged = [s for s in entries if any(v for k, v in s.items() if k not in ("peer", "bytes"))]
-    print(f"liar: flipped byte {flipped}; the file arrived intact in {result['seconds']:.2f} s; the liar {liar_id} "
+    print(f"liar: flipped byte {flipped}; the file arrived intact; the liar {liar_id} "
           f"named in the log: {named[:1]}, flagged in the JSON: {flagged}; wasted {result.get('wasted')}")
     check(named or flagged, f"neither get's log nor its JSON says the holder {liar_id} sent a bad piece; log: "
           f"{log_lines[-5:]}, JSON: {result!r}")
