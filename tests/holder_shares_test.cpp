@@ -33,6 +33,8 @@ TEST_CASE("several holders: short ids and shares of the bytes they sent, in join
     const shares three{{a, 40}, {b, 35}, {c, 25}};
     CHECK(holder_share_list(three, 80) == "1a2b3c4d 40%, 5e6f7a8b 35%, 9c0d1e2f 25%");
     CHECK(from_holders_text(three) == "from 3 holders (1a2b3c4d 40%, 5e6f7a8b 35%, 9c0d1e2f 25%)");
+    // Where room is short (a terminal's status line), the ids are cut shorter.
+    CHECK(holder_share_list(three, 80, 4) == "1a2b 40%, 5e6f 35%, 9c0d 25%");
     // Nothing sent yet: no division by zero.
     CHECK(holder_share_list({{a, 0}, {b, 0}}, 80) == "1a2b3c4d 0%, 5e6f7a8b 0%");
 }

@@ -12,16 +12,16 @@ namespace {
 /// Holders named on a finished download's line; a download from dozens stays one readable line.
 constexpr std::size_t max_width_done = 160;
 
-std::string share_text(const holder_share& h, std::uint64_t sum) {
+std::string share_text(const holder_share& h, std::uint64_t sum, std::size_t id_digits) {
     const double percent = sum == 0 ? 0.0 : 100.0 * static_cast<double>(h.bytes) / static_cast<double>(sum);
     std::array<char, 16> out{};
     std::snprintf(out.data(), out.size(), "%.0f%%", percent);
-    return h.peer.short_hex() + " " + out.data();
+    return h.peer.hex().substr(0, id_digits) + " " + out.data();
 }
 
 } // namespace
 
-std::string holder_share_list(const std::vector<holder_share>& holders, std::size_t max_width) {
+std::string holder_share_list(const std::vector<holder_share>& holders, std::size_t max_width, std::size_t id_digits) {
     if (holders.size() < 2) {
         return {};
     }
@@ -31,7 +31,7 @@ std::string holder_share_list(const std::vector<holder_share>& holders, std::siz
     }
     std::string text;
     for (std::size_t i = 0; i < holders.size(); ++i) {
-        auto next = (i == 0 ? "" : ", ") + share_text(holders[i], sum);
+        auto next = (i == 0 ? "" : ", ") + share_text(holders[i], sum, id_digits);
         const std::size_t left = holders.size() - i - 1;
         // What must still fit after this one: ", +N more" when some are left out.
         const auto tail = left == 0 ? std::string() : ", +" + std::to_string(left) + " more";

@@ -12,10 +12,12 @@
 
 namespace p2p::cli {
 
-/// "1a2b3c4d 40%, 5e6f7a8b 35%, +2 more": each holder's short id and its share of the bytes the holders sent, in the
-/// order given, as many as fit in `max_width` characters (the rest counted as "+N more"; the first is always
-/// shown). Empty for fewer than two holders.
-std::string holder_share_list(const std::vector<holder_share>& holders, std::size_t max_width);
+/// "1a2b3c4d 40%, 5e6f7a8b 35%, +2 more": each holder's short id (its first `id_digits` hex digits: 8 as in every
+/// other line, fewer where room is short) and its share of the bytes the holders sent, in the order given, as many
+/// as fit in `max_width` characters (the rest counted as "+N more"; the first is always shown). Empty for fewer than
+/// two holders.
+std::string holder_share_list(const std::vector<holder_share>& holders, std::size_t max_width,
+                              std::size_t id_digits = 8);
 
 /// "from 3 holders (1a2b3c4d 40%, 5e6f7a8b 35%, 9c0d1e2f 25%)" for the line of a finished download; empty for fewer
 /// than two holders.

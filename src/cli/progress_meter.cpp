@@ -18,10 +18,12 @@ constexpr std::size_t bar_width = 24;
 /// Longest file name shown before the bar.
 constexpr std::size_t max_name_width = 20;
 /// The status line with the holders' shares is kept to this many characters, so it stays one line on a terminal of
-/// 80 columns (the bar and the amounts make room for the shares then)...
+/// 80 columns (the bar, the amounts and the time left make room for the shares then, and the holders' ids are cut to
+/// 4 hex digits: enough to tell a few apart, and a prefix of the ids the other lines show)...
 constexpr std::size_t status_width = 79;
+constexpr std::size_t status_id_digits = 4;
 /// ...but however long the rest is, a few shares are shown.
-constexpr std::size_t min_shares_width = 30;
+constexpr std::size_t min_shares_width = 20;
 /// Plain lines have no terminal to fit, only a reader: a dozen holders at most.
 constexpr std::size_t line_shares_width = 160;
 /// Plain lines (into a pipe or file) are spaced out: a log needs a trace, not 5 lines a second.
@@ -92,10 +94,9 @@ void progress_meter::show(const std::string& bar_label, const std::string& line_
                            "  " + rate_text + "  ETA " + eta_text);
             return;
         }
-        const auto head =
-            bar_label + " " + percent_text(bytes, size) + " " + rate_text + "  ETA " + eta_text + "  " + from;
+        const auto head = bar_label + " " + percent_text(bytes, size) + " " + rate_text + "  " + from;
         const auto room = head.size() + min_shares_width < status_width ? status_width - head.size() : min_shares_width;
-        screen_.status(head + holder_share_list(holders, room));
+        screen_.status(head + holder_share_list(holders, room, status_id_digits));
         return;
     }
     if (plain_lines_ && now - last_line_ >= plain_line_interval) {
