@@ -1817,6 +1817,8 @@ TEST_CASE("piece schedule: a lane takes the far end of another's range so both f
     CHECK(core::steal_range({100'000, 0, 100'000, 10}, 10, piece).empty());
     // The last, short piece of a file can be taken.
     CHECK(core::steal_range({0, 1000, 1500, 1}, 1000, piece) == core::byte_range{1000, 1500});
+    // A slow thief does not take a whole piece it would still be bringing when the victim is done.
+    CHECK(core::steal_range({0, 1000, 3000, 100}, 10, piece).empty());
 }
 
 TEST_CASE("piece schedule: ranges given back are kept merged, lowest first", "[core][multi]") {

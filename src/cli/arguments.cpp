@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // arguments.cpp - argument checks and lines shared by several commands.
+#include "address_operands.hpp"
 #include "commands.hpp"
 #include "exit_code.hpp"
 
@@ -20,24 +21,7 @@ CLI::Option* add_port_argument(CLI::App& app, int& port) {
 }
 
 CLI::Validator host_port_check() {
-    return CLI::Validator(
-        [](std::string& value) {
-            try {
-                // In secure mode the address carries the other peer's key: KEY@host:port.
-                if (value.find("://") != std::string::npos) {
-                    return std::string("expected HOST:PORT, not a URL");
-                }
-                const auto endpoint = to_endpoint(split_keyed_address(value).address);
-                // Another process is reached over tcp, at a real port: not inproc, not "any port".
-                if (!endpoint.starts_with("tcp://") || endpoint_port(endpoint) == "*") {
-                    return std::string("expected host:port");
-                }
-                return std::string();
-            } catch (const std::invalid_argument& e) {
-                return std::string(e.what());
-            }
-        },
-        "");
+    return CLI::Validator([](std::string& value) { return address_problem(value); }, "");
 }
 
 void show_global_options(CLI::App& sub, const CLI::App& app) {

@@ -26,7 +26,7 @@ struct subcommand {
 subcommand setup_serve(CLI::App& app, const global_options& globals);
 /// `ls host:port [--json]`: print another peer's files.
 subcommand setup_ls(CLI::App& app, const global_options& globals);
-/// `get host:port <file> [--dir D] [--json]`: download one file from another peer.
+/// `get host:port... <file>... [--dir D] [--json]`: download files from other peers (each from all that list it).
 subcommand setup_get(CLI::App& app, const global_options& globals);
 /// `hash FILE... [--json]`: print each file's id (docs/manifest.md); needs no network and no peer.
 subcommand setup_hash(CLI::App& app, const global_options& globals);

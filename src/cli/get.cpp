@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-// get.cpp - `p2p-peer get host:port <file>... [--dir D] [-o NAME] [--force] [--json]`: download files, verified,
-// then exit. A name that is a folder in the other peer's list stands for every file under it.
+// get.cpp - `p2p-peer get host:port... <file>... [--dir D] [-o NAME] [--force] [--json [--json-progress]]`: download
+// files, verified, then exit. A name that is a folder in a connected peer's list stands for every file under it. With
+// several addresses, each file comes from every connected peer that lists it (the core shares the pieces out).
+#include "address_operands.hpp"
 #include "commands.hpp"
 #include "console.hpp"
 #include "download_pipeline.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
 #include "folder_names.hpp"
+#include "holder_shares.hpp"
 #include "json.hpp"
 #include "progress_meter.hpp"
 #include "remote_session.hpp"
@@ -35,13 +38,15 @@ namespace {
 constexpr const char* second_signal = "interrupted (a second stop signal)";
 
 struct get_arguments {
-    std::string address;
-    std::vector<std::string> names;
+    std::vector<std::string> words;     ///< The positionals as given: addresses, then names (split_address_operands).
+    std::vector<std::string> addresses; ///< From words, once split.
+    std::vector<std::string> names;     ///< From words, once split.
     std::string folder = ".";
     std::string output; ///< -o: the name to save the one file as; empty for its own name.
     bool force = false;
     bool json = false;
-    bool explain = false; ///< --explain: the rate figures stage by stage after each file.
+    bool json_progress = false; ///< --json-progress: a JSON line per progress event too (implies --json).
+    bool explain = false;       ///< --explain: the rate figures stage by stage after each file.
 };
 
 /// One file to fetch: the name the other peer lists, and the name it gets in the download folder.
@@ -160,24 +165,36 @@ console progress_screen() {
     return console(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
 }
 
+/// With one address the file comes from that peer, as it always did (its own "not found" when it lacks the file).
+/// With several, no holder is named: the core takes the pieces from every connected peer that lists the file.
 operation_id start_fetch(remote_session& session, const wanted_file& file, bool replace) {
-    download_request request{file.name, session.remote().id.hex(), std::nullopt, std::nullopt};
+    const bool one_source = session.connected().size() == 1 && session.failures().empty();
+    download_request request{file.name, one_source ? session.remote().id.hex() : std::string(), std::nullopt,
+                             std::nullopt};
     request.save_as = file.save_as;
     request.replace = replace;
     return session.local().start_download(request);
 }
 
+/// --json-progress: one line on stdout for a progress event of one of get's downloads.
+void print_progress(const download_progress& progress, const get_arguments& arguments) {
+    if (arguments.json_progress) {
+        std::cout << dump(get_progress_json(progress)) << '\n' << std::flush;
+    }
+}
+
 /// Fetches one file over the session. A failure of this file is returned; a stop signal ends the whole command
 /// (throws coded_error "cancelled"), as one download that arrived before the signal is still reported.
-file_outcome fetch(remote_session& session, const wanted_file& file, bool replace) {
+file_outcome fetch(remote_session& session, const wanted_file& file, const get_arguments& arguments) {
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
-    const auto op = start_fetch(session, file, replace);
+    const auto op = start_fetch(session, file, arguments.force);
     std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
     const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [&](const event& e) {
-        if (const auto* progress = std::get_if<download_progress>(&e)) {
+        if (const auto* progress = std::get_if<download_progress>(&e); progress != nullptr && progress->op == op) {
             size = progress->size;
             meter.update(*progress);
+            print_progress(*progress, arguments);
         }
     });
     meter.finish();
@@ -203,6 +220,9 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
         std::cout << describe_download(*outcome.done);
         if (file.save_as != file.name) {
             std::cout << ", saved as " << escape_for_terminal(file.save_as);
+        }
+        if (const auto from = from_holders_text(outcome.done->holders); !from.empty()) {
+            std::cout << "; " << from;
         }
         std::cout << '\n';
         // What bounded the rate: for one file always, for the files of a folder when asked (one line each would
@@ -241,6 +261,8 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     }
     std::vector<std::uint64_t> sizes(files.size(), 0);
     std::vector<std::uint64_t> held(files.size(), 0);
+    // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum.
+    std::vector<std::vector<holder_share>> shares(files.size());
     std::uint64_t total = 0; // of the files that arrived or may still
     std::uint64_t bytes_in = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -249,7 +271,11 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         total += sizes[i];
     }
     const auto show_progress = [&] {
-        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in));
+        std::vector<holder_share> holders;
+        for (const auto& file_shares : shares) {
+            add_holder_shares(holders, file_shares);
+        }
+        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), holders);
     };
     const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
         total = total - sizes[i] + size;
@@ -293,6 +319,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             outcomes[i] = outcome_of(done, sizes[i], cancelled);
             // The meter counts the bytes of the files that arrived; one that did not leaves the total.
             set_progress(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
+            shares[i] = outcomes[i].done ? done.holders : std::vector<holder_share>{};
             if (cancelled) {
                 pipeline.stop();
             } else {
@@ -306,7 +333,9 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             if (const auto* progress = std::get_if<download_progress>(&e)) {
                 if (const auto found = index_of.find(progress->op); found != index_of.end()) {
                     set_progress(found->second, progress->bytes, progress->size);
+                    shares[found->second] = progress->holders;
                     show_progress();
+                    print_progress(*progress, arguments);
                 }
             }
         });
@@ -341,17 +370,28 @@ std::string summary_line(std::size_t requested, const std::vector<std::string>& 
     return line;
 }
 
-/// The files the connected peer lists (its whole list: the connect waits for it).
+/// The files the connected peers list (their whole lists: the connect waits for them), each name once, in the order
+/// of the addresses: a folder's files are the union of what each holder has of it.
 std::vector<file_entry> listed_by(remote_session& session) {
-    for (const auto& p : session.local().peers()) {
-        if (p.id == session.remote().id) {
-            return p.files;
+    const auto peers = session.local().peers();
+    std::vector<file_entry> files;
+    std::set<std::string> seen;
+    for (const auto& connected : session.connected()) {
+        for (const auto& p : peers) {
+            if (p.id != connected.id) {
+                continue;
+            }
+            for (const auto& f : p.files) {
+                if (seen.insert(f.name).second) {
+                    files.push_back(f);
+                }
+            }
         }
     }
-    return {};
+    return files;
 }
 
-/// Each name that is a folder in the other peer's list becomes the files under it, into the same relative paths;
+/// Each name that is a folder in the connected peers' lists becomes the files under it, into the same relative paths;
 /// the rest stay as they are. -o names one file, never a folder.
 std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
                                         const get_arguments& arguments) {
@@ -373,19 +413,22 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
     return out;
 }
 
-/// Downloads the files over one connection, several at once when there are several. Exit 0 when every file arrived, 1
-/// when any did not (each named).
+/// Downloads the files over the connections, several at once when there are several. Exit 0 when every file arrived,
+/// 1 when any did not (each named). An address that cannot be reached is a warning while another one is.
 int get_files(const get_arguments& arguments, const global_options& globals) {
     refuse_web(globals, "get");
     const auto asked = plan_files(arguments);
     refuse_existing(asked, arguments);
     std::optional<remote_session> session;
     try {
-        session.emplace(globals, arguments.folder, arguments.address);
+        session.emplace(globals, arguments.folder, arguments.addresses);
     } catch (const interrupted_error&) {
         throw;
     } catch (const std::exception& e) {
         throw coded_error(e.what(), "connect");
+    }
+    for (const auto& failure : session->failures()) {
+        std::cerr << "p2p-peer: warning: " << failure << "; going on with the others\n" << std::flush;
     }
     const auto listed = listed_by(*session);
     const auto files = expand_folders(asked, listed, arguments);
@@ -397,7 +440,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     if (several) {
         failed = fetch_all(*session, files, listed, arguments);
     } else {
-        const auto outcome = fetch(*session, files.front(), arguments.force);
+        const auto outcome = fetch(*session, files.front(), arguments);
         report(files.front(), outcome, false, arguments);
         if (!outcome.done) {
             failed.push_back(files.front().name);
@@ -412,8 +455,12 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     return failed.empty() ? exit_ok : exit_failure;
 }
 
-int run_get(const get_arguments& arguments, const global_options& globals) {
+int run_get(get_arguments arguments, const global_options& globals) {
+    arguments.json = arguments.json || arguments.json_progress;
     try {
+        auto operands = split_address_operands(arguments.words);
+        arguments.addresses = std::move(operands.addresses);
+        arguments.names = std::move(operands.names);
         return get_files(arguments, globals);
     } catch (const coded_error& e) {
         // With --json a script reads stdout only: the failure is there too, as an object (stderr still has the line).
@@ -445,18 +492,17 @@ int run_get(const get_arguments& arguments, const global_options& globals) {
 } // namespace
 
 subcommand setup_get(CLI::App& app, const global_options& globals) {
-    auto* sub = app.add_subcommand("get", "Download files from another peer, verify each, and exit");
+    auto* sub = app.add_subcommand(
+        "get", "Download files from other peers, verify each, and exit: get HOST:PORT... FILE... (addresses first)");
     auto arguments = std::make_shared<get_arguments>();
-    sub->add_option("address", arguments->address, "The other peer")
-        ->check(host_port_check())
-        ->type_name("HOST:PORT")
-        ->required();
-    sub->add_option("file", arguments->names,
-                    "File names as the other peer lists them; a folder name fetches every file under it. Several "
-                    "files are fetched up to " +
+    // One list: CLI11 cannot tell where the addresses end (split_address_operands does, in run_get).
+    sub->add_option("address_and_file", arguments->words,
+                    "One or more peer addresses (HOST:PORT), then file names as they list them; a folder name fetches "
+                    "every file under it. With several addresses each file comes from every peer that lists it (the "
+                    "same name with other content at two of them is refused: give only the address you want); one "
+                    "that cannot be reached is a warning while another is. Several files are fetched up to " +
                         std::to_string(max_downloads_in_flight) + " at once and reported in the order given")
-        ->required()
-        ->type_name("FILE");
+        ->type_name("HOST:PORT... FILE");
     sub->add_option("--dir", arguments->folder, "Folder to download into; created if missing")
         ->capture_default_str()
         ->type_name("DIR");
@@ -470,9 +516,13 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
     sub->add_flag(
         "--json", arguments->json,
         "Print a JSON object per file (name, saved_as, ok, size, seconds, rate, peer, resumed_from, rechecked, "
-        "limit, window, stages; or error, code) and, for several names, a summary (requested, got, failed)");
+        "holders, wasted, limit, window, stages; or error, code) and, for several names, a summary (requested, got, "
+        "failed)");
+    sub->add_flag("--json-progress", arguments->json_progress,
+                  "With --json (implied): also a line {\"event\":\"progress\", name, bytes, size, holders} for each "
+                  "progress report of a download, about 5 a second per file");
     return {sub, [arguments, &globals] { return run_get(*arguments, globals); },
-            "one peer address and one or more names"};
+            "peer addresses and one or more names"};
 }
 
 } // namespace p2p::cli

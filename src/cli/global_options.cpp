@@ -88,7 +88,9 @@ void add_global_options(CLI::App& app, global_options& options) {
         ->type_name("LEVEL")
         ->capture_default_str()
         ->group(group);
-    app.add_flag("-v,--verbose", options.verbose, "The menu's \"Got file\" lines also say what limited the rate")
+    app.add_flag("-v,--verbose", options.verbose,
+                 "The menu's \"Got file\" lines also say what each holder sent (when several did) and what limited "
+                 "the rate")
         ->group(group);
     app.add_option("--bind", options.bind,
                    "Address to listen on (default 0.0.0.0 for the menu and serve, 127.0.0.1 for ls and get)")

@@ -61,6 +61,15 @@ json transfer_json(const pending_transfer& t) {
             {"size", t.size}};
 }
 
+/// [{"peer": 16 hex digits, "bytes"}...]: what each holder sent of a download, in the order they joined it.
+json holders_json(const std::vector<holder_share>& holders) {
+    auto out = json::array();
+    for (const auto& h : holders) {
+        out.push_back({{"peer", h.peer.hex()}, {"bytes", h.bytes}});
+    }
+    return out;
+}
+
 /// What bounded a download's rate, and the window and stage figures it was named from.
 json limit_json(const download_finished& done) {
     const auto& f = done.figures;
@@ -176,8 +185,9 @@ json event_json(const event& e) {
                         {"file_count", ev.file_count},
                         {"error", ev.error}};
             } else if constexpr (std::is_same_v<T, download_progress>) {
-                return {{"event", "download_progress"}, {"op", ev.op},       {"name", ev.name},
-                        {"peer", peer_field(ev.from)},  {"bytes", ev.bytes}, {"size", ev.size}};
+                return {{"event", "download_progress"},       {"op", ev.op},       {"name", ev.name},
+                        {"peer", peer_field(ev.from)},        {"bytes", ev.bytes}, {"size", ev.size},
+                        {"holders", holders_json(ev.holders)}};
             } else if constexpr (std::is_same_v<T, download_finished>) {
                 json out{{"event", "download_finished"},
                          {"op", ev.op},
@@ -191,7 +201,9 @@ json event_json(const event& e) {
                          {"resumed_from", ev.resumed_from},
                          {"rechecked", ev.rechecked},
                          {"seconds", microsecond_precision(ev.seconds)},
-                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0}};
+                         {"rate", ev.ok ? whole_rate(download_rate(ev)) : 0},
+                         {"holders", holders_json(ev.holders)},
+                         {"wasted", ev.wasted}};
                 if (ev.ok) {
                     out.update(limit_json(ev));
                 }
@@ -242,9 +254,19 @@ json get_file_json(const download_finished& done, const std::string& saved_as) {
              {"rate", whole_rate(download_rate(done))},
              {"peer", done.from.hex()},
              {"resumed_from", done.resumed_from},
-             {"rechecked", done.rechecked}};
+             {"rechecked", done.rechecked},
+             {"holders", holders_json(done.holders)},
+             {"wasted", done.wasted}};
     out.update(limit_json(done));
     return out;
+}
+
+json get_progress_json(const download_progress& progress) {
+    return {{"event", "progress"},
+            {"name", progress.name},
+            {"bytes", progress.bytes},
+            {"size", progress.size},
+            {"holders", holders_json(progress.holders)}};
 }
 
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,

@@ -53,9 +53,12 @@ json stopped_json(peer_id id);
 json download_result_json(const download_finished& done);
 
 /// What `get --json` prints for each file that arrived: {"name", "saved_as", "ok": true, "size", "seconds", "rate",
-/// "peer", "resumed_from", "rechecked"} (docs/usage.md). `saved_as` is the name in the download folder (`-o`, else
-/// `name`).
+/// "peer", "resumed_from", "rechecked", "holders": [{"peer", "bytes"}...], "wasted"} (docs/usage.md). `saved_as` is
+/// the name in the download folder (`-o`, else `name`).
 json get_file_json(const download_finished& done, const std::string& saved_as);
+/// What `get --json-progress` prints for each download_progress: {"event": "progress", "name", "bytes", "size",
+/// "holders": [{"peer", "bytes"}...]}.
+json get_progress_json(const download_progress& progress);
 /// ... and for each file that did not: {"name", "saved_as", "ok": false, "error", "code"}.
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
                      std::string_view code);

@@ -6,6 +6,7 @@
 #include "event_text.hpp"
 #include "exit_code.hpp"
 #include "folder_names.hpp"
+#include "holder_shares.hpp"
 #include "shutdown.hpp"
 #include "wait.hpp"
 #include "web_option.hpp"
@@ -57,6 +58,11 @@ menu::menu(peer& p, stop_signal& stop, console& screen, line_reader& input, web:
 
 std::string menu::download_line(const download_finished& done) const {
     auto line = describe_download(done);
+    if (verbose_ && done.ok) {
+        if (const auto from = from_holders_text(done.holders); !from.empty()) {
+            line += "; " + from;
+        }
+    }
     if (verbose_ && done.ok && done.limit.measured) {
         line += "; " + describe_limit(done);
     }

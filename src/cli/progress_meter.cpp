@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "progress_meter.hpp"
 
+#include "holder_shares.hpp"
 #include "units.hpp"
 
 #include "p2p/file_name.hpp"
@@ -16,6 +17,15 @@ namespace {
 constexpr std::size_t bar_width = 24;
 /// Longest file name shown before the bar.
 constexpr std::size_t max_name_width = 20;
+/// The status line with the holders' shares is kept to this many characters, so it stays one line on a terminal of
+/// 80 columns (the bar, the amounts and the time left make room for the shares then, and the holders' ids are cut to
+/// 4 hex digits: enough to tell a few apart, and a prefix of the ids the other lines show)...
+constexpr std::size_t status_width = 79;
+constexpr std::size_t status_id_digits = 4;
+/// ...but however long the rest is, a few shares are shown.
+constexpr std::size_t min_shares_width = 20;
+/// Plain lines have no terminal to fit, only a reader: a dozen holders at most.
+constexpr std::size_t line_shares_width = 160;
 /// Plain lines (into a pipe or file) are spaced out: a log needs a trace, not 5 lines a second.
 constexpr auto plain_line_interval = std::chrono::seconds(2);
 
@@ -54,16 +64,18 @@ std::string short_name(const std::string& name) {
 progress_meter::progress_meter(console& screen, bool plain_lines) : screen_(screen), plain_lines_(plain_lines) {}
 
 void progress_meter::update(const download_progress& progress) {
-    show(short_name(progress.name), escape_for_terminal(progress.name), progress.bytes, progress.size);
+    show(short_name(progress.name), escape_for_terminal(progress.name), progress.bytes, progress.size,
+         progress.holders);
 }
 
-void progress_meter::update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size) {
+void progress_meter::update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size,
+                                  const std::vector<holder_share>& holders) {
     show(std::to_string(done) + "/" + std::to_string(files) + " files",
-         std::to_string(done) + " of " + std::to_string(files) + " files", bytes, size);
+         std::to_string(done) + " of " + std::to_string(files) + " files", bytes, size, holders);
 }
 
 void progress_meter::show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes,
-                          std::uint64_t size) {
+                          std::uint64_t size, const std::vector<holder_share>& holders) {
     const auto now = clock::now();
     if (!first_time_) {
         first_time_ = now;
@@ -75,15 +87,23 @@ void progress_meter::show(const std::string& bar_label, const std::string& line_
     const std::string rate_text = rate > 0 ? format_rate(rate) : "-- B/s";
     const std::string eta_text = rate > 0 ? format_clock(left / rate) : "--:--";
     const auto amounts = format_bytes(static_cast<double>(bytes)) + " / " + format_bytes(static_cast<double>(size));
+    const auto from = holders.size() > 1 ? "from " + std::to_string(holders.size()) + " holders: " : std::string();
     if (screen_.is_tty()) {
-        screen_.status(bar_label + " " + bar_text(bytes, size) + " " + percent_text(bytes, size) + " " + amounts +
-                       "  " + rate_text + "  ETA " + eta_text);
+        if (from.empty()) {
+            screen_.status(bar_label + " " + bar_text(bytes, size) + " " + percent_text(bytes, size) + " " + amounts +
+                           "  " + rate_text + "  ETA " + eta_text);
+            return;
+        }
+        const auto head = bar_label + " " + percent_text(bytes, size) + " " + rate_text + "  " + from;
+        const auto room = head.size() + min_shares_width < status_width ? status_width - head.size() : min_shares_width;
+        screen_.status(head + holder_share_list(holders, room, status_id_digits));
         return;
     }
     if (plain_lines_ && now - last_line_ >= plain_line_interval) {
         last_line_ = now;
         screen_.line("Downloading " + line_label + ": " + amounts + " (" + percent_text(bytes, size) + ", " +
-                     rate_text + ", ETA " + eta_text + ")");
+                     rate_text + ", ETA " + eta_text + ")" +
+                     (from.empty() ? "" : " " + from + holder_share_list(holders, line_shares_width)));
     }
 }
 

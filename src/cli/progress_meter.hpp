@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace p2p::cli {
 
@@ -20,19 +21,22 @@ public:
     /// Draws on `screen`: a bar when it is a terminal; else one plain line every few seconds when plain_lines.
     progress_meter(console& screen, bool plain_lines);
 
-    /// A download_progress event arrived.
+    /// A download_progress event arrived. With more than one holder, their shares are shown too.
     void update(const download_progress& progress);
     /// Several files are downloading (get of a folder): `done` of `files` have ended, and `bytes` of all their
-    /// `size` bytes are in.
-    void update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size);
+    /// `size` bytes are in; `holders` is what each holder sent of them all (shown when more than one).
+    void update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size,
+                      const std::vector<holder_share>& holders = {});
     /// The download ended: the bar is erased (the caller prints the result line).
     void finish();
 
 private:
     using clock = std::chrono::steady_clock;
 
-    /// Draws `bytes` of `size`: after `bar_label` on a terminal, as "Downloading <line_label>: ..." elsewhere.
-    void show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes, std::uint64_t size);
+    /// Draws `bytes` of `size`: after `bar_label` on a terminal, as "Downloading <line_label>: ..." elsewhere; with the
+    /// holders' shares when there are several.
+    void show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes, std::uint64_t size,
+              const std::vector<holder_share>& holders);
 
     console& screen_;
     bool plain_lines_;

@@ -6,6 +6,8 @@
 
 #include "p2p/file_name.hpp"
 
+#include <map>
+#include <optional>
 #include <stdexcept>
 
 namespace p2p::cli {
@@ -26,22 +28,62 @@ peer_options one_shot_options(const global_options& globals, const std::filesyst
     return options;
 }
 
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+    std::string text;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        text += (i == 0 ? "" : std::string(separator)) + parts[i];
+    }
+    return text;
+}
+
 } // namespace
 
 remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
                                const std::string& address)
+    : remote_session(globals, folder, std::vector<std::string>{address}) {}
+
+remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
+                               const std::vector<std::string>& addresses)
     : peer_(context_, one_shot_options(globals, folder)) {
-    const auto op = peer_.start_connect(address);
-    // Events before the connect finishes (none are expected from a fresh peer) need no showing.
-    auto done = await_operation<connect_finished>(peer_, stop_, op, [](const event&) {});
-    if (!done) {
-        throw interrupted_error("interrupted while connecting to " + escape_for_terminal(address));
+    // All at once: the slowest address (one that never answers, until the connect timeout) bounds the wait, not
+    // the sum of them.
+    std::map<operation_id, std::size_t> pending; // op -> index in addresses
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        pending[peer_.start_connect(addresses[i])] = i;
     }
-    if (!done->ok) {
-        throw std::runtime_error("cannot connect to " + escape_for_terminal(address) + ": " +
-                                 escape_for_terminal(done->error));
+    std::vector<std::optional<connect_finished>> outcomes(addresses.size());
+    while (!pending.empty()) {
+        const auto woke = wait_for_activity(peer_, stop_, nullptr, std::chrono::milliseconds(1000));
+        if (woke == wake::stop) {
+            std::vector<std::string> waiting;
+            for (const auto& [op, i] : pending) {
+                waiting.push_back(escape_for_terminal(addresses[i]));
+            }
+            throw interrupted_error("interrupted while connecting to " + joined(waiting, ", "));
+        }
+        if (woke != wake::event) {
+            continue;
+        }
+        // Events before the connects finish (peers joining) need no showing.
+        auto e = take_event(peer_, nullptr);
+        if (const auto* done = e ? std::get_if<connect_finished>(&*e) : nullptr) {
+            if (const auto found = pending.find(done->op); found != pending.end()) {
+                outcomes[found->second] = *done;
+                pending.erase(found);
+            }
+        }
     }
-    remote_ = std::move(*done);
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (outcomes[i]->ok) {
+            connected_.push_back(std::move(*outcomes[i]));
+        } else {
+            failures_.push_back("cannot connect to " + escape_for_terminal(addresses[i]) + ": " +
+                                escape_for_terminal(outcomes[i]->error));
+        }
+    }
+    if (connected_.empty()) {
+        throw std::runtime_error(joined(failures_, "; "));
+    }
 }
 
 } // namespace p2p::cli

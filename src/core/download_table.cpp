@@ -464,6 +464,13 @@ void download_table::check_pieces(download& d, steady_time now) {
 
 void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
     auto [d, l] = find_lane(c.transfer, from.id);
+    if (auto closed = closed_lanes_.find(c.transfer); d == nullptr && closed != closed_lanes_.end()) {
+        if (auto* owner = find(closed->second.first); owner != nullptr && closed->second.second == from.id) {
+            owner->bytes_received += c.data.size();
+            owner->wasted += c.data.size();
+            return;
+        }
+    }
     if (d == nullptr || d->current_phase() != download::phase::receiving) {
         // Late chunks of a finished, failed-over or restarted transfer are normal; chunks we never asked for are not.
         if (c.transfer >= next_transfer_) {
@@ -547,7 +554,8 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
 }
 
 void download_table::next_range(download& d, download_lane& l, steady_time now) {
-    if (d.assign(l, now)) {
+    const bool given = d.assign(l, now);
+    if (given) {
         if (auto* holder = state_.peers->find(l.holder)) {
             state_.peers->send(*holder, d.ask(l, now));
         }
@@ -610,6 +618,7 @@ void download_table::close_lane(download& d, download_lane& l, source_state stat
     }
     const auto transfer = l.transfer;
     lane_owner_.erase(transfer);
+    closed_lanes_[transfer] = {d.id(), l.holder};
     d.remove_lane(transfer);
 }
 
@@ -650,6 +659,10 @@ void download_table::fail_over(download& d, std::string reason, download_errc co
     fail(d, code, std::move(reason), source_state::ended, now);
 }
 
+void download_table::forget_closed_lanes(std::uint32_t id) {
+    std::erase_if(closed_lanes_, [&](const auto& entry) { return entry.second.first == id; });
+}
+
 download_finished download_table::outcome(const download& d, bool ok, download_errc code, std::string error,
                                           steady_time now) const {
     const auto seconds = std::chrono::duration<double>(now - d.started).count();
@@ -675,6 +688,7 @@ void download_table::fail(download& d, download_errc code, std::string error, so
         }
     }
     state_.jobs->forget_download(d.id());
+    forget_closed_lanes(d.id());
     downloads_.erase(d.id());
     state_.out.emit(std::move(done));
 }
@@ -754,6 +768,7 @@ void download_table::on_synced(const std::vector<std::uint32_t>& ids, const job_
         const auto name = d->local_name();
         if (auto done = place(*d, result, now)) {
             placed.push_back(std::move(*done));
+            forget_closed_lanes(id);
             downloads_.erase(id);
             // One folder sync makes every rename in it durable: once per folder of the batch.
             const auto slash = name.rfind('/');

@@ -29,6 +29,12 @@ byte_range steal_range(const lane_position& victim, double thief_rate, std::uint
     if (begin >= victim.end) {
         return {};
     }
+    // Whole pieces may give the thief more than its share: it takes them only when it still finishes first, or
+    // the last bytes of the file would wait for the slower of the two.
+    if (victim.rate > 0 && thief_rate > 0 &&
+        static_cast<double>(victim.end - begin) / thief_rate >= left / victim_rate) {
+        return {};
+    }
     return byte_range{begin, victim.end};
 }
 

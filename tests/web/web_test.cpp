@@ -231,7 +231,13 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
           R"({"event":"connect_finished","op":4,"address":"h:2","ok":false,"already_connected":false,)"
           R"("peer":null,"file_count":0,"error":"no answer"})");
     CHECK(dump(event_json(download_progress{5, "f", id, 10, 20, {}})) ==
-          R"({"event":"download_progress","op":5,"name":"f","peer":"0123456789abcdef","bytes":10,"size":20})");
+          R"({"event":"download_progress","op":5,"name":"f","peer":"0123456789abcdef","bytes":10,"size":20,)"
+          R"("holders":[]})");
+    // What each holder sent so far, in the order they joined the download.
+    const peer_id other{0xfedcba9876543210};
+    CHECK(dump(event_json(download_progress{5, "f", id, 10, 20, {{other, 6}, {id, 4}}})) ==
+          R"({"event":"download_progress","op":5,"name":"f","peer":"0123456789abcdef","bytes":10,"size":20,)"
+          R"("holders":[{"peer":"fedcba9876543210","bytes":6},{"peer":"0123456789abcdef","bytes":4}]})");
     download_finished done;
     done.op = 5;
     done.name = "f";
@@ -244,7 +250,7 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
         dump(event_json(done)) ==
         R"({"event":"download_finished","op":5,"name":"f","ok":true,"code":"none","error":"",)"
         R"("peer":"0123456789abcdef","size":20,"bytes_received":20,"resumed_from":0,"rechecked":0,"seconds":0.002413,)"
-        R"("rate":8287,"limit":{"by":"unknown","text":""},"window":{"mode":"auto","final_bytes":0,)"
+        R"("rate":8287,"holders":[],"wasted":0,"limit":{"by":"unknown","text":""},"window":{"mode":"auto","final_bytes":0,)"
         R"("peak_in_flight_bytes":0,"capped":false,"min_rtt_ms":0.0,"avg_rtt_ms":0.0,"rate_bytes_per_s":0},)"
         R"("stages":{"seconds":0.0,"holder_busy_s":0.0,"receiver_busy_s":0.0}})");
     CHECK(dump(event_json(stop_pending{{{true, id, "up.bin", 1, 2}}})) ==
@@ -264,6 +270,16 @@ TEST_CASE("web json keeps the forms of get --json and ls --json", "[web]") {
     done.seconds = 0.002413;
     CHECK(cli::dump(cli::download_result_json(done)) ==
           R"({"name":"notes.txt","size":11,"seconds":0.002413,"rate":4559,"peer":"1f2e3d4c5b6a7988"})");
+    // get --json: what each holder sent, and the bytes thrown away; --json-progress: a line per progress report.
+    done.holders = {{peer_id{0x1f2e3d4c5b6a7988}, 7}, {peer_id{0x0123456789abcdef}, 4}};
+    done.wasted = 3;
+    const auto file = cli::get_file_json(done, "notes.txt");
+    CHECK(cli::dump(file["holders"]) ==
+          R"([{"peer":"1f2e3d4c5b6a7988","bytes":7},{"peer":"0123456789abcdef","bytes":4}])");
+    CHECK(file["wasted"] == 3);
+    CHECK(cli::dump(cli::get_progress_json(download_progress{5, "notes.txt", done.from, 11, 11, done.holders})) ==
+          R"({"event":"progress","name":"notes.txt","bytes":11,"size":11,)"
+          R"("holders":[{"peer":"1f2e3d4c5b6a7988","bytes":7},{"peer":"0123456789abcdef","bytes":4}]})");
     CHECK(cli::dump(cli::files_json({{"data.bin", 3146505}, {"notes.txt", 11}})) ==
           R"([{"name":"data.bin","size":3146505},{"name":"notes.txt","size":11}])");
 }

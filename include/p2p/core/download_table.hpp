@@ -117,6 +117,8 @@ private:
     /// One download of a synced batch: renamed into place and listed; its download_finished, to emit once the folder
     /// is synced too. On failure the download fails (and is gone): nullopt.
     std::optional<download_finished> place(download& d, const job_result& result, steady_time now);
+    /// The download is gone: so is the record of its closed lanes.
+    void forget_closed_lanes(std::uint32_t id);
     download_finished outcome(const download& d, bool ok, download_errc code, std::string error, steady_time now) const;
     /// When a lane next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for us.
     std::optional<steady_time> deadline(const download& d, const download_lane& l) const;
@@ -140,7 +142,10 @@ private:
     std::optional<steady_time> release_at_;
     std::map<std::uint32_t, download> downloads_;       ///< By id: the first lane's transfer number.
     std::map<std::uint32_t, std::uint32_t> lane_owner_; ///< Transfer number of a lane -> its download's id.
-    std::vector<std::uint32_t> sync_waiting_;           ///< Finished downloads for the next sync.
+    /// Lanes closed while their download goes on -> {download id, holder}: what they still had on the way when
+    /// they were closed arrives, and counts as thrown away.
+    std::map<std::uint32_t, std::pair<std::uint32_t, peer_id>> closed_lanes_;
+    std::vector<std::uint32_t> sync_waiting_; ///< Finished downloads for the next sync.
     bool sync_running_ = false;
     std::uint32_t next_transfer_ = 1;
     std::uint64_t next_join_ = 0;

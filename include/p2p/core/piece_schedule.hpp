@@ -29,7 +29,8 @@ struct lane_position {
 
 /// The part of `victim`'s range a lane delivering `thief_rate` bytes a second takes: from the piece boundary where
 /// both would finish at the same time (each at its own rate; an unmeasured rate counts as the other's), never below
-/// what the victim was granted, to the victim's end. Empty when that leaves nothing (less than the last piece).
+/// what the victim was granted, to the victim's end. Empty when that leaves nothing (less than the last piece), or
+/// when the thief would need longer for it than the victim for all it has left (both rates measured).
 /// Taking from the far end means the victim goes on as it is, and no byte is asked of two holders: the only bytes
 /// that may come twice are none.
 byte_range steal_range(const lane_position& victim, double thief_rate, std::uint32_t piece_size);
