@@ -12,9 +12,12 @@ bytes at a relay in front of it (at least two send, together at least the size),
 partial file's written blocks.
   three  `get A1 A2 A3 NAME --json`: the file arrives byte for byte, and the "holders" of the JSON name holders
          among the three whose bytes, with any resumed, add up to the size
-  kill   the same through three `p2p-tap relay --rate 8M` (so the download lasts seconds); one holder gets SIGKILL
+  kill   the same through three `p2p-tap relay --rate 8M` (so the download lasts seconds); the first holder gets SIGKILL
          once `--json-progress` says half the file has arrived: the download still completes, byte for byte, and
          its bytes never stand still for long (at most MAX_GAP_S between two progress lines that add bytes)
+  menu   the menu of a peer connected to the three, choice 3 with an empty peer id ("all"): the file arrives byte
+         for byte, and at least two holders sent bytes (counted at a relay in front of each), together at least the
+         size
   liar   one holder sits behind tests/cli/lying_relay.py, which flips one byte of the first chunk it passes on; the
          file completes byte for byte, and the liar is named: its peer id is in the log on stderr (--log-level
          info: "piece N of NAME from peer ID does not match its leaf") or in the JSON
@@ -170,17 +173,7 @@ def scenario_three(h):
     holders = h.holders(data)
     ids = [i for _, i, _ in holders]
     if not h.multi_get():
-        # The menu says nothing per holder: each holder's bytes are counted at a relay in front of it.
-        ports = [h.relay(i, port) for i, (_, _, port) in enumerate(holders)]
-        h.finish_menu(h.start_menu(ports), data)
-        for p in process.live:
-            if p.name.startswith("relay"):
-                p.stop()
-        sent = [h.relay_bytes(i) for i in range(3)]
-        print(f"three holders (menu): bytes each holder sent through its relay {sent}, {sum(sent) - SIZE} beyond "
-              f"the size")
-        check(sum(sent) >= SIZE, f"the holders sent {sum(sent)} bytes in all, less than the file's {SIZE}")
-        check(sum(1 for b in sent if b) >= 2, f"only {sum(1 for b in sent if b)} of the 3 holders sent bytes: {sent}")
+        three_menu(h, holders, data)
         return
     result = h.finish(h.start_get([port for _, _, port in holders]), data)
     shares = holder_bytes(result, ids)
@@ -191,6 +184,25 @@ def scenario_three(h):
     check(total == SIZE, f"the holders' bytes ({sum(shares.values())}) and the resumed ones "
           f"({result.get('resumed_from', 0)}) add up to {total}, not the size {SIZE}")
     check(len(shares) >= 2, f"only {len(shares)} of the 3 holders sent bytes: {shares}")
+
+
+def three_menu(h, holders, data):
+    """The menu connected to the three holders, choice 3 with an empty peer id (all holders). The menu says nothing
+    per holder: each holder's bytes are counted at a relay in front of it."""
+    ports = [h.relay(i, port) for i, (_, _, port) in enumerate(holders)]
+    h.finish_menu(h.start_menu(ports), data)
+    for p in process.live:
+        if p.name.startswith("relay"):
+            p.stop()
+    sent = [h.relay_bytes(i) for i in range(3)]
+    print(f"three holders (menu): bytes each holder sent through its relay {sent}, {sum(sent) - SIZE} beyond the size")
+    check(sum(sent) >= SIZE, f"the holders sent {sum(sent)} bytes in all, less than the file's {SIZE}")
+    check(sum(1 for b in sent if b) >= 2, f"only {sum(1 for b in sent if b)} of the 3 holders sent bytes: {sent}")
+
+
+def scenario_menu(h):
+    data = random.Random(19).randbytes(SIZE)
+    three_menu(h, h.holders(data), data)
 
 
 def scenario_kill(h):
@@ -286,7 +298,7 @@ def scenario_liar(h):
     check(named or flagged, f"neither get's log nor its JSON says the holder {liar_id} sent a bad piece; log: "
           f"{log_lines[-5:]}, JSON: {result!r}")
 
-SCENARIOS = {"three": scenario_three, "kill": scenario_kill, "liar": scenario_liar}
+SCENARIOS = {"three": scenario_three, "menu": scenario_menu, "kill": scenario_kill, "liar": scenario_liar}
 
 
 if __name__ == "__main__":
