@@ -12,6 +12,7 @@ using p2p::peer_id;
 using p2p::cli::add_holder_shares;
 using p2p::cli::from_holders_text;
 using p2p::cli::holder_share_list;
+using p2p::cli::subtract_holder_shares;
 using shares = std::vector<holder_share>;
 
 namespace {
@@ -58,4 +59,17 @@ TEST_CASE("shares of several files add up per holder, in the order first seen", 
     add_holder_shares(total, {{a, 10}, {b, 5}});
     add_holder_shares(total, {{c, 7}, {a, 1}});
     CHECK(total == shares{{a, 11}, {b, 5}, {c, 7}});
+}
+
+TEST_CASE("a file's earlier shares come out of the sum when it reports new ones", "[holder_shares]") {
+    shares total;
+    add_holder_shares(total, {{a, 10}, {b, 5}});
+    add_holder_shares(total, {{c, 7}});
+    // The first file says more now: its old shares out, its new ones in.
+    subtract_holder_shares(total, {{a, 10}, {b, 5}});
+    add_holder_shares(total, {{a, 20}, {b, 5}});
+    CHECK(total == shares{{c, 7}, {a, 20}, {b, 5}});
+    // A holder with nothing left in the sum is gone from it.
+    subtract_holder_shares(total, {{c, 7}});
+    CHECK(total == shares{{a, 20}, {b, 5}});
 }

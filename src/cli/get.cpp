@@ -261,8 +261,15 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     }
     std::vector<std::uint64_t> sizes(files.size(), 0);
     std::vector<std::uint64_t> held(files.size(), 0);
-    // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum.
+    // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum, kept
+    // as each file's shares change (summing every file at each progress event was quadratic in the files).
     std::vector<std::vector<holder_share>> shares(files.size());
+    std::vector<holder_share> all_shares;
+    const auto set_shares = [&](std::size_t i, std::vector<holder_share> now_shares) {
+        subtract_holder_shares(all_shares, shares[i]);
+        add_holder_shares(all_shares, now_shares);
+        shares[i] = std::move(now_shares);
+    };
     std::uint64_t total = 0; // of the files that arrived or may still
     std::uint64_t bytes_in = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -271,11 +278,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         total += sizes[i];
     }
     const auto show_progress = [&] {
-        std::vector<holder_share> holders;
-        for (const auto& file_shares : shares) {
-            add_holder_shares(holders, file_shares);
-        }
-        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), holders);
+        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), all_shares);
     };
     const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
         total = total - sizes[i] + size;
@@ -319,7 +322,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             outcomes[i] = outcome_of(done, sizes[i], cancelled);
             // The meter counts the bytes of the files that arrived; one that did not leaves the total.
             set_progress(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
-            shares[i] = outcomes[i].done ? done.holders : std::vector<holder_share>{};
+            set_shares(i, outcomes[i].done ? done.holders : std::vector<holder_share>{});
             if (cancelled) {
                 pipeline.stop();
             } else {
@@ -333,7 +336,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             if (const auto* progress = std::get_if<download_progress>(&e)) {
                 if (const auto found = index_of.find(progress->op); found != index_of.end()) {
                     set_progress(found->second, progress->bytes, progress->size);
-                    shares[found->second] = progress->holders;
+                    set_shares(found->second, progress->holders);
                     show_progress();
                     print_progress(*progress, arguments);
                 }

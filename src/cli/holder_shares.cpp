@@ -62,4 +62,18 @@ void add_holder_shares(std::vector<holder_share>& total, const std::vector<holde
     }
 }
 
+void subtract_holder_shares(std::vector<holder_share>& total, const std::vector<holder_share>& less) {
+    for (const auto& h : less) {
+        const auto found =
+            std::find_if(total.begin(), total.end(), [&](const holder_share& t) { return t.peer == h.peer; });
+        if (found == total.end()) {
+            continue;
+        }
+        found->bytes -= std::min(found->bytes, h.bytes);
+        if (found->bytes == 0) {
+            total.erase(found);
+        }
+    }
+}
+
 } // namespace p2p::cli

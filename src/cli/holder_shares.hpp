@@ -26,5 +26,7 @@ std::string from_holders_text(const std::vector<holder_share>& holders);
 /// Adds `more` to `total`: the bytes of a holder already there are summed, a new holder goes at the end (so the
 /// order stays the order they first sent in). For the one meter of several files.
 void add_holder_shares(std::vector<holder_share>& total, const std::vector<holder_share>& more);
+/// Takes `less` (added before) out of `total` again; a holder left with no bytes is removed.
+void subtract_holder_shares(std::vector<holder_share>& total, const std::vector<holder_share>& less);
 
 } // namespace p2p::cli
