@@ -1833,3 +1833,29 @@ TEST_CASE("piece schedule: ranges given back are kept merged, lowest first", "[c
     CHECK_FALSE(pool.take());
     CHECK(pool.empty());
 }
+
+TEST_CASE("core multi: holders are not taken for stalled when this peer was the one held up", "[core][multi]") {
+    // Defect: a lane silent for 250 ms while others ran was dropped for good; when it was this peer's loop that
+    // stood still (a loaded machine, a long write), every lane looked silent and a fast holder was lost.
+    stepped_core g;
+    const auto bytes = patterned_bytes(128 * 4096, 29);
+    swarm_holder a(peer_id(0xa1), bytes, 4096, 1024, 2), b(peer_id(0xb2), bytes, 4096, 1024, 2);
+    for (auto* s : {&a, &b}) {
+        g.holder_joins(s->h.id, {{"f.bin", bytes.size()}});
+    }
+    g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
+    bool paused = false;
+    auto done = play_swarm(g, {&a, &b}, 1, [&](std::uint64_t sent) {
+        if (!paused && sent >= bytes.size() / 4) {
+            paused = true;
+            step(g, 400ms); // nothing is received meanwhile, from anyone
+        }
+    });
+    REQUIRE(paused);
+    REQUIRE(done);
+    INFO(done->error);
+    REQUIRE(done->ok);
+    CHECK(g.folder.file("f.bin")->bytes() == bytes);
+    CHECK(share_of(*done, a.h.id) >= bytes.size() / 3);
+    CHECK(share_of(*done, b.h.id) >= bytes.size() / 3);
+}

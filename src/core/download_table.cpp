@@ -85,7 +85,7 @@ milliseconds download_table::request_repeat_interval() const {
 std::vector<remote_peer*> download_table::sources_for(download& d) {
     std::vector<remote_peer*> out;
     for (auto& [id, p] : state_.peers->all()) {
-        if (d.tried.contains(id) || !p.has_list || p.client || d.lane_of(id) != nullptr) {
+        if (d.tried.contains(id) || d.resting.contains(id) || !p.has_list || p.client || d.lane_of(id) != nullptr) {
             continue;
         }
         const auto* entry = p.find_file(d.name());
@@ -822,13 +822,8 @@ std::vector<pending_transfer> download_table::in_flight() const {
     return out;
 }
 
-milliseconds download_table::silence_limit(const download& d, const download_lane& l) const {
-    const auto timeout = std::chrono::duration_cast<milliseconds>(state_.options.transfer_timeout);
-    if (d.lanes().size() < 2) {
-        return timeout;
-    }
-    // Another lane brings bytes meanwhile: four of this one's chunk times and round trips is long enough to tell a
-    // holder that stalls from one that is slow.
+milliseconds download_table::silence_limit(const download_lane& l) const {
+    // Four of its chunk times and round trips is long enough to tell a holder that stalls from one that is slow.
     auto limit = min_lane_silence;
     const auto rate = l.rate(l.last_progress);
     if (rate > 0) {
@@ -837,7 +832,21 @@ milliseconds download_table::silence_limit(const download& d, const download_lan
     }
     limit = std::max(limit, std::chrono::duration_cast<milliseconds>(
                                 std::chrono::duration<double>(4.0 * l.window.figures().min_rtt)));
-    return std::min(limit, timeout);
+    return limit;
+}
+
+steady_time download_table::stalled_at(const download& d, const download_lane& l) const {
+    const auto timeout = l.last_progress + state_.options.transfer_timeout;
+    // Silent while the other lanes went on bringing bytes for the silence limit: the holder stalls. When no other
+    // lane brought anything since either, it may be this peer that stood still (a loaded machine): the transfer
+    // timeout then, as for one lane.
+    const auto silent_from = l.last_progress + silence_limit(l);
+    for (const auto& [transfer, other] : d.lanes()) {
+        if (&other != &l && other.offered && other.last_progress >= silent_from) {
+            return std::min(timeout, silent_from);
+        }
+    }
+    return timeout;
 }
 
 std::optional<steady_time> download_table::deadline(const download& d, const download_lane& l) const {
@@ -856,18 +865,24 @@ std::optional<steady_time> download_table::deadline(const download& d, const dow
         if (l.ack_held) {
             return std::nullopt; // the holder waits for us (release_at_), not we for it
         }
-        return l.last_progress + silence_limit(d, l);
+        return stalled_at(d, l);
     }
     return std::nullopt;
 }
 
 std::optional<steady_time> download_table::next_deadline() const {
     std::optional<steady_time> next = release_at_;
+    const auto earliest = [&](steady_time due) {
+        next = next ? std::min(*next, due) : due;
+    };
     for (const auto& [id, d] : downloads_) {
         for (const auto& [transfer, l] : d.lanes()) {
             if (auto due = deadline(d, l)) {
-                next = next ? std::min(*next, *due) : *due;
+                earliest(*due);
             }
+        }
+        for (const auto& [holder, until] : d.resting) {
+            earliest(until);
         }
     }
     return next;
@@ -884,16 +899,19 @@ void download_table::on_deadline(steady_time now) {
     }
     // Resend unanswered REQUESTs; give up on holders that stall.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> stalled;
+    std::vector<std::uint32_t> rested;
     for (auto& [id, d] : downloads_) {
+        if (std::erase_if(d.resting, [&](const auto& entry) { return entry.second <= now; }) > 0) {
+            rested.push_back(id);
+        }
         for (auto& [transfer, l] : d.lanes()) {
             const auto due = deadline(d, l);
             if (!due || now < *due) {
                 continue;
             }
-            const auto limit = l.offered ? silence_limit(d, l) : state_.options.transfer_timeout;
-            if (now - l.last_progress >= limit) {
+            if (l.offered || now - l.last_progress >= state_.options.transfer_timeout) {
                 stalled.emplace_back(id, transfer);
-            } else if (!l.offered && now - l.last_request >= request_repeat_interval()) {
+            } else if (now - l.last_request >= request_repeat_interval()) {
                 if (auto* holder = state_.peers->find(l.holder)) {
                     // The same REQUEST again (ask() keeps the offset); the timeout still runs from the last progress.
                     const auto progress = l.last_progress;
@@ -906,14 +924,28 @@ void download_table::on_deadline(steady_time now) {
     for (const auto& [id, transfer] : stalled) {
         auto* d = find(id);
         auto* l = d == nullptr ? nullptr : d->lane(transfer);
-        if (l == nullptr) {
+        // Asked again: a lane dropped before this one may have changed what counts as stalled.
+        if (l == nullptr || (l->offered && now < stalled_at(*d, *l))) {
             continue;
         }
+        const auto holder = l->holder;
+        const bool timed_out = now - l->last_progress >= state_.options.transfer_timeout;
         const auto seconds = std::chrono::duration<double>(now - l->last_progress).count();
         drop_lane(*d, *l,
-                  "peer " + l->holder.short_hex() + " stopped answering (nothing for " +
+                  "peer " + holder.short_hex() + " stopped answering (nothing for " +
                       std::to_string(seconds).substr(0, 4) + " s)",
                   download_errc::stalled, source_state::serving, now);
+        if (auto* still = find(id); still != nullptr && !timed_out) {
+            // Silent while others were not: it may be slow for a while rather than gone. It may join again once
+            // it has rested for a transfer timeout.
+            still->tried.erase(holder);
+            still->resting[holder] = now + state_.options.transfer_timeout;
+        }
+    }
+    for (const auto id : rested) {
+        if (auto* d = find(id)) {
+            add_lanes(*d, now);
+        }
     }
 }
 

@@ -167,8 +167,10 @@ public:
     rate_figures figures() const;
 
     // Sources and timing, managed by the download table.
-    std::string from;                       ///< Id or prefix asked for; empty means every peer that lists the file.
-    std::set<peer_id> tried;                ///< Holders that failed us: not asked again for this file.
+    std::string from;        ///< Id or prefix asked for; empty means every peer that lists the file.
+    std::set<peer_id> tried; ///< Holders that failed us: not asked again for this file.
+    /// Holders taken for stalled while other lanes went on: not asked again until then (they may be slow a while).
+    std::map<peer_id, steady_time> resting;
     std::map<peer_id, unsigned> bad_pieces; ///< Pieces each holder sent that did not match their leaves.
     peer_id last_from;                      ///< The holder of the last piece brought.
     steady_time started;

@@ -59,9 +59,10 @@ public:
     }
     /// Most holders one download takes pieces from at once.
     static constexpr std::size_t max_lanes = 8;
-    /// A lane silent this long while other lanes of its download bring bytes gives its range back (at least; four
-    /// of its chunk times and round trips when those are longer), so a holder that stalls holds nobody up for
-    /// long. A download with one lane waits the transfer timeout, as one transfer always did.
+    /// A lane silent this long while other lanes of its download went on bringing bytes gives its range back (at
+    /// least; four of its chunk times and round trips when those are longer), so a holder that stalls holds nobody
+    /// up for long; it may join again after a transfer timeout. Without another lane's bytes meanwhile (one lane,
+    /// or this peer stood still) a lane waits the transfer timeout, as one transfer always did.
     static constexpr milliseconds min_lane_silence{250};
 
     /// The peer left or was evicted: downloads from it go on with their other holders, or another one.
@@ -122,8 +123,11 @@ private:
     download_finished outcome(const download& d, bool ok, download_errc code, std::string error, steady_time now) const;
     /// When a lane next needs the loop (REQUEST repeat, stall check), or nullopt while it waits for us.
     std::optional<steady_time> deadline(const download& d, const download_lane& l) const;
-    /// How long lane `l` may be silent before it is taken for stalled.
-    milliseconds silence_limit(const download& d, const download_lane& l) const;
+    /// How long lane `l` may be silent while other lanes bring bytes.
+    milliseconds silence_limit(const download_lane& l) const;
+    /// When lane `l` (with an OFFER) counts as stalled: after the silence limit once another lane brought bytes
+    /// that long after it went silent, else after the transfer timeout.
+    steady_time stalled_at(const download& d, const download_lane& l) const;
     /// An unanswered REQUEST goes again this often: often enough that a holder still hashing can answer PREPARING
     /// several times before the transfer timeout.
     milliseconds request_repeat_interval() const;
