@@ -402,9 +402,6 @@ download::chunk_result download::check(const download_lane& l, const chunk& c, s
         error = "wrong 'last' flag on the chunk at offset " + std::to_string(c.offset);
         return chunk_result::rejected;
     }
-    if (l.range_done()) {
-        return chunk_result::duplicate; // its range was taken while this one was on its way
-    }
     return chunk_result::accepted;
 }
 

@@ -168,20 +168,19 @@ void download_table::start(const command::download& cmd, steady_time now) {
             return refuse(download_errc::no_source, "No peer has " + req.name);
         }
         // Holders of the same name with other content hold another file: the user chooses which one.
+        const auto* chosen = candidates.front()->find_file(req.name);
         std::string versions;
         for (const auto* p : candidates) {
             const auto* entry = p->find_file(req.name);
-            if (entry->root && candidates.front()->find_file(req.name)->root &&
-                *entry->root != *candidates.front()->find_file(req.name)->root) {
+            if (entry->root && chosen->root && *entry->root != *chosen->root) {
                 versions += ", peer " + p->id.short_hex() + " (" + std::to_string(entry->size) + " bytes)";
             }
         }
         if (!versions.empty()) {
-            const auto* first = candidates.front()->find_file(req.name);
             downloads_.erase(it);
             return refuse(download_errc::no_source,
                           escape_for_terminal(req.name) + " has different content at different peers: peer " +
-                              candidates.front()->id.short_hex() + " (" + std::to_string(first->size) + " bytes)" +
+                              candidates.front()->id.short_hex() + " (" + std::to_string(chosen->size) + " bytes)" +
                               versions + "; choose one by its peer id");
         }
         source = candidates.front();
