@@ -426,6 +426,7 @@ std::optional<core::partial_download> posix_folder::find_partial(std::string_vie
     if (!meta) {
         return std::nullopt;
     }
+    sidecars_.emplace(name); // usable or not, it goes with the download
     char buffer[256];
     auto n = ::read(meta.get(), buffer, sizeof buffer - 1);
     if (n <= 0) {
@@ -464,10 +465,14 @@ std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open
         fd.reset(::openat(dir, part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     } else {
         // A leftover partial file with no usable description is ours (reserved name) and worthless: replace it,
-        // and its journal with it.
+        // and its journal with it. Usually there is none, and the first create succeeds.
         ::unlinkat(dir, partial_journal_name(name).c_str(), 0);
-        ::unlinkat(dir, part.c_str(), 0);
-        fd.reset(::openat(dir, part.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        fd.reset(::openat(dir, part.c_str(), flags, 0644));
+        if (!fd && errno == EEXIST) {
+            ::unlinkat(dir, part.c_str(), 0);
+            fd.reset(::openat(dir, part.c_str(), flags, 0644));
+        }
     }
     if (!fd) {
         return errno_text(errno);
@@ -482,6 +487,7 @@ std::variant<std::shared_ptr<core::file_handle>, std::string> posix_folder::open
         return *error;
     }
     const int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep_records ? 0 : O_TRUNC);
+    sidecars_.emplace(name);
     unique_fd fd(::openat(std::get<parent_dir>(parent).fd.get(), partial_journal_name(name).c_str(), flags, 0644));
     if (!fd) {
         return errno_text(errno);
@@ -500,6 +506,7 @@ std::optional<std::string> posix_folder::describe_partial(std::string_view name,
         return *error;
     }
     const auto text = std::string(meta_magic) + "\n" + std::to_string(size) + "\n" + to_hex(hash) + "\n";
+    sidecars_.emplace(name);
     unique_fd meta(::openat(std::get<parent_dir>(parent).fd.get(), partial_meta_name(name).c_str(),
                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!meta || ::write(meta.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
@@ -523,8 +530,12 @@ core::place_result posix_folder::place_partial(std::string_view name, bool repla
         error = errno_text(err);
         return err == EEXIST ? core::place_result::name_taken : core::place_result::failed;
     }
-    ::unlinkat(dir.get(), partial_journal_name(name).c_str(), 0);
-    ::unlinkat(dir.get(), partial_meta_name(name).c_str(), 0);
+    // A file of one piece has neither (most files of a big folder): no lookups for names that are not there.
+    if (const auto it = sidecars_.find(name); it != sidecars_.end()) {
+        ::unlinkat(dir.get(), partial_journal_name(name).c_str(), 0);
+        ::unlinkat(dir.get(), partial_meta_name(name).c_str(), 0);
+        sidecars_.erase(it);
+    }
     return core::place_result::placed;
 }
 
@@ -549,6 +560,9 @@ void posix_folder::remove_partial(std::string_view name) {
     ::unlinkat(dir, partial_file_name(name).c_str(), 0);
     ::unlinkat(dir, partial_journal_name(name).c_str(), 0);
     ::unlinkat(dir, partial_meta_name(name).c_str(), 0);
+    if (const auto it = sidecars_.find(name); it != sidecars_.end()) {
+        sidecars_.erase(it);
+    }
 }
 
 std::optional<std::uint64_t> posix_folder::free_space() {

@@ -662,6 +662,31 @@ TEST_CASE("defect: a REQUEST repeated after the OFFER makes the holder send its 
     CHECK(sent[0].offset == 0);
 }
 
+TEST_CASE("core a holder serves 64 transfers to one peer at once, and refuses the 65th until one ends",
+          "[core][small_files]") {
+    // `get` of a folder keeps up to 64 small files in flight (cli/download_pipeline.hpp): a holder takes them all.
+    const auto bytes = patterned_bytes(64 * 1024, 22);
+    stepped_core g({}, {{"a.bin", bytes}});
+    const peer_id asker(0xaaaa);
+    g.holder_joins(asker, {});
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1); // the background hash of a.bin
+    g.finish_job(0);
+    for (std::uint32_t t = 1; t <= 65; ++t) {
+        g.from(asker, request{t, "a.bin", 0, 4096, 1});
+    }
+    CHECK(g.out.sent_to<offer>(asker).size() == 64);
+    auto refused = g.out.sent_to<abort_transfer>(asker);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].transfer == 65);
+    CHECK(refused[0].reason.find("too many transfers") != std::string::npos);
+    // One ends (the asker cancels it): the next REQUEST is served.
+    g.from(asker, cancel_transfer{1, "enough"});
+    g.from(asker, request{66, "a.bin", 0, 4096, 1});
+    CHECK(g.out.sent_to<offer>(asker).size() == 65);
+    CHECK(g.out.sent_to<abort_transfer>(asker).size() == 1);
+}
+
 TEST_CASE("core a REQUEST for a file hashed in the background moves its hash to full priority", "[core][settle]") {
     const auto bytes = patterned_bytes(3 * 1024 * 1024, 22);
     stepped_core g({}, {{"a.bin", bytes}});
@@ -777,6 +802,37 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     CHECK(g.folder.file("copy.bin")->bytes() == bytes);
     CHECK(g.folder.file("data.bin") == nullptr);
     CHECK_FALSE(g.folder.find_partial("copy.bin"));
+}
+
+TEST_CASE("core a holder's list that is not sorted by name still finds every name, the first of a name given twice",
+          "[core][small_files]") {
+    stepped_core g;
+    const peer_id holder(0xaaaa);
+    // Lists are sent sorted by name; this one is not, and names b.txt twice with two sizes.
+    g.holder_joins(holder, {{"c.txt", 3}, {"b.txt", 2}, {"a.txt", 1}, {"b.txt", 9}, {"sub/d.txt", 4}});
+    operation_id op = 1;
+    for (const auto* name : {"a.txt", "b.txt", "c.txt", "sub/d.txt"}) {
+        g.core->on_command(command::download{op++, {name, "", {}, {}}}, g.now);
+    }
+    auto asked = g.out.sent_to<request>(holder);
+    REQUIRE(asked.size() == 4);
+    std::set<std::string> names;
+    for (const auto& r : asked) {
+        names.insert(r.name);
+    }
+    CHECK(names == std::set<std::string>{"a.txt", "b.txt", "c.txt", "sub/d.txt"});
+    // b.txt is the size listed first: an OFFER of the other size is refused as a changed file.
+    const auto b = std::find_if(asked.begin(), asked.end(), [](const request& r) { return r.name == "b.txt"; });
+    g.from(holder, offer{b->transfer, 9, digest{}, 1u << 20, 16 * 1024});
+    const auto done = g.finished(2);
+    REQUIRE(done);
+    CHECK_FALSE(done->ok);
+    CHECK(done->error.find("lists 2") != std::string::npos);
+    // A name it does not list is not found.
+    g.core->on_command(command::download{op, {"e.txt", "", {}, {}}}, g.now);
+    CHECK(g.out.sent_to<request>(holder).size() == 4);
+    REQUIRE(g.finished(op));
+    CHECK_FALSE(g.finished(op)->ok);
 }
 
 TEST_CASE("core a name to save as is checked like a received name", "[core][save_as]") {

@@ -147,3 +147,23 @@ TEST_CASE("download pipeline of no files is idle at once", "[download_pipeline]"
     CHECK_FALSE(pipeline.start_next().has_value());
     CHECK(pipeline.take_ready().empty());
 }
+
+TEST_CASE("download pipeline keeps the bytes in flight under its budget, and always lets one file go",
+          "[download_pipeline]") {
+    const std::uint64_t mib = 1 << 20;
+    // Small files fill the count; large ones the budget; one larger than the budget goes alone.
+    download_pipeline pipeline({mib, mib, 30 * mib, 40 * mib, 200 * mib, mib}, 16, 64 * mib);
+    CHECK(start_all_allowed(pipeline) == indexes{0, 1, 2}); // 32 MiB; the 40 MiB file would pass 64
+    pipeline.finish(2);
+    CHECK(start_all_allowed(pipeline) == indexes{3}); // 42 MiB
+    pipeline.finish(0);
+    pipeline.finish(1);
+    CHECK(start_all_allowed(pipeline).empty()); // 40 + 200 > 64
+    pipeline.finish(3);
+    CHECK(start_all_allowed(pipeline) == indexes{4}); // alone, past the budget
+    CHECK(start_all_allowed(pipeline).empty());
+    pipeline.finish(4);
+    CHECK(start_all_allowed(pipeline) == indexes{5});
+    pipeline.finish(5);
+    CHECK(pipeline.idle());
+}

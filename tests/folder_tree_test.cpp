@@ -206,6 +206,38 @@ TEST_CASE("folder tree partial download in a subfolder is found again by a resta
     CHECK(tree_of(d.path()) == std::vector<std::string>{"sub", "sub/dir"});
 }
 
+TEST_CASE("folder tree a placed download leaves none of its hidden files, whichever it made or found",
+          "[folder_tree]") {
+    temp_dir d;
+    const auto bytes = random_bytes(5000, 5);
+    posix_folder folder(d.path());
+    std::string error;
+    // A file of one piece: no description, no journal, nothing left.
+    auto one = std::get<std::shared_ptr<core::file_handle>>(folder.open_partial("one.bin", false));
+    REQUIRE_FALSE(one->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
+    REQUIRE(folder.place_partial("one.bin", false, error) == core::place_result::placed);
+    // A larger one: its description and journal go with the rename.
+    auto journal = folder.open_journal("big.bin", false);
+    REQUIRE(std::holds_alternative<std::shared_ptr<core::file_handle>>(journal));
+    REQUIRE(download_into(folder, "big.bin", bytes, error) == core::place_result::placed);
+    // Left by an earlier run: a partial file with no description (replaced), and a description whose partial file
+    // is gone (found, and removed once the new download is placed).
+    write_file(d / partial_file_name("old.bin"), "stale bytes, longer than the new file's");
+    write_file(d / partial_meta_name("gone.bin"), "p2p-partial 1\n5000\nnot-a-hash\n");
+    auto old = std::get<std::shared_ptr<core::file_handle>>(folder.open_partial("old.bin", false));
+    REQUIRE_FALSE(old->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
+    REQUIRE(folder.place_partial("old.bin", false, error) == core::place_result::placed);
+    CHECK_FALSE(folder.find_partial("gone.bin"));
+    auto gone = std::get<std::shared_ptr<core::file_handle>>(folder.open_partial("gone.bin", false));
+    REQUIRE_FALSE(gone->write_at(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), 0));
+    REQUIRE(folder.place_partial("gone.bin", false, error) == core::place_result::placed);
+
+    CHECK(tree_of(d.path()) == std::vector<std::string>{"big.bin", "gone.bin", "old.bin", "one.bin"});
+    for (const auto* name : {"big.bin", "gone.bin", "old.bin", "one.bin"}) {
+        CHECK(read_file(d / name) == bytes);
+    }
+}
+
 TEMPLATE_TEST_CASE("folder tree a file three folders down transfers byte for byte", "[folder_tree][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir dh, dg;

@@ -44,8 +44,8 @@ struct peer_options {
     std::uint64_t max_rate = 0;
 
     std::size_t max_peers = 256;           ///< HELLOs beyond this many peers are refused.
-    std::size_t max_uploads_per_peer = 16; ///< Concurrent REQUESTs served per peer.
-    std::size_t max_uploads = 128;         ///< Concurrent REQUESTs served in all.
+    std::size_t max_uploads_per_peer = 64; ///< Concurrent REQUESTs served per peer.
+    std::size_t max_uploads = 256;         ///< Concurrent REQUESTs served in all.
     std::size_t max_strikes = 32;          ///< Protocol errors after which a peer is dropped.
 
     /// Keep our id in `<folder>/.p2p/id` (made on first start), so a restarted peer is known again by the others.

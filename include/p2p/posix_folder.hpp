@@ -88,6 +88,9 @@ private:
     bool manifests_tried_ = false; ///< Opened (or failed to open, said once) already.
     /// Skipped names already logged, so each is said once (forgotten when it leaves the folder).
     std::set<std::string, std::less<>> reported_;
+    /// Downloads whose .meta or .journal this process made or found (open_partial removed any older journal): only
+    /// these have any to remove once the file is in place.
+    std::set<std::string, std::less<>> sidecars_;
 };
 
 } // namespace p2p

@@ -8,21 +8,29 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
 namespace p2p::cli {
 
 /// How many downloads `get` keeps in flight at once: enough to hide the round trip and batch the syncs of small
-/// files, few enough that a big folder does not open thousands of partial files at once.
-constexpr std::size_t max_downloads_in_flight = 16;
+/// files (a 10 KiB file waits for a round trip, a write, a sync and a rename: with 16 in flight the waits, not the
+/// work, set the pace), few enough that a big folder does not open thousands of partial files at once. A holder
+/// serves as many to one peer (peer_options::max_uploads_per_peer).
+constexpr std::size_t max_downloads_in_flight = 64;
+/// ...and at most this many bytes of files at once (one file always may go): a large file gains nothing from
+/// company, as one already fills the link, while a dozen written at once scatter on disk.
+constexpr std::uint64_t max_bytes_in_flight = 64ULL << 20;
 
 class download_pipeline {
 public:
     /// `files` files, numbered 0..files-1 in request order; at most `limit` (at least 1) in flight at once.
     download_pipeline(std::size_t files, std::size_t limit);
+    /// Files of these sizes: also at most `byte_budget` bytes of them in flight, except that one file always may be.
+    download_pipeline(std::vector<std::uint64_t> sizes, std::size_t limit, std::uint64_t byte_budget);
 
-    /// The file to start now, marked in flight; nullopt when the limit is reached, none is left, or after stop().
+    /// The file to start now, marked in flight; nullopt when a limit is reached, none is left, or after stop().
     std::optional<std::size_t> start_next();
     /// File `index` (in flight) finished, whatever its outcome.
     void finish(std::size_t index);
@@ -48,7 +56,10 @@ private:
     enum class state { waiting, in_flight, finished, taken };
 
     std::vector<state> state_;
+    std::vector<std::uint64_t> sizes_; ///< Empty: sizes do not count.
     std::size_t limit_;
+    std::uint64_t byte_budget_ = 0;
+    std::uint64_t bytes_in_flight_ = 0;
     std::size_t next_ = 0;      ///< The next file to start.
     std::size_t in_flight_ = 0; ///< Started, not finished.
     std::size_t finished_ = 0;  ///< Finished (taken or not).

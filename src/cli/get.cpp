@@ -242,15 +242,14 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
     std::cout.flush();
 }
 
-/// Fetches several files over the session, up to max_downloads_in_flight at once, and reports each (report) as
-/// soon as the files before it are: in the order given. Returns the names that did not arrive, in that order. The
-/// first stop signal cancels the downloads in flight and starts no more; what completed is reported, then the
-/// command ends (coded_error "cancelled") at the first file that did not: cancelled, or never started.
+/// Fetches several files over the session, up to max_downloads_in_flight (and max_bytes_in_flight) at once, and reports
+/// each (report) as soon as the files before it are: in the order given. Returns the names that did not arrive, in that
+/// order. The first stop signal cancels the downloads in flight and starts no more; what completed is reported, then
+/// the command ends (coded_error "cancelled") at the first file that did not: cancelled, or never started.
 std::vector<std::string> fetch_all(remote_session& session, const std::vector<wanted_file>& files,
                                    const std::vector<file_entry>& listed, const get_arguments& arguments) {
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
-    download_pipeline pipeline(files.size(), max_downloads_in_flight);
     std::vector<file_outcome> outcomes(files.size());
     std::map<operation_id, std::size_t> index_of; // the file of each download in flight
     std::set<operation_id> running;
@@ -277,6 +276,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         sizes[i] = found == listed_size.end() ? 0 : found->second;
         total += sizes[i];
     }
+    download_pipeline pipeline(sizes, max_downloads_in_flight, max_bytes_in_flight);
     const auto show_progress = [&] {
         meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), all_shares);
     };
@@ -504,7 +504,8 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
                     "every file under it. With several addresses each file comes from every peer that lists it (the "
                     "same name with other content at two of them is refused: give only the address you want); one "
                     "that cannot be reached is a warning while another is. Several files are fetched up to " +
-                        std::to_string(max_downloads_in_flight) + " at once and reported in the order given")
+                        std::to_string(max_downloads_in_flight) + " (and " + std::to_string(max_bytes_in_flight >> 20) +
+                        " MiB) at once and reported in the order given")
         ->type_name("HOST:PORT... FILE");
     sub->add_option("--dir", arguments->folder, "Folder to download into; created if missing")
         ->capture_default_str()

@@ -248,6 +248,14 @@ void peer_table::on_file_list(remote_peer& from, file_list& page, steady_time no
     if (++in.next_page < in.page_count) {
         return;
     }
+    // Holders send their lists sorted by name; one that does not is sorted here, keeping a name given twice in its
+    // order, so find_file may search by halves.
+    const auto by_name = [](const file_entry& a, const file_entry& b) {
+        return a.name < b.name;
+    };
+    if (!std::is_sorted(in.files.begin(), in.files.end(), by_name)) {
+        std::stable_sort(in.files.begin(), in.files.end(), by_name);
+    }
     const bool first = !from.has_list;
     const bool hashes_only = !first && only_hashes_added(from.files, in.files);
     from.files = std::move(in.files);

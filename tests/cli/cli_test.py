@@ -24,7 +24,7 @@ Scenarios:
   cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 1 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
   get_many get with three names: each arrives, a line each and a summary; a missing one is named, exit 1; --json
-  get_pipeline  a folder of 300 files of 10 KiB by `get --json`: up to 16 at once, yet the objects come in the
+  get_pipeline  a folder of 300 files of 10 KiB by `get --json`: up to 64 at once, yet the objects come in the
            order of the folder's sorted list; every file byte for byte
   get_interrupt  SIGINT during a folder of many files (--max-rate keeps it going): exit 130, what completed is
            reported, and every file under its final name is whole

@@ -8,6 +8,7 @@
 #include "p2p/file_entry.hpp"
 #include "p2p/peer_id.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,7 +36,9 @@ struct remote_peer {
     std::uint64_t join_order = 0; ///< For listing peers in the order they came.
     steady_time joined_at;
 
-    std::vector<file_entry> files;  ///< Its latest complete list.
+    /// Its latest complete list, sorted by name (peer_table sorts what arrives), so a name is found in log n: a
+    /// folder of 10,000 files is looked up once per file downloaded.
+    std::vector<file_entry> files;
     bool has_list = false;          ///< The first complete list arrived (until then it has not "joined").
     std::uint64_t list_version = 0; ///< Version of `files`.
 
@@ -54,14 +57,11 @@ struct remote_peer {
     steady_time list_retry_at;              ///< ...and goes again then.
     std::optional<operation_id> connect_op; ///< The connect that waits for this peer's first list.
 
-    /// The entry of its latest list with this name, or nullptr.
+    /// The entry of its latest list with this name (the first, if a list names it twice), or nullptr.
     const file_entry* find_file(std::string_view name) const {
-        for (const auto& f : files) {
-            if (f.name == name) {
-                return &f;
-            }
-        }
-        return nullptr;
+        const auto it = std::lower_bound(files.begin(), files.end(), name,
+                                         [](const file_entry& f, std::string_view n) { return f.name < n; });
+        return it != files.end() && it->name == name ? &*it : nullptr;
     }
 };
 
