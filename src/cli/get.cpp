@@ -395,14 +395,21 @@ std::vector<file_entry> listed_by(remote_session& session) {
 }
 
 /// Each name that is a folder in the connected peers' lists becomes the files under it, into the same relative paths;
-/// the rest stay as they are. -o names one file, never a folder.
+/// the rest stay as they are. A file named both itself and through a folder (`get H photos/a.jpg photos`) is
+/// fetched once, where it first comes. -o names one file, never a folder.
 std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
                                         const get_arguments& arguments) {
     std::vector<wanted_file> out;
+    std::set<std::string> taken;
+    const auto add = [&](wanted_file f) {
+        if (taken.insert(f.save_as).second) {
+            out.push_back(std::move(f));
+        }
+    };
     for (const auto& f : files) {
         const auto under = files_under(listed, f.name);
         if (under.empty()) {
-            out.push_back(f);
+            add(f);
             continue;
         }
         if (!arguments.output.empty()) {
@@ -410,7 +417,7 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
                               std::to_string(under.size()) + " files");
         }
         for (const auto& entry : under) {
-            out.push_back(wanted_file{entry.name, entry.name});
+            add(wanted_file{entry.name, entry.name});
         }
     }
     return out;

@@ -25,7 +25,7 @@ Scenarios:
            the same Ctrl-C in the menu cancels the download and a second one exits
   get_many get with three names: each arrives, a line each and a summary; a missing one is named, exit 1; --json
   get_pipeline  a folder of 300 files of 10 KiB by `get --json`: up to 64 at once, yet the objects come in the
-           order of the folder's sorted list; every file byte for byte
+           order of the folder's sorted list; every file byte for byte; a file named with its folder comes once
   get_interrupt  SIGINT during a folder of many files (--max-rate keeps it going): exit 130, what completed is
            reported, and every file under its final name is whole
   get_force  existing files refused before connecting, each named; --force replaces; a server killed mid-transfer
@@ -1135,8 +1135,22 @@ def scenario_get_pipeline(h):
     check(sorted(got) == sorted(files), f"the tree differs: {sorted(set(got) ^ set(files))[:5]}")
     differ = [name for name in files if got[name] != files[name]]
     check(not differ, f"{len(differ)} files differ, e.g. {differ[:3]}")
+
+    # A file named as itself and through its folder is one file: fetched once, reported once, not "already
+    # downloading".
+    down2 = h.path("down2")
+    code, out, err = h.run("get", f"127.0.0.1:{port}", "small/f007.bin", "small", "--dir", down2, "--json",
+                           timeout=TRANSFER_S)
+    check(code == 0, f"get of a file and its folder exited {code}: {err[-500:]!r}")
+    objects = [json.loads(line) for line in out.splitlines()]
+    names = [o.get("name") for o in objects[:-1]]
+    check(names == ["small/f007.bin"] + [n for n in sorted(files) if n != "small/f007.bin"],
+          f"a file and its folder: {len(names)} objects, {names[:3]}...")
+    check(objects[-1] == {"requested": 300, "got": 300, "failed": []}, f"summary: {objects[-1]}")
+    check(tree_files(down2) == files, "a file and its folder: the tree differs")
     check(s.stop() == 0, "serve did not stop cleanly")
-    print(f"get_pipeline: 300 files of 10 KiB in {elapsed:.2f} s ({300 / elapsed:.0f} files/s), in order, byte for byte")
+    print(f"get_pipeline: 300 files of 10 KiB in {elapsed:.2f} s ({300 / elapsed:.0f} files/s), in order, byte for byte;"
+          " a file named with its folder once")
 
 
 def scenario_get_interrupt(h):
