@@ -73,7 +73,7 @@ _p2p_peer() {
         case $command in
         serve) own="--connect --json" ;;
         ls) own="--json" ;;
-        get) own="--dir -o --output --force --explain --json --json-progress" ;;
+        get) own="--dir -o --output --force --continue --explain --json --json-progress" ;;
         "") own="--version" ;;
         esac
         mapfile -t COMPREPLY < <(compgen -W "$globals $own" -- "$cur")

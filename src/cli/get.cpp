@@ -13,6 +13,8 @@
 #include "json.hpp"
 #include "progress_meter.hpp"
 #include "remote_session.hpp"
+#include "same_content.hpp"
+#include "units.hpp"
 #include "wait.hpp"
 #include "web_option.hpp"
 
@@ -44,6 +46,9 @@ struct get_arguments {
     std::string folder = ".";
     std::string output; ///< -o: the name to save the one file as; empty for its own name.
     bool force = false;
+    /// --continue: a file already here with the listed content is skipped, not refused (how an interrupted get of
+    /// several files is finished).
+    bool keep_same = false;
     bool json = false;
     bool json_progress = false; ///< --json-progress: a JSON line per progress event too (implies --json).
     bool explain = false;       ///< --explain: the rate figures stage by stage after each file.
@@ -96,7 +101,9 @@ std::vector<wanted_file> plan_files(const get_arguments& arguments) {
 
 /// Before connecting: a file that is there already is refused whatever the other peer says, so say it at once, for
 /// each one. With --force a regular file there is replaced (after the download is verified); anything else is not.
-void refuse_existing(const std::vector<wanted_file>& files, const get_arguments& arguments) {
+/// With --continue a regular file there waits for the list (`listed` false): the same content is skipped, another is
+/// refused once the list says so (`listed` true).
+void refuse_existing(const std::vector<wanted_file>& files, const get_arguments& arguments, bool listed) {
     std::vector<std::string> taken;
     std::vector<std::string> not_files;
     for (const auto& f : files) {
@@ -104,6 +111,9 @@ void refuse_existing(const std::vector<wanted_file>& files, const get_arguments&
         const auto status = std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / f.save_as, ec);
         if (!std::filesystem::exists(status) || (f.save_as == f.name && std::filesystem::is_directory(status))) {
             continue; // a folder here may be where a folder of theirs goes: known once their list is
+        }
+        if (arguments.keep_same && !listed && std::filesystem::is_regular_file(status)) {
+            continue; // its content is compared with the list's once the list is known (already_here)
         }
         if (!arguments.force) {
             taken.push_back(escape_for_terminal(f.save_as));
@@ -145,13 +155,20 @@ struct file_outcome {
     bool stopped = false;
 };
 
+/// What to do after a stop signal: one file resumes by the same command; of several, those that arrived would be
+/// refused as existing, unless --continue skips them.
+std::string_view resume_hint(bool several) {
+    return several ? "run the same command with --continue to finish" : "run the same command to resume";
+}
+
 /// What a download_finished means for its file; `size` is the file's size if known from elsewhere (a cancel can come
-/// before the offer that tells it), `cancelled` whether a stop signal cancelled the downloads.
-file_outcome outcome_of(const download_finished& done, std::uint64_t size, bool cancelled) {
+/// before the offer that tells it), `cancelled` whether a stop signal cancelled the downloads, `several` whether it is
+/// one of several files.
+file_outcome outcome_of(const download_finished& done, std::uint64_t size, bool cancelled, bool several) {
     // A download that completed before the signal was handled is reported as completed.
     if (cancelled && !done.ok && done.code == download_errc::cancelled) {
         return {std::nullopt,
-                describe_cancelled(done, done.size > 0 ? done.size : size, "run the same command to resume"),
+                describe_cancelled(done, done.size > 0 ? done.size : size, std::string(resume_hint(several))),
                 "cancelled", true};
     }
     if (!done.ok) {
@@ -201,7 +218,7 @@ file_outcome fetch(remote_session& session, const wanted_file& file, const get_a
     if (!done) {
         throw coded_error(second_signal, "cancelled");
     }
-    auto outcome = outcome_of(*done, size, cancelled);
+    auto outcome = outcome_of(*done, size, cancelled, false);
     if (outcome.stopped) {
         throw coded_error(outcome.error, "cancelled");
     }
@@ -247,7 +264,8 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
 /// order. The first stop signal cancels the downloads in flight and starts no more; what completed is reported, then
 /// the command ends (coded_error "cancelled") at the first file that did not: cancelled, or never started.
 std::vector<std::string> fetch_all(remote_session& session, const std::vector<wanted_file>& files,
-                                   const std::vector<file_entry>& listed, const get_arguments& arguments) {
+                                   const std::vector<file_entry>& listed, const get_arguments& arguments,
+                                   std::uint64_t byte_budget) {
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
     std::vector<file_outcome> outcomes(files.size());
@@ -276,7 +294,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         sizes[i] = found == listed_size.end() ? 0 : found->second;
         total += sizes[i];
     }
-    download_pipeline pipeline(sizes, max_downloads_in_flight, max_bytes_in_flight);
+    download_pipeline pipeline(sizes, max_downloads_in_flight, byte_budget);
     const auto show_progress = [&] {
         meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), all_shares);
     };
@@ -319,7 +337,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             index_of.erase(done.op);
             running.erase(done.op);
             pipeline.finish(i);
-            outcomes[i] = outcome_of(done, sizes[i], cancelled);
+            outcomes[i] = outcome_of(done, sizes[i], cancelled, true);
             // The meter counts the bytes of the files that arrived; one that did not leaves the total.
             set_progress(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
             set_shares(i, outcomes[i].done ? done.holders : std::vector<holder_share>{});
@@ -358,7 +376,9 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         }
     }
     if (end < files.size()) {
-        throw coded_error("interrupted before " + escape_for_terminal(files[end].name), "cancelled");
+        throw coded_error("interrupted before " + escape_for_terminal(files[end].name) + "; " +
+                              std::string(resume_hint(true)),
+                          "cancelled");
     }
     return failed; // the signal came as the last files completed
 }
@@ -423,12 +443,79 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
     return out;
 }
 
+/// --continue: the files already in the folder with the content a holder lists (hashed here), and the rest.
+struct already_here_split {
+    std::vector<wanted_file> here;
+    std::vector<wanted_file> to_fetch;
+};
+
+/// A file here that --continue cannot compare: the holder lists no root for it yet (it hashes a file once it has
+/// settled, or when asked for it). Refused like one with other content, saying why.
+void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
+                           const get_arguments& arguments) {
+    std::vector<std::string> unknown;
+    for (const auto& f : files) {
+        const auto entry = std::find_if(listed.begin(), listed.end(), [&](const auto& e) { return e.name == f.name; });
+        std::error_code ec;
+        if (entry != listed.end() && !entry->root &&
+            std::filesystem::is_regular_file(
+                std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / f.save_as, ec))) {
+            unknown.push_back(escape_for_terminal(f.save_as));
+        }
+    }
+    if (unknown.empty()) {
+        return;
+    }
+    std::string names;
+    for (std::size_t i = 0; i < unknown.size() && i < 10; ++i) {
+        names += (i == 0 ? "" : ", ") + unknown[i];
+    }
+    if (unknown.size() > 10) {
+        names += " and " + std::to_string(unknown.size() - 10) + " more";
+    }
+    throw coded_error(names + (unknown.size() == 1 ? " is" : " are") + " already in " +
+                          escape_for_terminal(arguments.folder) +
+                          ", and the other peer has not hashed its copy yet, so --continue cannot tell whether it is "
+                          "the same; try again in a moment (--force replaces)",
+                      download_code_name(download_errc::exists));
+}
+already_here_split sort_out_already_here(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
+                                         const get_arguments& arguments) {
+    already_here_split out;
+    std::map<std::string, const file_entry*, std::less<>> by_name;
+    for (const auto& entry : listed) {
+        by_name.emplace(entry.name, &entry);
+    }
+    for (const auto& f : files) {
+        const auto it = by_name.find(f.name);
+        const bool here = arguments.keep_same && !arguments.force && it != by_name.end() &&
+                          has_listed_content(std::filesystem::path(arguments.folder) / f.save_as, *it->second);
+        (here ? out.here : out.to_fetch).push_back(f);
+    }
+    return out;
+}
+
+/// `Already have photos/a.jpg (same content)`, or its --json object, for each file --continue skipped.
+void report_already_here(const std::vector<wanted_file>& here, const std::vector<file_entry>& listed,
+                         const get_arguments& arguments) {
+    for (const auto& f : here) {
+        const auto entry = std::find_if(listed.begin(), listed.end(), [&](const auto& e) { return e.name == f.name; });
+        const auto size = entry == listed.end() ? 0 : entry->size;
+        if (arguments.json) {
+            std::cout << dump(get_already_here_json(f.name, f.save_as, size)) << '\n';
+        } else {
+            std::cout << "Already have " << escape_for_terminal(f.save_as) << " (same content)\n";
+        }
+    }
+    std::cout.flush();
+}
+
 /// Downloads the files over the connections, several at once when there are several. Exit 0 when every file arrived,
 /// 1 when any did not (each named). An address that cannot be reached is a warning while another one is.
 int get_files(const get_arguments& arguments, const global_options& globals) {
     refuse_web(globals, "get");
     const auto asked = plan_files(arguments);
-    refuse_existing(asked, arguments);
+    refuse_existing(asked, arguments, false);
     std::optional<remote_session> session;
     try {
         session.emplace(globals, arguments.folder, arguments.addresses);
@@ -441,24 +528,33 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
         std::cerr << "p2p-peer: warning: " << failure << "; going on with the others\n" << std::flush;
     }
     const auto listed = listed_by(*session);
-    const auto files = expand_folders(asked, listed, arguments);
-    if (files.size() != asked.size()) {
-        refuse_existing(files, arguments); // the files of a folder, now that they are known
+    const auto all = expand_folders(asked, listed, arguments);
+    const auto [here, files] = sort_out_already_here(all, listed, arguments);
+    if (arguments.keep_same && !arguments.force) {
+        refuse_not_hashed_yet(files, listed, arguments);
     }
-    const bool several = files.size() > 1;
+    if (all.size() != asked.size() || arguments.keep_same) {
+        refuse_existing(files, arguments, true); // a folder's files, now that they are known; those --continue kept
+    }
+    const bool several = all.size() > 1;
+    report_already_here(here, listed, arguments);
     std::vector<std::string> failed;
-    if (several) {
-        failed = fetch_all(*session, files, listed, arguments);
-    } else {
+    if (files.size() > 1) {
+        // Under --max-rate, about a second's worth at once: files still complete one after another (and an
+        // interrupted run leaves few partial ones) rather than 64 crawling together.
+        const auto rate = globals.max_rate ? parse_rate(*globals.max_rate) : std::nullopt;
+        failed = fetch_all(*session, files, listed, arguments,
+                           rate ? std::min<std::uint64_t>(max_bytes_in_flight, *rate) : max_bytes_in_flight);
+    } else if (!files.empty()) {
         const auto outcome = fetch(*session, files.front(), arguments);
-        report(files.front(), outcome, false, arguments);
+        report(files.front(), outcome, several, arguments);
         if (!outcome.done) {
             failed.push_back(files.front().name);
         }
     }
     if (several) {
-        std::cout << (arguments.json ? dump(get_summary_json(files.size(), files.size() - failed.size(), failed))
-                                     : summary_line(files.size(), failed))
+        std::cout << (arguments.json ? dump(get_summary_json(all.size(), all.size() - failed.size(), failed))
+                                     : summary_line(all.size(), failed))
                   << '\n'
                   << std::flush;
     }
@@ -519,6 +615,9 @@ subcommand setup_get(CLI::App& app, const global_options& globals) {
         ->type_name("DIR");
     sub->add_option("-o,--output", arguments->output, "Save the one file given under this name in the folder")
         ->type_name("NAME");
+    sub->add_flag("--continue", arguments->keep_same,
+                  "Skip the files already here with the content the other peer lists (each hashed to tell), instead "
+                  "of refusing them: how an interrupted get of several files is finished");
     sub->add_flag("--force", arguments->force,
                   "Replace files that exist already, each only once its download is verified");
     sub->add_flag("--explain", arguments->explain,

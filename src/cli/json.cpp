@@ -278,6 +278,10 @@ json get_failed_json(const std::string& name, const std::string& saved_as, std::
             {"code", std::string(code)}};
 }
 
+json get_already_here_json(const std::string& name, const std::string& saved_as, std::uint64_t size) {
+    return {{"name", name}, {"saved_as", saved_as}, {"ok", true}, {"size", size}, {"already_here", true}};
+}
+
 json get_summary_json(std::size_t requested, std::size_t got, const std::vector<std::string>& failed) {
     return {{"requested", requested}, {"got", got}, {"failed", failed}};
 }

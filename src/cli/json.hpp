@@ -63,6 +63,8 @@ json get_progress_json(const download_progress& progress);
 json get_failed_json(const std::string& name, const std::string& saved_as, std::string_view error,
                      std::string_view code);
 /// The last line of `get --json` with several names: {"requested", "got", "failed": [names that did not arrive]}.
+/// A file `get --continue` found already here with the listed content, and did not fetch.
+json get_already_here_json(const std::string& name, const std::string& saved_as, std::uint64_t size);
 json get_summary_json(std::size_t requested, std::size_t got, const std::vector<std::string>& failed);
 
 /// {"error": one line, "code": a word ("not_found", "exists", "connect", "cancelled"...)}: a failed `get --json`.

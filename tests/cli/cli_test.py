@@ -1182,8 +1182,8 @@ def scenario_get_interrupt(h):
         if getter.poll() is None:
             getter.kill()
     check(code == 130, f"get of a folder exited {code} on SIGINT, expected 130: {err!r}")
-    check(re.search(r"^p2p-peer: (Cancelled many/f\d{3}\.bin at .*; run the same command to resume|"
-                    r"interrupted before many/f\d{3}\.bin)$", err, re.M), f"get said {err!r}")
+    check(re.search(r"^p2p-peer: (Cancelled many/f\d{3}\.bin at .*|interrupted before many/f\d{3}\.bin); "
+                    r"run the same command with --continue to finish$", err, re.M), f"get said {err!r}")
     present = sorted(f"many/{n}" for n in completed())
     check(len(present) < len(files), "every file arrived: the signal came too late to test anything")
     reported = [re.match(r"Got file (\S+) from peer", line).group(1) for line in out.splitlines()]
@@ -1192,9 +1192,38 @@ def scenario_get_interrupt(h):
     broken = [name for name in present if read(os.path.join(down, name)) != files[name]]
     check(not broken, f"files under their final names are not whole: {broken[:3]}")
     kept = partial_bytes(os.path.join(down, "many"))
+
+    # What the hint says: the same command with --continue skips the files already here (their content checked
+    # against the holder's list), resumes the rest and exits 0. The holder lists a file's root once it has hashed
+    # it (after it settles, or when asked for it): until then --continue says it cannot tell, and nothing changes.
+    def roots_listed():
+        code, out, _ = h.run("ls", f"127.0.0.1:{port}", "--json", timeout=STEP_S)
+        return code == 0 and all(e.get("root") for e in json.loads(out))
+
+    def get_continue():
+        return h.run("get", f"127.0.0.1:{port}", "many", "--dir", down, "--continue", "--json", timeout=TRANSFER_S)
+    code, out, err = get_continue()
+    if code != 0:
+        check(code == 1 and "has not hashed its copy yet" in err, f"--continue before the roots: {code} {err!r}")
+        check(sorted(f"many/{n}" for n in completed()) == present, "a refused --continue changed the folder")
+        wait_until(roots_listed, "the holder to list every root", TRANSFER_S)
+        code, out, err = get_continue()
+    check(code == 0, f"get --continue after the interrupt exited {code}: {err[-500:]!r}")
+    objects = [json.loads(line) for line in out.splitlines()]
+    here = [o["name"] for o in objects[:-1] if o.get("already_here")]
+    check(here == present, f"--continue: already here {here[:3]}... ({len(here)}), present {present[:3]}...")
+    check(objects[-1] == {"requested": len(files), "got": len(files), "failed": []}, f"summary: {objects[-1]}")
+    check(tree_files(down) == files, "--continue: the folder is not the holder's, byte for byte")
+    # A file here whose content differs is still refused, named, and nothing is fetched.
+    with open(os.path.join(down, "many/f000.bin"), "wb") as f:
+        f.write(b"mine")
+    os.remove(os.path.join(down, "many/f099.bin"))
+    code, out, err = h.run("get", f"127.0.0.1:{port}", "many", "--dir", down, "--continue", timeout=TRANSFER_S)
+    check(code == 1 and "many/f000.bin" in err and "already exists" in err, f"--continue, other content: {code} {err!r}")
+    check(not os.path.exists(os.path.join(down, "many/f099.bin")), "--continue fetched despite a refused file")
     check(s.stop() == 0, "serve did not stop cleanly")
     print(f"get_interrupt: exit 130; {len(present)} of {len(files)} files completed and reported in order, each whole; "
-          f"{kept} bytes of partial files kept")
+          f"{kept} bytes of partial files kept; --continue skipped those and fetched the rest")
 
 
 def scenario_get_force(h):
