@@ -504,6 +504,14 @@ void step(stepped_core& g, milliseconds dt) {
     g.clock_ns = g.now.time_since_epoch().count();
 }
 
+/// `asker` joins holder `g`, which has hashed its one file in the background, as it does before it serves it.
+void asker_joins_hashed_holder(stepped_core& g, peer_id asker) {
+    g.holder_joins(asker, {});
+    step(g, 1ms);
+    REQUIRE(g.out.jobs.size() == 1); // the background hash of the file
+    g.finish_job(0);
+}
+
 } // namespace
 
 TEST_CASE("core a file is listed and served only once unchanged for the settle time", "[core][settle]") {
@@ -633,10 +641,7 @@ TEST_CASE("defect: a REQUEST repeated after the OFFER makes the holder send its 
     const auto bytes = patterned_bytes(64 * 1024, 21);
     stepped_core g({}, {{"a.bin", bytes}});
     const peer_id asker(0xaaaa);
-    g.holder_joins(asker, {});
-    step(g, 1ms);
-    REQUIRE(g.out.jobs.size() == 1); // the background hash of a.bin
-    g.finish_job(0);
+    asker_joins_hashed_holder(g, asker);
     const request ask{1, "a.bin", 0, 4096, 4};
     g.from(asker, ask);
     REQUIRE(g.out.sent_to<offer>(asker).size() == 1);
@@ -668,10 +673,7 @@ TEST_CASE("core a holder serves 64 transfers to one peer at once, and refuses th
     const auto bytes = patterned_bytes(64 * 1024, 22);
     stepped_core g({}, {{"a.bin", bytes}});
     const peer_id asker(0xaaaa);
-    g.holder_joins(asker, {});
-    step(g, 1ms);
-    REQUIRE(g.out.jobs.size() == 1); // the background hash of a.bin
-    g.finish_job(0);
+    asker_joins_hashed_holder(g, asker);
     for (std::uint32_t t = 1; t <= 65; ++t) {
         g.from(asker, request{t, "a.bin", 0, 4096, 1});
     }
