@@ -443,21 +443,42 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
     return out;
 }
 
+/// The listed entries by name (the first holder's, as listed_by keeps them).
+using listed_index = std::map<std::string_view, const file_entry*>;
+listed_index index_by_name(const std::vector<file_entry>& listed) {
+    listed_index index;
+    for (const auto& entry : listed) {
+        index.emplace(entry.name, &entry);
+    }
+    return index;
+}
+
 /// --continue: the files already in the folder with the content a holder lists (hashed here), and the rest.
 struct already_here_split {
     std::vector<wanted_file> here;
     std::vector<wanted_file> to_fetch;
 };
+already_here_split sort_out_already_here(const std::vector<wanted_file>& files, const listed_index& listed,
+                                         const get_arguments& arguments) {
+    already_here_split out;
+    for (const auto& f : files) {
+        const auto it = listed.find(f.name);
+        const bool here = arguments.keep_same && !arguments.force && it != listed.end() &&
+                          has_listed_content(std::filesystem::path(arguments.folder) / f.save_as, *it->second);
+        (here ? out.here : out.to_fetch).push_back(f);
+    }
+    return out;
+}
 
 /// A file here that --continue cannot compare: the holder lists no root for it yet (it hashes a file once it has
 /// settled, or when asked for it). Refused like one with other content, saying why.
-void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
+void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const listed_index& listed,
                            const get_arguments& arguments) {
     std::vector<std::string> unknown;
     for (const auto& f : files) {
-        const auto entry = std::find_if(listed.begin(), listed.end(), [&](const auto& e) { return e.name == f.name; });
+        const auto it = listed.find(f.name);
         std::error_code ec;
-        if (entry != listed.end() && !entry->root &&
+        if (it != listed.end() && !it->second->root &&
             std::filesystem::is_regular_file(
                 std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / f.save_as, ec))) {
             unknown.push_back(escape_for_terminal(f.save_as));
@@ -479,28 +500,13 @@ void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const std::vec
                           "the same; try again in a moment (--force replaces)",
                       download_code_name(download_errc::exists));
 }
-already_here_split sort_out_already_here(const std::vector<wanted_file>& files, const std::vector<file_entry>& listed,
-                                         const get_arguments& arguments) {
-    already_here_split out;
-    std::map<std::string, const file_entry*, std::less<>> by_name;
-    for (const auto& entry : listed) {
-        by_name.emplace(entry.name, &entry);
-    }
-    for (const auto& f : files) {
-        const auto it = by_name.find(f.name);
-        const bool here = arguments.keep_same && !arguments.force && it != by_name.end() &&
-                          has_listed_content(std::filesystem::path(arguments.folder) / f.save_as, *it->second);
-        (here ? out.here : out.to_fetch).push_back(f);
-    }
-    return out;
-}
 
 /// `Already have photos/a.jpg (same content)`, or its --json object, for each file --continue skipped.
-void report_already_here(const std::vector<wanted_file>& here, const std::vector<file_entry>& listed,
+void report_already_here(const std::vector<wanted_file>& here, const listed_index& listed,
                          const get_arguments& arguments) {
     for (const auto& f : here) {
-        const auto entry = std::find_if(listed.begin(), listed.end(), [&](const auto& e) { return e.name == f.name; });
-        const auto size = entry == listed.end() ? 0 : entry->size;
+        const auto it = listed.find(f.name);
+        const auto size = it == listed.end() ? 0 : it->second->size;
         if (arguments.json) {
             std::cout << dump(get_already_here_json(f.name, f.save_as, size)) << '\n';
         } else {
@@ -529,15 +535,16 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     }
     const auto listed = listed_by(*session);
     const auto all = expand_folders(asked, listed, arguments);
-    const auto [here, files] = sort_out_already_here(all, listed, arguments);
+    const auto by_name = index_by_name(listed);
+    const auto [here, files] = sort_out_already_here(all, by_name, arguments);
     if (arguments.keep_same && !arguments.force) {
-        refuse_not_hashed_yet(files, listed, arguments);
+        refuse_not_hashed_yet(files, by_name, arguments);
     }
     if (all.size() != asked.size() || arguments.keep_same) {
         refuse_existing(files, arguments, true); // a folder's files, now that they are known; those --continue kept
     }
     const bool several = all.size() > 1;
-    report_already_here(here, listed, arguments);
+    report_already_here(here, by_name, arguments);
     std::vector<std::string> failed;
     if (files.size() > 1) {
         // Under --max-rate, about a second's worth at once: files still complete one after another (and an
