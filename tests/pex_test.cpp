@@ -156,11 +156,13 @@ TEST_CASE("pex a peer that joins is told only the peers we reached by connecting
     CHECK(s.out.peers_to(c)[0] == peer_list{{ref(0x6000, "tcp://10.0.0.2:6000")}});
     CHECK(s.out.peers_to(b).empty());
 
-    // A one-shot client is told nothing and listed to nobody.
+    // A one-shot client is told once of the peers we reached (a `get` takes a file from every holder it is led to),
+    // and listed to nobody.
     s.core->on_inbox(core::inbox_origin{client.hex(), std::nullopt, {}},
                      decode_result(hello{client, "tcp://10.0.0.9:1", 1, true}), s.now);
     s.core->on_inbox(core::inbox_origin{client.hex(), std::nullopt, {}}, decode_result(file_list{1, 0, 1, {}}), s.now);
-    CHECK(s.out.peers_to(client).empty());
+    REQUIRE(s.out.peers_to(client).size() == 1);
+    CHECK(s.out.peers_to(client)[0] == peer_list{{ref(0x6000, "tcp://10.0.0.2:6000")}});
 
     // We reach D: D hears of B (not of C), and B and C hear of D; C within a second of its last PEERS, not sooner.
     s.connect_to(d, "10.0.0.4:6000");
@@ -178,7 +180,10 @@ TEST_CASE("pex a peer that joins is told only the peers we reached by connecting
     CHECK(s.out.peers_to(b).size() == 1);
     CHECK(s.out.peers_to(c).size() == 2);
     CHECK(s.out.peers_to(d).size() == 1);
-    CHECK(s.out.peers_to(client).empty());
+    CHECK(s.out.peers_to(client).size() == 1); // once: not told of D, nor D of it
+    for (const auto& told : s.out.peers_to(d)) {
+        CHECK(std::none_of(told.list.begin(), told.list.end(), [&](const peer_ref& r) { return r.id == client; }));
+    }
 }
 
 TEST_CASE("pex a peer reached at a loopback address is told only to peers on this machine", "[core][pex]") {
@@ -515,4 +520,65 @@ TEST_CASE("pex a peer of protocol version 6 is told in one line that it speaks a
     CHECK_FALSE(done->ok);
     CHECK(done->error == "the peer at " + display_address(endpoint) +
                              " cannot be talked to: it speaks protocol version 6, this peer speaks version 8");
+}
+
+TEST_CASE(
+    "pex a one-shot client dials the holders it is led to, and takes pieces only from those with the same content",
+    "[core][pex][multi]") {
+    // `get ADDR big.bin`: ADDR lists it and names two peers it reached. One has the same file, one another file of
+    // that name: the first brings pieces, the second is left alone, and neither decides what big.bin is.
+    stepped s(peer_id(0x5000), false, [](peer_options& o) {
+        o.client = true;
+        o.follow_peers = true;
+    });
+    const peer_id a(0x6000), b(0x7000), c(0x8000);
+    digest same{}, other{};
+    same[0] = 1;
+    other[0] = 2;
+    const std::uint64_t size = 4ULL << 20; // four pieces of 1 MiB
+    s.core->on_command(command::connect{s.next_op++, "10.0.0.2:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 1);
+    const auto link_a = s.out.dials[0].link;
+    s.core->on_link(link_a, decode_result(hello{a, "tcp://10.0.0.2:6000", 1}), s.now);
+    s.core->on_link(link_a, decode_result(file_list{1, 0, 1, {{"big.bin", size, same}}}), s.now);
+    s.core->on_link(link_a,
+                    decode_result(peer_list{{ref(0x7000, "tcp://10.0.0.3:6000"), ref(0x8000, "tcp://10.0.0.4:6000")}}),
+                    s.now);
+    REQUIRE(s.out.dialled_endpoints() ==
+            std::vector<std::string>{"tcp://10.0.0.2:6000", "tcp://10.0.0.3:6000", "tcp://10.0.0.4:6000"});
+    const auto answer = [&](core::link_id link, peer_id id, const std::string& endpoint, const digest& root) {
+        s.core->on_link(link, decode_result(hello{id, endpoint, 1}), s.now);
+        s.core->on_link(link, decode_result(file_list{1, 0, 1, {{"big.bin", size, root}}}), s.now);
+    };
+    answer(s.out.dials[1].link, b, "tcp://10.0.0.3:6000", same);
+    answer(s.out.dials[2].link, c, "tcp://10.0.0.4:6000", other);
+
+    const auto requests_to = [&](peer_id id) {
+        std::vector<request> out;
+        for (const auto& sent : s.out.sends) {
+            if (const auto* r = std::get_if<request>(&sent.msg); r != nullptr && sent.to == id) {
+                out.push_back(*r);
+            }
+        }
+        return out;
+    };
+    s.core->on_command(command::download{s.next_op++, {"big.bin", "", {}, {}}}, s.now);
+    const auto asked = requests_to(a);
+    REQUIRE(asked.size() == 1); // the holder the user named decides (C's other file refuses nothing)
+    CHECK(requests_to(c).empty());
+    s.core->on_link(link_a, decode_result(offer{asked[0].transfer, size, same, 1u << 20, 64 * 1024}), s.now);
+    CHECK(requests_to(b).size() == 1); // B joins with its share
+    CHECK(requests_to(c).empty());     // C never does
+}
+
+TEST_CASE("pex a one-shot client that lists one peer (ls) dials nobody it is told of", "[core][pex]") {
+    stepped s(peer_id(0x5000), false, [](peer_options& o) { o.client = true; });
+    s.core->on_command(command::connect{s.next_op++, "10.0.0.2:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 1);
+    const auto link = s.out.dials[0].link;
+    s.core->on_link(link, decode_result(hello{peer_id(0x6000), "tcp://10.0.0.2:6000", 1}), s.now);
+    s.core->on_link(link, decode_result(file_list{1, 0, 1, {}}), s.now);
+    s.core->on_link(link, decode_result(peer_list{{ref(0x7000, "tcp://10.0.0.3:6000")}}), s.now);
+    s.advance(5000ms);
+    CHECK(s.out.dialled_endpoints() == std::vector<std::string>{"tcp://10.0.0.2:6000"});
 }

@@ -24,6 +24,9 @@ struct peer_options {
     /// A one-shot client (`get`, `ls`): downloads land in `folder`, but nothing in it is listed or served, HELLO
     /// says so, and the other side does not show it as a peer (no "joined" or "left" line).
     bool client = false;
+    /// A one-shot client that connects to the peers a holder names (PEERS), to take a file from every holder it is
+    /// led to: `get` does; `ls`, which lists one peer, does not.
+    bool follow_peers = false;
 
     milliseconds ping_interval{1000};    ///< Silence after which we PING a peer.
     milliseconds peer_timeout{5000};     ///< Silence after which a peer is evicted.

@@ -182,11 +182,13 @@ console progress_screen() {
     return console(std::cerr, ::isatty(STDERR_FILENO) == 1, false);
 }
 
-/// With one address the file comes from that peer, as it always did (its own "not found" when it lacks the file).
-/// With several, no holder is named: the core takes the pieces from every connected peer that lists the file.
-operation_id start_fetch(remote_session& session, const wanted_file& file, bool replace) {
+/// No holder is named: the core takes the pieces from every connected peer that lists the file, the addresses given
+/// and the holders they led to (which never decide what the name is, core::remote_peer::introduced). One address
+/// whose peer does not list the file (`listed` false) is named, so that its own answer ("not found", or why it
+/// will not serve it) is what the user reads.
+operation_id start_fetch(remote_session& session, const wanted_file& file, bool replace, bool listed) {
     const bool one_source = session.connected().size() == 1 && session.failures().empty();
-    download_request request{file.name, one_source ? session.remote().id.hex() : std::string(), std::nullopt,
+    download_request request{file.name, one_source && !listed ? session.remote().id.hex() : std::string(), std::nullopt,
                              std::nullopt};
     request.save_as = file.save_as;
     request.replace = replace;
@@ -202,10 +204,10 @@ void print_progress(const download_progress& progress, const get_arguments& argu
 
 /// Fetches one file over the session. A failure of this file is returned; a stop signal ends the whole command
 /// (throws coded_error "cancelled"), as one download that arrived before the signal is still reported.
-file_outcome fetch(remote_session& session, const wanted_file& file, const get_arguments& arguments) {
+file_outcome fetch(remote_session& session, const wanted_file& file, const get_arguments& arguments, bool listed) {
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
-    const auto op = start_fetch(session, file, arguments.force);
+    const auto op = start_fetch(session, file, arguments.force, listed);
     std::uint64_t size = 0; // from the progress events: a cancel can come before the offer that tells it
     const auto [done, cancelled] = await_download(session.local(), session.stop(), op, [&](const event& e) {
         if (const auto* progress = std::get_if<download_progress>(&e); progress != nullptr && progress->op == op) {
@@ -323,7 +325,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     };
     const auto start_more = [&] {
         while (const auto i = pipeline.start_next()) {
-            const auto op = start_fetch(session, files[*i], arguments.force);
+            const auto op = start_fetch(session, files[*i], arguments.force, listed_size.contains(files[*i].name));
             index_of[op] = *i;
             running.insert(op);
         }
@@ -524,7 +526,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     refuse_existing(asked, arguments, false);
     std::optional<remote_session> session;
     try {
-        session.emplace(globals, arguments.folder, arguments.addresses);
+        session.emplace(globals, arguments.folder, arguments.addresses, true);
     } catch (const interrupted_error&) {
         throw;
     } catch (const std::exception& e) {
@@ -553,7 +555,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
         failed = fetch_all(*session, files, listed, arguments,
                            rate ? std::min<std::uint64_t>(max_bytes_in_flight, *rate) : max_bytes_in_flight);
     } else if (!files.empty()) {
-        const auto outcome = fetch(*session, files.front(), arguments);
+        const auto outcome = fetch(*session, files.front(), arguments, by_name.contains(files.front().name));
         report(files.front(), outcome, several, arguments);
         if (!outcome.done) {
             failed.push_back(files.front().name);

@@ -17,12 +17,13 @@ namespace {
 /// A one-shot client (ls, get): its folder takes the download, and nothing in it is listed or served. It takes a new
 /// id each time and writes none: it serves nobody who would need to know it again, and its folder is often the
 /// current directory, where a .p2p/ of ours would be litter.
-peer_options one_shot_options(const global_options& globals, const std::filesystem::path& folder) {
+peer_options one_shot_options(const global_options& globals, const std::filesystem::path& folder, bool follow_peers) {
     if (globals.discover) {
         throw usage_error("--discover is for the menu and serve: ls and get connect to the address given");
     }
     auto options = make_peer_options(globals, folder, 0, "127.0.0.1");
     options.client = true;
+    options.follow_peers = follow_peers;
     options.discover = false;
     options.keep_id = false;
     return options;
@@ -40,11 +41,11 @@ std::string joined(const std::vector<std::string>& parts, std::string_view separ
 
 remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
                                const std::string& address)
-    : remote_session(globals, folder, std::vector<std::string>{address}) {}
+    : remote_session(globals, folder, std::vector<std::string>{address}, false) {}
 
 remote_session::remote_session(const global_options& globals, const std::filesystem::path& folder,
-                               const std::vector<std::string>& addresses)
-    : peer_(context_, one_shot_options(globals, folder)) {
+                               const std::vector<std::string>& addresses, bool follow_peers)
+    : peer_(context_, one_shot_options(globals, folder, follow_peers)) {
     // All at once: the slowest address (one that never answers, until the connect timeout) bounds the wait, not
     // the sum of them.
     std::map<operation_id, std::size_t> pending; // op -> index in addresses

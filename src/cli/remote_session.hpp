@@ -22,9 +22,10 @@ public:
     remote_session(const global_options& globals, const std::filesystem::path& folder, const std::string& address);
     /// Starts the peer and connects to every address at once, waiting until each has answered with its file list or
     /// failed (the connect timeout bounds each). Those that failed are in failures(); throws std::runtime_error (every
-    /// failure's line, joined by "; ") only when all did, interrupted_error when a stop signal came.
+    /// failure's line, joined by "; ") only when all did, interrupted_error when a stop signal came. With
+    /// `follow_peers` it also connects to the peers they name (peer_options::follow_peers), without waiting for them.
     remote_session(const global_options& globals, const std::filesystem::path& folder,
-                   const std::vector<std::string>& addresses);
+                   const std::vector<std::string>& addresses, bool follow_peers);
     /// Says goodbye to the other peers.
     ~remote_session() = default;
 

@@ -144,6 +144,9 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
                     now);
     }
     if (auto* known = state_.peers->find(h->id)) {
+        if (c.op) {
+            known->introduced = false; // the user asked for it too (a PEERS dial may have got there first)
+        }
         // A HELLO of ours crossing theirs (both connected at once) made it known after we started: keep this
         // connection as our way to it, so both sides end with one entry and one send path each.
         const bool crossed = known->link == 0 && known->joined_at >= c.started;

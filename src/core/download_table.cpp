@@ -167,10 +167,19 @@ void download_table::start(const command::download& cmd, steady_time now) {
             downloads_.erase(it);
             return refuse(download_errc::no_source, "No peer has " + req.name);
         }
-        // Holders of the same name with other content hold another file: the user chooses which one.
-        const auto* chosen = candidates.front()->find_file(req.name);
+        // Holders of the same name with other content hold another file: the user chooses which one. A one-shot
+        // client chooses among the holders it was given; one it was only led to (PEERS) brings pieces when it has
+        // the same content and is left alone otherwise, so a stranger's file of that name never blocks a `get`.
+        auto deciding = candidates;
+        if (state_.options.client) {
+            std::erase_if(deciding, [](const remote_peer* p) { return p->introduced; });
+            if (deciding.empty()) {
+                deciding.push_back(candidates.front());
+            }
+        }
+        const auto* chosen = deciding.front()->find_file(req.name);
         std::string versions;
-        for (const auto* p : candidates) {
+        for (const auto* p : deciding) {
             const auto* entry = p->find_file(req.name);
             if (entry->root && chosen->root && *entry->root != *chosen->root) {
                 versions += ", peer " + p->id.short_hex() + " (" + std::to_string(entry->size) + " bytes)";
@@ -180,10 +189,10 @@ void download_table::start(const command::download& cmd, steady_time now) {
             downloads_.erase(it);
             return refuse(download_errc::no_source,
                           escape_for_terminal(req.name) + " has different content at different peers: peer " +
-                              candidates.front()->id.short_hex() + " (" + std::to_string(chosen->size) + " bytes)" +
+                              deciding.front()->id.short_hex() + " (" + std::to_string(chosen->size) + " bytes)" +
                               versions + "; choose one by its peer id");
         }
-        source = candidates.front();
+        source = deciding.front();
     }
     if (const auto* listed = source->find_file(req.name)) {
         d.expected_size = listed->size;

@@ -68,8 +68,15 @@ std::vector<peer_ref> exchange_table::verified_for(peer_id to) const {
 }
 
 void exchange_table::on_joined(const remote_peer& p, steady_time now) {
-    if (state_.options.client || p.client) {
-        return; // a one-shot client neither lists nor dials anybody, and nobody dials because of one
+    if (state_.options.client) {
+        return; // a one-shot client lists nobody
+    }
+    if (p.client) {
+        // A one-shot client hears once of the peers we reached, so that a `get` takes a file from every holder it
+        // is led to; it is listed to nobody, and nobody dials because of it.
+        schedules_[p.id].due = true;
+        send_due(now);
+        return;
     }
     schedules_[p.id].due = true;
     if (verified(p)) {
@@ -111,8 +118,8 @@ void exchange_table::send_due(steady_time now) {
 }
 
 void exchange_table::on_peers(remote_peer& from, const peer_list& m, steady_time now) {
-    if (state_.options.client || from.client) {
-        return;
+    if (from.client || (state_.options.client && !state_.options.follow_peers)) {
+        return; // a one-shot client reached nobody we could be told of; `ls` follows nobody
     }
     // Checked whole before anything changes: an entry of the other mode, or a key whose id is not the entry's, cannot
     // be something the sender verified, so the message is a lie (or a bug) and nothing of it is taken.

@@ -179,6 +179,7 @@ remote_peer& peer_table::add_outbound(peer_id id, std::string address, std::opti
     p.join_order = next_join_order_++;
     p.joined_at = p.last_heard = p.last_ping = now;
     p.connect_op = op;
+    p.introduced = !op.has_value();
     send_file_list(p, now);
     return p;
 }

@@ -15,6 +15,8 @@ Scenarios:
   json           --json objects carry "holders" (a list of {"peer", "bytes"}) and "wasted"
   json_progress  --json-progress: every stdout line parses as JSON, progress lines come before the result (a download
                  held to about 2 s by --max-rate, so there are some); without the flag no progress line
+  led_to         `get A big.bin` where A reached B (the same file) and C (another file of that name): B brings part of
+                 it, C nothing, and nothing is refused
 
 Whether several holders each sent bytes is the core's matter (tests of the downloader); here a `holders` list may be
 empty, and when it is not its peers are among those given and its bytes add up to no more than what was received.
@@ -41,13 +43,16 @@ USAGE_S = 10  # a usage error is decided before any peer starts
 class harness(peer_harness):
     def __init__(self, args):
         super().__init__(args, "multi_get")
+        self.holders = {}
 
-    def serve(self, name, files):
-        """A holder of files on a free port with no discovery (other tests' peers must not join in); returns
-        (its full peer id, "127.0.0.1:port")."""
+    def serve(self, name, files, *extra):
+        """A holder of files on a free port with no discovery (other tests' peers must not join in), with `extra`
+        options; returns (its full peer id, "127.0.0.1:port"). Its process is self.holders[name]."""
         folder = make_folder(self.path(name), files)
-        argv = [self.peer, "serve", "0", folder, "--bind", "127.0.0.1", "--settle", "0", "--no-discover", "--json"]
+        argv = [self.peer, "serve", "0", folder, "--bind", "127.0.0.1", "--settle", "0", "--no-discover", "--json",
+                *extra]
         p = process(name, argv, self.dir)
+        self.holders[name] = p
         started = json.loads(p.wait_for(r'^\{"event":"started"', STARTUP_S).string)
         port = started["address"].rsplit(":", 1)[1]
         return started["peer"], f"127.0.0.1:{port}"
@@ -255,8 +260,33 @@ def scenario_json_progress(h):
     print(f"json_progress: {len(progress)} progress lines, the last at {last} of {size} bytes")
 
 
+def scenario_led_to(h):
+    """`get A big.bin` where A reached B (the same big.bin) and C (another file of that name): A tells get of them,
+    get dials both, B brings part of the file, C brings nothing and refuses nothing."""
+    size = 16 * MIB
+    data = random.Random(164).randbytes(size)
+    b_id, b = h.serve("holder-b", {"big.bin": data}, "--max-rate", "8M")
+    c_id, c = h.serve("holder-c", {"big.bin": random.Random(165).randbytes(size)})
+    # 8 MiB/s at each of A and B: about 1 s with both, so B joins well before the end.
+    a_id, a = h.serve("holder-a", {"big.bin": data}, "--max-rate", "8M", "--connect", b, "--connect", c)
+    for _ in range(2):  # A reached both (its --connect), so it names them to whoever joins it
+        h.holders["holder-a"].wait_for(r'^\{"event":"connect_finished".*"ok":true', STARTUP_S)
+
+    down = h.path("down")
+    code, out, err = h.get(a, "big.bin", "--dir", down, "--json")
+    check(code == 0, f"get A big.bin exited {code}: {err.strip()} {out.strip()}")
+    result = json_lines(out)[-1]
+    check(result.get("ok") is True and result.get("size") == size, f"the result: {result}")
+    check_holders(result, {a_id, b_id}, "big.bin")
+    shares = {x["peer"]: x["bytes"] for x in result["holders"]}
+    check(shares.get(b_id, 0) > 0, f"B, which A led get to, brought nothing: {result['holders']}")
+    check(c_id not in shares, f"C, with other content, brought bytes: {result['holders']}")
+    check(read(os.path.join(down, "big.bin")) == data, "big.bin arrived with other bytes")
+    print(f"led_to: holders {result['holders']} (B {shares.get(b_id, 0)} of {size} bytes), C left alone")
+
+
 SCENARIOS = {"two_addresses": scenario_two_addresses, "unreachable": scenario_unreachable, "usage": scenario_usage,
-             "json": scenario_json, "json_progress": scenario_json_progress}
+             "json": scenario_json, "json_progress": scenario_json_progress, "led_to": scenario_led_to}
 
 
 if __name__ == "__main__":

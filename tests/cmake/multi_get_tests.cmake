@@ -5,7 +5,7 @@ if(NOT TARGET p2p-peer)
     return()
 endif()
 
-foreach(scenario two_addresses unreachable usage json json_progress)
+foreach(scenario two_addresses unreachable usage json json_progress led_to)
     add_test(NAME cli_multi_get_${scenario}
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/multi_get_test.py ${scenario} --peer
                      $<TARGET_FILE:p2p-peer> --work ${CMAKE_CURRENT_BINARY_DIR}/cli-work)

@@ -33,6 +33,9 @@ struct remote_peer {
     /// Its HELLO said it is a one-shot client (`get`, `ls`): it lists nothing, is never a download source, and is
     /// not shown as a peer (no joined/left event).
     bool client = false;
+    /// We dialled it because another peer named it (PEERS) or a beacon announced it, not because the user asked.
+    /// A one-shot client takes pieces from such a holder but never lets it decide which content a name has.
+    bool introduced = false;
     std::uint64_t join_order = 0; ///< For listing peers in the order they came.
     steady_time joined_at;
 
