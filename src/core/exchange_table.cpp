@@ -71,13 +71,8 @@ void exchange_table::on_joined(const remote_peer& p, steady_time now) {
     if (state_.options.client) {
         return; // a one-shot client lists nobody
     }
-    if (p.client) {
-        // A one-shot client hears once of the peers we reached, so that a `get` takes a file from every holder it
-        // is led to; it is listed to nobody, and nobody dials because of it.
-        schedules_[p.id].due = true;
-        send_due(now);
-        return;
-    }
+    // Every newcomer hears of the peers we reached; a one-shot client too (once: later lists go to members only), so
+    // that a `get` takes a file from every holder it is led to. A client is never verified, so nobody hears of it.
     schedules_[p.id].due = true;
     if (verified(p)) {
         for (const auto& [id, other] : state_.peers->all()) {
