@@ -8,7 +8,7 @@
 namespace p2p::cli {
 
 download_pipeline::download_pipeline(std::size_t files, std::size_t limit)
-    : state_(files, state::waiting), limit_(std::max<std::size_t>(limit, 1)) {}
+    : download_pipeline(std::vector<std::uint64_t>(files, 0), limit, 0) {}
 
 download_pipeline::download_pipeline(std::vector<std::uint64_t> sizes, std::size_t limit, std::uint64_t byte_budget)
     : state_(sizes.size(), state::waiting), sizes_(std::move(sizes)), limit_(std::max<std::size_t>(limit, 1)),
@@ -18,8 +18,8 @@ std::optional<std::size_t> download_pipeline::start_next() {
     if (stopped_ || in_flight_ >= limit_ || next_ == state_.size()) {
         return std::nullopt;
     }
-    const std::uint64_t size = sizes_.empty() ? 0 : sizes_[next_];
-    if (!sizes_.empty() && in_flight_ > 0 && size > byte_budget_ - std::min(bytes_in_flight_, byte_budget_)) {
+    const std::uint64_t size = sizes_[next_];
+    if (in_flight_ > 0 && size > byte_budget_ - std::min(bytes_in_flight_, byte_budget_)) {
         return std::nullopt;
     }
     state_[next_] = state::in_flight;
@@ -34,7 +34,7 @@ void download_pipeline::finish(std::size_t index) {
     }
     state_[index] = state::finished;
     --in_flight_;
-    bytes_in_flight_ -= sizes_.empty() ? 0 : sizes_[index];
+    bytes_in_flight_ -= sizes_[index];
     ++finished_;
 }
 

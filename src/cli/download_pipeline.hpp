@@ -25,7 +25,8 @@ constexpr std::uint64_t max_bytes_in_flight = 64ULL << 20;
 
 class download_pipeline {
 public:
-    /// `files` files, numbered 0..files-1 in request order; at most `limit` (at least 1) in flight at once.
+    /// `files` files, numbered 0..files-1 in request order; at most `limit` (at least 1) in flight at once (files of
+    /// size 0 each, so no byte budget holds them back).
     download_pipeline(std::size_t files, std::size_t limit);
     /// Files of these sizes: also at most `byte_budget` bytes of them in flight, except that one file always may be.
     download_pipeline(std::vector<std::uint64_t> sizes, std::size_t limit, std::uint64_t byte_budget);
@@ -56,7 +57,7 @@ private:
     enum class state { waiting, in_flight, finished, taken };
 
     std::vector<state> state_;
-    std::vector<std::uint64_t> sizes_; ///< Empty: sizes do not count.
+    std::vector<std::uint64_t> sizes_; ///< One per file; all 0 when sizes do not count.
     std::size_t limit_;
     std::uint64_t byte_budget_ = 0;
     std::uint64_t bytes_in_flight_ = 0;
