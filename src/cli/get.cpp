@@ -99,6 +99,15 @@ std::vector<wanted_file> plan_files(const get_arguments& arguments) {
     return files;
 }
 
+/// "a, b, c".
+std::string comma_list(const std::vector<std::string>& list) {
+    std::string text;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        text += (i == 0 ? "" : ", ") + list[i];
+    }
+    return text;
+}
+
 /// Before connecting: a file that is there already is refused whatever the other peer says, so say it at once, for
 /// each one. With --force a regular file there is replaced (after the download is verified); anything else is not.
 /// With --continue a regular file there waits for the list (`listed` false): the same content is skipped, another is
@@ -121,13 +130,6 @@ void refuse_existing(const std::vector<wanted_file>& files, const get_arguments&
             not_files.push_back(escape_for_terminal(f.save_as));
         }
     }
-    const auto names = [](const std::vector<std::string>& list) {
-        std::string text;
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            text += (i == 0 ? "" : ", ") + list[i];
-        }
-        return text;
-    };
     const auto exists = download_code_name(download_errc::exists);
     const auto folder = escape_for_terminal(arguments.folder);
     if (taken.size() == 1) {
@@ -136,13 +138,13 @@ void refuse_existing(const std::vector<wanted_file>& files, const get_arguments&
                           exists);
     }
     if (taken.size() > 1) {
-        throw coded_error("Files " + names(taken) + " already exist in " + folder + "; none downloaded (--force " +
+        throw coded_error("Files " + comma_list(taken) + " already exist in " + folder + "; none downloaded (--force " +
                               "replaces them)",
                           exists);
     }
     if (!not_files.empty()) {
-        throw coded_error(names(not_files) + " in " + folder + " is not a regular file; --force replaces only files",
-                          exists);
+        throw coded_error(
+            comma_list(not_files) + " in " + folder + " is not a regular file; --force replaces only files", exists);
     }
 }
 
@@ -261,12 +263,22 @@ void report(const wanted_file& file, const file_outcome& outcome, bool several, 
     std::cout.flush();
 }
 
+/// The listed entries by name (the first holder's, as listed_by keeps them).
+using listed_index = std::map<std::string_view, const file_entry*>;
+listed_index index_by_name(const std::vector<file_entry>& listed) {
+    listed_index index;
+    for (const auto& entry : listed) {
+        index.emplace(entry.name, &entry);
+    }
+    return index;
+}
+
 /// Fetches several files over the session, up to max_downloads_in_flight (and max_bytes_in_flight) at once, and reports
 /// each (report) as soon as the files before it are: in the order given. Returns the names that did not arrive, in that
 /// order. The first stop signal cancels the downloads in flight and starts no more; what completed is reported, then
 /// the command ends (coded_error "cancelled") at the first file that did not: cancelled, or never started.
 std::vector<std::string> fetch_all(remote_session& session, const std::vector<wanted_file>& files,
-                                   const std::vector<file_entry>& listed, const get_arguments& arguments,
+                                   const listed_index& listed, const get_arguments& arguments,
                                    std::uint64_t byte_budget) {
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
@@ -274,10 +286,6 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     std::map<operation_id, std::size_t> index_of; // the file of each download in flight
     std::set<operation_id> running;
     // For the one meter of all the files: each file's size (listed, then as its download tells) and bytes in.
-    std::map<std::string, std::uint64_t> listed_size;
-    for (const auto& entry : listed) {
-        listed_size[entry.name] = entry.size;
-    }
     std::vector<std::uint64_t> sizes(files.size(), 0);
     std::vector<std::uint64_t> held(files.size(), 0);
     // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum, kept
@@ -292,8 +300,8 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     std::uint64_t total = 0; // of the files that arrived or may still
     std::uint64_t bytes_in = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
-        const auto found = listed_size.find(files[i].name);
-        sizes[i] = found == listed_size.end() ? 0 : found->second;
+        const auto found = listed.find(files[i].name);
+        sizes[i] = found == listed.end() ? 0 : found->second->size;
         total += sizes[i];
     }
     download_pipeline pipeline(sizes, max_downloads_in_flight, byte_budget);
@@ -325,7 +333,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     };
     const auto start_more = [&] {
         while (const auto i = pipeline.start_next()) {
-            const auto op = start_fetch(session, files[*i], arguments.force, listed_size.contains(files[*i].name));
+            const auto op = start_fetch(session, files[*i], arguments.force, listed.contains(files[*i].name));
             index_of[op] = *i;
             running.insert(op);
         }
@@ -445,19 +453,12 @@ std::vector<wanted_file> expand_folders(const std::vector<wanted_file>& files, c
     return out;
 }
 
-/// The listed entries by name (the first holder's, as listed_by keeps them).
-using listed_index = std::map<std::string_view, const file_entry*>;
-listed_index index_by_name(const std::vector<file_entry>& listed) {
-    listed_index index;
-    for (const auto& entry : listed) {
-        index.emplace(entry.name, &entry);
-    }
-    return index;
-}
-
-/// --continue: the files already in the folder with the content a holder lists (hashed here), and the rest.
+/// --continue: the files already in the folder with the content a holder lists (hashed here), those there that
+/// cannot be compared yet (the holder lists no root for them: it hashes a file once it has settled, or when asked for
+/// it), and the rest.
 struct already_here_split {
     std::vector<wanted_file> here;
+    std::vector<wanted_file> not_hashed;
     std::vector<wanted_file> to_fetch;
 };
 already_here_split sort_out_already_here(const std::vector<wanted_file>& files, const listed_index& listed,
@@ -465,38 +466,37 @@ already_here_split sort_out_already_here(const std::vector<wanted_file>& files, 
     already_here_split out;
     for (const auto& f : files) {
         const auto it = listed.find(f.name);
-        const bool here = arguments.keep_same && !arguments.force && it != listed.end() &&
-                          has_listed_content(std::filesystem::path(arguments.folder) / f.save_as, *it->second);
-        (here ? out.here : out.to_fetch).push_back(f);
+        if (!arguments.keep_same || arguments.force || it == listed.end()) {
+            out.to_fetch.push_back(f);
+            continue;
+        }
+        const auto path = std::filesystem::path(arguments.folder) / f.save_as;
+        if (it->second->root) {
+            (has_listed_content(path, *it->second) ? out.here : out.to_fetch).push_back(f);
+        } else {
+            std::error_code ec;
+            (std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec)) ? out.not_hashed
+                                                                                         : out.to_fetch)
+                .push_back(f);
+        }
     }
     return out;
 }
 
-/// A file here that --continue cannot compare: the holder lists no root for it yet (it hashes a file once it has
-/// settled, or when asked for it). Refused like one with other content, saying why.
-void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const listed_index& listed,
-                           const get_arguments& arguments) {
-    std::vector<std::string> unknown;
-    for (const auto& f : files) {
-        const auto it = listed.find(f.name);
-        std::error_code ec;
-        if (it != listed.end() && !it->second->root &&
-            std::filesystem::is_regular_file(
-                std::filesystem::symlink_status(std::filesystem::path(arguments.folder) / f.save_as, ec))) {
-            unknown.push_back(escape_for_terminal(f.save_as));
-        }
-    }
-    if (unknown.empty()) {
+/// Files here that --continue cannot compare are refused like those with other content, saying why.
+void refuse_not_hashed_yet(const std::vector<wanted_file>& files, const get_arguments& arguments) {
+    if (files.empty()) {
         return;
     }
-    std::string names;
-    for (std::size_t i = 0; i < unknown.size() && i < 10; ++i) {
-        names += (i == 0 ? "" : ", ") + unknown[i];
+    std::vector<std::string> first;
+    for (std::size_t i = 0; i < files.size() && i < 10; ++i) {
+        first.push_back(escape_for_terminal(files[i].save_as));
     }
-    if (unknown.size() > 10) {
-        names += " and " + std::to_string(unknown.size() - 10) + " more";
+    auto names = comma_list(first);
+    if (files.size() > 10) {
+        names += " and " + std::to_string(files.size() - 10) + " more";
     }
-    throw coded_error(names + (unknown.size() == 1 ? " is" : " are") + " already in " +
+    throw coded_error(names + (files.size() == 1 ? " is" : " are") + " already in " +
                           escape_for_terminal(arguments.folder) +
                           ", and the other peer has not hashed its copy yet, so --continue cannot tell whether it is "
                           "the same; try again in a moment (--force replaces)",
@@ -538,10 +538,8 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     const auto listed = listed_by(*session);
     const auto all = expand_folders(asked, listed, arguments);
     const auto by_name = index_by_name(listed);
-    const auto [here, files] = sort_out_already_here(all, by_name, arguments);
-    if (arguments.keep_same && !arguments.force) {
-        refuse_not_hashed_yet(files, by_name, arguments);
-    }
+    const auto [here, not_hashed, files] = sort_out_already_here(all, by_name, arguments);
+    refuse_not_hashed_yet(not_hashed, arguments);
     if (all.size() != asked.size() || arguments.keep_same) {
         refuse_existing(files, arguments, true); // a folder's files, now that they are known; those --continue kept
     }
@@ -552,7 +550,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
         // Under --max-rate, about a second's worth at once: files still complete one after another (and an
         // interrupted run leaves few partial ones) rather than 64 crawling together.
         const auto rate = globals.max_rate ? parse_rate(*globals.max_rate) : std::nullopt;
-        failed = fetch_all(*session, files, listed, arguments,
+        failed = fetch_all(*session, files, by_name, arguments,
                            rate ? std::min<std::uint64_t>(max_bytes_in_flight, *rate) : max_bytes_in_flight);
     } else if (!files.empty()) {
         const auto outcome = fetch(*session, files.front(), arguments, by_name.contains(files.front().name));
