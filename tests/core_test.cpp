@@ -1917,3 +1917,50 @@ TEST_CASE("core multi: holders are not taken for stalled when this peer was the 
     CHECK(share_of(*done, a.h.id) >= bytes.size() / 3);
     CHECK(share_of(*done, b.h.id) >= bytes.size() / 3);
 }
+
+TEST_CASE("core multi: the last pieces do not wait for a slow holder", "[core][multi]") {
+    // Defect: the bytes a slow holder had been granted stayed its own to the end, so the download ended when the
+    // slow holder's window arrived, rounds after the fast holders had run out of work. A slow holder must never
+    // make a download slower than the fast holders alone would be.
+    const auto bytes = patterned_bytes(256 * 4096, 30);
+    std::uint64_t slows_at = 0;
+    SECTION("it slows down half way") {
+        slows_at = bytes.size() / 2;
+    }
+    SECTION("it slows down near the end") {
+        slows_at = bytes.size() * 9 / 10;
+    }
+    const auto rounds_to_fetch = [&](bool with_slow, std::uint64_t& wasted, std::uint64_t& slow_share) {
+        stepped_core g;
+        swarm_holder a(peer_id(0xa1), bytes, 4096, 1024, 10), b(peer_id(0xb2), bytes, 4096, 1024, 10),
+            slow(peer_id(0xc3), bytes, 4096, 1024, 10);
+        std::vector<swarm_holder*> holders{&a, &b};
+        if (with_slow) {
+            holders.push_back(&slow);
+        }
+        for (auto* s : holders) {
+            g.holder_joins(s->h.id, {{"f.bin", bytes.size()}});
+        }
+        const auto start = g.now;
+        g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(64), 1024}}, g.now);
+        auto done = play_swarm(g, holders, 1, [&](std::uint64_t sent) {
+            if (sent >= slows_at) {
+                slow.chunks_per_round = 1; // its link slows down
+            }
+        });
+        REQUIRE(done);
+        INFO(done->error);
+        REQUIRE(done->ok);
+        CHECK(g.folder.file("f.bin")->bytes() == bytes);
+        wasted = done->wasted;
+        slow_share = share_of(*done, slow.h.id);
+        return std::chrono::duration_cast<std::chrono::milliseconds>(g.now - start).count();
+    };
+    std::uint64_t wasted = 0, slow_share = 0;
+    const auto fast_alone = rounds_to_fetch(false, wasted, slow_share);
+    const auto with_slow = rounds_to_fetch(true, wasted, slow_share);
+    INFO("rounds: fast holders alone " << fast_alone << ", with the slow one " << with_slow);
+    CHECK(with_slow <= fast_alone);
+    CHECK(slow_share > 0);
+    CHECK(wasted <= bytes.size() / 100 + 4 * 4096);
+}

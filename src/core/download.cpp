@@ -77,12 +77,8 @@ void download::remove_lane(std::uint32_t transfer) {
     }
     auto& l = it->second;
     if (offered_ && l.end && l.next < *l.end) {
-        // The piece it was in the middle of is dropped with it (resumed bytes of it too): ranges given out always
-        // start at a piece's first byte.
-        const auto piece_begin = l.next / piece_size_ * piece_size_;
-        held_ -= l.next - piece_begin;
-        unkeep(l.holder, l.next - std::max(piece_begin, l.begin));
-        pool_.add(byte_range{piece_begin, *l.end});
+        // The piece it was in the middle of is dropped with it.
+        pool_.add(byte_range{drop_partial_piece(l), *l.end});
     }
     gone_figures_[l.holder] = l.window.figures();
     if (manifest_lane_ == transfer) {
@@ -109,22 +105,23 @@ bool download::assign(download_lane& l, steady_time now) {
     std::optional<byte_range> range = pool_.take();
     if (!range) {
         // The lane with the most work left that others may take gives its far end.
-        const double rate = l.rate(now);
+        const double rate = l.recent_rate(now);
         download_lane* victim = nullptr;
         double longest = 0;
         for (auto& [transfer, other] : lanes_) {
             if (&other == &l || !other.end) {
                 continue;
             }
-            const lane_position at{other.next, other.granted, *other.end, other.rate(now)};
+            const lane_position at{other.next, other.granted, *other.end, other.recent_rate(now)};
             if (const auto seconds = stealable_seconds(at, rate); seconds > longest) {
                 longest = seconds;
                 victim = &other;
             }
         }
         if (victim != nullptr) {
-            const auto taken = steal_range(
-                lane_position{victim->next, victim->granted, *victim->end, victim->rate(now)}, rate, piece_size_);
+            const auto taken =
+                steal_range(lane_position{victim->next, victim->granted, *victim->end, victim->recent_rate(now)}, rate,
+                            piece_size_);
             if (!taken.empty()) {
                 victim->end = taken.begin;
                 range = taken;
@@ -141,9 +138,48 @@ bool download::assign(download_lane& l, steady_time now) {
     return true;
 }
 
+std::optional<std::uint32_t> download::take_tail(download_lane& l, steady_time now) {
+    const double rate = l.recent_rate(now);
+    if (!offered_ || rate <= 0) {
+        return std::nullopt; // nothing measured of this lane yet: no ground to judge it faster
+    }
+    const double round_trip = l.window.figures().min_rtt;
+    download_lane* victim = nullptr;
+    double longest = 0;
+    for (auto& [transfer, other] : lanes_) {
+        const double other_rate = other.recent_rate(now);
+        if (&other == &l || !other.offered || !other.end || other.next >= *other.end || other_rate <= 0) {
+            continue;
+        }
+        const double its_seconds = static_cast<double>(*other.end - other.next) / other_rate;
+        const auto piece_start = other.next / piece_size_ * piece_size_;
+        const double our_seconds = round_trip + static_cast<double>(*other.end - piece_start) / rate;
+        // Twice as fast at least: moving a range throws away what its holder has on the way, so it is done only
+        // when the gain is sure, never between holders of about the same speed.
+        if (2 * our_seconds < its_seconds && its_seconds > longest) {
+            longest = its_seconds;
+            victim = &other;
+        }
+    }
+    if (victim == nullptr) {
+        return std::nullopt;
+    }
+    const auto cut_at = drop_partial_piece(*victim);
+    l.begin = l.next = l.written_back = l.granted = cut_at;
+    l.end = *victim->end;
+    l.hasher.reset();
+    l.offered = false;
+    l.ack_held = false;
+    victim->end = victim->begin = victim->next = cut_at;
+    victim->written_back = std::min(victim->written_back, cut_at);
+    victim->hasher.reset();
+    return victim->transfer;
+}
+
 request download::ask(download_lane& l, steady_time now) {
     P2P_ASSERT(phase_ == phase::requesting || phase_ == phase::receiving);
     l.last_request = l.last_progress = now;
+    l.asked();
     l.offered = false;
     // A REQUEST starts the holder from l.next again: credit given before is void, and so is an ACK held back.
     l.ack_held = false;
@@ -603,6 +639,14 @@ void download::remove_partial(folder_io& disk) {
     file_.reset();
     journal_.reset();
     disk.remove_partial(local_name_);
+}
+
+std::uint64_t download::drop_partial_piece(download_lane& l) {
+    const auto piece_begin = l.next / piece_size_ * piece_size_;
+    held_ -= l.next - piece_begin;
+    unkeep(l.holder, l.next - std::max(piece_begin, l.begin));
+    resume_next_ = std::min(resume_next_, piece_begin); // what comes again is no longer resumed
+    return piece_begin;
 }
 
 void download::unkeep(peer_id holder, std::uint64_t bytes) {

@@ -524,6 +524,7 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
         }
         state_.stats.bytes_received += c.data.size();
         l->last_progress = now;
+        l->arrived(c.data.size(), now);
         const auto id = d->id();
         const auto transfer = l->transfer;
         check_pieces(*d, now);
@@ -562,10 +563,15 @@ void download_table::on_chunk(remote_peer& from, chunk& c, steady_time now) {
 }
 
 void download_table::next_range(download& d, download_lane& l, steady_time now) {
-    const bool given = d.assign(l, now);
-    if (given) {
+    std::optional<std::uint32_t> cut;
+    if (d.assign(l, now) || (cut = d.take_tail(l, now))) {
         if (auto* holder = state_.peers->find(l.holder)) {
             state_.peers->send(*holder, d.ask(l, now));
+        }
+        if (auto* slow = cut ? d.lane(*cut) : nullptr) {
+            log(log_level::debug, escape_for_terminal(d.name()), ": the last pieces of peer ", slow->holder.short_hex(),
+                " go to peer ", l.holder.short_hex(), ", which brings them sooner");
+            next_range(d, *slow, now); // a CANCEL, most likely: there is nothing else left
         }
         return;
     }

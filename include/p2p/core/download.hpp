@@ -65,6 +65,13 @@ public:
     /// range of the pool, else the far end of the lane with the most work left (steal_range). False when there is
     /// nothing left to give it.
     bool assign(download_lane& l, steady_time now);
+    /// The endgame, for a lane that assign() found nothing for: the rest of the range of a lane that would need
+    /// more than twice as long for it, at its recent pace, as `l` would (its own pace, plus a round trip to ask),
+    /// from the first byte of the piece that lane is in. That lane's range ends there: what it had written of the
+    /// piece is dropped, and what it still sends is thrown away. No piece is ever written by two lanes, so no
+    /// piece can mix bytes of two holders. Returns the transfer of the lane cut short (its range is done: it needs
+    /// a new one or a CANCEL), or nullopt when no lane is worth it.
+    std::optional<std::uint32_t> take_tail(download_lane& l, steady_time now);
     /// The REQUEST that asks `l`'s holder for its range, from its next byte (also sent again while unanswered).
     request ask(download_lane& l, steady_time now);
     /// Bytes nobody fetches now (the pool).
@@ -194,6 +201,9 @@ private:
     /// Chunks of credit for `l`'s next REQUEST or ACK from byte `at`: the window's, held down under a rate limit and
     /// to what is left of the lane's range.
     std::uint32_t grant_credit(const download_lane& l, std::uint64_t at) const;
+    /// Lane `l` stops at the first byte of the piece it is in: the bytes it brought of that piece are no longer
+    /// held (resumed ones too: ranges always start at a piece's first byte). Returns that byte.
+    std::uint64_t drop_partial_piece(download_lane& l);
     /// Bytes `holder` sent are thrown away after all (a bad piece, a piece left half done): not its share, waste.
     void unkeep(peer_id holder, std::uint64_t bytes);
     /// Piece `index` is missing again; its bytes are no longer held.

@@ -47,6 +47,33 @@ struct download_lane {
         return static_cast<double>(kept) / std::chrono::duration<double>(now - *first_byte).count();
     }
     bool range_done() const { return end && next >= *end; }
+
+    /// A chunk of `bytes` came at `now`: its gap to the one before feeds the recent pace.
+    void arrived(std::uint64_t bytes, steady_time now) {
+        if (last_arrival && bytes > 0) {
+            const double sample =
+                std::chrono::duration<double>(now - *last_arrival).count() / static_cast<double>(bytes);
+            // Averaged over about the last eight chunks: chunks come in bursts, so one gap says little.
+            seconds_per_byte = paced_chunks == 0 ? sample : seconds_per_byte + (sample - seconds_per_byte) / 8;
+            ++paced_chunks;
+        }
+        last_arrival = now;
+    }
+    /// A REQUEST went: the wait for its first chunk is a round trip, not the holder's pace.
+    void asked() { last_arrival.reset(); }
+    /// Bytes a second over about its last eight chunks, so that a holder that slows down shows it at once (rate()
+    /// averages since the first chunk); rate() until eight chunks have come.
+    double recent_rate(steady_time now) const {
+        if (paced_chunks < 8 || seconds_per_byte <= 0) {
+            return rate(now);
+        }
+        return 1 / seconds_per_byte;
+    }
+
+private:
+    std::optional<steady_time> last_arrival; ///< When its last chunk came, since the last REQUEST.
+    double seconds_per_byte = 0;             ///< The recent pace (arrived()).
+    unsigned paced_chunks = 0;               ///< Gaps measured.
 };
 
 } // namespace p2p::core
