@@ -11,15 +11,16 @@
 #include "wait.hpp"
 #include "web_option.hpp"
 
+#include "p2p/digest.hpp"
 #include "p2p/file_name.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
 #include <iostream>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -289,23 +290,39 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
 }
 
 std::optional<std::string> menu::choose_between_different_files(const std::string& name) {
-    std::vector<std::pair<peer_info, std::uint64_t>> holders;
-    std::set<std::uint64_t> sizes;
+    std::vector<std::pair<peer_info, file_entry>> holders;
     for (const auto& p : peer_.peers()) {
         for (const auto& f : p.files) {
             if (f.name == name) {
-                holders.emplace_back(p, f.size);
-                sizes.insert(f.size);
+                holders.emplace_back(p, f);
             }
         }
     }
-    if (sizes.size() < 2) {
+    // Two copies are different files when their sizes differ, or their roots do (a root not known yet, before
+    // its holder hashed the file, differs from nothing: the core checks the OFFER's root anyway).
+    const auto different = [](const file_entry& a, const file_entry& b) {
+        return a.size != b.size || (a.root && b.root && *a.root != *b.root);
+    };
+    const auto same_size_elsewhere = [&](const file_entry& f) {
+        return std::count_if(holders.begin(), holders.end(),
+                             [&](const auto& other) { return other.second.size == f.size; }) > 1;
+    };
+    bool any_different = false;
+    for (const auto& [p, f] : holders) {
+        any_different = any_different || different(f, holders.front().second);
+    }
+    if (!any_different) {
         return std::string(no_choice_needed); // one file, wherever it is: any holder will do
     }
     screen_.line("Different files are named " + escape_for_terminal(name) + ":");
-    for (const auto& [p, size] : holders) {
-        screen_.line("  Peer " + p.id.short_hex() + " at " + escape_for_terminal(p.address) + ": " +
-                     std::to_string(size) + " bytes");
+    for (const auto& [p, f] : holders) {
+        auto line = "  Peer " + p.id.short_hex() + " at " + escape_for_terminal(p.address) + ": " +
+                    std::to_string(f.size) + " bytes";
+        if (same_size_elsewhere(f)) {
+            // The size alone does not tell them apart: the start of the root does (`p2p-peer hash` prints it all).
+            line += f.root ? ", content " + to_hex(*f.root).substr(0, 16) : ", not hashed yet";
+        }
+        screen_.line(line);
     }
     const auto answer = ask("Enter peer ID to download from, leave empty to cancel: ");
     if (!answer) {

@@ -108,9 +108,11 @@ def scenario_menu(h):
     big = random.Random(20).randbytes(20 * 1024 * 1024)
     a, a_id, a_port = h.menu("A", make_folder(h.path("peerA_files"), {"ohHi.txt": b""}))
     b, b_id, b_port = h.menu("B", make_folder(h.path("peerB_files"),
-                                              {"whataboutme.txt": b"", "big.bin": big, "same.txt": b"B's"}))
+                                              {"whataboutme.txt": b"", "big.bin": big, "same.txt": b"B's",
+                                               "twin.txt": b"B's"}))
     c, c_id, c_port = h.menu("C", make_folder(h.path("peerC_files"),
-                                              {"hello.txt": b"", "big.bin": big, "same.txt": b"C's own"}))
+                                              {"hello.txt": b"", "big.bin": big, "same.txt": b"C's own",
+                                               "twin.txt": b"C's"}))
 
     # Step 2: local files, in the original's words.
     a.send("1")
@@ -119,6 +121,7 @@ def scenario_menu(h):
     b.send("1")
     b.wait_for(r"^Your shared files:$")
     b.wait_for(r"^  big\.bin \(20971520 bytes\)$")
+    b.wait_for(r"^  twin\.txt \(3 bytes\)$")
     b.wait_for(r"^  whataboutme\.txt \(0 bytes\)$")
     c.send("1")
     c.wait_for(r"^Your shared files:$")
@@ -134,16 +137,16 @@ def scenario_menu(h):
 
     # Step 3: A -> B, B -> C, C -> A.
     a.send("4", "localhost", str(b_port))
-    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(3 files available\)$")
+    a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(4 files available\)$")
     b.wait_for(rf"^New peer {a_id} joined with 1 file$")
     b.send("4", "localhost", str(c_port))
-    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(3 files available\)$")
-    c.wait_for(rf"^New peer {b_id} joined with 3 files$")
+    b.wait_for(rf"^Connected to peer {c_id} at localhost:{c_port} \(4 files available\)$")
+    c.wait_for(rf"^New peer {b_id} joined with 4 files$")
     c.send("4", "localhost", str(a_port))
     # B told A about C (peer exchange), so A may have connected to C first: then C is told it is connected already.
     c.wait_for(rf"^(Connected to peer {a_id} at localhost:{a_port} \(1 file available\)"
                rf"|Connection error: already connected to peer {a_id})$")
-    a.wait_for(rf"^New peer {c_id} joined with 3 files$")
+    a.wait_for(rf"^New peer {c_id} joined with 4 files$")
 
     # Step 4: A lists its peers in the order they joined.
     a.send("2")
@@ -151,12 +154,14 @@ def scenario_menu(h):
     a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}:$")
     a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
     a.wait_for(r"^    - same\.txt \(3 bytes\)$")
+    a.wait_for(r"^    - twin\.txt \(3 bytes\)$")
     a.wait_for(r"^    - whataboutme\.txt \(0 bytes\)$")
     # At the address A reached C at: C's own (it connected to A), or the one B told A (A connected to C).
     a.wait_for(rf"^  Peer {c_id} at (127\.0\.0\.1|localhost):{c_port}:$")
     a.wait_for(r"^    - big\.bin \(20971520 bytes\)$")
     a.wait_for(r"^    - hello\.txt \(0 bytes\)$")
     a.wait_for(r"^    - same\.txt \(7 bytes\)$")
+    a.wait_for(r"^    - twin\.txt \(3 bytes\)$")
 
     # Step 5: whataboutme.txt from B by its id, then 20 MiB from whoever has it.
     a.send("3", "whataboutme.txt", b_id)
@@ -176,6 +181,23 @@ def scenario_menu(h):
     a.send(c_id)
     a.wait_for(rf"^Got file same\.txt from peer {c_id} \(7 bytes in ")
     check(read(h.path("peerA_files", "same.txt")) == b"C's own", "same.txt is not the one chosen")
+
+    # The same name and size with other content is another file too: the menu tells them apart by their roots
+    # (known once each holder has hashed its copy; a holder sends its new list to its peers before it answers an
+    # `ls` made after, so once `ls` shows both roots, A has them too).
+    def twin_root(port):
+        code, out, _ = h.run("ls", f"127.0.0.1:{port}", "--json")
+        roots = [f.get("root") for f in json.loads(out) if f["name"] == "twin.txt"] if code == 0 else []
+        return roots[0] if roots and roots[0] else None
+    wait_until(lambda: twin_root(b_port) and twin_root(c_port), "B and C listing twin.txt's root")
+    b_root, c_root = twin_root(b_port), twin_root(c_port)
+    a.send("3", "twin.txt", "")
+    a.wait_for(r"^Different files are named twin\.txt:$")
+    a.wait_for(rf"^  Peer {b_id} at localhost:{b_port}: 3 bytes, content {b_root[:16]}$")
+    a.wait_for(rf"^  Peer {c_id} at (127\.0\.0\.1|localhost):{c_port}: 3 bytes, content {c_root[:16]}$")
+    a.send(b_id)
+    a.wait_for(rf"^Got file twin\.txt from peer {b_id} \(3 bytes in ")
+    check(read(h.path("peerA_files", "twin.txt")) == b"B's", "twin.txt is not the one chosen")
 
     # A failed connection shows under 6.
     dead = dead_port()
