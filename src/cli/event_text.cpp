@@ -175,7 +175,9 @@ std::vector<std::string> explain_lines(const download_finished& done) {
 }
 
 std::string describe_cancelled(const download_finished& done, std::uint64_t size, std::string_view to_resume) {
-    const auto held = done.resumed_from + done.bytes_received;
+    // What came and was thrown away (a window sent twice, a bad piece) is not held.
+    const auto kept = done.bytes_received - std::min(done.wasted, done.bytes_received);
+    const auto held = done.resumed_from + kept;
     std::string text = "Cancelled " + escape_for_terminal(done.name);
     if (size > 0) {
         text += " at " + format_bytes(static_cast<double>(held)) + " of " + format_bytes(static_cast<double>(size));
