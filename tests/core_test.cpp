@@ -137,11 +137,6 @@ manifest manifest_of(const std::string& bytes, std::uint32_t piece_size = 0) {
     return *build_manifest(read, bytes.size(), options);
 }
 
-/// The file id of bytes in memory, by the piece size rule.
-digest root_of(const std::string& bytes) {
-    return manifest_of(bytes).root;
-}
-
 } // namespace
 
 TEST_CASE("core a download failing over while it hashes its partial file asks the new holder only for the rest",

@@ -23,16 +23,6 @@ namespace {
 
 constexpr std::uint32_t small_chunk = 64 * 1024;
 
-/// The file id docs/protocol.md defines, of bytes held in memory.
-digest root_of(const std::string& bytes) {
-    const read_at_function read = [&](void* into, std::size_t size, std::uint64_t offset) -> ssize_t {
-        const auto n = std::min<std::uint64_t>(size, bytes.size() - offset);
-        std::memcpy(into, bytes.data() + offset, n);
-        return static_cast<ssize_t>(n);
-    };
-    return build_manifest(read, bytes.size())->root;
-}
-
 /// Leaves the partial download of `name` that an earlier, interrupted run would have: the first `length` bytes of
 /// `bytes` under the hidden partial name, and its description (size and root of the whole file).
 void write_partial(const fs::path& folder, const std::string& name, const std::string& bytes, std::size_t length) {

@@ -26,19 +26,19 @@ struct answers {
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (true) {
             const auto found = std::find_if(unclaimed.begin(), unclaimed.end(),
-                                            [&](const host_lookup::answer& a) { return a.tag == tag; });
+                                            [&](const host_lookup::answer& got) { return got.tag == tag; });
             if (found != unclaimed.end()) {
-                auto a = *found;
+                auto kept = *found;
                 unclaimed.erase(found);
-                return a;
+                return kept;
             }
             if (std::chrono::steady_clock::now() >= until) {
                 return std::nullopt;
             }
             ::pollfd fd{lookups.notify_fd(), POLLIN, 0};
             if (::poll(&fd, 1, 100) > 0) {
-                for (auto& a : lookups.take()) {
-                    unclaimed.push_back(std::move(a));
+                for (auto& taken : lookups.take()) {
+                    unclaimed.push_back(std::move(taken));
                 }
             }
         }

@@ -41,7 +41,7 @@ bool has_type(const std::vector<std::uint64_t>& types, int type) {
 }
 
 /// The id of a file of one piece (under 1 MiB): file_root(size, 1 MiB, leaf(bytes)), as docs/protocol.md defines it.
-std::string root_of(const std::string& bytes) {
+std::string root_bytes_of(const std::string& bytes) {
     const auto d = file_root(bytes.size(), 1u << 20, merkle_leaf(bytes.data(), bytes.size()));
     return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
@@ -624,7 +624,7 @@ TEMPLATE_TEST_CASE("hostile CHUNKs never requested write nothing", "[hostile][ne
 
     // CHUNKs and OFFERs for transfers the victim never opened.
     const auto before = a.errors();
-    intruder.send(body::offer(4242, 5, root_of("evil!"), test_chunk));
+    intruder.send(body::offer(4242, 5, root_bytes_of("evil!"), test_chunk));
     intruder.send_chunk(4242, 0, true, "evil!");
     intruder.send_chunk(4243, 0, false, std::string(1000, 'e'));
     REQUIRE(eventually(*a.victim, [&] { return a.errors() >= before + 3; }));
@@ -635,14 +635,14 @@ TEMPLATE_TEST_CASE("hostile CHUNKs never requested write nothing", "[hostile][ne
     auto req = holder.expect(wire::request, 3000ms);
     REQUIRE(req);
     const auto transfer = static_cast<std::uint32_t>(req->u64(2));
-    intruder.send(body::offer(transfer, 5, root_of("evil!"), test_chunk));
+    intruder.send(body::offer(transfer, 5, root_bytes_of("evil!"), test_chunk));
     intruder.send_chunk(transfer, 0, true, "evil!");
     // And the holder itself sends a CHUNK before its OFFER.
     holder.send_chunk(transfer, 0, true, "early");
     // A PONG to the intruder means everything it sent before its PING has been handled.
     intruder.send(body::bare(wire::ping));
     REQUIRE(intruder.expect(wire::pong, 3000ms));
-    holder.send(body::offer(transfer, honest.size(), root_of(honest), test_chunk));
+    holder.send(body::offer(transfer, honest.size(), root_bytes_of(honest), test_chunk));
     holder.send_chunk(transfer, 0, true, honest);
     auto done = drive(*a.victim, get, [&] { (void)holder.drain(1ms); });
     REQUIRE(done);
@@ -664,7 +664,7 @@ TEMPLATE_TEST_CASE("hostile CHUNK past the declared size or at a wrong offset ne
     auto req = h.expect(wire::request, 3000ms);
     REQUIRE(req);
     const auto transfer = static_cast<std::uint32_t>(req->u64(2));
-    h.send(body::offer(transfer, declared.size(), root_of(declared), test_chunk));
+    h.send(body::offer(transfer, declared.size(), root_bytes_of(declared), test_chunk));
 
     std::optional<download_finished> done;
     SECTION("more bytes than the size") {
@@ -676,7 +676,7 @@ TEMPLATE_TEST_CASE("hostile CHUNK past the declared size or at a wrong offset ne
         CHECK(partial_files(a.share).empty()); // the partial file is deleted
     }
     SECTION("a chunk over the offered chunk size") {
-        h.send(body::offer(transfer, 1u << 20, root_of("x"), 1000)); // a second OFFER is ignored
+        h.send(body::offer(transfer, 1u << 20, root_bytes_of("x"), 1000)); // a second OFFER is ignored
         h.send_chunk(transfer, 0, false, std::string(test_chunk + 1, 'd'));
         done = drive(*a.victim, get, [&] { (void)h.drain(1ms); });
         REQUIRE(done);
@@ -737,7 +737,7 @@ TEMPLATE_TEST_CASE("hostile holder whose bytes do not match its root is dropped 
         REQUIRE(req);
         const auto transfer = static_cast<std::uint32_t>(req->u64(2));
         CHECK(req->u64(4) == 0); // the bad piece is asked for again from its first byte
-        h.send(body::offer(transfer, bytes.size(), root_of(bytes + "x"), test_chunk));
+        h.send(body::offer(transfer, bytes.size(), root_bytes_of(bytes + "x"), test_chunk));
         for (std::size_t offset = 0; offset < bytes.size(); offset += test_chunk) {
             const auto piece = bytes.substr(offset, test_chunk);
             h.send_chunk(transfer, offset, offset + piece.size() == bytes.size(), piece);
@@ -965,7 +965,7 @@ TEMPLATE_TEST_CASE("hostile connection claiming the id of a peer we connected to
         const std::string fake = "forged bytes, hashed by the forger";
         const auto get = victim.start_download({"doc.bin", good.id().hex(), {}, {}});
         // A fresh peer numbers its transfers from 1.
-        spoof.send(body::offer(1, fake.size(), root_of(fake), test_chunk));
+        spoof.send(body::offer(1, fake.size(), root_bytes_of(fake), test_chunk));
         spoof.send_chunk(1, 0, true, fake);
         auto done = wait_event<download_finished>(
             victim, [&](const auto& e) { return e.op == get; }, 10000ms);

@@ -28,6 +28,7 @@ namespace {
 using p2p::digest;
 using p2p::manifest;
 using p2p::test::temp_dir;
+using p2p::test::write_file;
 
 constexpr std::uint64_t KiB = 1024;
 constexpr std::uint64_t MiB = 1024 * KiB;
@@ -104,11 +105,6 @@ struct recording_reader {
         return next == size;
     }
 };
-
-void write_file(const std::filesystem::path& path, const std::string& data) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 p2p::unique_fd open_read(const std::filesystem::path& path) {
     p2p::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// redial_test.cpp - reconnecting, stepped by hand: a lost peer's address is dialled again after 1, 2, 4... s (at
+// redial_test.cpp - reconnecting, redial_world by hand: a lost peer's address is dialled again after 1, 2, 4... s (at
 // most 30 s, each wait jittered), a dropped connection is noticed at once, and a peer that comes back under its id
 // takes the place of its stale entry. Time and the jitter's seed are inputs, so every run is the same.
 #include "sim/memory_folder.hpp"
@@ -52,14 +52,14 @@ struct dial_recorder final : core::effects {
     }
 };
 
-struct stepped {
+struct redial_world {
     std::int64_t clock_ns = 1;
     sim::memory_folder folder{&clock_ns};
     dial_recorder out;
     steady_time now = steady_time{} + std::chrono::hours(1);
     std::optional<core::node_core> core;
 
-    explicit stepped(std::uint64_t seed = 1) {
+    explicit redial_world(std::uint64_t seed = 1) {
         peer_options o;
         o.folder = "memory";
         o.ping_interval = 1000ms;
@@ -88,7 +88,7 @@ struct stepped {
 
 /// Connects to B at 127.0.0.1:6000 and loses it by a dropped connection; returns the times of the tries that
 /// follow (none answered) until `tries` of them have started.
-std::vector<milliseconds> waits_before_tries(stepped& s, std::size_t tries) {
+std::vector<milliseconds> waits_before_tries(redial_world& s, std::size_t tries) {
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     REQUIRE(s.out.dials.size() == 1);
@@ -112,7 +112,7 @@ std::vector<milliseconds> waits_before_tries(stepped& s, std::size_t tries) {
 } // namespace
 
 TEST_CASE("core a dropped connection removes its peer at once and its address is dialled again", "[core][redial]") {
-    stepped s;
+    redial_world s;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     REQUIRE(s.out.dials.size() == 1);
@@ -151,7 +151,7 @@ TEST_CASE("core a dropped connection removes its peer at once and its address is
 }
 
 TEST_CASE("core redial waits double from 1 s to at most 30 s, each give or take a fifth", "[core][redial]") {
-    stepped s;
+    redial_world s;
     const auto waits = waits_before_tries(s, 8);
     const std::vector<long> base = {1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
     for (std::size_t i = 0; i < waits.size(); ++i) {
@@ -162,13 +162,13 @@ TEST_CASE("core redial waits double from 1 s to at most 30 s, each give or take 
     CHECK(s.core->retrying()[0].attempts == 8);
 
     // The jitter is an input: the same seed gives the same waits, another seed others.
-    stepped same(1), other(2);
+    redial_world same(1), other(2);
     CHECK(waits_before_tries(same, 8) == waits);
     CHECK(waits_before_tries(other, 8) != waits);
 }
 
 TEST_CASE("core a peer that said GOODBYE is not dialled again", "[core][redial]") {
-    stepped s;
+    redial_world s;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.answer(s.out.dials[0].link, b);
@@ -179,7 +179,7 @@ TEST_CASE("core a peer that said GOODBYE is not dialled again", "[core][redial]"
 }
 
 TEST_CASE("core an evicted peer is dialled again, and a user connect that failed is not", "[core][redial]") {
-    stepped s;
+    redial_world s;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.answer(s.out.dials[0].link, b);
@@ -194,7 +194,7 @@ TEST_CASE("core an evicted peer is dialled again, and a user connect that failed
 }
 
 TEST_CASE("core a peer that says HELLO again under its id replaces its stale entry", "[core][redial]") {
-    stepped s;
+    redial_world s;
     const peer_id c(0xcccc);
     const auto hex = c.hex();
     s.core->on_inbox(core::inbox_origin{hex, std::nullopt, {}}, decode_result(hello{c, "tcp://10.0.0.3:5000", 1}),
@@ -231,7 +231,7 @@ TEST_CASE("core a connect fails at once with what the transport reported", "[cor
         expectation{core::link_event::mechanism_mismatch, "",
                     "the peer at 127.0.0.1:6000 is in secure mode (--secure): connect with --secure and KEY@host:port"},
         expectation{core::link_event::unreachable, "no route", "cannot reach 127.0.0.1:6000: no route"});
-    stepped s;
+    redial_world s;
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.core->on_link_event(s.out.dials[0].link, e.what, e.detail, s.now);
     const auto done = s.out.all<connect_finished>();
@@ -243,7 +243,7 @@ TEST_CASE("core a connect fails at once with what the transport reported", "[cor
 }
 
 TEST_CASE("core a failed handshake is told at the deadline unless a later try gets through", "[core][connect]") {
-    stepped s;
+    redial_world s;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.core->on_link_event(s.out.dials[0].link, core::link_event::handshake_failed, "", s.now);
@@ -263,7 +263,7 @@ TEST_CASE("core a failed handshake is told at the deadline unless a later try ge
 }
 
 TEST_CASE("core a connect that times out says how far it got", "[core][connect]") {
-    stepped s;
+    redial_world s;
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.core->on_link_event(s.out.dials[0].link, core::link_event::connected, "", s.now);
     s.step(); // the 2 s deadline
@@ -280,7 +280,7 @@ TEST_CASE("core a connect that times out says how far it got", "[core][connect]"
 }
 
 TEST_CASE("core a redial that is refused keeps its try open until the deadline", "[core][connect][redial]") {
-    stepped s;
+    redial_world s;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "127.0.0.1:6000"}, s.now);
     s.answer(s.out.dials[0].link, b);

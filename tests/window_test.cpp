@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint32_t chunk = 1u << 20;
+constexpr std::uint32_t chunk_bytes = 1u << 20;
 
 /// One download of `size` bytes through a path: `one_way` delay each way, a bottleneck of `rate` bytes/s (a queue
 /// in front of it), and a holder that sends as soon as its credit allows. The receiver grants credit at every
@@ -34,7 +34,7 @@ struct path_result {
 /// (their ACK with them, as in download_table).
 path_result run_path(window_setting setting, std::chrono::microseconds one_way, double rate, std::uint64_t size,
                      std::chrono::microseconds receiver_work = std::chrono::microseconds{0}) {
-    window_control w(setting, chunk);
+    window_control w(setting, chunk_bytes);
     struct ev {
         steady_time at;
         bool is_chunk;
@@ -47,17 +47,17 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
     std::uint64_t holder_limit = 0, sent = 0, received = 0;
     path_result out;
     const auto holder_sends = [&](steady_time now) {
-        while (sent < size && sent + chunk <= holder_limit) {
-            const auto serialise = std::chrono::nanoseconds(static_cast<std::int64_t>(chunk / rate * 1e9));
+        while (sent < size && sent + chunk_bytes <= holder_limit) {
+            const auto serialise = std::chrono::nanoseconds(static_cast<std::int64_t>(chunk_bytes / rate * 1e9));
             link_free = std::max(link_free, now) + serialise;
-            sent += chunk;
+            sent += chunk_bytes;
             events.push({link_free + one_way, true, sent});
             out.peak_in_flight = std::max(out.peak_in_flight, sent - received);
         }
     };
     // The REQUEST.
     w.restart(0);
-    const auto first = std::uint64_t{w.credit()} * chunk;
+    const auto first = std::uint64_t{w.credit()} * chunk_bytes;
     w.granted(first, start);
     events.push({start + one_way, false, first});
     const auto rtt = 2 * one_way;
@@ -73,8 +73,8 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
         if (e.is_chunk) {
             const auto at = std::max(e.at, receiver_free); // the chunk waits while the receiver works on another
             received = e.value;
-            w.delivered(e.value, chunk, 0, at);
-            const auto limit = e.value + std::uint64_t{w.credit()} * chunk;
+            w.delivered(e.value, chunk_bytes, 0, at);
+            const auto limit = e.value + std::uint64_t{w.credit()} * chunk_bytes;
             w.granted(limit, at);
             events.push({at + one_way, false, limit});
             receiver_free = at + receiver_work;
@@ -93,24 +93,24 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
 } // namespace
 
 TEST_CASE("window auto starts as stop-and-wait: one chunk of credit before anything is measured", "[window]") {
-    window_control w(window_setting::sized(), chunk);
+    window_control w(window_setting::sized(), chunk_bytes);
     CHECK(w.credit() == 1);
     // Grants and chunks at one instant (a stepped test, a simulation) measure no time: it stays at one chunk.
     const steady_time t{};
     w.restart(0);
-    w.granted(chunk, t);
-    w.delivered(chunk, chunk, 0, t);
+    w.granted(chunk_bytes, t);
+    w.delivered(chunk_bytes, chunk_bytes, 0, t);
     CHECK(w.credit() == 1);
 }
 
 TEST_CASE("window fixed in chunks or bytes stays what was asked", "[window]") {
-    window_control chunks(window_setting::of_chunks(8), chunk);
+    window_control chunks(window_setting::of_chunks(8), chunk_bytes);
     CHECK(chunks.credit() == 8);
     window_control bytes(window_setting::of_bytes(8u << 20), 64u << 10);
     CHECK(bytes.credit() == 128); // 8 MiB of 64 KiB chunks: the window counts bytes, whatever the chunk
     bytes.set_chunk_size(1u << 20);
     CHECK(bytes.credit() == 8);
-    window_control tiny(window_setting::of_bytes(1000), chunk);
+    window_control tiny(window_setting::of_bytes(1000), chunk_bytes);
     CHECK(tiny.credit() == 1); // never below one chunk
 }
 
@@ -121,14 +121,14 @@ TEST_CASE("window auto fills a long path within ten round trips, and keeps in fl
     const std::uint64_t size = 256ull << 20;
     const auto auto_run = run_path(window_setting::sized(), one_way, rate, size);
     // The product of the bottleneck's rate and the round trip a chunk sees (the delays and its own time on the link).
-    const double product = rate * std::chrono::duration<double>(2 * one_way).count() + chunk;
+    const double product = rate * std::chrono::duration<double>(2 * one_way).count() + chunk_bytes;
     INFO("one way " << one_way.count() << " us: " << auto_run.seconds << " s, peak in flight "
                     << auto_run.peak_in_flight << ", product " << product << ", credit after 10 round trips "
                     << auto_run.credit_after_ten_rtt);
     // Within ten round trips the window covers the product: the bottleneck is full from then on.
-    CHECK(std::uint64_t{auto_run.credit_after_ten_rtt} * chunk >= static_cast<std::uint64_t>(product));
+    CHECK(std::uint64_t{auto_run.credit_after_ten_rtt} * chunk_bytes >= static_cast<std::uint64_t>(product));
     // Never more than twice the product plus one chunk in flight (BBR's bound; a chunk of rounding).
-    CHECK(auto_run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk);
+    CHECK(auto_run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk_bytes);
     // Against the best a window can do here (the bottleneck's rate): 0.9 of it over 256 MiB.
     const double ideal = static_cast<double>(size) / rate + std::chrono::duration<double>(2 * one_way).count();
     CHECK(auto_run.seconds <= ideal / 0.9);
@@ -142,8 +142,8 @@ TEST_CASE("window auto behind a rate limit settles near the product, not at its 
     const auto run = run_path(window_setting::sized(), 25000us, 50e6, 256ull << 20);
     INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
     // The product is 2.5 MB plus the chunk's own 21 ms on the link: about 3.6 MB.
-    CHECK(run.window_at_end <= 10 * chunk); // about twice the product plus a chunk, far from 64 MiB
-    CHECK(run.window_at_end >= 4 * chunk);  // and no less than the product
+    CHECK(run.window_at_end <= 10 * chunk_bytes); // about twice the product plus a chunk, far from 64 MiB
+    CHECK(run.window_at_end >= 4 * chunk_bytes);  // and no less than the product
     CHECK_FALSE(run.figures.window_capped);
     // The queue the window's second product builds shows in the round trips: the link is named.
     CHECK(name_limit(run.figures).by == rate_limit::link);
@@ -159,18 +159,19 @@ TEST_CASE("window fixed at one chunk over a delay is named the round trip's limi
 }
 
 TEST_CASE("window counts each holder's busy time from its own counter when a download moves to another", "[window]") {
-    window_control w(window_setting::of_chunks(1), chunk);
+    window_control w(window_setting::of_chunks(1), chunk_bytes);
     const steady_time t0{};
     w.restart(0);
-    w.granted(chunk, t0);
-    w.delivered(chunk, chunk, 5'000'000, t0 + 10ms); // the first holder had counted 5 s for others' sake before
-    w.granted(2 * chunk, t0 + 10ms);
-    w.delivered(2 * chunk, chunk, 5'200'000, t0 + 20ms); // 0.2 s on this transfer
-    w.restart(2 * chunk);                                // a new REQUEST, to a holder whose counter starts low
-    w.granted(3 * chunk, t0 + 30ms);
-    w.delivered(3 * chunk, chunk, 100'000, t0 + 40ms);
-    w.granted(4 * chunk, t0 + 40ms);
-    w.delivered(4 * chunk, chunk, 400'000, t0 + 50ms); // 0.3 s more
+    w.granted(chunk_bytes, t0);
+    w.delivered(chunk_bytes, chunk_bytes, 5'000'000,
+                t0 + 10ms); // the first holder had counted 5 s for others' sake before
+    w.granted(2 * chunk_bytes, t0 + 10ms);
+    w.delivered(2 * chunk_bytes, chunk_bytes, 5'200'000, t0 + 20ms); // 0.2 s on this transfer
+    w.restart(2 * chunk_bytes); // a new REQUEST, to a holder whose counter starts low
+    w.granted(3 * chunk_bytes, t0 + 30ms);
+    w.delivered(3 * chunk_bytes, chunk_bytes, 100'000, t0 + 40ms);
+    w.granted(4 * chunk_bytes, t0 + 40ms);
+    w.delivered(4 * chunk_bytes, chunk_bytes, 400'000, t0 + 50ms); // 0.3 s more
     CHECK(w.figures().holder_busy == Approx(0.5));
 }
 
@@ -200,8 +201,8 @@ TEST_CASE("window auto stays at stop-and-wait on a LAN where this peer is busy w
     // and a chunk of credit already keeps it busy (the ACK goes before the chunk is stored).
     const auto run = run_path(window_setting::sized(), 100us, 1e9, 64ull << 20, 2000us);
     INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
-    CHECK(run.window_at_end == chunk);
-    CHECK(run.peak_in_flight <= 6 * chunk); // the startup's first rounds, before the busy share was measured
+    CHECK(run.window_at_end == chunk_bytes);
+    CHECK(run.peak_in_flight <= 6 * chunk_bytes); // the startup's first rounds, before the busy share was measured
     CHECK(name_limit(run.figures).by == rate_limit::receiver);
     // As fast as stop-and-wait, which is all this receiver can take.
     const auto one = run_path(window_setting::of_chunks(1), 100us, 1e9, 64ull << 20, 2000us);
@@ -217,8 +218,8 @@ TEST_CASE("window auto over a long path to a busy receiver keeps what the path n
     INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight << ", product " << product
                          << ", " << run.seconds << " s");
     CHECK(run.window_at_end >= static_cast<std::uint64_t>(0.8 * product));
-    CHECK(run.window_at_end <= static_cast<std::uint64_t>(2 * product) + chunk);
-    CHECK(run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk);
+    CHECK(run.window_at_end <= static_cast<std::uint64_t>(2 * product) + chunk_bytes);
+    CHECK(run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk_bytes);
     // 0.9 of what the receiver alone allows, once the startup has grown the window from one chunk: that takes
     // four round trips here (it triples each), which no window that starts at one chunk can save.
     const double ideal = 256 * 0.002 + 0.050;
