@@ -150,7 +150,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     auto opened = g.folder.open_partial("big.bin", false);
     auto partial = std::get<std::shared_ptr<core::file_handle>>(opened);
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), root_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("big.bin", bytes.size(), root_of_bytes(bytes)));
 
     const peer_id first(0xaaaa), second(0xbbbb);
     g.holder_joins(first, {{"big.bin", bytes.size()}});
@@ -169,7 +169,7 @@ TEST_CASE("core a download failing over while it hashes its partial file asks th
     CHECK(asked[0].offset == held);
 
     // The second holder serves the rest; the file that lands is the file.
-    g.from(second, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
+    g.from(second, offer{asked[0].transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(second, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(), 0,
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -350,7 +350,7 @@ TEST_CASE("core a holder leaving while the download syncs does not fail it", "[c
     g.core->on_command(command::download{3, {"small.txt", "", {}, {}}}, g.now);
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 1);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 1024});
     g.from(holder, chunk{asked[0].transfer, 0, true, 0, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1); // every byte is in: the sync runs
     g.from(holder, goodbye{});
@@ -547,7 +547,7 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
     CHECK(offers[0].size == 2100);
-    CHECK(offers[0].root == root_of(std::string(2100, 'x')));
+    CHECK(offers[0].root == root_of_bytes(std::string(2100, 'x')));
     CHECK(offers[0].piece_size == 1u << 20);
 
     // A new file that keeps changing is never listed, and after 30 s of it a REQUEST is refused in words.
@@ -558,7 +558,7 @@ TEST_CASE("core a file is listed and served only once unchanged for the settle t
         g.folder.rewrite("slow.bin", std::string(static_cast<std::size_t>(i) + 2, 'b'));
         g.core->on_folder_changed(g.now);
         // (listed with the root of the version it served: hashed for that REQUEST)
-        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100, root_of(std::string(2100, 'x'))}});
+        CHECK(g.core->files() == std::vector<file_entry>{{"a.txt", 2100, root_of_bytes(std::string(2100, 'x'))}});
     }
     g.from(asker, request{2, "slow.bin", 0, 1024, 1});
     const auto refused = g.out.sent_to<not_found>(asker);
@@ -596,7 +596,7 @@ TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its r
     step(g, core::folder_view::root_announce_delay);
     lists = lists_sent();
     REQUIRE(lists.size() == 1);
-    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size(), root_of(v1)}});
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v1.size(), root_of_bytes(v1)}});
 
     // The first REQUEST is answered at once: OFFER, no job, nothing read to hash.
     const auto read_before = g.core->stats().hash_bytes_read;
@@ -604,7 +604,7 @@ TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its r
     CHECK(g.out.jobs.size() == 1); // still only the finished background one
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
-    CHECK(offers[0].root == root_of(v1));
+    CHECK(offers[0].root == root_of_bytes(v1));
     CHECK(g.core->stats().hash_bytes_read == read_before);
     g.from(asker, cancel_transfer{1, "enough"});
 
@@ -626,8 +626,8 @@ TEST_CASE("core a settled file is hashed ahead of any REQUEST, listed with its r
     step(g, core::folder_view::root_announce_delay);
     lists = lists_sent();
     REQUIRE(lists.size() == 1);
-    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v2.size(), root_of(v2)}});
-    CHECK(root_of(v2) != root_of(v1));
+    CHECK(lists[0].files == std::vector<file_entry>{{"a.bin", v2.size(), root_of_bytes(v2)}});
+    CHECK(root_of_bytes(v2) != root_of_bytes(v1));
 }
 
 TEST_CASE("defect: a REQUEST repeated after the OFFER makes the holder send its whole window again", "[core][defect]") {
@@ -703,7 +703,7 @@ TEST_CASE("core a REQUEST for a file hashed in the background moves its hash to 
     g.finish_job(1);
     const auto offers = g.out.sent_to<offer>(asker);
     REQUIRE(offers.size() == 1);
-    CHECK(offers[0].root == root_of(bytes));
+    CHECK(offers[0].root == root_of_bytes(bytes));
     // The cancelled background result, should it still come back, is dropped.
     g.finish_job(0);
     CHECK(g.out.sent_to<offer>(asker).size() == 1);
@@ -735,7 +735,7 @@ TEST_CASE("defect: a file whose promoted hash is given up stays listed without a
     step(g, core::folder_view::root_announce_delay);
     const auto lists = g.out.sent_to<file_list>(asker);
     REQUIRE_FALSE(lists.empty());
-    CHECK(lists.back().files == std::vector<file_entry>{{"a.bin", bytes.size(), root_of(bytes)}});
+    CHECK(lists.back().files == std::vector<file_entry>{{"a.bin", bytes.size(), root_of_bytes(bytes)}});
 }
 
 TEST_CASE("core settle 0 lists and serves a new file at once", "[core][settle]") {
@@ -772,7 +772,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     // What an interrupted `get -o copy.bin` left: the partial file goes by the name it is saved as.
     auto partial = std::get<std::shared_ptr<core::file_handle>>(g.folder.open_partial("copy.bin", false));
     REQUIRE_FALSE(partial->write_at(reinterpret_cast<const std::byte*>(bytes.data()), held, 0));
-    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), root_of(bytes)));
+    REQUIRE_FALSE(g.folder.describe_partial("copy.bin", bytes.size(), root_of_bytes(bytes)));
 
     const peer_id holder(0xaaaa);
     g.holder_joins(holder, {{"data.bin", bytes.size()}});
@@ -783,7 +783,7 @@ TEST_CASE("core a download saved under another name asks for the listed name, an
     REQUIRE(asked.size() == 1);
     CHECK(asked[0].name == "data.bin");
     CHECK(asked[0].offset == held);
-    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of(bytes), 1u << 20, 16 * 1024});
+    g.from(holder, offer{asked[0].transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 16 * 1024});
     for (std::size_t at = held; at < bytes.size(); at += 16 * 1024) {
         g.from(holder, chunk{asked[0].transfer, at, at + 16 * 1024 == bytes.size(), 0,
                              payload::copy_of(bytes.substr(at, 16 * 1024))});
@@ -866,7 +866,7 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
         auto asked = g.out.sent_to<request>(holder);
         REQUIRE(asked.size() == attempt);
         CHECK(asked.back().offset == 0);
-        g.from(holder, offer{asked.back().transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+        g.from(holder, offer{asked.back().transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 1024});
         CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // receiving: still the old file
         g.from(holder, chunk{asked.back().transfer, 0, true, 0, payload::copy_of(std::string(bytes.size(), '?'))});
     }
@@ -880,7 +880,7 @@ TEST_CASE("core a replacing download leaves the old file until the new one is ve
     g.core->on_command(command::download{3, saved_as("x.txt", "", true)}, g.now);
     auto asked = g.out.sent_to<request>(holder);
     REQUIRE(asked.size() == 3);
-    g.from(holder, offer{asked[2].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+    g.from(holder, offer{asked[2].transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 1024});
     g.from(holder, chunk{asked[2].transfer, 0, true, 0, payload::copy_of(bytes)});
     REQUIRE(g.out.jobs.size() == 1);
     CHECK(g.folder.file("x.txt")->bytes() == "old contents"); // syncing: still the old file
@@ -1505,7 +1505,7 @@ TEST_CASE("core downloads that finish while a sync runs are synced together, in 
     REQUIRE(asked.size() == 4);
     const auto deliver = [&](std::size_t i) {
         const auto bytes = "data" + std::to_string(i);
-        g.from(holder, offer{asked[i].transfer, bytes.size(), root_of(bytes), 1u << 20, 1024});
+        g.from(holder, offer{asked[i].transfer, bytes.size(), root_of_bytes(bytes), 1u << 20, 1024});
         g.from(holder, chunk{asked[i].transfer, 0, true, 0, payload::copy_of(bytes)});
     };
     const auto sync_jobs = [&] {
@@ -1555,7 +1555,7 @@ TEST_CASE("core a download cancelled while its batch syncs leaves the others to 
     REQUIRE(asked.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
         const std::string bytes(1, static_cast<char>('x' + i));
-        g.from(holder, offer{asked[i].transfer, 1, root_of(bytes), 1u << 20, 1024});
+        g.from(holder, offer{asked[i].transfer, 1, root_of_bytes(bytes), 1u << 20, 1024});
         g.from(holder, chunk{asked[i].transfer, 0, true, 0, payload::copy_of(bytes)});
     }
     // a's sync runs; b and c wait. Then b and c go out together, and b is cancelled meanwhile.
@@ -1837,8 +1837,8 @@ TEST_CASE("core multi: a name with other content at another holder is refused un
     stepped_core g;
     const auto mine = patterned_bytes(3 * 4096, 26);
     const auto theirs = patterned_bytes(3 * 4096, 27);
-    g.holder_joins(peer_id(0xa1), {{"f.bin", mine.size(), root_of(mine)}});
-    g.holder_joins(peer_id(0xb2), {{"f.bin", theirs.size(), root_of(theirs)}});
+    g.holder_joins(peer_id(0xa1), {{"f.bin", mine.size(), root_of_bytes(mine)}});
+    g.holder_joins(peer_id(0xb2), {{"f.bin", theirs.size(), root_of_bytes(theirs)}});
     g.core->on_command(command::download{1, {"f.bin", "", window_setting::of_chunks(4), 1024}}, g.now);
     auto done = g.finished(1);
     REQUIRE(done);

@@ -29,7 +29,7 @@ void write_partial(const fs::path& folder, const std::string& name, const std::s
     write_file(folder / partial_file_name(name), bytes.substr(0, length));
     std::ofstream(folder / partial_meta_name(name)) << "p2p-partial 1\n"
                                                     << bytes.size() << "\n"
-                                                    << to_hex(root_of(bytes)) << "\n";
+                                                    << to_hex(root_of_bytes(bytes)) << "\n";
 }
 
 /// A sparse file: hashing it costs the hash's time but reads no disk.
@@ -332,7 +332,7 @@ TEMPLATE_TEST_CASE("defect: an OFFER of another size than listed is taken", "[de
     REQUIRE(asked);
     const auto transfer = static_cast<std::uint32_t>(asked->u64(2));
     const std::string twenty = "twenty bytes of data";
-    const auto root = root_of(twenty);
+    const auto root = root_of_bytes(twenty);
     holder.send(body::offer(transfer, twenty.size(), std::string(root.begin(), root.end()), 1024));
     holder.send_chunk(transfer, 0, true, twenty);
     auto done = wait_event<download_finished>(getter, [&](const auto& e) { return e.op == op; });

@@ -166,16 +166,6 @@ inline void write_file(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-/// The file id docs/protocol.md defines (the root of its manifest, by the piece size rule), of bytes in memory.
-inline digest root_of(const std::string& bytes) {
-    const read_at_function read = [&](void* into, std::size_t size, std::uint64_t offset) -> ssize_t {
-        const auto n = std::min<std::uint64_t>(size, bytes.size() - offset);
-        std::memcpy(into, bytes.data() + offset, n);
-        return static_cast<ssize_t>(n);
-    };
-    return build_manifest(read, bytes.size())->root;
-}
-
 /// Bytes whose every 8-byte word differs from the others (a counter from `seed`), so a block of zeros or a block
 /// from elsewhere in the file shows wherever it lands; much faster to make than random bytes for large files.
 inline std::string patterned_bytes(std::size_t n, std::uint64_t seed = 1) {
@@ -192,7 +182,6 @@ inline std::string read_file(const fs::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-/// Whether the file holds exactly these bytes; compares without printing megabytes of binary on a mismatch.
 /// A list as a user reads it in choice 2: names and sizes. (Roots come in once the holder has hashed a file, so a
 /// list seen right after a connect may have them or not.)
 inline std::vector<std::pair<std::string, std::uint64_t>> names_and_sizes(const std::vector<file_entry>& files) {
