@@ -571,6 +571,46 @@ TEST_CASE(
     CHECK(requests_to(c).empty());     // C never does
 }
 
+TEST_CASE("defect: a holder the user named, lost and dialled again, was taken for one the client was led to",
+          "[core][pex][multi]") {
+    // `get ADDR big.bin` where ADDR's connection drops and the redial gets it back: it was then counted as a holder
+    // the client was only led to, so a stranger with another file of that name decided what big.bin is.
+    stepped s(peer_id(0x5000), false, [](peer_options& o) {
+        o.client = true;
+        o.follow_peers = true;
+    });
+    const peer_id a(0x6000), c(0x8000);
+    digest named{}, stranger{};
+    named[0] = 1;
+    stranger[0] = 2;
+    const std::uint64_t size = 4ULL << 20;
+    const auto answer = [&](core::link_id link, peer_id id, const std::string& endpoint, const digest& root) {
+        s.core->on_link(link, decode_result(hello{id, endpoint, 1}), s.now);
+        s.core->on_link(link, decode_result(file_list{1, 0, 1, {{"big.bin", size, root}}}), s.now);
+    };
+    s.core->on_command(command::connect{s.next_op++, "10.0.0.2:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 1);
+    answer(s.out.dials[0].link, a, "tcp://10.0.0.2:6000", named);
+    s.core->on_link(s.out.dials[0].link, decode_result(peer_list{{ref(0x8000, "tcp://10.0.0.4:6000")}}), s.now);
+    REQUIRE(s.out.dials.size() == 2);
+    answer(s.out.dials[1].link, c, "tcp://10.0.0.4:6000", stranger);
+    // A's connection drops; the redial reaches it again.
+    s.core->on_link_event(s.out.dials[0].link, core::link_event::dropped, "", s.now);
+    s.advance(1500ms);
+    REQUIRE(s.out.dials.size() == 3);
+    REQUIRE(s.out.dials[2].endpoint == "tcp://10.0.0.2:6000");
+    answer(s.out.dials[2].link, a, "tcp://10.0.0.2:6000", named);
+
+    s.core->on_command(command::download{s.next_op++, {"big.bin", "", {}, {}}}, s.now);
+    std::vector<peer_id> asked;
+    for (const auto& sent : s.out.sends) {
+        if (std::holds_alternative<request>(sent.msg)) {
+            asked.push_back(sent.to);
+        }
+    }
+    CHECK(asked == std::vector<peer_id>{a}); // the holder the user named decides, as before the drop
+}
+
 TEST_CASE("pex a one-shot client that lists one peer (ls) dials nobody it is told of", "[core][pex]") {
     stepped s(peer_id(0x5000), false, [](peer_options& o) { o.client = true; });
     s.core->on_command(command::connect{s.next_op++, "10.0.0.2:6000"}, s.now);

@@ -145,7 +145,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     }
     if (auto* known = state_.peers->find(h->id)) {
         if (c.op) {
-            known->introduced = false; // the user asked for it too (a PEERS dial may have got there first)
+            state_.peers->mark_named(*known); // the user asked for it too (a PEERS dial may have got there first)
         }
         // A HELLO of ours crossing theirs (both connected at once) made it known after we started: keep this
         // connection as our way to it, so both sides end with one entry and one send path each.

@@ -179,9 +179,17 @@ remote_peer& peer_table::add_outbound(peer_id id, std::string address, std::opti
     p.join_order = next_join_order_++;
     p.joined_at = p.last_heard = p.last_ping = now;
     p.connect_op = op;
-    p.introduced = !op.has_value();
+    if (op) {
+        named_.insert(id);
+    }
+    p.introduced = !named_.contains(id);
     send_file_list(p, now);
     return p;
+}
+
+void peer_table::mark_named(remote_peer& p) {
+    named_.insert(p.id);
+    p.introduced = false;
 }
 
 void peer_table::dispatch(remote_peer& from, message& msg, steady_time now) {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ public:
     /// on.
     remote_peer& add_outbound(peer_id id, std::string address, std::optional<std::string> key, link_id link,
                               std::optional<operation_id> op, bool client, steady_time now);
+
+    /// The user connected to `p` (a PEERS dial may have reached it first): it is a peer the user named, also when
+    /// it is lost and reached again.
+    void mark_named(remote_peer& p);
 
     /// A frame we do not take: logged (bounded) and counted; from a known peer also a strike, and too many drop it.
     void refuse(remote_peer* from, std::string_view who, const std::string& reason, steady_time now);
@@ -96,6 +101,9 @@ private:
     core_state& state_;
     std::map<peer_id, remote_peer> peers_;
     std::map<std::string, failure_entry> failures_;
+    /// Peers the user connected to. Kept when one is lost: reached again by a redial (no connect of the user's
+    /// then), it is still one the user named, never a holder `get` was only led to (remote_peer::introduced).
+    std::set<peer_id> named_;
     std::uint64_t next_join_order_ = 1;
 };
 
