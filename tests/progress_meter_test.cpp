@@ -72,3 +72,22 @@ TEST_CASE("progress into a pipe names the holders in its occasional line", "[pro
     meter.update(progress_of({{peer_id{0x1a2b3c4d00000000}, 3}, {peer_id{0x5e6f7a8b00000000}, 1}}));
     CHECK(out.str().find(") from 2 holders: 1a2b3c4d 75%, 5e6f7a8b 25%\n") != std::string::npos);
 }
+
+TEST_CASE("progress of get --continue hashing a file already here says it is checking, not downloading",
+          "[progress_meter]") {
+    std::ostringstream bar;
+    console terminal(bar, true, false);
+    progress_meter on_terminal(terminal, true);
+    on_terminal.update_check("big.iso", 300 << 20, 1000 << 20);
+    const auto status = last_status(bar);
+    INFO(status);
+    CHECK(status.rfind("Checking big.iso ", 0) == 0);
+    CHECK(status.find("30%") != std::string::npos);
+
+    std::ostringstream lines;
+    console log(lines, false, false);
+    progress_meter in_a_log(log, true);
+    in_a_log.update_check("big.iso", 300 << 20, 1000 << 20);
+    INFO(lines.str());
+    CHECK(lines.str().rfind("Checking big.iso: 300.0 MiB / 1000.0 MiB (30%", 0) == 0);
+}

@@ -462,8 +462,11 @@ struct already_here_split {
     std::vector<wanted_file> to_fetch;
 };
 already_here_split sort_out_already_here(const std::vector<wanted_file>& files, const listed_index& listed,
-                                         const get_arguments& arguments) {
+                                         const get_arguments& arguments, stop_signal& stop) {
     already_here_split out;
+    // Hashing a large file takes seconds: a bar (or a line every few seconds) says so, and Ctrl-C stops it.
+    auto bar_screen = progress_screen();
+    progress_meter meter(bar_screen, true);
     for (const auto& f : files) {
         const auto it = listed.find(f.name);
         if (!arguments.keep_same || arguments.force || it == listed.end()) {
@@ -472,7 +475,15 @@ already_here_split sort_out_already_here(const std::vector<wanted_file>& files, 
         }
         const auto path = std::filesystem::path(arguments.folder) / f.save_as;
         if (it->second->root) {
-            (has_listed_content(path, *it->second) ? out.here : out.to_fetch).push_back(f);
+            const auto size = it->second->size;
+            const bool same = has_listed_content(path, *it->second, [&](std::uint64_t done) {
+                if (stop.requested()) {
+                    throw interrupted_error("interrupted while checking " + escape_for_terminal(f.save_as));
+                }
+                meter.update_check(f.save_as, done, size);
+            });
+            meter.finish();
+            (same ? out.here : out.to_fetch).push_back(f);
         } else {
             std::error_code ec;
             (std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec)) ? out.not_hashed
@@ -538,7 +549,7 @@ int get_files(const get_arguments& arguments, const global_options& globals) {
     const auto listed = listed_by(*session);
     const auto all = expand_folders(asked, listed, arguments);
     const auto by_name = index_by_name(listed);
-    const auto [here, not_hashed, files] = sort_out_already_here(all, by_name, arguments);
+    const auto [here, not_hashed, files] = sort_out_already_here(all, by_name, arguments, session->stop());
     refuse_not_hashed_yet(not_hashed, arguments);
     if (all.size() != asked.size() || arguments.keep_same) {
         refuse_existing(files, arguments, true); // a folder's files, now that they are known; those --continue kept

@@ -64,14 +64,18 @@ std::string short_name(const std::string& name) {
 progress_meter::progress_meter(console& screen, bool plain_lines) : screen_(screen), plain_lines_(plain_lines) {}
 
 void progress_meter::update(const download_progress& progress) {
-    show(short_name(progress.name), escape_for_terminal(progress.name), progress.bytes, progress.size,
+    show(short_name(progress.name), "Downloading " + escape_for_terminal(progress.name), progress.bytes, progress.size,
          progress.holders);
 }
 
 void progress_meter::update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size,
                                   const std::vector<holder_share>& holders) {
     show(std::to_string(done) + "/" + std::to_string(files) + " files",
-         std::to_string(done) + " of " + std::to_string(files) + " files", bytes, size, holders);
+         "Downloading " + std::to_string(done) + " of " + std::to_string(files) + " files", bytes, size, holders);
+}
+
+void progress_meter::update_check(const std::string& name, std::uint64_t bytes, std::uint64_t size) {
+    show("Checking " + short_name(name), "Checking " + escape_for_terminal(name), bytes, size, {});
 }
 
 void progress_meter::show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes,
@@ -101,9 +105,8 @@ void progress_meter::show(const std::string& bar_label, const std::string& line_
     }
     if (plain_lines_ && now - last_line_ >= plain_line_interval) {
         last_line_ = now;
-        screen_.line("Downloading " + line_label + ": " + amounts + " (" + percent_text(bytes, size) + ", " +
-                     rate_text + ", ETA " + eta_text + ")" +
-                     (from.empty() ? "" : " " + from + holder_share_list(holders, line_shares_width)));
+        screen_.line(line_label + ": " + amounts + " (" + percent_text(bytes, size) + ", " + rate_text + ", ETA " +
+                     eta_text + ")" + (from.empty() ? "" : " " + from + holder_share_list(holders, line_shares_width)));
     }
 }
 

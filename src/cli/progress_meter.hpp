@@ -27,14 +27,16 @@ public:
     /// `size` bytes are in; `holders` is what each holder sent of them all (shown when more than one).
     void update_files(std::size_t done, std::size_t files, std::uint64_t bytes, std::uint64_t size,
                       const std::vector<holder_share>& holders = {});
+    /// `get --continue` hashes a file already here to compare it with the holder's (`bytes` of `size` so far).
+    void update_check(const std::string& name, std::uint64_t bytes, std::uint64_t size);
     /// The download ended: the bar is erased (the caller prints the result line).
     void finish();
 
 private:
     using clock = std::chrono::steady_clock;
 
-    /// Draws `bytes` of `size`: after `bar_label` on a terminal, as "Downloading <line_label>: ..." elsewhere; with the
-    /// holders' shares when there are several.
+    /// Draws `bytes` of `size`: after `bar_label` on a terminal, as "<line_label>: ..." elsewhere; with the holders'
+    /// shares when there are several.
     void show(const std::string& bar_label, const std::string& line_label, std::uint64_t bytes, std::uint64_t size,
               const std::vector<holder_share>& holders);
 

@@ -9,7 +9,8 @@
 
 namespace p2p::cli {
 
-bool has_listed_content(const std::filesystem::path& path, const file_entry& listed) {
+bool has_listed_content(const std::filesystem::path& path, const file_entry& listed,
+                        const std::function<void(std::uint64_t)>& progress) {
     if (!listed.root) {
         return false;
     }
@@ -20,7 +21,9 @@ bool has_listed_content(const std::filesystem::path& path, const file_entry& lis
         static_cast<std::uint64_t>(st.st_size) != listed.size) {
         return false;
     }
-    const auto built = build_manifest(fd.get(), listed.size);
+    manifest_build_options options;
+    options.progress = progress;
+    const auto built = build_manifest(fd.get(), listed.size, options);
     return built && built->root == *listed.root;
 }
 
