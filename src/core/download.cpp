@@ -151,6 +151,11 @@ std::optional<std::uint32_t> download::take_tail(download_lane& l, steady_time n
         if (&other == &l || !other.offered || !other.end || other.next >= *other.end || other_rate <= 0) {
             continue;
         }
+        if (other.transfer == manifest_lane_ && needs_manifest()) {
+            // The leaves are asked on its transfer: cut short it would hold them with nothing left to bring, where
+            // no stall is ever noticed; left as it is, a stall moves the leaves to another lane.
+            continue;
+        }
         const double its_seconds = static_cast<double>(*other.end - other.next) / other_rate;
         const auto piece_start = other.next / piece_size_ * piece_size_;
         const double our_seconds = round_trip + static_cast<double>(*other.end - piece_start) / rate;

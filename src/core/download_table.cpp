@@ -571,7 +571,11 @@ void download_table::next_range(download& d, download_lane& l, steady_time now) 
         if (auto* slow = cut ? d.lane(*cut) : nullptr) {
             log(log_level::debug, escape_for_terminal(d.name()), ": the last pieces of peer ", slow->holder.short_hex(),
                 " go to peer ", l.holder.short_hex(), ", which brings them sooner");
-            next_range(d, *slow, now); // a CANCEL, most likely: there is nothing else left
+            // It leaves (CANCEL) rather than taking part of them back at once by the far-end rule; should the taker
+            // stall, its range goes to the pool and add_lanes brings the slow holder back for it.
+            if (!(d.manifest_lane() == slow->transfer && d.needs_manifest())) {
+                close_lane(d, *slow, source_state::serving, "");
+            }
         }
         return;
     }
