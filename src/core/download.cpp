@@ -151,7 +151,7 @@ std::optional<std::uint32_t> download::take_tail(download_lane& l, steady_time n
         if (&other == &l || !other.offered || !other.end || other.next >= *other.end || other_rate <= 0) {
             continue;
         }
-        if (other.transfer == manifest_lane_ && needs_manifest()) {
+        if (awaits_leaves_on(other)) {
             // The leaves are asked on its transfer: cut short it would hold them with nothing left to bring, where
             // no stall is ever noticed; left as it is, a stall moves the leaves to another lane.
             continue;

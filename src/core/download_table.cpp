@@ -572,14 +572,13 @@ void download_table::next_range(download& d, download_lane& l, steady_time now) 
             log(log_level::debug, escape_for_terminal(d.name()), ": the last pieces of peer ", slow->holder.short_hex(),
                 " go to peer ", l.holder.short_hex(), ", which brings them sooner");
             // It leaves (CANCEL) rather than taking part of them back at once by the far-end rule; should the taker
-            // stall, its range goes to the pool and add_lanes brings the slow holder back for it.
-            if (!(d.manifest_lane() == slow->transfer && d.needs_manifest())) {
-                close_lane(d, *slow, source_state::serving, "");
-            }
+            // stall, its range goes to the pool and add_lanes brings the slow holder back for it. (take_tail never
+            // cuts short the lane the leaves are still to come on.)
+            close_lane(d, *slow, source_state::serving, "");
         }
         return;
     }
-    if (d.manifest_lane() == l.transfer && d.needs_manifest()) {
+    if (d.awaits_leaves_on(l)) {
         return; // it stays for the leaves; it ends once they are in (on_manifest)
     }
     close_lane(d, l, source_state::serving, "");

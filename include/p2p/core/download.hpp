@@ -79,6 +79,8 @@ public:
     /// The transfer the manifest's leaves are asked on (a lane that has an OFFER); 0 when none is asked.
     std::uint32_t manifest_lane() const { return manifest_lane_; }
     void set_manifest_lane(std::uint32_t transfer) { manifest_lane_ = transfer; }
+    /// The manifest's leaves are still to come on lane `l`'s transfer: it stays, whatever its range.
+    bool awaits_leaves_on(const download_lane& l) const { return l.transfer == manifest_lane_ && needs_manifest(); }
 
     /// Why an OFFER could not be taken: the source's fault (drop that holder) or ours (the download fails).
     struct offer_problem {
