@@ -658,8 +658,9 @@ class Bench:
             for delay in self.a.window_delays:
                 relay, address = self.start_relay(port, self.work / f"window-{delay}.cap", delay)
                 relays.append(relay)
-                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "limit"):
-                    out[key][delay] = {}
+                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "full_after_ms",
+                            "limit"):
+                    out.setdefault(key, {})[delay] = {}
                 for w in columns:
                     mb_s, runs, info = measure(address, w)
                     out["mb_s"][delay][w] = mb_s
@@ -667,13 +668,15 @@ class Bench:
                     win = info.get("window") or {}
                     if "peak_in_flight_bytes" in win:
                         out["peak_in_flight_bytes"][delay][w] = win["peak_in_flight_bytes"]
-                    for key in ("final_bytes", "min_rtt_ms"):
+                    for key in ("final_bytes", "min_rtt_ms", "full_after_ms"):
                         if key in win:
                             out[key][delay][w] = win[key]
                     if info.get("limit"):
                         out["limit"][delay][w] = info["limit"]
                     extra = (f", peak in flight {win['peak_in_flight_bytes'] / MIB:.1f} MiB"
                              if "peak_in_flight_bytes" in win else "")
+                    if win.get("full_after_ms"):
+                        extra += f", sized after {win['full_after_ms']:.0f} ms"
                     by = f", limit {info['limit'].get('by')}" if info.get("limit") else ""
                     log(f"window: delay {delay} ms each way, window {w}: {mb_s:.0f} MB/s ({len(runs)} runs){extra}{by}")
                 self.stop_relay(relay)
@@ -1300,13 +1303,20 @@ class Bench:
                 target(f"{delay} ms each way: auto window vs best fixed (window {r['best_fixed']})",
                        r["auto_vs_best_fixed"], 0.9)
                 peak = window["peak_in_flight_bytes"].get(delay, {}).get("auto")
+                # The round trip: the relay's 2 x delay, or the measured minimum when larger (on loopback the relay's
+                # own hop is the whole round trip).
+                rtt_ms = max(2 * delay, window.get("min_rtt_ms", {}).get(delay, {}).get("auto", 0))
                 if peak is not None:
-                    # The product of the rate auto reached and the round trip: the relay's 2 x delay, or the measured
-                    # minimum when larger (on loopback the relay's own hop is the whole round trip).
-                    rtt_ms = max(2 * delay, window.get("min_rtt_ms", {}).get(delay, {}).get("auto", 0))
-                    bound = 2 * window["mb_s"][delay]["auto"] * 1e6 * rtt_ms / 1000 + piece_size_for(window["size"])
+                    # The product of the path's rate (the best any window reached through it in this run) and the
+                    # round trip.
+                    path_rate = max(window["mb_s"][delay].values()) * 1e6
+                    bound = 2 * path_rate * rtt_ms / 1000 + piece_size_for(window["size"])
                     target(f"{delay} ms each way: auto peak in flight (MiB, at most 2 x product + one piece)",
                            peak / MIB, round(bound / MIB, 2), False, "MiB", at_most=True)
+                full = (window.get("full_after_ms") or {}).get(delay, {}).get("auto")
+                if full and rtt_ms > 0:
+                    target(f"{delay} ms each way: auto window sized after (round trips, at most 10)",
+                           full / rtt_ms, 10, False, "round trips", at_most=True)
             if "auto_vs_window_1_at_0" in window["ratios"]:
                 target("0 ms: auto window vs window 1", window["ratios"]["auto_vs_window_1_at_0"], 0.95)
             limited = window.get("rate_limited") or {}
@@ -1606,7 +1616,8 @@ class Bench:
             window = self.results.get("window")
             if window:  # JSON turned the numeric keys into strings: back to ints (delays, fixed windows)
                 number = lambda k: int(k) if str(k).isdigit() else k  # noqa: E731
-                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "limit", "ratios"):
+                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "full_after_ms", "limit",
+                            "ratios"):
                     window[key] = {number(d): ({number(w): v for w, v in s.items()} if key != "ratios" else s)
                                    for d, s in (window.get(key) or {}).items()}
             relay = saved.get("relay") or {}

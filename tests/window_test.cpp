@@ -26,7 +26,8 @@ struct path_result {
     double seconds = 0;
     std::uint64_t peak_in_flight = 0; ///< Bytes sent and not yet received, at the worst moment.
     std::uint64_t window_at_end = 0;
-    std::uint32_t credit_after_ten_rtt = 0;
+    /// The credit half a round trip after each of the first ten round trips: [0] after the first.
+    std::vector<std::uint32_t> credit_after_rtt;
     rate_figures figures;
 };
 
@@ -61,14 +62,13 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
     w.granted(first, start);
     events.push({start + one_way, false, first});
     const auto rtt = 2 * one_way;
-    bool ten_rtt_seen = false;
     steady_time receiver_free = start;
     while (!events.empty() && received < size) {
         const auto e = events.top();
         events.pop();
-        if (!ten_rtt_seen && e.at - start >= 10 * rtt + rtt / 2) {
-            ten_rtt_seen = true;
-            out.credit_after_ten_rtt = w.credit();
+        while (out.credit_after_rtt.size() < 10 &&
+               e.at - start >= static_cast<int>(out.credit_after_rtt.size() + 1) * rtt + rtt / 2) {
+            out.credit_after_rtt.push_back(w.credit());
         }
         if (e.is_chunk) {
             const auto at = std::max(e.at, receiver_free); // the chunk waits while the receiver works on another
@@ -124,9 +124,10 @@ TEST_CASE("window auto fills a long path within ten round trips, and keeps in fl
     const double product = rate * std::chrono::duration<double>(2 * one_way).count() + chunk_bytes;
     INFO("one way " << one_way.count() << " us: " << auto_run.seconds << " s, peak in flight "
                     << auto_run.peak_in_flight << ", product " << product << ", credit after 10 round trips "
-                    << auto_run.credit_after_ten_rtt);
+                    << auto_run.credit_after_rtt.back());
     // Within ten round trips the window covers the product: the bottleneck is full from then on.
-    CHECK(std::uint64_t{auto_run.credit_after_ten_rtt} * chunk_bytes >= static_cast<std::uint64_t>(product));
+    REQUIRE(auto_run.credit_after_rtt.size() == 10);
+    CHECK(std::uint64_t{auto_run.credit_after_rtt.back()} * chunk_bytes >= static_cast<std::uint64_t>(product));
     // Never more than twice the product plus one chunk in flight (BBR's bound; a chunk of rounding).
     CHECK(auto_run.peak_in_flight <= static_cast<std::uint64_t>(2 * product) + 2 * chunk_bytes);
     // Against the best a window can do here (the bottleneck's rate): 0.9 of it over 256 MiB.
@@ -225,4 +226,26 @@ TEST_CASE("window auto over a long path to a busy receiver keeps what the path n
     const double ideal = 256 * 0.002 + 0.050;
     CHECK(run.seconds <= ideal / 0.9 + 4 * 0.050);
     CHECK(name_limit(run.figures).by == rate_limit::receiver);
+}
+
+TEST_CASE("window auto is sized in the second round trip by the gap between two chunks, not grown over four",
+          "[window]") {
+    // 25 ms each way to a receiver that needs 2 ms a chunk: the window that keeps it busy is about 26 chunks. The
+    // first round trip measures the round trip; the chunks of the second queue at the receiver and arrive 2 ms
+    // apart, which is its rate: the window can hold the product from then on. Tripling from one chunk (1, 3, 9, 27)
+    // took two round trips more.
+    const auto one_way = 25000us;
+    const auto run = run_path(window_setting::sized(), one_way, 1e9, 256ull << 20, 2000us);
+    const double product = (1 << 20) / 0.002 * 0.050;
+    REQUIRE(run.credit_after_rtt.size() == 10);
+    INFO("credit after round trips 1, 2, 3: " << run.credit_after_rtt[0] << ", " << run.credit_after_rtt[1] << ", "
+                                              << run.credit_after_rtt[2] << "; " << run.seconds << " s");
+    CHECK(run.credit_after_rtt[0] <= 3); // the first round trip measured nothing but itself
+    CHECK(std::uint64_t{run.credit_after_rtt[1]} * chunk_bytes >= static_cast<std::uint64_t>(product));
+    // The JSON's full_after_ms: the startup ended within four round trips.
+    CHECK(run.figures.full_after > 0.100);
+    CHECK(run.figures.full_after < 0.200);
+    // So the whole download loses about two round trips to the startup, not three or four.
+    const double ideal = 256 * 0.002 + 0.050;
+    CHECK(run.seconds <= ideal + 2.5 * 0.050);
 }

@@ -19,6 +19,7 @@ struct rate_figures {
     std::uint64_t window = 0;         ///< Bytes of credit at the end.
     std::uint64_t peak_in_flight = 0; ///< Most bytes granted and not yet received at any time.
     bool window_capped = false;       ///< An auto window reached its largest (max_window_bytes).
+    double full_after = 0; ///< Seconds from the first grant until an auto window left its startup (0: it did not).
 };
 
 /// The one stage that bounded the rate.

@@ -169,7 +169,8 @@ std::vector<std::string> explain_lines(const download_finished& done) {
         row("round trip", ms(f.min_rtt), "", "shortest; " + ms(f.avg_rtt) + " smoothed at the end"),
         row("window", format_bytes(static_cast<double>(f.window)), "",
             std::string(f.auto_window ? (f.window_capped ? "auto, at its largest" : "auto") : "fixed") +
-                "; peak in flight " + format_bytes(static_cast<double>(f.peak_in_flight))),
+                "; peak in flight " + format_bytes(static_cast<double>(f.peak_in_flight)) +
+                (f.full_after > 0 ? "; sized after " + ms(f.full_after) : "")),
         describe_limit(done),
     };
 }

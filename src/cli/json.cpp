@@ -81,6 +81,7 @@ json limit_json(const download_finished& done) {
               {"capped", f.window_capped},
               {"min_rtt_ms", microsecond_precision(f.min_rtt * 1000)},
               {"avg_rtt_ms", microsecond_precision(f.avg_rtt * 1000)},
+              {"full_after_ms", microsecond_precision(f.full_after * 1000)},
               {"rate_bytes_per_s", f.seconds > 0 ? whole_rate(static_cast<double>(f.bytes) / f.seconds) : 0}}},
             {"stages",
              {{"seconds", microsecond_precision(f.seconds)},

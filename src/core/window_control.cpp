@@ -71,13 +71,37 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
     while (!grants_.empty() && grants_.front().limit < end) {
         grants_.pop();
     }
+    std::optional<double> gap_rate; // before this chunk's own sample, whose round trip may be the queued one
+    if (starting_ && gap_window_ == 0 && !grants_.empty() && last_arrival_ && min_rtt_ && now > *last_arrival_ &&
+        grants_.front().at + *min_rtt_ <= *last_arrival_) {
+        // It could have come by the time the last one did: it waited behind it, and the gap between the two is the
+        // slowest stage's time for it.
+        gap_rate = static_cast<double>(length) / seconds_d(now - *last_arrival_).count();
+    }
+    last_arrival_ = now;
     if (starting_) {
         startup_window_ += startup_growth * length;
     }
     if (!grants_.empty()) {
         sample(grants_.front().at, grants_.front().delivered, now);
     }
-    resize(starting_ ? startup_growth * length : length);
+    const bool jump = starting_ && gap_rate.has_value();
+    if (jump) {
+        jump_to(product(*gap_rate));
+    }
+    resize(jump ? std::numeric_limits<std::uint64_t>::max() / 2 : starting_ ? startup_growth * length : length);
+}
+
+void window_control::jump_to(std::uint64_t by_gap) {
+    // The slowest stage's rate is known, and the shortest round trip: so is the product. Straight to it (within the
+    // limit), rather than a round trip more of tripling for each factor of three.
+    gap_window_ = std::min(by_gap, std::max<std::uint64_t>(window_, chunk_size_) * startup_jump_limit);
+    if (by_gap == gap_window_) {
+        leave_startup(std::numeric_limits<std::uint64_t>::max());
+        target_ = std::max<std::uint64_t>(by_gap, chunk_size_);
+    } else {
+        startup_window_ = std::max(startup_window_, gap_window_);
+    }
 }
 
 void window_control::restart(std::uint64_t offset) {
@@ -86,6 +110,7 @@ void window_control::restart(std::uint64_t offset) {
     holder_busy_first_.reset();
     holder_busy_last_ = 0;
     grants_.clear();
+    last_arrival_.reset();
     granted_limit_ = offset;
     delivered_end_ = offset;
 }
@@ -119,16 +144,24 @@ std::uint64_t window_control::holder_busy_us() const {
 
 void window_control::leave_startup(std::uint64_t wanted) {
     starting_ = false;
+    full_at_ = last_delivery_;
     // The startup overshoots by up to a round trip's growth: back to what the measurements ask for at once.
     target_ = std::clamp<std::uint64_t>(wanted, chunk_size_, std::max<std::uint64_t>(window_, chunk_size_));
 }
 
-std::uint64_t window_control::wanted_window() const {
-    const double best = *std::max_element(round_rates_.begin(), round_rates_.end());
+double window_control::best_delivery_rate() const {
+    return *std::max_element(round_rates_.begin(), round_rates_.end());
+}
+
+std::uint64_t window_control::product(double rate) const {
     // The chunk on top: credit counts whole chunks, rounded down.
-    return static_cast<std::uint64_t>(window_gain * best *
+    return static_cast<std::uint64_t>(window_gain * rate *
                                       seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count()) +
            chunk_size_;
+}
+
+std::uint64_t window_control::wanted_window() const {
+    return product(best_delivery_rate());
 }
 
 window_control::busy_meter::reading window_control::busy_meter::read(steady_time now, std::chrono::nanoseconds receiver,
@@ -156,7 +189,7 @@ void window_control::new_round(steady_time now) {
     const bool queued = round_min_rtt_ && *round_min_rtt_ > *min_rtt_ * queue_ratio + queue_floor;
     round_start_ = now;
     round_min_rtt_.reset();
-    const double best = *std::max_element(round_rates_.begin(), round_rates_.end());
+    const double best = best_delivery_rate();
     if (starting_ && saturated) {
         leave_startup(wanted_window()); // an end is busy most of the time: the path is full
     }
@@ -172,10 +205,10 @@ void window_control::new_round(steady_time now) {
         const auto wanted = wanted_window();
         if (saturated) {
             // The busy end sets the rate: what keeps it busy is its own rate times the part of the round trip that
-            // is the path's (less both ends' time for a chunk). More only queues in front of it: shrink towards
-            // that by an eighth a round; less leaves it waiting: grow to it at once.
+            // is the path's (less both ends' time for a chunk), and the chunk it works on. More only queues in front
+            // of it: shrink towards that by an eighth a round; less leaves it waiting: grow to it at once.
             const double path = std::max(0.0, seconds_d(*min_rtt_).count() - busy.ends_seconds_per_byte * chunk_size_);
-            const auto keeps_busy = static_cast<std::uint64_t>(path / busy.busiest_seconds_per_byte);
+            const auto keeps_busy = static_cast<std::uint64_t>(path / busy.busiest_seconds_per_byte) + chunk_size_;
             target_ = target_ > keeps_busy ? std::max(target_ - target_ / 8, keeps_busy) : keeps_busy;
         } else if (queued) {
             target_ = std::min(target_, wanted);
@@ -230,6 +263,9 @@ rate_figures window_control::figures() const {
     f.window = window_bytes();
     f.peak_in_flight = peak_in_flight_;
     f.window_capped = capped_;
+    if (setting_.automatic() && full_at_ && first_grant_) {
+        f.full_after = seconds_d(*full_at_ - *first_grant_).count();
+    }
     return f;
 }
 

@@ -8,7 +8,8 @@ tests/cmake/limit_tests.cmake).
 
 Scenarios:
   delay          32 MiB through `p2p-tap relay --delay 25` with --window 1          -> limit.by == "round_trip"
-  rate           40 MB through `p2p-tap relay --rate 20000000 --delay 5`, default window -> "link"
+  rate           40 MB through `p2p-tap relay --rate 20000000 --delay 5`, default window -> "link", and the
+                 window found its size (full_after_ms) in the first half of the download
   slow_holder    32 MiB direct; the holder's reads of 64 KiB or more sleep 40 ms each
                  (tests/helpers/slow_io.cpp, LD_PRELOAD), default window             -> "holder"
   slow_receiver  32 MiB direct; the getter's writes of 64 KiB or more sleep 40 ms each, default window -> "receiver"
@@ -119,6 +120,12 @@ def scenario_rate(h):
     result, wall = h.get(relay_port, "big.bin", data)
     check_bound("relay --rate 20000000 --delay 5, default window", result, wall, limit)
     check_limit(result, "link")
+    # The default window found its size (full_after_ms) during the download, not at its end or never.
+    window = result["window"]
+    full_after_ms = window.get("full_after_ms", 0)
+    check(window.get("mode") == "auto" and 0 < full_after_ms < result["seconds"] * 1000 / 2,
+          f"the auto window did not leave its startup in the first half of the download: full_after_ms "
+          f"{full_after_ms}, download {result['seconds']} s")
 
 
 def scenario_slow_holder(h):

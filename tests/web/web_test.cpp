@@ -251,7 +251,8 @@ TEST_CASE("web json gives each event kind one form", "[web]") {
         R"({"event":"download_finished","op":5,"name":"f","ok":true,"code":"none","error":"",)"
         R"("peer":"0123456789abcdef","size":20,"bytes_received":20,"resumed_from":0,"rechecked":0,"seconds":0.002413,)"
         R"("rate":8287,"holders":[],"wasted":0,"limit":{"by":"unknown","text":""},"window":{"mode":"auto","final_bytes":0,)"
-        R"("peak_in_flight_bytes":0,"capped":false,"min_rtt_ms":0.0,"avg_rtt_ms":0.0,"rate_bytes_per_s":0},)"
+        R"("peak_in_flight_bytes":0,"capped":false,"min_rtt_ms":0.0,"avg_rtt_ms":0.0,"full_after_ms":0.0,)"
+        R"("rate_bytes_per_s":0},)"
         R"("stages":{"seconds":0.0,"holder_busy_s":0.0,"receiver_busy_s":0.0}})");
     CHECK(dump(event_json(stop_pending{{{true, id, "up.bin", 1, 2}}})) ==
           R"({"event":"stop_pending","transfers":[{"direction":"upload","peer":"0123456789abcdef","name":"up.bin",)"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // core/window_control.hpp - the credit one download grants its holder: fixed, or sized from what it measures (the
-// best delivery rate times the shortest round trip, as BBR does, and how busy each end is), and the figures that
-// tell afterwards what limited the rate.
+// best delivery rate times the shortest round trip, as BBR does, reached early from the gap between the first chunks
+// that queued, and how busy each end is), and the figures that tell afterwards what limited the rate.
 #pragma once
 
 #include "p2p/core/time.hpp"
@@ -75,6 +75,8 @@ private:
     std::uint64_t peak_in_flight_ = 0;
     std::optional<steady_time> first_grant_;
     steady_time last_delivery_{};
+    std::optional<steady_time> last_arrival_;        ///< Of this REQUEST's chunks: the gap to the next may be a sample.
+    std::optional<steady_time> full_at_;             ///< When the startup ended.
     std::optional<std::uint64_t> holder_busy_first_; ///< The counter of this REQUEST's holder, at its first chunk...
     std::uint64_t holder_busy_last_ = 0;             ///< ...and at its last.
     std::uint64_t holder_busy_before_ = 0;           ///< Microseconds counted under earlier REQUESTs (other holders).
@@ -114,14 +116,20 @@ private:
     busy_meter round_busy_; ///< Read once a round.
     bool capped_ = false;
 
-    // Startup, like TCP's slow start and BBR's startup: the window grows by startup_growth bytes for every byte
-    // delivered (it triples each round trip, with no wait for a rate to be measured) until the path is full: a
-    // round trip queue_ratio over the shortest (a queue formed), an end busy for saturated_share of a round, or the
-    // best rate grew by less than a quarter for three rounds. It then drops at once to what the measurements ask for
-    // (the overshoot of the last round trip is not kept).
+    // Startup: one chunk (stop-and-wait) for the first round trip; then it grows like TCP's slow start, by
+    // startup_growth bytes for every byte delivered (three times the window a round trip). The first chunks that queue
+    // behind one another measure the slowest stage by their gap, in the second round trip: the window then goes at once
+    // to window_gain times that rate times the shortest round trip (on a LAN a chunk or a few), if that is within
+    // startup_jump_limit times the window, and grows on from that limit otherwise (the limit, because a gap measured
+    // while few chunks are under way can promise more than the ends keep up once they share a machine: 2 to 3 times
+    // more, measured here). The startup also ends when the path shows full: a round trip queue_ratio over the shortest
+    // (a queue formed), an end busy for saturated_share of a round, or the best rate grew by less than a quarter for
+    // three rounds; then it drops at once to what the delivery rates ask for.
     bool starting_ = true;
+    std::uint64_t gap_window_ = 0; ///< What the gap between two chunks allowed at once (0: none seen yet).
     std::uint64_t startup_window_ = 0;
     static constexpr std::uint64_t startup_growth = 2;
+    static constexpr std::uint64_t startup_jump_limit = 6;
     double full_rate_ = 0;
     unsigned rounds_without_growth_ = 0;
 
@@ -142,8 +150,15 @@ private:
     void new_round(steady_time now);
     /// The startup is over: the window becomes `wanted`, never more than it is now.
     void leave_startup(std::uint64_t wanted);
-    /// window_gain times the best rate times the shortest round trip, plus a chunk: bytes.
+    /// window_gain times what `rate` (bytes/s) moves in the shortest round trip, plus a chunk: bytes.
+    std::uint64_t product(double rate) const;
+    /// The best delivery rate of the last rounds_kept rounds, bytes/s.
+    double best_delivery_rate() const;
+    /// The product for the best delivery rate of the last rounds_kept rounds.
     std::uint64_t wanted_window() const;
+    /// A gap in the startup measured the slowest stage: the window goes to `by_gap`, its product, or towards it by
+    /// at most startup_jump_limit times.
+    void jump_to(std::uint64_t by_gap);
 };
 
 } // namespace p2p::core
