@@ -154,10 +154,10 @@ double window_control::best_delivery_rate() const {
 }
 
 std::uint64_t window_control::product(double rate) const {
-    // The chunk on top: credit counts whole chunks, rounded down.
-    return static_cast<std::uint64_t>(window_gain * rate *
-                                      seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count()) +
-           chunk_size_;
+    // The chunk on top: credit counts whole chunks, rounded down. Held under the window's cap before the cast: two
+    // chunks a microsecond apart over a long round trip would not fit in 64 bits.
+    const double bytes = window_gain * rate * seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count();
+    return static_cast<std::uint64_t>(std::min(bytes, static_cast<double>(protocol::max_window_bytes))) + chunk_size_;
 }
 
 std::uint64_t window_control::wanted_window() const {
