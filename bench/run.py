@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
+# The window section's tables by delay, then by window (1, 4, ..., "auto"): what it records and what --report-only
+# reads back.
+WINDOW_TABLES = ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "full_after_ms", "limit")
 
 
 def log(*parts):
@@ -626,9 +629,7 @@ class Bench:
         direct = f"127.0.0.1:{port}"
         dest = self.work / "dst-window"
         out = {"size": size, "delays": self.a.window_delays, "fixed": self.a.window_fixed, "auto": False,
-               "mb_s": {}, "runs": {}, "peak_in_flight_bytes": {}, "final_bytes": {}, "min_rtt_ms": {}, "limit": {},
-               "ratios": {},
-               "rate_limited": None, "notes": []}
+               **{key: {} for key in WINDOW_TABLES}, "ratios": {}, "rate_limited": None, "notes": []}
         relays = []
         try:
             self.p2p_get(direct, src.name, dest, verify=False)  # the holder has hashed it, if not before
@@ -658,9 +659,8 @@ class Bench:
             for delay in self.a.window_delays:
                 relay, address = self.start_relay(port, self.work / f"window-{delay}.cap", delay)
                 relays.append(relay)
-                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "full_after_ms",
-                            "limit"):
-                    out.setdefault(key, {})[delay] = {}
+                for key in WINDOW_TABLES:
+                    out[key][delay] = {}
                 for w in columns:
                     mb_s, runs, info = measure(address, w)
                     out["mb_s"][delay][w] = mb_s
@@ -1616,8 +1616,7 @@ class Bench:
             window = self.results.get("window")
             if window:  # JSON turned the numeric keys into strings: back to ints (delays, fixed windows)
                 number = lambda k: int(k) if str(k).isdigit() else k  # noqa: E731
-                for key in ("mb_s", "runs", "peak_in_flight_bytes", "final_bytes", "min_rtt_ms", "full_after_ms", "limit",
-                            "ratios"):
+                for key in (*WINDOW_TABLES, "ratios"):
                     window[key] = {number(d): ({number(w): v for w, v in s.items()} if key != "ratios" else s)
                                    for d, s in (window.get(key) or {}).items()}
             relay = saved.get("relay") or {}

@@ -4,6 +4,7 @@
 #include "p2p/protocol.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace p2p::core {
 
@@ -60,9 +61,9 @@ void window_control::granted(std::uint64_t limit, steady_time now) {
 }
 
 void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uint64_t holder_busy_us, steady_time now) {
+    const auto previous_delivery = std::exchange(last_delivery_, now);
     delivered_ += length;
     delivered_end_ = end;
-    last_delivery_ = now;
     if (!holder_busy_first_) {
         holder_busy_first_ = holder_busy_us;
     }
@@ -72,13 +73,13 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
         grants_.pop();
     }
     std::optional<double> gap_rate; // before this chunk's own sample, whose round trip may be the queued one
-    if (starting_ && gap_window_ == 0 && !grants_.empty() && last_arrival_ && min_rtt_ && now > *last_arrival_ &&
-        grants_.front().at + *min_rtt_ <= *last_arrival_) {
+    if (starting_ && !sized_by_gap_ && !grants_.empty() && min_rtt_ && now > previous_delivery &&
+        grants_.front().at + *min_rtt_ <= previous_delivery) {
         // It could have come by the time the last one did: it waited behind it, and the gap between the two is the
-        // slowest stage's time for it.
-        gap_rate = static_cast<double>(length) / seconds_d(now - *last_arrival_).count();
+        // slowest stage's time for it. (A new REQUEST's first chunk never counts: its grant came after the last
+        // chunk of the one before, and a round trip is never zero.)
+        gap_rate = static_cast<double>(length) / seconds_d(now - previous_delivery).count();
     }
-    last_arrival_ = now;
     if (starting_) {
         startup_window_ += startup_growth * length;
     }
@@ -95,12 +96,13 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
 void window_control::jump_to(std::uint64_t by_gap) {
     // The slowest stage's rate is known, and the shortest round trip: so is the product. Straight to it (within the
     // limit), rather than a round trip more of tripling for each factor of three.
-    gap_window_ = std::min(by_gap, std::max<std::uint64_t>(window_, chunk_size_) * startup_jump_limit);
-    if (by_gap == gap_window_) {
+    sized_by_gap_ = true;
+    const auto limit = std::max<std::uint64_t>(window_, chunk_size_) * startup_jump_limit;
+    if (by_gap <= limit) {
         leave_startup(std::numeric_limits<std::uint64_t>::max());
         target_ = std::max<std::uint64_t>(by_gap, chunk_size_);
     } else {
-        startup_window_ = std::max(startup_window_, gap_window_);
+        startup_window_ = std::max(startup_window_, limit);
     }
 }
 
@@ -110,7 +112,6 @@ void window_control::restart(std::uint64_t offset) {
     holder_busy_first_.reset();
     holder_busy_last_ = 0;
     grants_.clear();
-    last_arrival_.reset();
     granted_limit_ = offset;
     delivered_end_ = offset;
 }

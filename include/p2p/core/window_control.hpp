@@ -75,7 +75,6 @@ private:
     std::uint64_t peak_in_flight_ = 0;
     std::optional<steady_time> first_grant_;
     steady_time last_delivery_{};
-    std::optional<steady_time> last_arrival_;        ///< Of this REQUEST's chunks: the gap to the next may be a sample.
     std::optional<steady_time> full_at_;             ///< When the startup ended.
     std::optional<std::uint64_t> holder_busy_first_; ///< The counter of this REQUEST's holder, at its first chunk...
     std::uint64_t holder_busy_last_ = 0;             ///< ...and at its last.
@@ -126,7 +125,7 @@ private:
     // (a queue formed), an end busy for saturated_share of a round, or the best rate grew by less than a quarter for
     // three rounds; then it drops at once to what the delivery rates ask for.
     bool starting_ = true;
-    std::uint64_t gap_window_ = 0; ///< What the gap between two chunks allowed at once (0: none seen yet).
+    bool sized_by_gap_ = false; ///< The gap between two chunks has sized the window once.
     std::uint64_t startup_window_ = 0;
     static constexpr std::uint64_t startup_growth = 2;
     static constexpr std::uint64_t startup_jump_limit = 6;
