@@ -210,6 +210,20 @@ TEST_CASE("window auto stays at stop-and-wait on a LAN where this peer is busy w
     CHECK(run.seconds <= one.seconds * 1.02);
 }
 
+TEST_CASE("window auto on loopback, where a chunk's own time is the whole round trip, stays at stop-and-wait",
+          "[window]") {
+    // 10 us each way and a 700 MB/s bottleneck (the relay, or the copy between two processes): a chunk's 1.5 ms at
+    // the bottleneck is nearly all of its round trip, so one chunk in flight keeps the bottleneck busy. A second
+    // only waits in the queue (and on a real loopback costs both ends their caches: stop-and-wait moved 650 MB/s
+    // through the bench's relay where two chunks in flight moved 350-400).
+    const auto run = run_path(window_setting::sized(), 10us, 700e6, 64ull << 20);
+    INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
+    CHECK(run.window_at_end == chunk_bytes);
+    // As fast as stop-and-wait: a bigger window had nothing to gain.
+    const auto one = run_path(window_setting::of_chunks(1), 10us, 700e6, 64ull << 20);
+    CHECK(run.seconds <= one.seconds * 1.02);
+}
+
 TEST_CASE("window auto over a long path to a busy receiver keeps what the path needs, not a queue", "[window]") {
     // 25 ms each way; the receiver needs 2 ms a chunk (500 MiB/s), the link is faster: the receiver sets the rate,
     // and the window needs its rate times the round trip (about 26 chunks) to keep it busy.

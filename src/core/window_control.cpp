@@ -4,6 +4,7 @@
 #include "p2p/protocol.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace p2p::core {
@@ -72,7 +73,7 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
     while (!grants_.empty() && grants_.front().limit < end) {
         grants_.pop();
     }
-    std::optional<double> gap_rate; // before this chunk's own sample, whose round trip may be the queued one
+    std::optional<double> gap_rate;
     if (starting_ && !sized_by_gap_ && !grants_.empty() && min_rtt_ && now > previous_delivery &&
         grants_.front().at + *min_rtt_ <= previous_delivery) {
         // It could have come by the time the last one did: it waited behind it, and the gap between the two is the
@@ -83,12 +84,15 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
     if (starting_) {
         startup_window_ += startup_growth * length;
     }
-    if (!grants_.empty()) {
-        sample(grants_.front().at, grants_.front().delivered, now);
-    }
+    // The jump before this chunk's sample: the chunk that shows the gap has waited in the queue at the slowest stage,
+    // and its round trip would end the startup with the rates measured before the queue formed.
     const bool jump = starting_ && gap_rate.has_value();
     if (jump) {
+        top_rate_ = std::max(top_rate_, *gap_rate); // the slowest stage's own rate
         jump_to(product(*gap_rate));
+    }
+    if (!grants_.empty()) {
+        sample(grants_.front().at, grants_.front().delivered, now);
     }
     resize(jump ? std::numeric_limits<std::uint64_t>::max() / 2 : starting_ ? startup_growth * length : length);
 }
@@ -131,6 +135,7 @@ void window_control::sample(steady_time granted_at, std::uint64_t delivered_then
     // What arrived from the moment this chunk was allowed until it came: at least one round trip's worth.
     const double rate = static_cast<double>(delivered_ - delivered_then) / rtt_s;
     round_rates_[round_] = std::max(round_rates_[round_], rate);
+    top_rate_ = std::max(top_rate_, rate);
     if (starting_ && rtt > *min_rtt_ * queue_ratio + queue_floor) {
         leave_startup(wanted_window()); // bytes wait in a queue: the path is full
     }
@@ -155,10 +160,20 @@ double window_control::best_delivery_rate() const {
 }
 
 std::uint64_t window_control::product(double rate) const {
-    // The chunk on top: credit counts whole chunks, rounded down. Held under the window's cap before the cast: two
-    // chunks a microsecond apart over a long round trip would not fit in 64 bits.
-    const double bytes = window_gain * rate * seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count();
-    return static_cast<std::uint64_t>(std::min(bytes, static_cast<double>(protocol::max_window_bytes))) + chunk_size_;
+    // The shortest round trip holds the path's delay and a chunk's own time at the slowest stage. The chunk on top
+    // covers that chunk; the gain is for the delay alone, which `rate` must fill. A chunk's own time is taken at the
+    // highest rate this download has seen, not at `rate`: at one chunk in flight the delivery rate is a chunk per
+    // round trip, and taking the chunk's time at it would leave the delay nothing and hold the window at one chunk
+    // over any path. (A burst that beat the slowest stage's rate only shortens the chunk's time here: the window
+    // errs larger.) On loopback, where a chunk's own time is all of the
+    // round trip, the delay needs nothing: one chunk, stop-and-wait (more in flight there costs the ends their
+    // caches). The delay's part is rounded to whole chunks, not cut (credit counts whole chunks), and held under the
+    // window's cap before the cast: two chunks a microsecond apart over a long round trip would not fit in 64 bits.
+    const double chunk = static_cast<double>(chunk_size_);
+    const double own = top_rate_ > 0 ? chunk / std::max(top_rate_, rate) : 0;
+    const double delay = std::max(0.0, seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count() - own);
+    const double delay_part = std::min(window_gain * rate * delay, static_cast<double>(protocol::max_window_bytes));
+    return static_cast<std::uint64_t>(std::round(delay_part / chunk)) * chunk_size_ + chunk_size_;
 }
 
 std::uint64_t window_control::wanted_window() const {

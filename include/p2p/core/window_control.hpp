@@ -94,6 +94,7 @@ private:
     steady_time min_rtt_at_{};
     double avg_rtt_ = 0; ///< Seconds, smoothed 1/8 per sample.
     std::array<double, rounds_kept> round_rates_{};
+    double top_rate_ = 0; ///< The highest delivery rate (or gap rate) of the whole download, bytes/s.
     std::size_t round_ = 0;
     steady_time round_start_{};
     std::optional<std::chrono::nanoseconds> round_min_rtt_; ///< The shortest round trip seen in this round.
@@ -118,12 +119,13 @@ private:
     // Startup: one chunk (stop-and-wait) for the first round trip; then it grows like TCP's slow start, by
     // startup_growth bytes for every byte delivered (three times the window a round trip). The first chunks that queue
     // behind one another measure the slowest stage by their gap, in the second round trip: the window then goes at once
-    // to window_gain times that rate times the shortest round trip (on a LAN a chunk or a few), if that is within
-    // startup_jump_limit times the window, and grows on from that limit otherwise (the limit, because a gap measured
-    // while few chunks are under way can promise more than the ends keep up once they share a machine: 2 to 3 times
-    // more, measured here). The startup also ends when the path shows full: a round trip queue_ratio over the shortest
-    // (a queue formed), an end busy for saturated_share of a round, or the best rate grew by less than a quarter for
-    // three rounds; then it drops at once to what the delivery rates ask for.
+    // to the product for that rate (on a LAN a chunk or a few), if that is within startup_jump_limit times the
+    // window, and grows on from that limit otherwise (the limit, because a gap measured while few chunks are under
+    // way can promise more than the ends keep up once they share a machine: 2 to 3 times more, measured here). The
+    // jump comes before that chunk's own round trip is sampled: it waited in the queue, and would end the startup
+    // with the rates from before the queue. The startup also ends when the path shows full: a round trip queue_ratio
+    // over the shortest (a queue formed), an end busy for saturated_share of a round, or the best rate grew by less
+    // than a quarter for three rounds; then it drops at once to what the delivery rates ask for.
     bool starting_ = true;
     bool sized_by_gap_ = false; ///< The gap between two chunks has sized the window once.
     std::uint64_t startup_window_ = 0;
@@ -137,7 +139,7 @@ private:
     //   its own rate times the path's part of the round trip (on a LAN, where the ends' time is all of it, that is
     //   one chunk: stop-and-wait), shrinking by at most an eighth a round;
     // - else a queue on the path (the round's shortest round trip queue_ratio over the shortest of all, and
-    //   queue_floor) holds it at window_gain times the product of best rate and shortest round trip, plus a chunk;
+    //   queue_floor) holds it at the product (below) for the best rate;
     // - else it may grow to that (about a quarter more each round while no queue forms).
     // The gain is 1.25, not BBR's 2: without pacing, the second product would stand as a queue at the busy end
     // (measured here at 0 ms: 0.84 of window 1's rate with 2, 0.96 with 1.25).
@@ -149,7 +151,9 @@ private:
     void new_round(steady_time now);
     /// The startup is over: the window becomes `wanted`, never more than it is now.
     void leave_startup(std::uint64_t wanted);
-    /// window_gain times what `rate` (bytes/s) moves in the shortest round trip, plus a chunk: bytes.
+    /// What keeps a path of `rate` (bytes/s) full: window_gain times what it moves in the shortest round trip less
+    /// a chunk's own time at top_rate_ (the path's delay), in whole chunks, plus a chunk: bytes. One chunk on
+    /// loopback, where a chunk's own time is all of the round trip.
     std::uint64_t product(double rate) const;
     /// The best delivery rate of the last rounds_kept rounds, bytes/s.
     double best_delivery_rate() const;
