@@ -214,8 +214,8 @@ TEST_CASE("window auto on loopback, where a chunk's own time is the whole round 
           "[window]") {
     // 10 us each way and a 700 MB/s bottleneck (the relay, or the copy between two processes): a chunk's 1.5 ms at
     // the bottleneck is nearly all of its round trip, so one chunk in flight keeps the bottleneck busy. A second
-    // only waits in the queue (and on a real loopback costs both ends their caches: stop-and-wait moved 650 MB/s
-    // through the bench's relay where two chunks in flight moved 350-400).
+    // only waits in the queue (and on a real loopback costs both ends their caches: through the bench's relay,
+    // stop-and-wait moved 650 to 680 MB/s where the old product's two or three chunks in flight moved 340 to 390).
     const auto run = run_path(window_setting::sized(), 10us, 700e6, 64ull << 20);
     INFO("final window " << run.window_at_end << ", peak in flight " << run.peak_in_flight);
     CHECK(run.window_at_end == chunk_bytes);

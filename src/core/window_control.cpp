@@ -165,10 +165,10 @@ std::uint64_t window_control::product(double rate) const {
     // highest rate this download has seen, not at `rate`: at one chunk in flight the delivery rate is a chunk per
     // round trip, and taking the chunk's time at it would leave the delay nothing and hold the window at one chunk
     // over any path. (A burst that beat the slowest stage's rate only shortens the chunk's time here: the window
-    // errs larger.) On loopback, where a chunk's own time is all of the
-    // round trip, the delay needs nothing: one chunk, stop-and-wait (more in flight there costs the ends their
-    // caches). The delay's part is rounded to whole chunks, not cut (credit counts whole chunks), and held under the
-    // window's cap before the cast: two chunks a microsecond apart over a long round trip would not fit in 64 bits.
+    // errs larger.) On loopback, where a chunk's own time is all of the round trip, the delay needs nothing: one
+    // chunk, stop-and-wait (more in flight there costs the ends their caches). The delay's part is rounded to whole
+    // chunks, not cut (credit counts whole chunks), and held under the window's cap before the cast: two chunks a
+    // microsecond apart over a long round trip would not fit in 64 bits.
     const double chunk = static_cast<double>(chunk_size_);
     const double own = top_rate_ > 0 ? chunk / std::max(top_rate_, rate) : 0;
     const double delay = std::max(0.0, seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count() - own);
