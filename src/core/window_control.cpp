@@ -111,7 +111,8 @@ void window_control::jump_to(std::uint64_t by_gap) {
 }
 
 void window_control::restart(std::uint64_t offset) {
-    // Another REQUEST may go to another holder, whose counter is its own: bank what this one counted.
+    // The holder may answer with a new upload (if it dropped the old one), whose counter starts from 0 again: bank
+    // what the counter said so far. (A lane keeps its holder: this is never another holder's counter.)
     holder_busy_before_ = holder_busy_us();
     holder_busy_first_.reset();
     holder_busy_last_ = 0;

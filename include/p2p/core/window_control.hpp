@@ -32,8 +32,8 @@ public:
     void delivered(std::uint64_t end, std::uint64_t length, std::uint64_t holder_busy_us, steady_time now);
     /// This peer spent `spent` writing and hashing what it received (the node measures, the core charges).
     void worked(std::chrono::nanoseconds spent) { receiver_busy_ += spent; }
-    /// The transfer starts (again) from `offset` (a REQUEST: the first, a new source's, a bad piece's): grants made
-    /// so far are void.
+    /// The transfer starts (again) from `offset` (a REQUEST: the first, a resend, a new range, a bad piece's): grants
+    /// made so far are void.
     void restart(std::uint64_t offset);
 
     /// The figures so far; the time runs from the first grant to the last delivery.
