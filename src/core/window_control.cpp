@@ -160,6 +160,10 @@ double window_control::best_delivery_rate() const {
     return *std::max_element(round_rates_.begin(), round_rates_.end());
 }
 
+double window_control::path_seconds(double chunk_seconds) const {
+    return std::max(0.0, seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count() - chunk_seconds);
+}
+
 std::uint64_t window_control::product(double rate) const {
     // The shortest round trip holds the path's delay and a chunk's own time at the slowest stage. The chunk on top
     // covers that chunk; the gain is for the delay alone, which `rate` must fill. A chunk's own time is taken at the
@@ -172,7 +176,7 @@ std::uint64_t window_control::product(double rate) const {
     // microsecond apart over a long round trip would not fit in 64 bits.
     const double chunk = static_cast<double>(chunk_size_);
     const double own = top_rate_ > 0 ? chunk / std::max(top_rate_, rate) : 0;
-    const double delay = std::max(0.0, seconds_d(min_rtt_.value_or(std::chrono::nanoseconds{0})).count() - own);
+    const double delay = path_seconds(own);
     const double delay_part = std::min(window_gain * rate * delay, static_cast<double>(protocol::max_window_bytes));
     return static_cast<std::uint64_t>(std::round(delay_part / chunk)) * chunk_size_ + chunk_size_;
 }
@@ -224,7 +228,7 @@ void window_control::new_round(steady_time now) {
             // The busy end sets the rate: what keeps it busy is its own rate times the part of the round trip that
             // is the path's (less both ends' time for a chunk), and the chunk it works on. More only queues in front
             // of it: shrink towards that by an eighth a round; less leaves it waiting: grow to it at once.
-            const double path = std::max(0.0, seconds_d(*min_rtt_).count() - busy.ends_seconds_per_byte * chunk_size_);
+            const double path = path_seconds(busy.ends_seconds_per_byte * chunk_size_);
             const auto keeps_busy = static_cast<std::uint64_t>(path / busy.busiest_seconds_per_byte) + chunk_size_;
             target_ = target_ > keeps_busy ? std::max(target_ - target_ / 8, keeps_busy) : keeps_busy;
         } else if (queued) {

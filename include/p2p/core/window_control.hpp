@@ -155,6 +155,9 @@ private:
     /// a chunk's own time at top_rate_ (the path's delay), in whole chunks, plus a chunk: bytes. One chunk on
     /// loopback, where a chunk's own time is all of the round trip.
     std::uint64_t product(double rate) const;
+    /// The path's part of the shortest round trip: what is left of it after `chunk_seconds` (a chunk's own time at
+    /// the ends or the slowest stage), never less than 0. Seconds.
+    double path_seconds(double chunk_seconds) const;
     /// The best delivery rate of the last rounds_kept rounds, bytes/s.
     double best_delivery_rate() const;
     /// The product for the best delivery rate of the last rounds_kept rounds.
