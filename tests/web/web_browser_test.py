@@ -35,6 +35,10 @@ HOSTILE = "<img src=x onerror=alert(1)>.txt"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 APPEAR_S = 2.0  # a peer that connects must show within this long
+DELAY_MS = 25  # the relay's delay each way
+CHUNK = 128 * 1024
+OTHER_CHUNKS = 512
+assert OTHER_CHUNKS * 2 * DELAY_MS / 1000 > STEP_S, "other.bin must outlast the wait for its cancel"
 
 
 def skip(reason):
@@ -103,16 +107,19 @@ async function attempt(name, init) {{
         self.server.server_close()
 
 
-def run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException, StaleElementReferenceException):
+def run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException, StaleElementReferenceException,
+        TimeoutException):
     big = random.Random(21).randbytes(4 * 1024 * 1024)
-    other = random.Random(22).randbytes(4 * 1024 * 1024)
     # Stop-and-wait through the relay's 25 ms each way: 32 chunks take over a second, long enough to see the bar move.
+    # other.bin is there to be cancelled: its 512 chunks take at least 25.6 s, longer than the step that waits for the
+    # cancel (STEP_S), so it cannot end before the cancel lands on a slow machine (with 4 MiB, it once did in CI).
+    other = os.urandom(OTHER_CHUNKS * CHUNK)
     a, a_id, a_port, web = h.web_serve("A", make_folder(h.path("a"), {"notes.txt": b"my notes\n"}),
-                                       "--chunk-size", "128K", "--window", "1")
+                                       "--chunk-size", str(CHUNK), "--window", "1")
     b, b_id, b_port = h.serve("B", make_folder(h.path("b"), {"big.bin": big, "other.bin": other,
                                                                 HOSTILE: b"<script>alert(2)</script>"}))
     relay = process("relay", [args.tap, "relay", "--listen", "0", "--bind", "127.0.0.1", "--to",
-                              f"127.0.0.1:{b_port}", "--out", h.path("relay.cap"), "--delay", "25"], h.dir)
+                              f"127.0.0.1:{b_port}", "--out", h.path("relay.cap"), "--delay", str(DELAY_MS)], h.dir)
     relay_port = int(relay.wait_for(r"relay listening on tcp://[^ ]+:(\d+)$", STARTUP_S).group(1))
 
     profile = tempfile.mkdtemp(prefix="chromium-", dir=h.dir)
@@ -211,8 +218,13 @@ def run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException,
         running = 'article.transfer[data-state="running"] button.cancel'
         wait(TRANSFER_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, running))
         driver.find_element(By.CSS_SELECTOR, running).click()
-        wait().until(lambda d: "cancelled" in d.find_element(
-            By.XPATH, "//article[contains(@class,'transfer')][.//span[@class='name' and text()='other.bin']]").text)
+        other_transfer = "//article[contains(@class,'transfer')][.//span[@class='name' and text()='other.bin']]"
+        try:
+            wait().until(lambda d: "cancelled" in d.find_element(By.XPATH, other_transfer).text)
+        except TimeoutException:
+            raise failure(f"other.bin was not cancelled: its transfer shows "
+                          f"{driver.find_element(By.XPATH, other_transfer).text!r}; the page says "
+                          f"{driver.find_element(By.ID, 'message').text!r}")
         check(not os.path.exists(h.path("a", "other.bin")), "a cancelled download reached its final name")
         dead = dead_port()
         box.send_keys(f"127.0.0.1:{dead}")
@@ -275,7 +287,8 @@ def main():
     args = parser.parse_args()
     try:
         from selenium import webdriver
-        from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+        from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
+                                                TimeoutException)
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
@@ -286,7 +299,7 @@ def main():
             return skip(f"{binary} is missing; apt-get install {package}")
     h = harness(args.peer, args.work, "browser")
     return run_scenario(lambda: run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException,
-                                    StaleElementReferenceException), h.dir)
+                                    StaleElementReferenceException, TimeoutException), h.dir)
 
 
 if __name__ == "__main__":
