@@ -30,7 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_client import (STARTED, STARTUP_S, TRANSFER_S, WEB_LINE, check, client, failure,  # noqa: E402
+from web_client import (STARTED, STARTUP_S, STEP_S, TRANSFER_S, WEB_LINE, check, client, failure,  # noqa: E402
                         harness, make_folder, process, read, run_scenario, wait_json_line)
 
 HOSTILE = "<img src=x onerror=alert(1)>.txt"
@@ -142,12 +142,15 @@ def scenario_api(h, args):
     check_error(web.get("/api/transfers/999999"), 404, 1, "unknown transfer")
     check_error(web.get("/api/transfers/abc"), 404, 1, "transfer abc")
 
-    # Cancel a running download: behind a relay that delays every message, 16 chunks take over a second.
+    # Cancel a running download: behind a relay that delays every message 40 ms each way, stop-and-wait, 384 chunks
+    # take at least 30.7 s, longer than a request may take (STEP_S), so the download cannot end before the cancel
+    # arrives on a slow machine (16 chunks and the auto window could: 1.5 s between the two requests was enough).
     if args.tap:
-        slow = random.Random(6).randbytes(1024 * 1024)
-        make_folder(h.path("b"), {"slow.bin": slow})
-        relay, relay_port = start_relay(h, args.tap, b_port, 40)
-        a2, a2_id, a2_port, web2 = h.web_serve("A2", h.path("a2"), "--chunk-size", "64K")
+        delay_ms, chunk, chunks = 40, 64 * 1024, 384
+        assert chunks * 2 * delay_ms / 1000 > STEP_S, "slow.bin must outlast the cancel request"
+        make_folder(h.path("b"), {"slow.bin": os.urandom(chunks * chunk)})
+        relay, relay_port = start_relay(h, args.tap, b_port, delay_ms)
+        a2, a2_id, a2_port, web2 = h.web_serve("A2", h.path("a2"), "--chunk-size", str(chunk), "--window", "1")
         check(web2.post("/api/connect", {"address": f"127.0.0.1:{relay_port}"}).status == 200, "connect via relay")
         web2.wait_until("/api/peers", lambda peers: any(f["name"] == "slow.bin" for p in peers for f in p["files"]),
                         what="slow.bin listed")
