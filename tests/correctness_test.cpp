@@ -43,7 +43,9 @@ void write_sparse(const fs::path& path, std::uint64_t size) {
 TEMPLATE_TEST_CASE("defect: cancelling a download ends the other peer's download with the same transfer number",
                    "[defect][transfer][net]", inproc, tcp) {
     // A and B are fresh, so each numbers its first download 1: A fetches b.bin from B while B fetches a.bin from A,
-    // over one connection whose chunks are slowed so that both are still running when B cancels its own.
+    // over one connection whose chunks are slowed so that both are still running when B cancels its own: both
+    // stop-and-wait through 20 ms a chunk, so each has 2.5 s left at least after its first chunk (with the auto window
+    // and 2 ms, a 300 ms pause of this thread let B's download end before the cancel).
     zmq::context_t ctx;
     temp_dir da, db;
     const auto a_bytes = random_bytes(8u << 20, 21);
@@ -53,8 +55,9 @@ TEMPLATE_TEST_CASE("defect: cancelling a download ends the other peer's download
     auto oa = options_in<TestType>(da.path());
     auto ob = options_in<TestType>(db.path());
     oa.chunk_size = ob.chunk_size = small_chunk;
+    oa.window = ob.window = window_setting::of_chunks(1);
     peer a(ctx, oa), b(ctx, ob);
-    shim slow(ctx, TestType::bind(), b.endpoint(), {0, 0, std::chrono::microseconds(2000)});
+    shim slow(ctx, TestType::bind(), b.endpoint(), {0, 0, std::chrono::microseconds(20000)});
     REQUIRE(a.connect(slow.endpoint()).ok);
     REQUIRE(eventually(b, [&] { return b.peers().size() == 1 && !b.peers()[0].files.empty(); }));
 

@@ -330,11 +330,14 @@ TEMPLATE_TEST_CASE("folder tree a download in a subfolder resumes after the down
     og.window = window_setting::of_chunks(1); // stop-and-wait: each chunk pays the slow link's delay
     {
         peer getter(ctx, og);
-        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        // 20 ms a chunk: the first report of 1 MiB or more comes by the 30th of 128 chunks, and the rest take 2 s at
+        // least, so the stop comes mid-transfer however late this thread runs (with 2 ms, a 300 ms pause let it end).
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(20000)});
         REQUIRE(getter.connect(slow.endpoint()).ok);
         const auto op = getter.start_download({"sub/dir/resume.bin", "", {}, {}});
         REQUIRE(
             wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
+        slow.hold(true);   // from here no chunk reaches the getter
         getter.stop_now(); // the partial file stays, hidden, in sub/dir
     }
     CHECK_FALSE(fs::exists(dg / "sub/dir/resume.bin"));

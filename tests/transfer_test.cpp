@@ -261,6 +261,9 @@ TEMPLATE_TEST_CASE("transfer a resume after a hard stop re-reads only the pieces
     peer holder(ctx, options_in<TestType>(dh.path()));
     auto og = options_in<TestType>(dg.path());
     og.chunk_size = small_chunk;
+    // Stop-and-wait through 10 ms a chunk: the 4 pieces awaited below take 0.64 s, and the 12 after them 1.9 s at
+    // least, so the stop comes mid-transfer however late this thread runs (the auto window could finish first).
+    og.window = window_setting::of_chunks(1);
     const auto journal = dg / partial_journal_name("journal.bin");
     const auto records = [&] {
         std::error_code ec;
@@ -271,12 +274,13 @@ TEMPLATE_TEST_CASE("transfer a resume after a hard stop re-reads only the pieces
     };
     {
         peer getter(ctx, og);
-        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(5000)});
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(10000)});
         REQUIRE(getter.connect(slow.endpoint()).ok);
         getter.start_download({"journal.bin", "", {}, {}});
         // Pieces checked and synced are recorded while the download goes on.
         REQUIRE(eventually(
             getter, [&] { return records() >= 4; }, 20000ms));
+        slow.hold(true); // from here no chunk reaches the getter
         getter.stop_now();
     }
     REQUIRE_FALSE(fs::exists(dg / "journal.bin"));
@@ -309,11 +313,14 @@ TEMPLATE_TEST_CASE("transfer resumes after the downloader restarts", "[transfer]
 
     {
         peer getter(ctx, og);
-        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(2000)});
+        // 20 ms a chunk: progress comes every 200 ms, so the first report of 1 MiB or more comes by the 30th of 128
+        // chunks, and the rest take 2 s at least: the stop comes mid-transfer however late this thread runs.
+        shim slow(ctx, TestType::bind(), holder.endpoint(), {0, 0, std::chrono::microseconds(20000)});
         REQUIRE(getter.connect(slow.endpoint()).ok);
         const auto op = getter.start_download({"resume.bin", "", {}, {}});
         REQUIRE(
             wait_event<download_progress>(getter, [&](const auto& e) { return e.op == op && e.bytes >= (1u << 20); }));
+        slow.hold(true);   // from here no chunk reaches the getter
         getter.stop_now(); // the partial file stays, hidden
     }
     CHECK_FALSE(fs::exists(dg / "resume.bin"));
@@ -373,10 +380,12 @@ TEMPLATE_TEST_CASE("transfer never overwrites an existing file", "[transfer][net
 
 TEMPLATE_TEST_CASE("transfer of a file changed while being sent is refused", "[transfer][net]", inproc, tcp) {
     pair_of_peers<TestType> net;
-    shim slow(net.ctx, TestType::bind(), net.holder->endpoint(), {0, 0, std::chrono::microseconds(2000)});
+    // Stop-and-wait through 40 ms a chunk: the 63 chunks after the first take 2.5 s at least, so the append below
+    // lands mid-transfer however late this thread runs (with the auto window and 2 ms, a 300 ms pause let it finish).
+    shim slow(net.ctx, TestType::bind(), net.holder->endpoint(), {0, 0, std::chrono::microseconds(40000)});
     REQUIRE(net.getter->connect(slow.endpoint()).ok);
     net.share("moving.bin", random_bytes(4u << 20, 5));
-    const auto op = net.getter->start_download({"moving.bin", "", {}, {}});
+    const auto op = net.getter->start_download({"moving.bin", "", window_setting::of_chunks(1), {}});
     REQUIRE(wait_event<download_progress>(*net.getter, [&](const auto& e) { return e.op == op && e.bytes > 0; }));
     { std::ofstream(net.holder_dir / "moving.bin", std::ios::app) << "appended"; }
     auto done = wait_event<download_finished>(
