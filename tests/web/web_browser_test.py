@@ -109,8 +109,9 @@ async function attempt(name, init) {{
 
 def run(h, args, webdriver, Service, By, WebDriverWait, NoAlertPresentException, StaleElementReferenceException,
         TimeoutException):
-    big = random.Random(21).randbytes(4 * 1024 * 1024)
-    # Stop-and-wait through the relay's 25 ms each way: 32 chunks take over a second, long enough to see the bar move.
+    # Stop-and-wait through the relay's 25 ms each way: 96 chunks take 4.8 s at least, long enough to see the bar move
+    # (about 24 progress reports) however slowly the browser is driven.
+    big = random.Random(21).randbytes(96 * CHUNK)
     # other.bin is there to be cancelled: its 512 chunks take at least 25.6 s, longer than the step that waits for the
     # cancel (STEP_S), so it cannot end before the cancel lands on a slow machine (with 4 MiB, it once did in CI).
     other = os.urandom(OTHER_CHUNKS * CHUNK)
