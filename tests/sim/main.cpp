@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <malloc.h>
 
 using namespace p2p::sim;
 
@@ -104,6 +105,12 @@ int run_discoveries(const discovery_run& settings, std::uint64_t first, std::uin
 } // namespace
 
 int main(int argc, char** argv) {
+    // The simulated peers allocate and free buffers of a file's, a piece's or a chunk's size millions of times. With
+    // glibc's defaults each one above 128 KiB is a fresh mapping whose pages fault in, and the heap's top goes back to
+    // the kernel only to fault in again: a third of the run's CPU time (60 seeds: 3.4 s, 2.1 s with these; the
+    // process peaks at 17 MiB either way). Under the sanitizers their allocator ignores this.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     CLI::App app{"p2p_sim: the peer's core in a simulated world, driven by one seed per run"};
     std::optional<std::uint64_t> seed;
     std::uint64_t first = 1;
