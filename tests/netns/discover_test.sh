@@ -114,14 +114,24 @@ lists() {
     for o in "$@"; do grep -q "Peer ${id[$o]} at " <<<"$list" || return 1; done
 }
 
-# wait_lists SECONDS HOST OTHER...: asks again every 100 ms until HOST lists every OTHER.
+# answers HOST: how many answers to choice 2 HOST has printed.
+answers() {
+    grep -c '^Connected peers and their files:' "$work/$1.out" || true
+}
+
+# wait_lists SECONDS HOST OTHER...: asks every 100 ms until an answer given after the call lists every OTHER. An
+# answer from before would pass on what was true then (after the flood; after c's restart under its old id).
 wait_lists() {
-    local deadline=$(($(date +%s%N) + $1 * 1000000000)) h="$2"
+    local deadline=$(($(date +%s%N) + $1 * 1000000000)) h="$2" before
     shift 2
-    until lists "$h" "$@"; do
-        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+    before=$(answers "$h")
+    while true; do
         ask "$h"
         sleep 0.1
+        if [ "$(answers "$h")" -gt "$before" ] && lists "$h" "$@"; then
+            return 0
+        fi
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
     done
 }
 
