@@ -31,10 +31,17 @@ struct path_result {
     rate_figures figures;
 };
 
+/// A receiver that once takes longer over a chunk: the machine was busy elsewhere, or the disk held a write.
+struct receiver_stall {
+    std::uint64_t chunk = 0; ///< Which chunk, counted from 1; 0: none.
+    std::chrono::microseconds work{0};
+};
+
 /// `receiver_work`: what this peer spends writing and hashing each chunk; chunks that arrive while it works wait
 /// (their ACK with them, as in download_table).
 path_result run_path(window_setting setting, std::chrono::microseconds one_way, double rate, std::uint64_t size,
-                     std::chrono::microseconds receiver_work = std::chrono::microseconds{0}) {
+                     std::chrono::microseconds receiver_work = std::chrono::microseconds{0},
+                     receiver_stall stall = {}) {
     window_control w(setting, chunk_bytes);
     struct ev {
         steady_time at;
@@ -77,8 +84,9 @@ path_result run_path(window_setting setting, std::chrono::microseconds one_way, 
             const auto limit = e.value + std::uint64_t{w.credit()} * chunk_bytes;
             w.granted(limit, at);
             events.push({at + one_way, false, limit});
-            receiver_free = at + receiver_work;
-            w.worked(receiver_work);
+            const auto work = e.value / chunk_bytes == stall.chunk ? stall.work : receiver_work;
+            receiver_free = at + work;
+            w.worked(work);
             out.seconds = std::chrono::duration<double>(receiver_free - start).count();
         } else {
             holder_limit = std::max(holder_limit, e.value);
@@ -262,4 +270,21 @@ TEST_CASE("window auto is sized in the second round trip by the gap between two 
     // So the whole download loses about two round trips to the startup, not three or four.
     const double ideal = 256 * 0.002 + 0.050;
     CHECK(run.seconds <= ideal + 2.5 * 0.050);
+}
+
+TEST_CASE("window auto stuck at one or two chunks over a long path after a stall grows again", "[window]") {
+    // 10 ms each way, a fast link and a receiver that needs 0.5 ms a chunk: about 40 chunks keep it busy. Early on the
+    // receiver once takes 30 ms over a chunk (a held write, or the machine busy elsewhere): that round reads as an
+    // end busy all of the time, and the window drops towards one chunk. At one or two chunks in flight the
+    // delivery rate is what that window moves per round trip, and the product for it is that window again: the
+    // download went on at stop-and-wait's rate (seen in a bench run: 45 MB/s with 1 MiB over a 21 ms round trip).
+    const auto one_way = 10000us;
+    const auto stall_at = GENERATE(2ull, 3ull, 4ull, 6ull, 10ull);
+    const auto run = run_path(window_setting::sized(), one_way, 2e9, 256ull << 20, 500us, {stall_at, 30000us});
+    const auto calm = run_path(window_setting::sized(), one_way, 2e9, 256ull << 20, 500us);
+    INFO("stall at chunk " << stall_at << ": " << run.seconds << " s (" << calm.seconds << " s without), final window "
+                           << run.window_at_end << ", credit after 10 round trips " << run.credit_after_rtt.back());
+    // The stall costs its own 30 ms and the round trips it takes to grow back, not the download's pace.
+    CHECK(run.seconds <= calm.seconds + 0.030 + 10 * 0.020);
+    CHECK(run.window_at_end >= 8 * chunk_bytes);
 }

@@ -196,6 +196,7 @@ window_control::busy_meter::reading window_control::busy_meter::read(steady_time
         r.busiest_seconds_per_byte = std::max(receiver_s, holder_s) / bytes;
         r.ends_seconds_per_byte = (receiver_s + holder_s) / bytes;
         r.share = std::max(receiver_s, holder_s) / span;
+        r.delivery_rate = bytes / span;
     }
     since = now;
     receiver_then = receiver;
@@ -235,6 +236,19 @@ void window_control::new_round(steady_time now) {
             target_ = std::min(target_, wanted);
         } else {
             target_ = std::max(target_, wanted);
+            const double rtt = seconds_d(*min_rtt_).count();
+            if (*min_rtt_ >= min_round && busy.ends_seconds_per_byte * chunk_size_ < probe_share * rtt) {
+                // The window limits the rate, over a round trip the ends' time for a chunk leaves mostly to the path.
+                // The delivery rate then follows the window, and the product for it little more than the window
+                // (at one or two chunks the window itself: a chunk's own time at the highest rate seen is the whole
+                // round trip): a quarter and a chunk more each round, until a queue forms or an end is busy, and
+                // never over twice the product of what this round moved and a chunk (BBR's bound). The round's own
+                // rate, not the best sample's: a burst of chunks that waited behind a stall samples a rate the path
+                // never kept, and grew the window to its cap.
+                const auto bound = static_cast<std::uint64_t>(std::min(
+                    2 * busy.delivery_rate * rtt + chunk_size_, static_cast<double>(protocol::max_window_bytes)));
+                target_ = std::max(target_, std::min(window_ + window_ / 4 + chunk_size_, bound));
+            }
         }
         target_ = std::max<std::uint64_t>(target_, chunk_size_);
     }

@@ -105,6 +105,7 @@ private:
             double share = 0;
             double busiest_seconds_per_byte = 0;
             double ends_seconds_per_byte = 0;
+            double delivery_rate = 0; ///< Bytes delivered over the time since the last reading, per second.
         };
         reading read(steady_time now, std::chrono::nanoseconds receiver, std::uint64_t holder_us,
                      std::uint64_t delivered);
@@ -140,13 +141,17 @@ private:
     //   one chunk: stop-and-wait), shrinking by at most an eighth a round;
     // - else a queue on the path (the round's shortest round trip queue_ratio over the shortest of all, and
     //   queue_floor) holds it at the product (below) for the best rate;
-    // - else it may grow to that (about a quarter more each round while no queue forms).
+    // - else it may grow to that; and over a round trip of min_round or more where the ends' time for a chunk is
+    //   under probe_share of it, by a quarter and a chunk each round anyway, up to twice the product of the round's
+    //   own rate and a chunk (BBR's bound): the window limits the rate there, and at a window of a chunk or two the
+    //   product of the delivery rate is that window again, so a window that a stall brought down would not grow back.
     // The gain is 1.25, not BBR's 2: without pacing, the second product would stand as a queue at the busy end
     // (measured here at 0 ms: 0.84 of window 1's rate with 2, 0.96 with 1.25).
     static constexpr double saturated_share = 0.7;
     static constexpr double window_gain = 1.25;
     static constexpr double queue_ratio = 1.25;
     static constexpr auto queue_floor = std::chrono::milliseconds(1);
+    static constexpr double probe_share = 0.25;
     std::uint64_t target_ = 0; ///< The window after startup, bytes.
     void new_round(steady_time now);
     /// The startup is over: the window becomes `wanted`, never more than it is now.
