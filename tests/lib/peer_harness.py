@@ -15,6 +15,21 @@ HASH_S = 60  # deadline for a holder, slowed or rate-limited, to list a file wit
 TRANSFER_S = 90  # deadline for one download
 
 
+def wait_listed_with_roots(peer_argv, port, names, timeout_s=HASH_S):
+    """Waits until the peer on 127.0.0.1:port lists every one of names with its root. A peer hashes its folder in the
+    background after it starts and lists a file without its root until then; after it, a download measures the
+    transfer alone, and a capture holds the same answers as a replay. peer_argv: the command that runs p2p-peer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        code, out, err = run([*peer_argv, "ls", f"127.0.0.1:{port}", "--json"], STARTUP_S)
+        check(code == 0, f"ls of port {port} exited {code}: {err.strip()}")
+        roots = {f.get("name"): f.get("root") for f in json.loads(out)}
+        if all(roots.get(name) for name in names):
+            return
+        check(time.monotonic() < deadline, f"port {port} still lists {roots} after {timeout_s} s")
+        time.sleep(0.05)
+
+
 class peer_harness:
     def __init__(self, args, prefix):
         self.peer = args.peer
@@ -25,16 +40,8 @@ class peer_harness:
         return os.path.join(self.dir, *parts)
 
     def wait_hashed(self, port, name):
-        """Waits until the holder lists name with its root: hashing is then behind it, and a download measures the
-        transfer alone."""
-        deadline = time.monotonic() + HASH_S
-        while True:
-            code, out, err = run([self.peer, "ls", f"127.0.0.1:{port}", "--json"], STARTUP_S)
-            check(code == 0, f"ls --json exited {code}: {err.strip()}")
-            if any(f.get("name") == name and f.get("root") for f in json.loads(out)):
-                return
-            check(time.monotonic() < deadline, f"the holder did not list {name} with its root within {HASH_S} s")
-            time.sleep(0.05)
+        """Waits until the holder lists name with its root: hashing is then behind it."""
+        wait_listed_with_roots([self.peer], port, [name])
 
     def get(self, port, name, data, *extra, prefix=()):
         """Downloads name from 127.0.0.1:port with --json and checks the bytes; returns (get's JSON object, the

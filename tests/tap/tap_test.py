@@ -34,15 +34,12 @@ except ImportError as e:  # pragma: no cover - depends on the machine
     sys.exit(SKIP)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from child_process import check, failure, process, run  # noqa: E402
+from peer_harness import wait_listed_with_roots  # noqa: E402
 from test_files import make_folder  # noqa: E402
 
 STARTUP_S = 15  # deadline for a process to print its endpoint
 TRANSFER_S = 90  # deadline for one download
-HASHED_S = 60  # deadline for a peer to list the roots of its (few megabytes of) files
-
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from child_process import check, failure, process, run  # noqa: E402
 
 
 
@@ -74,20 +71,12 @@ class harness:
         return p, port
 
     def wait_hashed(self, port, names):
-        """Until the peer on port lists every one of names with its root. A real peer hashes its folder in the
-        background after it starts, and lists a file without its root until then: a capture recorded before and a
-        replay answered after (or the other way round) would differ in nothing but that. The fake peer addresses
-        nothing by content, so there is nothing to wait for."""
+        """Until the peer on port lists every one of names with its root: a capture recorded before a real peer has
+        hashed its folder and a replay answered after (or the other way round) would differ in nothing but the roots.
+        The fake peer addresses nothing by content, so there is nothing to wait for."""
         if any(part.endswith("fake_peer.py") for part in self.peer):
             return
-        deadline = time.monotonic() + HASHED_S
-        while True:
-            code, out, err = run(self.peer + ["ls", f"127.0.0.1:{port}", "--json"], HASHED_S)
-            check(code == 0, f"ls of port {port} exited {code}: {err.strip()}")
-            roots = {f["name"]: f.get("root") for f in json.loads(out)}
-            if all(roots.get(name) for name in names):
-                return
-            check(time.monotonic() < deadline, f"port {port} still lists {roots} after {HASHED_S} s")
+        wait_listed_with_roots(self.peer, port, names)
 
     def get(self, port, name, folder):
         code, out, err = run(self.peer + ["get", f"127.0.0.1:{port}", name, "--dir", folder], TRANSFER_S)
