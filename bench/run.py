@@ -644,25 +644,32 @@ class Bench:
                 log(note)
             columns = [*self.a.window_fixed, *(["auto"] if out["auto"] else [])]
 
-            def measure(address, window):
-                """Median wall-clock MB/s of the repeats; a run over 4 s is measured once (its own average), so the
-                long stop-and-wait runs over a delay do not take the section's minutes."""
-                runs, infos = [], []
-                for i in range(self.a.repeats):
-                    t, info = self.p2p_get(address, src.name, dest, window=window)
-                    runs.append(t)
-                    infos.append(info)
-                    if t > 4.0:
-                        break
-                return size / statistics.median(runs) / 1e6, runs, infos[runs.index(statistics.median_low(runs))]
+            def measure(address):
+                """Every column at one delay, in rounds: each round runs each column once, in the same order, so a
+                machine that slows down or speeds up over the minutes touches every column alike (measured one
+                column after the other, the ratios of one run moved by more than the columns differed). A column
+                whose first run takes over 4 s (stop-and-wait over a delay) runs in the first round only, its own
+                average. Returns {column: (median MB/s, wall times, the info of the median run)}."""
+                runs = {w: [] for w in columns}
+                infos = {w: [] for w in columns}
+                for round_number in range(self.a.repeats):
+                    for w in columns:
+                        if round_number > 0 and runs[w][0] > 4.0:
+                            continue
+                        t, info = self.p2p_get(address, src.name, dest, window=w)
+                        runs[w].append(t)
+                        infos[w].append(info)
+                return {w: (size / statistics.median(runs[w]) / 1e6, runs[w],
+                            infos[w][runs[w].index(statistics.median_low(runs[w]))]) for w in columns}
 
             for delay in self.a.window_delays:
                 relay, address = self.start_relay(port, self.work / f"window-{delay}.cap", delay)
                 relays.append(relay)
                 for key in WINDOW_TABLES:
                     out[key][delay] = {}
+                measured = measure(address)
                 for w in columns:
-                    mb_s, runs, info = measure(address, w)
+                    mb_s, runs, info = measured[w]
                     out["mb_s"][delay][w] = mb_s
                     out["runs"][delay][w] = runs
                     win = info.get("window") or {}
