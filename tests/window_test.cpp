@@ -275,9 +275,10 @@ TEST_CASE("window auto is sized in the second round trip by the gap between two 
 TEST_CASE("window auto stuck at one or two chunks over a long path after a stall grows again", "[window]") {
     // 10 ms each way, a fast link and a receiver that needs 0.5 ms a chunk: about 40 chunks keep it busy. Early on the
     // receiver once takes 30 ms over a chunk (a held write, or the machine busy elsewhere): that round reads as an
-    // end busy all of the time, and the window drops towards one chunk. At one or two chunks in flight the
-    // delivery rate is what that window moves per round trip, and the product for it is that window again: the
-    // download went on at stop-and-wait's rate (seen in a bench run: 45 MB/s with 1 MiB over a 21 ms round trip).
+    // end busy all of the time, and the window drops to a few chunks. There the delivery rate is what the window
+    // moves per round trip, and the product for it little more than the window: it grew a chunk every second round
+    // (credit 6 after ten round trips), and from one or two chunks not at all (seen in a bench run: 45 MB/s with
+    // 1 MiB over a 21 ms round trip for the whole download).
     const auto one_way = 10000us;
     const auto stall_at = GENERATE(2ull, 3ull, 4ull, 6ull, 10ull);
     const auto run = run_path(window_setting::sized(), one_way, 2e9, 256ull << 20, 500us, {stall_at, 30000us});

@@ -242,9 +242,7 @@ void window_control::new_round(steady_time now) {
                 // The delivery rate then follows the window, and the product for it little more than the window
                 // (at one or two chunks the window itself: a chunk's own time at the highest rate seen is the whole
                 // round trip): a quarter and a chunk more each round, until a queue forms or an end is busy, and
-                // never over twice the product of what this round moved and a chunk (BBR's bound). The round's own
-                // rate, not the best sample's: a burst of chunks that waited behind a stall samples a rate the path
-                // never kept, and grew the window to its cap.
+                // never over twice the product of what this round moved and a chunk (BBR's bound).
                 const auto bound = static_cast<std::uint64_t>(std::min(
                     2 * busy.delivery_rate * rtt + chunk_size_, static_cast<double>(protocol::max_window_bytes)));
                 target_ = std::max(target_, std::min(window_ + window_ / 4 + chunk_size_, bound));
