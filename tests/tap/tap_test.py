@@ -42,7 +42,6 @@ STARTUP_S = 15  # deadline for a process to print its endpoint
 TRANSFER_S = 90  # deadline for one download
 
 
-
 class harness:
     def __init__(self, args):
         self.tap = args.tap
