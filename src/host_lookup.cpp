@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/host_lookup.hpp"
 
+#include "p2p/thread_without_signals.hpp"
 #include "p2p/zmtp_greeting.hpp"
 
 #include <arpa/inet.h>
@@ -89,7 +90,7 @@ void host_lookup::start_greeting(std::uint64_t tag, std::string numeric_host, st
 void host_lookup::run_detached(std::function<answer()> work) {
     // Detached, holding the shared state: the thread may outlive this object (getaddrinfo cannot be cancelled), and
     // then writes to state nobody reads any more.
-    std::thread([state = shared_, work = std::move(work)] {
+    thread_without_signals([state = shared_, work = std::move(work)] {
         auto result = work();
         std::lock_guard lock(state->mutex);
         state->answers.push_back(std::move(result));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/io_worker.hpp"
+#include "p2p/thread_without_signals.hpp"
 
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -28,7 +29,7 @@ io_worker::io_worker(bool low_priority) : event_(::eventfd(0, EFD_NONBLOCK | EFD
     if (!event_) {
         throw std::system_error(errno, std::generic_category(), "eventfd");
     }
-    thread_ = std::thread([this, low_priority] {
+    thread_ = thread_without_signals([this, low_priority] {
         if (low_priority) {
             lower_this_thread_priority();
         }

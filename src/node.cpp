@@ -50,7 +50,7 @@ bool droppable(const node_output& out) {
 void node_main(zmq::context_t& context, peer_options options, std::string pipe_endpoint) {
     zmq::socket_t pipe(context, zmq::socket_type::pair);
     pipe.set(zmq::sockopt::linger, 0);
-    pipe.connect(pipe_endpoint);
+    retry_interrupted([&] { pipe.connect(pipe_endpoint); });
     std::unique_ptr<node> n;
     try {
         n = std::make_unique<node>(context, std::move(options), pipe);
@@ -102,7 +102,7 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     }
     for (;;) {
         try {
-            router_.bind(bind_to);
+            retry_interrupted([&] { router_.bind(bind_to); });
             break;
         } catch (const zmq::error_t& e) {
             if (e.num() != EADDRINUSE || !options_.bind.starts_with("inproc://") || clock::now() >= give_up) {
@@ -219,19 +219,24 @@ bool node::send(peer_id to, core::link_id via, message msg) {
     bool sent = false;
     try {
         if (via != 0) {
-            sent = socket->send(encoded.body, more | zmq::send_flags::dontwait).has_value();
+            sent = retry_interrupted([&] {
+                       return socket->send(encoded.body, more | zmq::send_flags::dontwait);
+                   }).has_value();
         } else {
             const auto routing_id = to.hex();
             // ROUTER_MANDATORY: a vanished peer gives EHOSTUNREACH (thrown), a full queue EAGAIN (empty result).
             sent =
-                router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait).has_value();
+                retry_interrupted([&] {
+                    return router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                }).has_value();
             if (sent) {
-                router_.send(encoded.body, more);
+                retry_interrupted([&] { return router_.send(encoded.body, more); });
             }
         }
-        // A multipart message is queued whole once its first part is: the payload cannot fail here.
+        // A multipart message is queued whole once its first part is: the payload cannot fail here (a signal is
+        // waited out above, not taken for a failure, or half a message would stay queued).
         if (sent && encoded.payload) {
-            socket->send(*encoded.payload, zmq::send_flags::none);
+            retry_interrupted([&] { return socket->send(*encoded.payload, zmq::send_flags::none); });
         }
     } catch (const zmq::error_t& e) {
         log(log_level::debug, "send to ", to.short_hex(), " failed: ", e.what());
@@ -265,7 +270,7 @@ std::optional<std::string> node::dial(core::link_id link_number, const std::stri
         // Watched before connect, so the monitor sees every event of this connection from the first.
         watched_socket connection(context_, std::move(dealer), watched);
         if (!resolve_first) {
-            connection.socket().connect(endpoint);
+            retry_interrupted([&] { connection.socket().connect(endpoint); });
         }
         links_.emplace(
             link_number,
@@ -520,7 +525,7 @@ void node::on_lookup(const host_lookup::answer& answer) {
         return;
     }
     try {
-        l.connection.socket().connect("tcp://" + answer.address + ":" + l.port);
+        retry_interrupted([&] { l.connection.socket().connect("tcp://" + answer.address + ":" + l.port); });
     } catch (const zmq::error_t& e) {
         l.reported = true;
         core_->on_link_event(answer.tag, core::link_event::unreachable, e.what(), clock::now());
@@ -546,7 +551,7 @@ void node::on_greeting(const host_lookup::answer& answer) {
 
 bool node::receive_from(zmq::socket_ref socket, std::string* routing_id) {
     zmq::message_t first;
-    if (!socket.recv(first, zmq::recv_flags::dontwait)) {
+    if (!retry_interrupted([&] { return socket.recv(first, zmq::recv_flags::dontwait); })) {
         return false;
     }
     frames_.clear();

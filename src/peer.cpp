@@ -6,6 +6,7 @@
 
 #include "p2p/node.hpp"
 #include "p2p/pipe.hpp"
+#include "p2p/thread_without_signals.hpp"
 
 #include <atomic>
 #include <stdexcept>
@@ -34,7 +35,7 @@ peer::peer(zmq::context_t& context, peer_options options) : pipe_(context, zmq::
     const auto endpoint = next_pipe_endpoint();
     pipe_.set(zmq::sockopt::linger, 0);
     pipe_.bind(endpoint);
-    thread_ = std::thread(node_main, std::ref(context), std::move(options), endpoint);
+    thread_ = thread_without_signals(node_main, std::ref(context), std::move(options), endpoint);
     auto first = pipe::receive<node_output>(pipe_);
     const auto* reply = first ? std::get_if<node_reply>(&*first) : nullptr;
     if (reply != nullptr) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/zap_authenticator.hpp"
+#include "p2p/thread_without_signals.hpp"
 
 #include "p2p/interrupted.hpp"
 
@@ -57,7 +58,7 @@ zap_authenticator::zap_authenticator(zmq::context_t& context)
     const auto stop = next_stop_endpoint();
     stop_receiver_.bind(stop);
     stop_sender_.connect(stop);
-    thread_ = std::thread([this] { run(); });
+    thread_ = thread_without_signals([this] { run(); });
 }
 
 zap_authenticator::~zap_authenticator() {

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -53,7 +55,7 @@ TEST_CASE("defect: a signal that interrupts a ZeroMQ wait ends the front end wit
     std::thread storm([&] {
         while (!done) {
             ::pthread_kill(front_end, SIGUSR1); // the front end's own waits
-            ::kill(::getpid(), SIGUSR1);        // and whichever thread the system picks (the node's, libzmq's...)
+            ::kill(::getpid(), SIGUSR1);        // and the process (every thread the library starts blocks it)
             std::this_thread::sleep_for(std::chrono::microseconds(500));
         }
     });
@@ -75,4 +77,70 @@ TEST_CASE("defect: a signal that interrupts a ZeroMQ wait ends the front end wit
     auto finished = wait_event<download_finished>(b, [&](const auto& e) { return e.op == op; });
     REQUIRE(finished);
     CHECK(finished->ok);
+}
+
+namespace {
+
+/// Sends SIGUSR1 to every thread of the process but the test's own and its own, again and again, until it goes:
+/// the threads the library starts (the node's, its workers', libzmq's) see a signal whenever one can reach them.
+class signal_storm {
+public:
+    signal_storm() : spared_(static_cast<pid_t>(::syscall(SYS_gettid))), thread_([this] { run(); }) {}
+    ~signal_storm() {
+        done_ = true;
+        thread_.join();
+    }
+    signal_storm(const signal_storm&) = delete;
+    signal_storm& operator=(const signal_storm&) = delete;
+    std::size_t sent() const { return sent_; }
+
+private:
+    void run() {
+        const auto self = static_cast<pid_t>(::syscall(SYS_gettid));
+        while (!done_) {
+            for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+                const auto tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+                if (tid != spared_ && tid != self && ::syscall(SYS_tgkill, ::getpid(), tid, SIGUSR1) == 0) {
+                    ++sent_;
+                }
+            }
+            std::this_thread::yield();
+        }
+    }
+
+    const pid_t spared_;
+    std::atomic<bool> done_{false};
+    std::atomic<std::size_t> sent_{0};
+    std::thread thread_;
+};
+
+} // namespace
+
+TEMPLATE_TEST_CASE("defect: a signal that lands on a peer's own threads fails its listen or dial or stops its node",
+                   "[defect][node][net]", inproc, tcp) {
+    // The fuzzer's alarm signal made a node fail with "cannot listen on inproc://...: Interrupted system call", and
+    // a signal on the node's thread can as well fail a dial or throw out of a receive and stop the node. A Ctrl-C
+    // or any handled signal reaches whichever thread does not block it: here every thread but the test's gets
+    // them, while new peers start, get dialled, and serve a file. Each must work as without the signals.
+    handled_signal handled;
+    zmq::context_t ctx;
+    temp_dir da, db;
+    write_file(da / "a.txt", patterned_bytes(8000000, 1));
+    peer a(ctx, options_in<TestType>(da.path()));
+    peer b(ctx, options_in<TestType>(db.path()));
+    signal_storm storm;
+    for (int i = 0; i < 40; ++i) {
+        temp_dir dc;
+        peer c(ctx, options_in<TestType>(dc.path()));
+        const auto connected = b.connect(c.endpoint());
+        INFO("peer " << i << ": " << connected.error);
+        REQUIRE(connected.ok);
+    }
+    REQUIRE(b.connect(a.endpoint()).ok);
+    const auto op = b.start_download({"a.txt", "", {}, {}});
+    auto finished = wait_event<download_finished>(b, [&](const auto& e) { return e.op == op; });
+    REQUIRE(finished);
+    CHECK(finished->ok);
+    CHECK(read_file(db / "a.txt") == patterned_bytes(8000000, 1));
+    CHECK(storm.sent() > 0);
 }

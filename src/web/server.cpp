@@ -7,6 +7,7 @@
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
 #include "p2p/log.hpp"
+#include "p2p/thread_without_signals.hpp"
 
 #include <httplib.h>
 
@@ -194,7 +195,7 @@ server::server(const listen_address& address, bridge_limits limits)
     }
     cookie_name_ = "p2p-token-" + std::to_string(port_);
     auto listening_ended = std::make_shared<std::atomic<bool>>(false);
-    thread_ = std::thread([this, listening_ended] {
+    thread_ = thread_without_signals([this, listening_ended] {
         http_->listen_after_bind();
         *listening_ended = true;
     });

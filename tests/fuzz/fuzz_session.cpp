@@ -7,6 +7,7 @@
 // DEALERs connected to it under fixed peer ids: HELLOs from them succeed (the node answers through its ROUTER),
 // so later messages reach the handlers for lists, requests, offers, chunks, acks and goodbyes. The node's poll loop,
 // timers and io_worker results are not driven: a REQUEST gets as far as queueing the hash of the file.
+#include "p2p/interrupted.hpp"
 #include "p2p/log.hpp"
 #include "p2p/node.hpp"
 #include "p2p/socket_setup.hpp"
@@ -78,8 +79,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s->set(zmq::sockopt::sndhwm, 0);
         s->set(zmq::sockopt::rcvhwm, 0);
     }
-    pipe_in.bind("inproc://fuzz-pipe-" + n);
-    pipe_out.connect("inproc://fuzz-pipe-" + n);
+    // libFuzzer's alarm signal (-timeout) lands on this thread, and a bind or connect it interrupts fails.
+    retry_interrupted([&] { pipe_in.bind("inproc://fuzz-pipe-" + n); });
+    retry_interrupted([&] { pipe_out.connect("inproc://fuzz-pipe-" + n); });
 
     peer_options options;
     options.bind = "inproc://fuzz-node-" + n;
@@ -92,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < 3; ++i) {
         dealers.emplace_back(f.context, zmq::socket_type::dealer);
         configure_dealer(dealers.back(), peer_id(fuzz::sender_ids[i]));
-        dealers.back().connect(target->endpoint());
+        retry_interrupted([&] { dealers.back().connect(target->endpoint()); });
     }
 
     std::vector<zmq::message_t> frames;
