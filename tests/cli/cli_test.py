@@ -21,7 +21,7 @@ Scenarios:
            client's REQUEST with ".." is refused and one through a symlinked folder is NOT_FOUND
   prompt   the menu on a terminal (a pty): an event line arriving while an answer is typed redraws the prompt with
            the typed text; the terminal's settings are restored at exit
-  cancel   SIGINT during a 1 GiB get through a delaying relay (p2p-tap) exits 130 within 1 s and a rerun resumes;
+  cancel   SIGINT during a 512 MiB get through a delaying relay (p2p-tap) exits 130 within 1 s and a rerun resumes;
            the same Ctrl-C in the menu cancels the download and a second one exits
   get_many get with three names: each arrives, a line each and a summary; a missing one is named, exit 1; --json
   get_pipeline  a folder of 300 files of 10 KiB by `get --json`: up to 64 at once, yet the objects come in the
@@ -941,11 +941,12 @@ def scenario_cancel(h, tap):
         return SKIP
     shared = h.path("shared")
     os.makedirs(shared)
-    sparse_file(os.path.join(shared, "big.bin"), GIB, [0, 300 * 1024 * 1024 + 5, GIB - 64 * 1024])
+    size = GIB // 2  # about 10 s at --window 2 through the relay, twice the 4 s before the signal
+    sparse_file(os.path.join(shared, "big.bin"), size, [0, 300 * 1024 * 1024 + 5, size - 64 * 1024])
     s, s_id, port = h.serve("server", shared)
     relay, relay_port = start_relay(h, tap, port)
     down = h.path("down")
-    # --window 2: fast enough that the rerun finishes the gigabyte in half a minute, slow enough (20 ms each way per
+    # --window 2: fast enough that the rerun finishes in seconds, slow enough (20 ms each way per
     # message) that it lasts well beyond the signal.
     command = [h.peer, "get", f"127.0.0.1:{relay_port}", "big.bin", "--dir", down, "--window", "2"]
     getter = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -988,7 +989,7 @@ def scenario_cancel(h, tap):
     check(code is not None, f"get did not exit within {CANCEL_BOUND_S} s of SIGINT (it took {elapsed:.2f} s; "
           f"exit {getter.returncode}, stderr {err!r})")
     check(code == 130, f"get exited {code} on SIGINT, expected 130: {err!r} {out!r}")
-    check(re.search(r"^p2p-peer: Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; run the same command to resume$", err,
+    check(re.search(r"^p2p-peer: Cancelled big\.bin at [0-9.]+ [KMG]iB of 512\.0 MiB; run the same command to resume$", err,
                     re.M), f"get said {err!r}")
     held = partial_bytes(down)
     check(held > 0, "the partial file was not kept")
@@ -1011,7 +1012,7 @@ def scenario_cancel(h, tap):
     m.send("3", "big.bin", "")
     wait_until(lambda: partial_bytes(h.path("menu")) >= 8 * 1024 * 1024, "the menu's download", TRANSFER_S)
     m.proc.send_signal(signal.SIGINT)
-    m.wait_for(r"^Cancelled big\.bin at [0-9.]+ [KMG]iB of 1\.0 GiB; choose 3 again to resume$")
+    m.wait_for(r"^Cancelled big\.bin at [0-9.]+ [KMG]iB of 512\.0 MiB; choose 3 again to resume$")
     m.wait_for(r"^Enter choice: $|^6\. Show failed connections$")
     check(m.proc.poll() is None, "the menu exited on the first Ctrl-C of a download")
     check(partial_bytes(h.path("menu")) > 0, "the menu's partial file was not kept")

@@ -28,12 +28,12 @@ set_tests_properties(cli_help PROPERTIES TIMEOUT 30 LABELS cli
 add_test(NAME cli_version COMMAND p2p-peer --version)
 set_tests_properties(cli_version PROPERTIES TIMEOUT 30 LABELS cli PASS_REGULAR_EXPRESSION "^p2p-peer [0-9]+\\.[0-9]+")
 
-# Ctrl-C during a download: needs p2p-tap's delaying relay to make a 1 GiB download last.
+# Ctrl-C during a download: needs p2p-tap's delaying relay to make a 512 MiB download last.
 if(TARGET p2p-tap)
     add_test(NAME cli_cancel
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} cancel --peer $<TARGET_FILE:p2p-peer>
                      --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
-    # COST: the longest program test (a 1 GiB download through a delaying relay); started early, it ends with the rest.
+    # COST: the longest program test (a 512 MiB download through a delaying relay); started early, it ends with the rest.
     set_tests_properties(cli_cancel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS "cli;net" COST 40)
     # SIGKILL during a 64 MiB download, then a resume that re-reads only what its journal does not vouch for.
     add_test(NAME cli_resume_kill
