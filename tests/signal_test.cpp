@@ -41,8 +41,8 @@ private:
 TEST_CASE("defect: a signal that interrupts a ZeroMQ wait ends the front end with 'Interrupted system call'",
           "[defect][node][net]") {
     // The menu died with "p2p-peer: Interrupted system call" (exit 1) when the second Ctrl-C landed while it
-    // waited for its node. Here signals land every half millisecond on every thread of the process while the front
-    // end asks its node again and again: every answer must come, and the node must go on serving.
+    // waited for its node. Here signals go every half millisecond to the front end's thread and to the process while
+    // the front end asks its node again and again: every answer must come, and the node must go on serving.
     handled_signal handled;
     zmq::context_t ctx;
     temp_dir da, db;
