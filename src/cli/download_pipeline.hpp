@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// download_pipeline.hpp - which of several files `get` starts next, and which results it may print now.
+// download_pipeline.hpp - which of several files `get` (or the menu's choice 3 with a folder) starts next, and which
+// results it may print now.
 //
 // Many small files go fast only when several requests are in flight: one at a time, each file waits a round trip
 // and its own sync to disk. But the output stays in request order (file i is printed only once files 0..i-1 are),

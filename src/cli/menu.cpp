@@ -2,6 +2,7 @@
 #include "menu.hpp"
 
 #include "commands.hpp"
+#include "download_pipeline.hpp"
 #include "event_output.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
@@ -21,6 +22,9 @@
 #include <charconv>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -265,24 +269,73 @@ bool menu::request_file() {
 
 bool menu::request_folder(const std::string& name, const std::string& from, const std::vector<file_entry>& files) {
     screen_.line("Folder " + escape_for_terminal(name) + ": " + std::to_string(files.size()) + " files");
-    std::size_t got = 0;
+    // Several files in flight, as `get` has (download_pipeline.hpp says why): one at a time, each small file waited
+    // a round trip. The lines still come in the folder's order.
+    std::vector<std::uint64_t> sizes;
     for (const auto& f : files) {
-        const auto op = peer_.start_download(download_request{f.name, from, std::nullopt, std::nullopt});
-        const auto [done, cancelled] = await_download(
-            peer_, stop_, op, [this](const event& e) { show_event(e); }, bridge());
-        if (!done) {
-            return false; // a second Ctrl-C: leave
+        sizes.push_back(f.size);
+    }
+    download_pipeline pipeline(sizes, max_downloads_in_flight, max_bytes_in_flight);
+    std::vector<std::optional<download_finished>> outcomes(files.size());
+    std::map<operation_id, std::size_t> index_of;
+    std::set<operation_id> running;
+    const auto start_more = [&] {
+        while (const auto i = pipeline.start_next()) {
+            const auto op = peer_.start_download(download_request{files[*i].name, from, std::nullopt, std::nullopt});
+            index_of[op] = *i;
+            running.insert(op);
         }
-        if (cancelled && !done->ok && done->code == download_errc::cancelled) {
-            screen_.line(describe_cancelled(*done, done->size, "choose 3 again to resume") + "; the rest of folder " +
-                         escape_for_terminal(name) + " not fetched");
-            return true;
+    };
+    std::size_t got = 0;
+    std::optional<std::size_t> first_cancelled;
+    const auto report = [&](const std::vector<std::size_t>& taken) {
+        for (const auto i : taken) {
+            const auto& done = *outcomes[i];
+            if (!done.ok && done.code == download_errc::cancelled) {
+                first_cancelled = first_cancelled.value_or(i); // said once, at the end
+                continue;
+            }
+            screen_.line(download_line(done));
+            got += done.ok ? 1 : 0;
         }
-        screen_.line(download_line(*done));
-        got += done->ok ? 1 : 0;
-        if (cancelled) {
-            break;
-        }
+    };
+    start_more();
+    const auto wait = await_downloads(
+        peer_, stop_, running,
+        [&](download_finished& done, bool cancelled) {
+            const auto i = index_of.at(done.op);
+            index_of.erase(done.op);
+            running.erase(done.op);
+            pipeline.finish(i);
+            outcomes[i] = std::move(done);
+            if (cancelled) {
+                pipeline.stop();
+            } else {
+                start_more();
+            }
+            report(pipeline.take_ready());
+            return !pipeline.idle();
+        },
+        [this](const event& e) { show_event(e); }, bridge());
+    if (wait.abandoned) {
+        return false; // a second Ctrl-C: leave
+    }
+    // After a Ctrl-C nothing fills the gaps: every file that completed is said, in order, then where it stopped.
+    report(pipeline.take_finished());
+    if (first_cancelled) {
+        const auto& done = *outcomes[*first_cancelled];
+        screen_.line(
+            describe_cancelled(done, done.size > 0 ? done.size : sizes[*first_cancelled], "choose 3 again to resume") +
+            "; got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
+            escape_for_terminal(name));
+        return true;
+    }
+    if (pipeline.first_not_taken() < files.size()) {
+        // The Ctrl-C came as the files in flight completed: the rest never started.
+        screen_.line("Interrupted before " + escape_for_terminal(files[pipeline.first_not_taken()].name) + "; got " +
+                     std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
+                     escape_for_terminal(name) + "; choose 3 again to fetch the rest");
+        return true;
     }
     screen_.line("Got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
                  escape_for_terminal(name));

@@ -41,7 +41,8 @@ private:
     void list_peers();
     /// Choice 3. The first stop signal during the download cancels it; returns false when a second one came.
     bool request_file();
-    /// Choice 3 with a folder of the other peers' lists: every file under it, one after the other.
+    /// Choice 3 with a folder of the other peers' lists: every file under it, several in flight, said in order. The
+    /// first stop signal cancels those in flight and starts no more; returns false when a second one came.
     bool request_folder(const std::string& name, const std::string& from, const std::vector<file_entry>& files);
     /// Choice 3 with no peer given: when peers list different files (sizes differ) under `name`, lists them and asks
     /// which peer to take it from: the answer ("" when the user chose none), "*" when there was nothing to choose,

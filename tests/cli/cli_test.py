@@ -1026,6 +1026,79 @@ def scenario_cancel(h, tap):
     print("cancel: a rerun resumed and matches; the menu cancelled on Ctrl-C, went on, and exited on the next")
 
 
+
+def scenario_menu_folder(h, tap):
+    """Choice 3 with a folder through a relay that holds every message 20 ms each way: the files are asked for
+    together (not each after the last one ended), the lines still come in the folder's order, and a Ctrl-C cancels
+    every file in flight, says where it stopped, and choosing the folder again resumes them."""
+    if not tap:
+        print("SKIP: no p2p-tap (--tap)")
+        return SKIP
+    shared = h.path("shared")
+    small = {f"docs/n{i:02}.txt": random.Random(i).randbytes(20000 + i) for i in range(12)}
+    for name, body in small.items():
+        os.makedirs(os.path.dirname(os.path.join(shared, name)), exist_ok=True)
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(body)
+    os.makedirs(os.path.join(shared, "big"))
+    big_size = 16 * 1024 * 1024  # four of them fit the 64 MiB in flight at once
+    for i in range(4):
+        sparse_file(os.path.join(shared, f"big/f{i}.bin"), big_size, [0, 5 * 1024 * 1024 + 3, big_size - 64 * 1024])
+    s, s_id, port = h.serve("server", shared)
+    relay, relay_port = start_relay(h, tap, port)
+    down = h.path("menu")
+    m, _, _ = h.menu("menu", down, "--window", "2")
+    m.send("4", "127.0.0.1", str(relay_port))
+    m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{relay_port} \(16 files available\)$", STARTUP_S)
+
+    m.send("3", "docs", "")
+    m.wait_for(r"^Folder docs: 12 files$")
+    lines = [line for line in lines_until(m, r"^Got 12 of 12 files of folder docs$", TRANSFER_S)
+             if line.startswith("Got file ")]
+    names = [line.split()[2] for line in lines]
+    check(names == sorted(small), f"the folder's files were said out of order or not all: {names}")
+    check(all(read(os.path.join(down, name)) == body for name, body in small.items()),
+          "a file of the folder differs")
+
+    # Ctrl-C while the four big files come: each is cancelled, its partial kept; the menu says where it stopped.
+    m.send("3", "big", "")
+    m.wait_for(r"^Folder big: 4 files$")
+    wait_until(lambda: partial_bytes(os.path.join(down, "big")) >= 8 * 1024 * 1024, "8 MiB of folder big", TRANSFER_S)
+    m.proc.send_signal(signal.SIGINT)
+    stopped = m.wait_for(r"^Cancelled big/f0\.bin at [0-9.]+ [KMG]iB of 16\.0 MiB; choose 3 again to resume; got "
+                         r"(\d) of 4 files of folder big$", STEP_S)
+    m.wait_for(r"^Enter choice: $|^6\. Show failed connections$")
+    check(m.proc.poll() is None, "the menu exited on the first Ctrl-C of a folder download")
+    check(stopped.group(1) == "0", f"files of folder big completed before the Ctrl-C: {stopped.group(0)}")
+    kept = partial_bytes(os.path.join(down, "big"))
+    check(kept > 0, "the partial files of folder big were not kept")
+    m.send("3", "big", "")
+    resumed = [line for line in lines_until(m, r"^Got 4 of 4 files of folder big$", TRANSFER_S)
+               if line.startswith("Got file ")]
+    check(len(resumed) == 4 and any("resumed at" in line for line in resumed),
+          f"choosing folder big again did not resume it: {resumed}")
+    for i in range(4):
+        check(same_file(os.path.join(down, f"big/f{i}.bin"), os.path.join(shared, f"big/f{i}.bin")),
+              f"big/f{i}.bin differs")
+    m.send("5")
+    check(m.exit_code() == 0, "the menu did not exit 0")
+    check(relay.stop() == 0, "the relay did not stop cleanly")
+    check(s.stop() == 0, "serve did not stop cleanly")
+
+    # The capture says when each REQUEST went: all of docs/ before the holder's first answer to any of them.
+    code, out, err = run([tap, "dump", h.path("relay.cap"), "--json"], STARTUP_S)
+    check(code == 0, f"p2p-tap dump exited {code}: {err.strip()}")
+    asked_before_answer = 0
+    for record in map(json.loads, out.splitlines()):
+        if record.get("type") == "REQUEST" and record["fields"].get("name", "").startswith("docs/"):
+            asked_before_answer += 1
+        elif record.get("type") in ("OFFER", "PREPARING", "NOT_FOUND") and asked_before_answer > 0:
+            break
+    check(asked_before_answer >= 2, f"{asked_before_answer} file(s) of folder docs were asked for before the first "
+          "answer: the menu fetched them one after the other")
+    print(f"menu_folder: {asked_before_answer} of 12 files asked for at once; {kept} bytes kept at the Ctrl-C, "
+          "then resumed")
+
 # -------------------------------------------------------------------------------------------------------------------
 # get with several names, --force, -o (issue 13)
 
@@ -1461,7 +1534,7 @@ SCENARIOS = {"menu": scenario_menu, "ls_get": scenario_ls_get, "errors": scenari
              "folder": scenario_folder, "get_many": scenario_get_many, "get_force": scenario_get_force,
              "get_pipeline": scenario_get_pipeline, "get_interrupt": scenario_get_interrupt,
              "get_output": scenario_get_output, "started_json": scenario_started_json,
-             "resume_kill": scenario_resume_kill}
+             "resume_kill": scenario_resume_kill, "menu_folder": scenario_menu_folder}
 
 
 def main():
@@ -1473,7 +1546,7 @@ def main():
     args = parser.parse_args()
     h = harness(args)
     scenario = SCENARIOS[args.scenario]
-    uses_tap = args.scenario in ("cancel", "resume_kill")
+    uses_tap = args.scenario in ("cancel", "resume_kill", "menu_folder")
     return run_scenario(lambda: scenario(h, args.tap) if uses_tap else scenario(h), h.dir)
 
 

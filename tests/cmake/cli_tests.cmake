@@ -40,4 +40,10 @@ if(TARGET p2p-tap)
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} resume_kill --peer $<TARGET_FILE:p2p-peer>
                      --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
     set_tests_properties(cli_resume_kill PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
+    # Choice 3 with a folder through a delaying relay: its files asked for together, said in order, and a Ctrl-C
+    # that cancels every one in flight and a resume.
+    add_test(NAME cli_menu_folder
+             COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} menu_folder --peer $<TARGET_FILE:p2p-peer>
+                     --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
+    set_tests_properties(cli_menu_folder PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
 endif()
