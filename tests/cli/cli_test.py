@@ -1047,7 +1047,7 @@ def scenario_menu_folder(h, tap):
     s, s_id, port = h.serve("server", shared)
     relay, relay_port = start_relay(h, tap, port)
     down = h.path("menu")
-    m, _, _ = h.menu("menu", down, "--window", "2")
+    m, _, _ = h.menu("menu", down, "--window", "1")  # 16 MiB at 25 MiB/s each: the signal comes well before the end
     m.send("4", "127.0.0.1", str(relay_port))
     m.wait_for(rf"^Connected to peer {s_id} at 127\.0\.0\.1:{relay_port} \(16 files available\)$", STARTUP_S)
 
@@ -1065,18 +1065,21 @@ def scenario_menu_folder(h, tap):
     m.wait_for(r"^Folder big: 4 files$")
     wait_until(lambda: partial_bytes(os.path.join(down, "big")) >= 8 * 1024 * 1024, "8 MiB of folder big", TRANSFER_S)
     m.proc.send_signal(signal.SIGINT)
-    stopped = m.wait_for(r"^Cancelled big/f0\.bin at [0-9.]+ [KMG]iB of 16\.0 MiB; choose 3 again to resume; got "
+    # A file that completed before the signal (a slow test machine) is said as completed, and is then refused as
+    # existing when the folder is chosen again.
+    stopped = m.wait_for(r"^Cancelled big/f\d\.bin at [0-9.]+ [KMG]iB of 16\.0 MiB; choose 3 again to resume; got "
                          r"(\d) of 4 files of folder big$", STEP_S)
     m.wait_for(r"^Enter choice: $|^6\. Show failed connections$")
     check(m.proc.poll() is None, "the menu exited on the first Ctrl-C of a folder download")
-    check(stopped.group(1) == "0", f"files of folder big completed before the Ctrl-C: {stopped.group(0)}")
+    completed = int(stopped.group(1))
+    check(completed < 4, f"every file of folder big completed before the Ctrl-C: {stopped.group(0)}")
     kept = partial_bytes(os.path.join(down, "big"))
     check(kept > 0, "the partial files of folder big were not kept")
     m.send("3", "big", "")
-    resumed = [line for line in lines_until(m, r"^Got 4 of 4 files of folder big$", TRANSFER_S)
+    resumed = [line for line in lines_until(m, rf"^Got {4 - completed} of 4 files of folder big$", TRANSFER_S)
                if line.startswith("Got file ")]
-    check(len(resumed) == 4 and any("resumed at" in line for line in resumed),
-          f"choosing folder big again did not resume it: {resumed}")
+    check(len(resumed) == 4 - completed and all("resumed at" in line for line in resumed),
+          f"choosing folder big again did not resume its {4 - completed} cancelled files: {resumed}")
     for i in range(4):
         check(same_file(os.path.join(down, f"big/f{i}.bin"), os.path.join(shared, f"big/f{i}.bin")),
               f"big/f{i}.bin differs")
