@@ -8,6 +8,7 @@
 #include "exit_code.hpp"
 #include "folder_names.hpp"
 #include "holder_shares.hpp"
+#include "progress_meter.hpp"
 #include "shutdown.hpp"
 #include "wait.hpp"
 #include "web_option.hpp"
@@ -286,9 +287,26 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
             running.insert(op);
         }
     };
+    // One meter for all the files, as get has: the bytes of those in flight and of those that arrived.
+    progress_meter meter(screen_, true);
+    std::vector<std::uint64_t> held(files.size(), 0);
+    std::uint64_t total = 0, bytes_in = 0;
+    for (const auto size : sizes) {
+        total += size;
+    }
+    const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
+        total = total - sizes[i] + size;
+        bytes_in = bytes_in - held[i] + bytes;
+        sizes[i] = size;
+        held[i] = bytes;
+        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in));
+    };
     std::size_t got = 0;
     std::optional<std::size_t> first_cancelled;
     const auto report = [&](const std::vector<std::size_t>& taken) {
+        if (!taken.empty()) {
+            meter.finish(); // the bar is drawn again at the next progress
+        }
         for (const auto i : taken) {
             const auto& done = *outcomes[i];
             if (!done.ok && done.code == download_errc::cancelled) {
@@ -308,15 +326,27 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
             running.erase(done.op);
             pipeline.finish(i);
             outcomes[i] = std::move(done);
+            // A file that did not arrive leaves the meter's total.
+            const auto arrived = outcomes[i]->ok ? outcomes[i]->size : 0;
             if (cancelled) {
                 pipeline.stop();
             } else {
                 start_more();
             }
             report(pipeline.take_ready());
+            set_progress(i, arrived, arrived);
             return !pipeline.idle();
         },
-        [this](const event& e) { show_event(e); }, bridge());
+        [&](const event& e) {
+            const auto* progress = std::get_if<download_progress>(&e);
+            if (progress == nullptr) {
+                show_event(e);
+            } else if (const auto found = index_of.find(progress->op); found != index_of.end()) {
+                set_progress(found->second, progress->bytes, progress->size);
+            }
+        },
+        bridge());
+    meter.finish();
     if (wait.abandoned) {
         return false; // a second Ctrl-C: leave
     }

@@ -1029,8 +1029,9 @@ def scenario_cancel(h, tap):
 
 def scenario_menu_folder(h, tap):
     """Choice 3 with a folder through a relay that holds every message 20 ms each way: the files are asked for
-    together (not each after the last one ended), the lines still come in the folder's order, and a Ctrl-C cancels
-    every file in flight, says where it stopped, and choosing the folder again resumes them."""
+    together (not each after the last one ended), the lines still come in the folder's order, one meter shows them
+    all, and a Ctrl-C cancels every file in flight, says where it stopped, and choosing the folder again resumes
+    them."""
     if not tap:
         print("SKIP: no p2p-tap (--tap)")
         return SKIP
@@ -1063,6 +1064,8 @@ def scenario_menu_folder(h, tap):
     # Ctrl-C while the four big files come: each is cancelled, its partial kept; the menu says where it stopped.
     m.send("3", "big", "")
     m.wait_for(r"^Folder big: 4 files$")
+    # Off a terminal the meter of all the files says how far they are, at once and then every few seconds.
+    m.wait_for(r"^Downloading [0-3] of 4 files: [0-9.]+ [KMG]?i?B / 64\.0 MiB \(", TRANSFER_S)
     wait_until(lambda: partial_bytes(os.path.join(down, "big")) >= 8 * 1024 * 1024, "8 MiB of folder big", TRANSFER_S)
     m.proc.send_signal(signal.SIGINT)
     # A file that completed before the signal (a slow test machine) is said as completed, and is then refused as
