@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/io_worker.hpp"
+
 #include "p2p/thread_without_signals.hpp"
 
 #include <sys/eventfd.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "p2p/zap_authenticator.hpp"
-#include "p2p/thread_without_signals.hpp"
 
 #include "p2p/interrupted.hpp"
+#include "p2p/thread_without_signals.hpp"
 
 #include "p2p/log.hpp"
 

@@ -8,6 +8,7 @@
 #include "download_pipeline.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
+#include "files_progress.hpp"
 #include "folder_names.hpp"
 #include "holder_shares.hpp"
 #include "json.hpp"
@@ -285,9 +286,6 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     std::vector<file_outcome> outcomes(files.size());
     std::map<operation_id, std::size_t> index_of; // the file of each download in flight
     std::set<operation_id> running;
-    // For the one meter of all the files: each file's size (listed, then as its download tells) and bytes in.
-    std::vector<std::uint64_t> sizes(files.size(), 0);
-    std::vector<std::uint64_t> held(files.size(), 0);
     // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum, kept
     // as each file's shares change (summing every file at each progress event was quadratic in the files).
     std::vector<std::vector<holder_share>> shares(files.size());
@@ -297,22 +295,15 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         add_holder_shares(all_shares, now_shares);
         shares[i] = std::move(now_shares);
     };
-    std::uint64_t total = 0; // of the files that arrived or may still
-    std::uint64_t bytes_in = 0;
+    std::vector<std::uint64_t> sizes(files.size(), 0); // as listed
     for (std::size_t i = 0; i < files.size(); ++i) {
         const auto found = listed.find(files[i].name);
         sizes[i] = found == listed.end() ? 0 : found->second->size;
-        total += sizes[i];
     }
     download_pipeline pipeline(sizes, max_downloads_in_flight, byte_budget);
+    files_progress progress(std::move(sizes)); // for the one meter of all the files
     const auto show_progress = [&] {
-        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in), all_shares);
-    };
-    const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
-        total = total - sizes[i] + size;
-        bytes_in = bytes_in - held[i] + bytes;
-        sizes[i] = size;
-        held[i] = bytes;
+        meter.update_files(pipeline.finished(), files.size(), progress.bytes_in(), progress.total(), all_shares);
     };
 
     std::vector<std::string> failed;
@@ -347,9 +338,9 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             index_of.erase(done.op);
             running.erase(done.op);
             pipeline.finish(i);
-            outcomes[i] = outcome_of(done, sizes[i], cancelled, true);
+            outcomes[i] = outcome_of(done, progress.size_of(i), cancelled, true);
             // The meter counts the bytes of the files that arrived; one that did not leaves the total.
-            set_progress(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
+            progress.set(i, outcomes[i].done ? done.size : 0, outcomes[i].done ? done.size : 0);
             set_shares(i, outcomes[i].done ? done.holders : std::vector<holder_share>{});
             if (cancelled) {
                 pipeline.stop();
@@ -361,12 +352,12 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
             return !pipeline.idle();
         },
         [&](const event& e) {
-            if (const auto* progress = std::get_if<download_progress>(&e)) {
-                if (const auto found = index_of.find(progress->op); found != index_of.end()) {
-                    set_progress(found->second, progress->bytes, progress->size);
-                    set_shares(found->second, progress->holders);
+            if (const auto* told = std::get_if<download_progress>(&e)) {
+                if (const auto found = index_of.find(told->op); found != index_of.end()) {
+                    progress.set(found->second, told->bytes, told->size);
+                    set_shares(found->second, told->holders);
                     show_progress();
-                    print_progress(*progress, arguments);
+                    print_progress(*told, arguments);
                 }
             }
         });

@@ -6,6 +6,7 @@
 #include "event_output.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
+#include "files_progress.hpp"
 #include "folder_names.hpp"
 #include "holder_shares.hpp"
 #include "progress_meter.hpp"
@@ -289,17 +290,10 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
     };
     // One meter for all the files, as get has: the bytes of those in flight and of those that arrived.
     progress_meter meter(screen_, true);
-    std::vector<std::uint64_t> held(files.size(), 0);
-    std::uint64_t total = 0, bytes_in = 0;
-    for (const auto size : sizes) {
-        total += size;
-    }
+    files_progress progress(std::move(sizes));
     const auto set_progress = [&](std::size_t i, std::uint64_t bytes, std::uint64_t size) {
-        total = total - sizes[i] + size;
-        bytes_in = bytes_in - held[i] + bytes;
-        sizes[i] = size;
-        held[i] = bytes;
-        meter.update_files(pipeline.finished(), files.size(), bytes_in, std::max(total, bytes_in));
+        progress.set(i, bytes, size);
+        meter.update_files(pipeline.finished(), files.size(), progress.bytes_in(), progress.total());
     };
     std::size_t got = 0;
     std::optional<std::size_t> first_cancelled;
@@ -338,11 +332,11 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
             return !pipeline.idle();
         },
         [&](const event& e) {
-            const auto* progress = std::get_if<download_progress>(&e);
-            if (progress == nullptr) {
+            const auto* told = std::get_if<download_progress>(&e);
+            if (told == nullptr) {
                 show_event(e);
-            } else if (const auto found = index_of.find(progress->op); found != index_of.end()) {
-                set_progress(found->second, progress->bytes, progress->size);
+            } else if (const auto found = index_of.find(told->op); found != index_of.end()) {
+                set_progress(found->second, told->bytes, told->size);
             }
         },
         bridge());
@@ -354,10 +348,10 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
     report(pipeline.take_finished());
     if (first_cancelled) {
         const auto& done = *outcomes[*first_cancelled];
-        screen_.line(
-            describe_cancelled(done, done.size > 0 ? done.size : sizes[*first_cancelled], "choose 3 again to resume") +
-            "; got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
-            escape_for_terminal(name));
+        screen_.line(describe_cancelled(done, done.size > 0 ? done.size : progress.size_of(*first_cancelled),
+                                        "choose 3 again to resume") +
+                     "; got " + std::to_string(got) + " of " + std::to_string(files.size()) + " files of folder " +
+                     escape_for_terminal(name));
         return true;
     }
     if (pipeline.first_not_taken() < files.size()) {
