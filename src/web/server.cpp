@@ -37,6 +37,9 @@ constexpr time_t keep_alive_seconds = 1;
 constexpr std::size_t requests_per_connection = 1;
 /// An event stream that has had nothing to say for this long sends a comment, which also finds clients that left.
 constexpr auto stream_keep_alive = std::chrono::seconds(10);
+/// How long stopping waits for the event streams to write their last event and end. Writing them takes
+/// microseconds; a client that reads nothing holds its stream up to this bound (its socket buffer is full).
+constexpr auto stream_end_deadline = std::chrono::seconds(2);
 /// Request bodies are a few short JSON fields.
 constexpr std::size_t max_body_bytes = 64 * 1024;
 /// The token the page's HTML carries for its script (which sends it as X-P2P-Token on POST).
@@ -207,7 +210,10 @@ server::server(const listen_address& address, bridge_limits limits)
 }
 
 server::~server() {
+    // The streams get their "stopped" event and end before the server stops: once stopped, cpp-httplib calls no
+    // writer again, and a stream would end without its last event or its closing chunk.
     bridge_.close();
+    wait_streams_ended(stream_end_deadline);
     http_->stop();
     if (thread_.joinable()) {
         thread_.join();
@@ -329,11 +335,20 @@ void server::serve_page(const httplib::Request& request, httplib::Response& resp
     send_error(response, 404, "no such resource: " + std::string(path), error_code::usage);
 }
 
+void server::wait_streams_ended(std::chrono::milliseconds deadline) {
+    std::unique_lock lock(streams_mutex_);
+    streams_ended_.wait_for(lock, deadline, [this] { return open_streams_ == 0; });
+}
+
 void server::serve_events(httplib::Response& response) {
     auto stream = bridge_.subscribe();
     if (!stream) {
         send_error(response, 503, "too many event streams are open", error_code::failure);
         return;
+    }
+    {
+        std::lock_guard lock(streams_mutex_);
+        ++open_streams_;
     }
     response.status = 200;
     response.set_chunked_content_provider(
@@ -366,7 +381,15 @@ void server::serve_events(httplib::Response& response) {
             }
             return true;
         },
-        [this, stream](bool) { bridge_.unsubscribe(stream); });
+        // Called when the response is over, whether it ended or the client left.
+        [this, stream](bool) {
+            bridge_.unsubscribe(stream);
+            {
+                std::lock_guard lock(streams_mutex_);
+                --open_streams_;
+            }
+            streams_ended_.notify_all();
+        });
 }
 
 void server::route_post(const httplib::Request& request, httplib::Response& response) {

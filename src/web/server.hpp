@@ -6,7 +6,11 @@
 #include "web/access.hpp"
 #include "web/bridge.hpp"
 
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -44,6 +48,8 @@ private:
     std::string given_token(const httplib::Request& request) const;
     void serve_page(const httplib::Request& request, httplib::Response& response, std::string_view path);
     void serve_events(httplib::Response& response);
+    /// Waits, at most `deadline`, until every event stream has written its end (the bridge is closed by then).
+    void wait_streams_ended(std::chrono::milliseconds deadline);
     void route_get(const httplib::Request& request, httplib::Response& response);
     void route_post(const httplib::Request& request, httplib::Response& response);
 
@@ -54,6 +60,12 @@ private:
     int port_ = 0;            ///< The port it listens on.
     std::unique_ptr<httplib::Server> http_; ///< Behind a pointer, so that only server.cpp includes httplib.h.
     std::thread thread_; ///< Runs cpp-httplib's accept loop, which hands connections to its thread pool.
+
+    // Event streams whose response is still being written, counted so that stopping can let them finish first:
+    // cpp-httplib stops calling a stream's writer once the server stops, which would cut it before its end.
+    std::mutex streams_mutex_;
+    std::condition_variable streams_ended_;
+    std::size_t open_streams_ = 0;
 };
 
 } // namespace p2p::web

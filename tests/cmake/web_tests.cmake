@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: MIT
-# The web interface (--web): its logic in Catch2 (tests/web/web_test.cpp), its JSON API over plain HTTP against real
-# p2p-peer processes (tests/web/web_api_test.py), and its page in a real headless browser (web_browser_test.py).
+# The web interface (--web): its logic and its HTTP server in Catch2 (tests/web/web_test.cpp, web_server_test.cpp),
+# its JSON API over plain HTTP against real p2p-peer processes (tests/web/web_api_test.py), and its page in a real
+# headless browser (web_browser_test.py).
 if(NOT TARGET p2p-peer)
     return()
 endif()
 
-add_executable(p2p_web_tests ${CMAKE_CURRENT_SOURCE_DIR}/web/web_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
+add_executable(p2p_web_tests ${CMAKE_CURRENT_SOURCE_DIR}/web/web_test.cpp
+                             ${CMAKE_CURRENT_SOURCE_DIR}/web/web_server_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
 target_include_directories(p2p_web_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(p2p_web_tests PRIVATE p2p_cli Catch2::Catch2 p2p_warnings)
-# A test harness like p2p_tests: -O1 (the code under test is compiled in p2p_cli and p2p_core). One test file, so no
-# precompiled header: it would be parsed once either way.
+# A test harness like p2p_tests: -O1 (the code under test is compiled in p2p_cli and p2p_core). Two small test files, so
+# no precompiled header: it would save little.
 p2p_front_end(p2p_web_tests)
 catch_discover_tests(p2p_web_tests PROPERTIES TIMEOUT 60 LABELS web)
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // web_test.cpp - the web interface's logic without HTTP: the access checks, the transfer table (time stepped by
-// hand), the event-stream queues, the JSON forms, and the bridge driven the way the menu and serve drive it.
+// hand), the event-stream queues, the JSON forms, and the bridge driven the way the menu and serve drive it. The
+// HTTP server itself is in web_server_test.cpp.
 #include "json.hpp"
 #include "web/access.hpp"
 #include "web/bridge.hpp"
