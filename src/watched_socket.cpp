@@ -12,12 +12,16 @@ watched_socket::watched_socket(zmq::context_t& context, zmq::socket_t socket, in
     : socket_(std::move(socket)), monitor_(context, zmq::socket_type::pair) {
     static std::atomic<std::uint64_t> monitors{0};
     const auto endpoint = "inproc://p2p-monitor-" + std::to_string(monitors++);
-    if (zmq_socket_monitor(socket_.handle(), endpoint.c_str(), events) != 0) {
-        throw zmq::error_t();
-    }
+    // Each of these calls first processes libzmq's pending commands, a wait that a signal interrupts (on a thread
+    // that takes signals: a program's own that drives a node): they are tried again, as the node's own calls are.
+    retry_interrupted([&] {
+        if (zmq_socket_monitor(socket_.handle(), endpoint.c_str(), events) != 0) {
+            throw zmq::error_t();
+        }
+    });
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.set(zmq::sockopt::rcvhwm, 0);
-    monitor_.connect(endpoint);
+    retry_interrupted([&] { monitor_.connect(endpoint); });
 }
 
 watched_socket::~watched_socket() {
@@ -34,7 +38,7 @@ std::optional<socket_event> watched_socket::next_event() {
     for (;;) {
         // Two frames per event: 2 bytes of event number and 4 of value, then the endpoint.
         zmq::message_t head;
-        if (!monitor_.recv(head, zmq::recv_flags::dontwait)) {
+        if (!retry_interrupted([&] { return monitor_.recv(head, zmq::recv_flags::dontwait); })) {
             return std::nullopt;
         }
         if (head.more()) {

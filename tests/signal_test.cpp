@@ -3,6 +3,9 @@
 // poll() and libzmq's waits return EINTR whatever SA_RESTART says.
 #include "support.hpp"
 
+#include "p2p/interrupted.hpp"
+#include "p2p/watched_socket.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -143,4 +146,55 @@ TEMPLATE_TEST_CASE("defect: a signal that lands on a peer's own threads fails it
     CHECK(finished->ok);
     CHECK(read_file(db / "a.txt") == patterned_bytes(8000000, 1));
     CHECK(storm.sent() > 0);
+}
+
+TEST_CASE("defect: a signal that lands while a watched socket starts or reads its events throws out of it",
+          "[defect][watched_socket][net]") {
+    // A node driven from a thread that takes signals (the fuzz harness's, or a program's own that links the library)
+    // opens a watched socket for each dial and reads its monitor: libzmq's monitor set-up, its connect and a receive
+    // with ZMQ_DONTWAIT all process pending commands first, and that wait fails with EINTR.
+    handled_signal handled;
+    zmq::context_t ctx;
+    zmq::socket_t router(ctx, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.bind("tcp://127.0.0.1:*");
+    const auto endpoint = router.get(zmq::sockopt::last_endpoint);
+    const auto test_thread = ::pthread_self();
+    std::atomic<bool> done{false};
+    std::atomic<std::size_t> sent{0};
+    std::thread storm([&] {
+        while (!done) {
+            if (::pthread_kill(test_thread, SIGUSR1) == 0) {
+                ++sent;
+            }
+            std::this_thread::yield();
+        }
+    });
+    std::size_t handshakes = 0;
+    std::string error;
+    for (int i = 0; i < 200 && error.empty(); ++i) {
+        try {
+            zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+            dealer.set(zmq::sockopt::linger, 0);
+            watched_socket w(ctx, std::move(dealer), ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+            retry_interrupted([&] { w.socket().connect(endpoint); });
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            bool seen = false;
+            while (!seen && std::chrono::steady_clock::now() < until) {
+                zmq::pollitem_t item{w.monitor().handle(), 0, ZMQ_POLLIN, 0};
+                poll_through_signals({&item, 1}, std::chrono::milliseconds(50));
+                while (auto e = w.next_event()) {
+                    seen = seen || e->kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+                }
+            }
+            handshakes += seen ? 1 : 0;
+        } catch (const zmq::error_t& e) {
+            error = e.what();
+        }
+    }
+    done = true;
+    storm.join();
+    INFO("signals sent: " << sent.load());
+    CHECK(error == "");
+    CHECK(handshakes == 200);
 }
