@@ -4,6 +4,7 @@
 
 #include "p2p/capture.hpp"
 #include "p2p/endpoint.hpp"
+#include "p2p/interface_addresses.hpp"
 #include "p2p/interrupted.hpp"
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
@@ -120,6 +121,9 @@ node::node(zmq::context_t& context, peer_options options, zmq::socket_ref pipe)
     core_->allow_keys(std::move(allowed_keys));
     // The redial backoff's jitter: different in every process, so peers that lost each other at once spread out.
     core_->seed_jitter(peer_id::random().value());
+    if (endpoint_.starts_with("tcp://")) {
+        core_->set_this_machine(this_machine_hosts());
+    }
     if (options_.discover && !options_.client) {
         start_discovery();
     }
@@ -411,6 +415,7 @@ void node::poll_once() {
     }
     if (watching_interfaces && (items_[interface_item].revents & ZMQ_POLLIN) && interfaces_->drain()) {
         beacons_->refresh(); // the IPv6 group joined on a new interface before the beacon goes out there
+        core_->set_this_machine(this_machine_hosts());
         core_->on_interfaces_changed(clock::now());
     }
     for (std::size_t i = 0; i < link_numbers.size(); ++i) {

@@ -304,6 +304,51 @@ TEMPLATE_TEST_CASE("node mutual connect gives one entry on each side", "[node][n
         a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
 }
 
+TEST_CASE("defect: connecting to a peer already connected under another address of its machine waits and says it may "
+          "not be a p2p peer",
+          "[defect][node][net]") {
+    // Two peers on one machine find each other by discovery, at one of its addresses ([fe80::...%eth0]:5000), and
+    // the user then types localhost:5000 as docs/usage.md says. The second connection carries the same routing id as
+    // the first, the other peer's ROUTER drops it unheard, and the connect ended after its timeout with "did not
+    // answer HELLO (is it a p2p peer?)". 127.0.0.2 stands for the other address here: it reaches a listener on
+    // every address as 127.0.0.1 does.
+    zmq::context_t ctx;
+    temp_dir da, db;
+    auto every_address = [](const fs::path& folder) {
+        auto o = options_in<tcp>(folder);
+        o.bind = "tcp://0.0.0.0:*";
+        return o;
+    };
+    peer a(ctx, every_address(da.path()));
+    peer b(ctx, every_address(db.path()));
+    const auto port_a = endpoint_port(a.endpoint());
+    const auto port_b = endpoint_port(b.endpoint());
+
+    SECTION("this peer dialled it before") {
+        REQUIRE(b.connect("127.0.0.2:" + port_a).ok);
+    }
+    SECTION("it dialled this peer before") {
+        REQUIRE(a.connect("127.0.0.2:" + port_b).ok);
+    }
+    REQUIRE(eventually(a, [&] { return a.peers().size() == 1; }));
+    REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
+    const auto again = b.connect("localhost:" + port_a);
+    CHECK_FALSE(again.ok);
+    CHECK(again.already_connected);
+    CHECK(again.error == "already connected to peer " + a.id().short_hex());
+    // Nothing changed: one entry on each side, and the lists still go both ways.
+    CHECK(a.peers().size() == 1);
+    CHECK(b.peers().size() == 1);
+    write_file(da / "from-a", "x");
+    CHECK(wait_event<peer_files_changed>(
+        b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
+    write_file(db / "from-b", "y");
+    CHECK(wait_event<peer_files_changed>(
+        a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
+    CHECK(a.peers().size() == 1);
+    CHECK(b.peers().size() == 1);
+}
+
 TEMPLATE_TEST_CASE("node connecting to itself says so and changes nothing", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da;

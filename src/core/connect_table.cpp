@@ -9,8 +9,54 @@
 #include "p2p/endpoint.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace p2p::core {
+
+namespace {
+
+/// "host:port" or "[v6]:port" -> {host without brackets, port}.
+std::pair<std::string_view, std::string_view> host_and_port(std::string_view address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+        return {address, {}};
+    }
+    auto host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    return {host, address.substr(colon + 1)};
+}
+
+bool is_loopback(std::string_view host) {
+    return host == "localhost" || host.starts_with("127.") || host == "::1" || host.starts_with("::ffff:127.");
+}
+
+bool on_this_machine(std::string_view host, const std::vector<std::string>& this_machine) {
+    return is_loopback(host) || std::find(this_machine.begin(), this_machine.end(), host) != this_machine.end();
+}
+
+/// Whether a dial to `address` reaches `p` without a HELLO to ask: we reached it there, or it listens on every
+/// address of this machine and `address` is one of them (or localhost) with its port. The second matters because a
+/// second connection to a peer we reach already carries the same routing id as the first: its ROUTER drops it
+/// unheard, and the dial would end at its deadline with no answer (two peers of one machine found by discovery at
+/// [fe80::...%eth0]:5000, then dialled at localhost:5000).
+bool reaches(const remote_peer& p, std::string_view address, const std::vector<std::string>& this_machine) {
+    if (p.address == address) {
+        return true;
+    }
+    if (!p.every_address) {
+        return false;
+    }
+    const auto [known_host, known_port] = host_and_port(p.address);
+    const auto [host, port] = host_and_port(address);
+    return !port.empty() && port == known_port && on_this_machine(known_host, this_machine) &&
+           on_this_machine(host, this_machine);
+}
+
+} // namespace
 
 connect_table::connect_table(core_state& state) : state_(state) {}
 
@@ -63,9 +109,10 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
     const auto address = display_address(endpoint);
     failed.address = address;
     c.address = address;
-    // Known already by the address we reached it at: no connection, no HELLO, nothing changes.
+    // Known already by the address we reached it at, or by another address of this machine where it listens on all:
+    // no connection, no HELLO, nothing changes.
     for (const auto& [id, p] : state_.peers->all()) {
-        if (p.address == address) {
+        if (reaches(p, address, state_.this_machine)) {
             failed.already_connected = true;
             failed.id = id;
             return refuse("already connected to peer " + id.short_hex());
@@ -176,7 +223,8 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     if (state_.peers->all().size() >= state_.options.max_peers) {
         return fail(c, "peer limit reached (" + std::to_string(state_.options.max_peers) + ")", now);
     }
-    state_.peers->add_outbound(h->id, c.address, c.key, c.link, c.op, h->client, now);
+    auto& added = state_.peers->add_outbound(h->id, c.address, c.key, c.link, c.op, h->client, now);
+    added.every_address = is_wildcard_endpoint(h->endpoint);
     state_.redials->reached(c.dial, c.address, h->id);
 }
 

@@ -161,6 +161,7 @@ void peer_table::on_hello(const inbox_origin& from, const hello& h, steady_time 
     auto& p = peers_[h.id];
     p.id = h.id;
     p.address = advertised_address(h.endpoint, from.connection_address);
+    p.every_address = is_wildcard_endpoint(h.endpoint);
     p.inbound = true;
     p.client = h.client;
     p.join_order = next_join_order_++;

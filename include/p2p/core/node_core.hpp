@@ -62,6 +62,9 @@ public:
     void on_beacon(const std::string& source, std::span<const std::uint8_t> bytes, steady_time now);
     /// This machine's interfaces or their addresses changed (the owner watches them): our beacon goes out soon.
     void on_interfaces_changed(steady_time now);
+    /// The addresses of this machine (this_machine_hosts()), read by the owner at start and when they change: a dial
+    /// to one of them, or to localhost, reaches a peer here that listens on every address (connect_table).
+    void set_this_machine(std::vector<std::string> hosts) { state_.this_machine = std::move(hosts); }
     /// Secure mode: the keys this peer lets in (--allow), and so the only ones peer exchange dials; none: any key.
     void allow_keys(std::optional<std::set<std::string>> keys) { exchange_.allow(std::move(keys)); }
     /// Seeds the jitter of the redial backoff (the real node: random; tests: fixed, so runs replay).

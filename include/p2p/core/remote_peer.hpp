@@ -30,6 +30,8 @@ struct remote_peer {
     /// id from it: a peer we know only through our connection never uses our inbox, so such a message is someone
     /// else claiming its id (ids are not authenticated without --secure).
     bool inbound = false;
+    /// Its HELLO said it listens on every address of its machine (a wildcard endpoint): all of them reach it.
+    bool every_address = false;
     /// Its HELLO said it is a one-shot client (`get`, `ls`): it lists nothing, is never a download source, and is
     /// not shown as a peer (no joined/left event).
     bool client = false;

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace p2p::core {
 
@@ -37,6 +38,9 @@ struct core_state {
     peer_id self;
     std::string endpoint; ///< Where we listen, as sent in HELLO.
     bool secure = false;  ///< CURVE: ids derive from keys, connects need the other peer's key.
+    /// The addresses of this machine (this_machine_hosts()), as the owner last read them: a peer listening on every
+    /// address of this machine is one peer whichever of them, or localhost, is dialled.
+    std::vector<std::string> this_machine;
     effects& out;
     peer_stats stats;
 
