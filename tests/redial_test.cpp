@@ -279,6 +279,34 @@ TEST_CASE("core a connect that times out says how far it got", "[core][connect]"
     CHECK(done[1].error == "no answer from 127.0.0.1:6001 within 2000 ms (is a peer running there?)");
 }
 
+TEST_CASE("defect: a dial to another address of a peer this one reached already times out as 'is it a p2p peer?'",
+          "[core][connect][defect]") {
+    // Peers of two machines: B was reached at one of its addresses (discovery, or a dial), and the user dials it at
+    // another. The new connection has our routing id, which B's ROUTER holds already for the first: it drops the
+    // connection unheard, and nothing here can tell that from a program that speaks ZeroMQ but not this protocol.
+    // The message must say both.
+    redial_world s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    s.answer(s.out.dials[0].link, b);
+    REQUIRE(s.lists(b));
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 2);
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::connected, "", s.now);
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::handshake_done, "", s.now);
+    const auto dialled = s.now;
+    while (s.out.all<connect_finished>().size() < 2 && s.now - dialled < 3s) {
+        s.step(); // B's ping, then the 2 s deadline
+    }
+    const auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK_FALSE(done[1].ok);
+    CHECK(done[1].error == "the ZeroMQ socket at 10.8.0.3:6000 did not answer HELLO within 2000 ms: a peer this one "
+                           "is connected to already (at another address) drops a second connection, else it is "
+                           "not a p2p peer");
+    CHECK(s.lists(b));
+}
+
 TEST_CASE("core a redial that is refused keeps its try open until the deadline", "[core][connect][redial]") {
     redial_world s;
     const peer_id b(0xbbbb);

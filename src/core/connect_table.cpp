@@ -272,6 +272,14 @@ std::string connect_table::timeout_reason(const pending& c) const {
                " ms: it is not a p2p peer (a web server or another program listens there)";
     }
     if (c.zmq_up) {
+        // A peer we reached already, by a connection of our own, drops a second one from us unheard (its ROUTER
+        // holds our routing id for the first): where we have such a connection, that may be why.
+        const auto& peers = state_.peers->all();
+        if (std::any_of(peers.begin(), peers.end(), [](const auto& entry) { return entry.second.link != 0; })) {
+            return "the ZeroMQ socket at " + c.address + " did not answer HELLO within " + ms +
+                   " ms: a peer this one is connected to already (at another address) drops a second connection, "
+                   "else it is not a p2p peer";
+        }
         return "the ZeroMQ socket at " + c.address + " did not answer HELLO within " + ms + " ms (is it a p2p peer?)";
     }
     return "no answer from " + c.address + " within " + ms + " ms (is a peer running there?)";
