@@ -33,6 +33,19 @@ const peer_info* find_info(const std::vector<peer_info>& peers, peer_id id) {
     return nullptr;
 }
 
+/// Whether a file added on each side reaches the other: the link between `a` and `b` works both ways.
+bool lists_update_both_ways(peer& a, const fs::path& folder_a, peer& b, const fs::path& folder_b) {
+    write_file(folder_a / "from-a", "x");
+    const bool a_to_b = wait_event<peer_files_changed>(
+                            b, [&](const auto& e) { return e.id == a.id(); }, 2000ms)
+                            .has_value();
+    write_file(folder_b / "from-b", "y");
+    const bool b_to_a = wait_event<peer_files_changed>(
+                            a, [&](const auto& e) { return e.id == b.id(); }, 2000ms)
+                            .has_value();
+    return a_to_b && b_to_a;
+}
+
 /// A raw DEALER that says HELLO (and an empty list) like a peer, then does only what the test tells it.
 struct raw_peer {
     zmq::socket_t socket;
@@ -296,12 +309,7 @@ TEMPLATE_TEST_CASE("node mutual connect gives one entry on each side", "[node][n
     CHECK(a.peers()[0].id == b.id());
     CHECK(b.peers()[0].id == a.id());
     // And the one link works both ways: lists still update in each direction.
-    write_file(da / "from-a", "x");
-    CHECK(wait_event<peer_files_changed>(
-        b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
-    write_file(db / "from-b", "y");
-    CHECK(wait_event<peer_files_changed>(
-        a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
+    CHECK(lists_update_both_ways(a, da.path(), b, db.path()));
 }
 
 TEST_CASE("defect: connecting to a peer already connected under another address of its machine waits and says it may "
@@ -339,12 +347,7 @@ TEST_CASE("defect: connecting to a peer already connected under another address 
     // Nothing changed: one entry on each side, and the lists still go both ways.
     CHECK(a.peers().size() == 1);
     CHECK(b.peers().size() == 1);
-    write_file(da / "from-a", "x");
-    CHECK(wait_event<peer_files_changed>(
-        b, [&](const auto& e) { return e.id == a.id(); }, 2000ms));
-    write_file(db / "from-b", "y");
-    CHECK(wait_event<peer_files_changed>(
-        a, [&](const auto& e) { return e.id == b.id(); }, 2000ms));
+    CHECK(lists_update_both_ways(a, da.path(), b, db.path()));
     CHECK(a.peers().size() == 1);
     CHECK(b.peers().size() == 1);
 }
