@@ -73,11 +73,29 @@ std::optional<steady_time> beacon_table::next_deadline() const {
     if (!active_ || left_) {
         return std::nullopt;
     }
-    return next_send_;
+    auto next = next_send_;
+    for (const auto& [id, due] : waiting_for_ipv4_) {
+        next = std::min(next, due);
+    }
+    return next;
 }
 
 void beacon_table::on_deadline(steady_time now) {
-    if (!active_ || left_ || now < next_send_) {
+    if (!active_ || left_) {
+        return;
+    }
+    for (auto it = waiting_for_ipv4_.begin(); it != waiting_for_ipv4_.end();) {
+        if (now < it->second) {
+            ++it;
+            continue;
+        }
+        const auto id = it->first;
+        it = waiting_for_ipv4_.erase(it);
+        if (candidates_.dial(id, now)) { // an IPv6-only network: no IPv4 copy is coming
+            ++counts_.dials;
+        }
+    }
+    if (now < next_send_) {
         return;
     }
     // A full peer sends none: each connect its beacon invited would be refused, holding the dialler's slot for a
@@ -172,6 +190,7 @@ bool beacon_table::acceptable(const beacon& b) {
 void beacon_table::consider(const std::string& address, const beacon& b, steady_time now) {
     if (b.leaving) {
         candidates_.forget(b.id);
+        waiting_for_ipv4_.erase(b.id);
         return;
     }
     // One datagram goes out over IPv4 and IPv6: a peer heard on both is one candidate, dialled at one address, IPv4
@@ -200,7 +219,24 @@ void beacon_table::consider(const std::string& address, const beacon& b, steady_
     if (!(state_.self < b.id) && (first_heard || restarted)) {
         changed(now);
     }
-    if (state_.self < b.id && candidates_.dial(b.id, now)) {
+    if (!(state_.self < b.id)) {
+        return;
+    }
+    // Every beacon goes out over IPv4 and IPv6 at once, and the copies are read in either order. A new peer heard
+    // over IPv6 first is dialled once its IPv4 copy is read (the address users read in "Reachable at" and type), or
+    // after ipv4_wait where none comes (a network with IPv6 only).
+    const bool heard_over_ipv6 = address.front() == '[';
+    if (first_heard && heard_over_ipv6) {
+        waiting_for_ipv4_[b.id] = now + ipv4_wait;
+        return;
+    }
+    if (const auto waiting = waiting_for_ipv4_.find(b.id); waiting != waiting_for_ipv4_.end()) {
+        if (heard_over_ipv6) {
+            return;
+        }
+        waiting_for_ipv4_.erase(waiting);
+    }
+    if (candidates_.dial(b.id, now)) {
         ++counts_.dials;
     }
 }

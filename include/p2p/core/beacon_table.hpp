@@ -69,7 +69,8 @@ public:
     void peers_settled(steady_time now);
 
     std::optional<steady_time> next_deadline() const;
-    /// Sends our beacon when due, and forgets candidates and sources that went quiet.
+    /// Sends our beacon when due, and forgets candidates and sources that went quiet; dials the peers heard over
+    /// IPv6 whose IPv4 copy did not come within ipv4_wait.
     void on_deadline(steady_time now);
 
     const beacon_counts& counts() const { return counts_; }
@@ -83,6 +84,8 @@ public:
     static constexpr unsigned max_per_source = 20;         ///< Beacons a second taken from one address.
     static constexpr unsigned max_per_second = 200;        ///< Beacons a second taken from all addresses.
     static constexpr unsigned max_dials_per_second = 16;   ///< Connects a second started by beacons.
+    /// How long a peer first heard over IPv6 waits for its beacon's IPv4 copy before it is dialled over IPv6.
+    static constexpr milliseconds ipv4_wait{50};
     static constexpr std::size_t max_sources = 256;
     static constexpr std::size_t max_candidates = 256;
 
@@ -113,6 +116,8 @@ private:
     std::map<std::string, source_window> sources_;
     /// By id; "a.b.c.d:port" or "[v6%interface]:port" each. The dial budget and backoff are its own.
     candidate_table candidates_;
+    /// New candidates heard over IPv6 only so far, and when they are dialled there if no IPv4 copy comes first.
+    std::map<peer_id, steady_time> waiting_for_ipv4_;
     beacon_counts counts_;
 };
 
