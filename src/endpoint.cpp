@@ -85,6 +85,10 @@ std::string endpoint_host(std::string_view endpoint) {
     return parts ? std::string(parts->first) : "";
 }
 
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host.starts_with("127.") || host == "[::1]";
+}
+
 namespace {
 
 /// A host of letters, digits, '.' and '-', or an IPv6 address in brackets.

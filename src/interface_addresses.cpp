@@ -14,66 +14,77 @@
 
 namespace p2p {
 
-std::vector<std::string> interface_addresses(const std::string& port) {
-    std::vector<std::string> others, loopback;
-    ::ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) {
-        return others;
-    }
-    for (auto* i = list; i != nullptr; i = i->ifa_next) {
-        if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_UP) == 0) {
-            continue;
-        }
-        std::array<char, INET_ADDRSTRLEN> text{};
-        ::sockaddr_in address{};
-        std::memcpy(&address, i->ifa_addr, sizeof address);
-        if (::inet_ntop(AF_INET, &address.sin_addr, text.data(), text.size()) == nullptr) {
-            continue;
-        }
-        auto& into = (i->ifa_flags & IFF_LOOPBACK) != 0 ? loopback : others;
-        const auto entry = std::string(text.data()) + ":" + port;
-        if (std::find(into.begin(), into.end(), entry) == into.end()) {
-            into.push_back(entry);
-        }
-    }
-    ::freeifaddrs(list);
-    others.insert(others.end(), loopback.begin(), loopback.end());
-    return others;
-}
+namespace {
 
-std::vector<std::string> this_machine_hosts() {
-    std::vector<std::string> hosts;
+/// One address of an interface that is up.
+struct up_address {
+    std::string host; ///< "192.168.1.20", "[fe80::1%eth0]" (with its interface when link-local), "[::1]"
+    bool ipv4 = false;
+    bool loopback = false;
+};
+
+/// Every address of this machine's interfaces that are up, in the order the system lists them.
+std::vector<up_address> up_addresses() {
+    std::vector<up_address> out;
     ::ifaddrs* list = nullptr;
     if (::getifaddrs(&list) != 0) {
-        return hosts;
+        return out;
     }
     for (auto* i = list; i != nullptr; i = i->ifa_next) {
         if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) {
             continue;
         }
         std::array<char, INET6_ADDRSTRLEN> text{};
-        std::string host;
+        const bool loopback = (i->ifa_flags & IFF_LOOPBACK) != 0;
         if (i->ifa_addr->sa_family == AF_INET) {
             ::sockaddr_in address{};
             std::memcpy(&address, i->ifa_addr, sizeof address);
             if (::inet_ntop(AF_INET, &address.sin_addr, text.data(), text.size()) != nullptr) {
-                host = text.data();
+                out.push_back({text.data(), true, loopback});
             }
         } else if (i->ifa_addr->sa_family == AF_INET6) {
             ::sockaddr_in6 address{};
             std::memcpy(&address, i->ifa_addr, sizeof address);
             if (::inet_ntop(AF_INET6, &address.sin6_addr, text.data(), text.size()) != nullptr) {
-                host = text.data();
+                std::string host = "[";
+                host += text.data();
                 if (address.sin6_scope_id != 0 && i->ifa_name != nullptr) {
-                    host += std::string("%") + i->ifa_name; // as libzmq and the beacons write a link-local address
+                    host += '%'; // as libzmq and the beacons write a link-local address: with its interface
+                    host += i->ifa_name;
                 }
+                host += ']';
+                out.push_back({std::move(host), false, loopback});
             }
-        }
-        if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
-            hosts.push_back(std::move(host));
         }
     }
     ::freeifaddrs(list);
+    return out;
+}
+
+void add_once(std::vector<std::string>& to, std::string entry) {
+    if (std::find(to.begin(), to.end(), entry) == to.end()) {
+        to.push_back(std::move(entry));
+    }
+}
+
+} // namespace
+
+std::vector<std::string> interface_addresses(const std::string& port) {
+    std::vector<std::string> others, loopback;
+    for (auto& a : up_addresses()) {
+        if (a.ipv4) {
+            add_once(a.loopback ? loopback : others, a.host + ":" + port);
+        }
+    }
+    others.insert(others.end(), loopback.begin(), loopback.end());
+    return others;
+}
+
+std::vector<std::string> this_machine_hosts() {
+    std::vector<std::string> hosts;
+    for (auto& a : up_addresses()) {
+        add_once(hosts, std::move(a.host));
+    }
     return hosts;
 }
 

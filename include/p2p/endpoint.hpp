@@ -23,6 +23,10 @@ std::string endpoint_port(std::string_view endpoint);
 /// The host of a tcp endpoint as written ("example.org", "10.0.0.1", "[::1]"), or "" if there is none.
 std::string endpoint_host(std::string_view endpoint);
 
+/// "localhost", 127.x.y.z or [::1] (a host as endpoint_host writes it): a host that names the machine of whoever
+/// dials it.
+bool is_loopback_host(std::string_view host);
+
 /// True for what another peer may be told to dial (PEERS): "tcp://host:port" with a port of 1..65535 on a host of
 /// letters, digits, '.' and '-' (or an IPv6 address in brackets) that is not "every interface", or "inproc://name".
 bool is_dialable_endpoint(std::string_view endpoint);

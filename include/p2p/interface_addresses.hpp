@@ -12,8 +12,8 @@ namespace p2p {
 /// a peer bound to 0.0.0.0. Loopback addresses come last, since they reach only this machine.
 std::vector<std::string> interface_addresses(const std::string& port);
 
-/// Every address of this machine's interfaces that are up, IPv4 and IPv6, loopback included, each as an address is
-/// shown without its port: "192.168.1.20", "fe80::1%eth0" (a link-local address with its interface), "::1".
+/// Every address of this machine's interfaces that are up, IPv4 and IPv6, loopback included, each as endpoint_host
+/// writes a host: "192.168.1.20", "[fe80::1%eth0]" (a link-local address with its interface), "[::1]".
 std::vector<std::string> this_machine_hosts();
 
 /// The "host:port" addresses to tell others for a bound endpoint: every interface address for a wildcard bind (or the

@@ -9,51 +9,30 @@
 #include "p2p/endpoint.hpp"
 
 #include <algorithm>
-#include <string_view>
-#include <utility>
+#include <string>
 #include <vector>
 
 namespace p2p::core {
 
 namespace {
 
-/// "host:port" or "[v6]:port" -> {host without brackets, port}.
-std::pair<std::string_view, std::string_view> host_and_port(std::string_view address) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) {
-        return {address, {}};
-    }
-    auto host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    return {host, address.substr(colon + 1)};
-}
-
-bool is_loopback(std::string_view host) {
-    return host == "localhost" || host.starts_with("127.") || host == "::1" || host.starts_with("::ffff:127.");
-}
-
-bool on_this_machine(std::string_view host, const std::vector<std::string>& this_machine) {
-    return is_loopback(host) || std::find(this_machine.begin(), this_machine.end(), host) != this_machine.end();
-}
-
-/// Whether a dial to `address` reaches `p` without a HELLO to ask: we reached it there, or it listens on every
-/// address of this machine and `address` is one of them (or localhost) with its port. The second matters because a
-/// second connection to a peer we reach already carries the same routing id as the first: its ROUTER drops it
-/// unheard, and the dial would end at its deadline with no answer (two peers of one machine found by discovery at
-/// [fe80::...%eth0]:5000, then dialled at localhost:5000).
-bool reaches(const remote_peer& p, std::string_view address, const std::vector<std::string>& this_machine) {
-    if (p.address == address) {
-        return true;
-    }
+/// Whether `p`, which we reach already, is also what a dial to `endpoint` reaches: it listens on every address of this
+/// machine, and `endpoint` is one of them (or localhost) at its port. A second connection to a peer we reach already
+/// carries the same routing id as the first: its ROUTER drops it unheard, and the dial would end at its deadline
+/// with no answer (two peers of one machine found by discovery at [fe80::...%eth0]:5000, then dialled at
+/// localhost:5000). Hosts are compared as endpoint_host writes them.
+bool listens_at(const remote_peer& p, const std::string& endpoint, const std::vector<std::string>& this_machine) {
     if (!p.every_address) {
         return false;
     }
-    const auto [known_host, known_port] = host_and_port(p.address);
-    const auto [host, port] = host_and_port(address);
-    return !port.empty() && port == known_port && on_this_machine(known_host, this_machine) &&
-           on_this_machine(host, this_machine);
+    const auto on_this_machine = [&](const std::string& host) {
+        return is_loopback_host(host) ||
+               std::find(this_machine.begin(), this_machine.end(), host) != this_machine.end();
+    };
+    const auto known = "tcp://" + p.address;
+    const auto port = endpoint_port(endpoint);
+    return !port.empty() && port == endpoint_port(known) && on_this_machine(endpoint_host(known)) &&
+           on_this_machine(endpoint_host(endpoint));
 }
 
 } // namespace
@@ -112,7 +91,7 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
     // Known already by the address we reached it at, or by another address of this machine where it listens on all:
     // no connection, no HELLO, nothing changes.
     for (const auto& [id, p] : state_.peers->all()) {
-        if (reaches(p, address, state_.this_machine)) {
+        if (p.address == address || listens_at(p, endpoint, state_.this_machine)) {
             failed.already_connected = true;
             failed.id = id;
             return refuse("already connected to peer " + id.short_hex());

@@ -18,10 +18,8 @@ bool verified(const remote_peer& p) {
     return p.link != 0 && p.has_list && !p.client;
 }
 
-/// "localhost", 127.x.y.z or [::1]: an address that names the machine of whoever dials it.
 bool is_loopback(const std::string& endpoint) {
-    const auto host = endpoint_host(endpoint);
-    return host == "localhost" || host.starts_with("127.") || host == "[::1]";
+    return is_loopback_host(endpoint_host(endpoint));
 }
 
 } // namespace
