@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "console.hpp"
 #include "download_pipeline.hpp"
+#include "downloads_in_flight.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
 #include "files_progress.hpp"
@@ -284,8 +285,7 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     auto bar_screen = progress_screen();
     progress_meter meter(bar_screen, true);
     std::vector<file_outcome> outcomes(files.size());
-    std::map<operation_id, std::size_t> index_of; // the file of each download in flight
-    std::set<operation_id> running;
+    downloads_in_flight in_flight;
     // What each holder sent of each file, as its last progress (or its end) said: the meter shows their sum, kept
     // as each file's shares change (summing every file at each progress event was quadratic in the files).
     std::vector<std::vector<holder_share>> shares(files.size());
@@ -325,18 +325,15 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
     const auto start_more = [&] {
         while (const auto i = pipeline.start_next()) {
             const auto op = start_fetch(session, files[*i], arguments.force, listed.contains(files[*i].name));
-            index_of[op] = *i;
-            running.insert(op);
+            in_flight.started(op, *i);
         }
     };
 
     start_more();
     const auto wait = await_downloads(
-        session.local(), session.stop(), running,
+        session.local(), session.stop(), in_flight.running(),
         [&](download_finished& done, bool cancelled) {
-            const auto i = index_of.at(done.op);
-            index_of.erase(done.op);
-            running.erase(done.op);
+            const auto i = in_flight.finished(done.op);
             pipeline.finish(i);
             outcomes[i] = outcome_of(done, progress.size_of(i), cancelled, true);
             // The meter counts the bytes of the files that arrived; one that did not leaves the total.
@@ -353,9 +350,9 @@ std::vector<std::string> fetch_all(remote_session& session, const std::vector<wa
         },
         [&](const event& e) {
             if (const auto* told = std::get_if<download_progress>(&e)) {
-                if (const auto found = index_of.find(told->op); found != index_of.end()) {
-                    progress.set(found->second, told->bytes, told->size);
-                    set_shares(found->second, told->holders);
+                if (const auto i = in_flight.file_of(told->op)) {
+                    progress.set(*i, told->bytes, told->size);
+                    set_shares(*i, told->holders);
                     show_progress();
                     print_progress(*told, arguments);
                 }

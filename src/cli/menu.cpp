@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "download_pipeline.hpp"
+#include "downloads_in_flight.hpp"
 #include "event_output.hpp"
 #include "event_text.hpp"
 #include "exit_code.hpp"
@@ -24,9 +25,7 @@
 #include <charconv>
 #include <ctime>
 #include <iostream>
-#include <map>
 #include <optional>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -279,13 +278,11 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
     }
     download_pipeline pipeline(sizes, max_downloads_in_flight, max_bytes_in_flight);
     std::vector<std::optional<download_finished>> outcomes(files.size());
-    std::map<operation_id, std::size_t> index_of;
-    std::set<operation_id> running;
+    downloads_in_flight in_flight;
     const auto start_more = [&] {
         while (const auto i = pipeline.start_next()) {
             const auto op = peer_.start_download(download_request{files[*i].name, from, std::nullopt, std::nullopt});
-            index_of[op] = *i;
-            running.insert(op);
+            in_flight.started(op, *i);
         }
     };
     // One meter for all the files, as get has: the bytes of those in flight and of those that arrived.
@@ -313,11 +310,9 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
     };
     start_more();
     const auto wait = await_downloads(
-        peer_, stop_, running,
+        peer_, stop_, in_flight.running(),
         [&](download_finished& done, bool cancelled) {
-            const auto i = index_of.at(done.op);
-            index_of.erase(done.op);
-            running.erase(done.op);
+            const auto i = in_flight.finished(done.op);
             pipeline.finish(i);
             outcomes[i] = std::move(done);
             // A file that did not arrive leaves the meter's total.
@@ -335,8 +330,8 @@ bool menu::request_folder(const std::string& name, const std::string& from, cons
             const auto* told = std::get_if<download_progress>(&e);
             if (told == nullptr) {
                 show_event(e);
-            } else if (const auto found = index_of.find(told->op); found != index_of.end()) {
-                set_progress(found->second, told->bytes, told->size);
+            } else if (const auto i = in_flight.file_of(told->op)) {
+                set_progress(*i, told->bytes, told->size);
             }
         },
         bridge());
