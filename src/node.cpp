@@ -8,6 +8,7 @@
 #include "p2p/interrupted.hpp"
 #include "p2p/log.hpp"
 #include "p2p/pipe.hpp"
+#include "p2p/probe_routing_id.hpp"
 #include "p2p/socket_setup.hpp"
 #include "p2p/stored_id.hpp"
 
@@ -227,15 +228,7 @@ bool node::send(peer_id to, core::link_id via, message msg) {
                        return socket->send(encoded.body, more | zmq::send_flags::dontwait);
                    }).has_value();
         } else {
-            const auto routing_id = to.hex();
-            // ROUTER_MANDATORY: a vanished peer gives EHOSTUNREACH (thrown), a full queue EAGAIN (empty result).
-            sent =
-                retry_interrupted([&] {
-                    return router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-                }).has_value();
-            if (sent) {
-                retry_interrupted([&] { return router_.send(encoded.body, more); });
-            }
+            sent = send_routed(to.hex(), encoded.body, more);
         }
         // A multipart message is queued whole once its first part is: the payload cannot fail here (a signal is
         // waited out above, not taken for a failure, or half a message would stay queued).
@@ -252,10 +245,43 @@ bool node::send(peer_id to, core::link_id via, message msg) {
     return sent;
 }
 
+bool node::send_routed(std::string_view routing_id, zmq::message_t& body, zmq::send_flags more) {
+    // ROUTER_MANDATORY: a vanished peer gives EHOSTUNREACH (thrown), a full queue EAGAIN (empty result).
+    const bool sent =
+        retry_interrupted([&] {
+            return router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        }).has_value();
+    if (sent) {
+        retry_interrupted([&] { return router_.send(body, more); });
+    }
+    return sent;
+}
+
+bool node::send_to_probe(std::string_view probe, message msg) {
+    auto encoded = encode(std::move(msg));
+    try {
+        return send_routed(probe, encoded.body, zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+        log(log_level::debug, "answer to probe ", probe, " failed: ", e.what());
+        return false;
+    }
+}
+
 std::optional<std::string> node::dial(core::link_id link_number, const std::string& endpoint,
                                       const std::optional<std::string>& server_key) {
+    return open_link(link_number, endpoint, server_key, id_.hex());
+}
+
+std::optional<std::string> node::dial_probe(core::link_id link_number, const std::string& endpoint,
+                                            const std::optional<std::string>& server_key) {
+    return open_link(link_number, endpoint, server_key, probe_routing_id(id_, link_number));
+}
+
+std::optional<std::string> node::open_link(core::link_id link_number, const std::string& endpoint,
+                                           const std::optional<std::string>& server_key,
+                                           const std::string& routing_id) {
     zmq::socket_t dealer(context_, zmq::socket_type::dealer);
-    configure_dealer(dealer, id_);
+    configure_dealer(dealer, routing_id);
     if (server_key) {
         make_curve_client(dealer, *keys_, *server_key);
     }

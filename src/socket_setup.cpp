@@ -27,8 +27,12 @@ void configure_router(zmq::socket_t& router) {
 }
 
 void configure_dealer(zmq::socket_t& dealer, peer_id self) {
+    configure_dealer(dealer, self.hex());
+}
+
+void configure_dealer(zmq::socket_t& dealer, const std::string& routing_id) {
     configure_common(dealer);
-    dealer.set(zmq::sockopt::routing_id, self.hex());
+    dealer.set(zmq::sockopt::routing_id, routing_id);
     dealer.set(zmq::sockopt::reconnect_ivl, 100);
     dealer.set(zmq::sockopt::reconnect_ivl_max, 2000);
 }

@@ -4,6 +4,7 @@
 #include "p2p/codec.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/manifest.hpp"
+#include "p2p/probe_routing_id.hpp"
 #include "p2p/protocol.hpp"
 #include "p2p/zmq_frame.hpp"
 
@@ -296,8 +297,8 @@ TEST_CASE("codec credit is 1..65536 chunks and CHUNK carries holder-busy (versio
         CHECK(error_of(chunk_frame(uint_field(i64max + 1))) == decode_errc::over_limit);
         CHECK(error_of(chunk_frame([](packer& pk) { pk.pack(-1); })) == decode_errc::invalid_value);
         CHECK(error_of(chunk_frame([](packer& pk) { pk.pack_nil(); })) == decode_errc::wrong_field_type);
-        // A version 7 CHUNK's four values under version 8: holder-busy is not optional.
-        CHECK(error_of(raw({0x95, 0x08, 0x05, 0x01, 0x00, 0xc3})) == decode_errc::wrong_arity);
+        // A version 7 CHUNK's four values under version 9: holder-busy is not optional.
+        CHECK(error_of(raw({0x95, 0x09, 0x05, 0x01, 0x00, 0xc3})) == decode_errc::wrong_arity);
         chunk over = make_chunk(1, 0, true, "z", i64max + 1);
         CHECK_THROWS_AS(encode(std::move(over)), std::invalid_argument);
     }
@@ -306,11 +307,11 @@ TEST_CASE("codec credit is 1..65536 chunks and CHUNK carries holder-busy (versio
 TEST_CASE("codec reads integers of any width the writer chose", "[codec]") {
     // ACK [1, 6, transfer 5 as int8, next_offset 1 as uint16, credit 2 as uint64]: msgpack allows any width, and a
     // signed type holding a value >= 0 is still that value.
-    auto decoded = decode_body(raw({0x95, 0x08, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
+    auto decoded = decode_body(raw({0x95, 0x09, 0x06, 0xd0, 0x05, 0xcd, 0x00, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02}));
     REQUIRE(decoded.ok());
     CHECK(std::get<ack>(decoded.value()) == ack{5, 1, 2});
     // The same ACK with credit as int8 -1 is refused.
-    CHECK(error_of(raw({0x95, 0x08, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
+    CHECK(error_of(raw({0x95, 0x09, 0x06, 0x05, 0x01, 0xd0, 0xff})) == decode_errc::invalid_value);
 }
 
 TEST_CASE("codec encode refuses fields over their limits", "[codec]") {
@@ -349,55 +350,55 @@ TEST_CASE("codec encodes every type to its known bytes", "[codec]") {
         auto decoded = decode(span_of(bytes), encoded.payload ? &payload : nullptr);
         CHECK(decoded.ok());
     };
-    // [version 8, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
-    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960801cf0102030405060708aa696e70726f633a2f2f6100c2");
-    // [8, 1, id 5, "inproc://b", list_version 1, client true]
-    check(hello{peer_id(5), "inproc://b", 1, true}, "96080105aa696e70726f633a2f2f6201c3");
-    // [8, 2, list_version 1, page 0, page_count 1, [["a", 5, nil]]]: nil, the holder has not hashed "a" yet
-    check(file_list{1, 0, 1, {{"a", 5}}}, "9608020100019193a16105c0");
+    // [version 9, type 1, id 0x0102030405060708 (uint64), "inproc://a", list_version 0, client false]
+    check(hello{peer_id(0x0102030405060708), "inproc://a", 0}, "960901cf0102030405060708aa696e70726f633a2f2f6100c2");
+    // [9, 1, id 5, "inproc://b", list_version 1, client true]
+    check(hello{peer_id(5), "inproc://b", 1, true}, "96090105aa696e70726f633a2f2f6201c3");
+    // [9, 2, list_version 1, page 0, page_count 1, [["a", 5, nil]]]: nil, the holder has not hashed "a" yet
+    check(file_list{1, 0, 1, {{"a", 5}}}, "9609020100019193a16105c0");
     // an entry whose root is known: [8, 2, 1, 0, 1, [["a", 5, bin8 of 32 bytes]]]
-    check(file_list{1, 0, 1, {{"a", 5, h}}}, "9608020100019193a16105c420" + hash_hex);
-    // [8, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
-    check(request{1, "a.txt", 0, 1024, 2}, "97080301a5612e74787400cd040002");
-    // [8, 3, transfer 1, "d/a.txt", offset 0, chunk_size 1024 (uint16), credit 2]: a path is one str, '/' between
-    check(request{1, "d/a.txt", 0, 1024, 2}, "97080301a7642f612e74787400cd040002");
-    // [8, 4, transfer 2, size 65536 (uint32), root: bin8 of 32 bytes, piece_size 1024 (uint16), chunk_size 1048576
+    check(file_list{1, 0, 1, {{"a", 5, h}}}, "9609020100019193a16105c420" + hash_hex);
+    // [9, 3, transfer 1, "a.txt", offset 0, chunk_size 1024 (uint16), credit 2]
+    check(request{1, "a.txt", 0, 1024, 2}, "97090301a5612e74787400cd040002");
+    // [9, 3, transfer 1, "d/a.txt", offset 0, chunk_size 1024 (uint16), credit 2]: a path is one str, '/' between
+    check(request{1, "d/a.txt", 0, 1024, 2}, "97090301a7642f612e74787400cd040002");
+    // [9, 4, transfer 2, size 65536 (uint32), root: bin8 of 32 bytes, piece_size 1024 (uint16), chunk_size 1048576
     // (uint32)]
-    check(offer{2, 65536, h, 1024, 1u << 20}, "97080402ce00010000c420" + hash_hex + "cd0400ce00100000");
-    // [8, 5, transfer 7, offset 300 (uint16), last true, holder_busy 0]; the payload is the next frame
-    check(make_chunk(7, 300, true, "xyz"), "96080507cd012cc300");
-    // [8, 5, transfer 7, offset 300, last false, holder_busy 1.5 s = 1500000 us (uint32)]
-    check(make_chunk(7, 300, false, "xyz", 1500000), "96080507cd012cc2ce0016e360");
-    // [8, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
-    check(ack{1, 1ull << 32, 64}, "95080601cf000000010000000040");
-    // [8, 6, transfer 1, next_offset 2^32 (uint64), credit 1024 (uint16)]: credit is chunks, up to 65536
-    check(ack{1, 1ull << 32, 1024}, "95080601cf0000000100000000cd0400");
-    // [8, 7, transfer 2, "x", "no"]
-    check(not_found{2, "x", "no"}, "95080702a178a26e6f");
-    // [8, 8, transfer 3, "bye"]
-    check(abort_transfer{3, "bye"}, "94080803a3627965");
-    check(ping{}, "920809");
-    check(pong{}, "92080a");
-    check(goodbye{}, "92080b");
-    // [8, 12, transfer 5, size 2^20 (uint32)]
-    check(preparing{5, 1u << 20}, "94080c05ce00100000");
-    // [8, 13, transfer 3, "no"]
-    check(cancel_transfer{3, "no"}, "94080d03a26e6f");
-    // [8, 14, transfer 2, root: bin8 of 32 bytes, first 3]
-    check(get_manifest{2, h, 3}, "95080e02c420" + hash_hex + "03");
-    // [8, 15, transfer 2, first 0, leaves: bin8 of 32 bytes (one leaf)]
-    check(manifest_page{2, 0, {h}}, "95080f0200c420" + hash_hex);
+    check(offer{2, 65536, h, 1024, 1u << 20}, "97090402ce00010000c420" + hash_hex + "cd0400ce00100000");
+    // [9, 5, transfer 7, offset 300 (uint16), last true, holder_busy 0]; the payload is the next frame
+    check(make_chunk(7, 300, true, "xyz"), "96090507cd012cc300");
+    // [9, 5, transfer 7, offset 300, last false, holder_busy 1.5 s = 1500000 us (uint32)]
+    check(make_chunk(7, 300, false, "xyz", 1500000), "96090507cd012cc2ce0016e360");
+    // [9, 6, transfer 1, next_offset 2^32 (uint64), credit 64]
+    check(ack{1, 1ull << 32, 64}, "95090601cf000000010000000040");
+    // [9, 6, transfer 1, next_offset 2^32 (uint64), credit 1024 (uint16)]: credit is chunks, up to 65536
+    check(ack{1, 1ull << 32, 1024}, "95090601cf0000000100000000cd0400");
+    // [9, 7, transfer 2, "x", "no"]
+    check(not_found{2, "x", "no"}, "95090702a178a26e6f");
+    // [9, 8, transfer 3, "bye"]
+    check(abort_transfer{3, "bye"}, "94090803a3627965");
+    check(ping{}, "920909");
+    check(pong{}, "92090a");
+    check(goodbye{}, "92090b");
+    // [9, 12, transfer 5, size 2^20 (uint32)]
+    check(preparing{5, 1u << 20}, "94090c05ce00100000");
+    // [9, 13, transfer 3, "no"]
+    check(cancel_transfer{3, "no"}, "94090d03a26e6f");
+    // [9, 14, transfer 2, root: bin8 of 32 bytes, first 3]
+    check(get_manifest{2, h, 3}, "95090e02c420" + hash_hex + "03");
+    // [9, 15, transfer 2, first 0, leaves: bin8 of 32 bytes (one leaf)]
+    check(manifest_page{2, 0, {h}}, "95090f0200c420" + hash_hex);
     // Two leaves: bin8 of 64 bytes, the leaves one after the other.
-    check(manifest_page{2, 4, {h, h}}, "95080f0204c440" + hash_hex + hash_hex);
-    // [8, 16, [[id 5, "tcp://10.0.0.1:7000", key nil]]]: a plain peer's PEERS of one entry
+    check(manifest_page{2, 4, {h, h}}, "95090f0204c440" + hash_hex + hash_hex);
+    // [9, 16, [[id 5, "tcp://10.0.0.1:7000", key nil]]]: a plain peer's PEERS of one entry
     check(peer_list{{{peer_id(5), "tcp://10.0.0.1:7000", std::nullopt}}},
-          "930810919305b3" + hex("tcp://10.0.0.1:7000", 19) + "c0");
-    // [8, 16, []]
-    check(peer_list{}, "93081090");
+          "930910919305b3" + hex("tcp://10.0.0.1:7000", 19) + "c0");
+    // [9, 16, []]
+    check(peer_list{}, "93091090");
     // Secure: the key as 40 characters of Z85 (str 8), here the key of 32 zero bytes.
     const std::string zero_key(40, '0');
     check(peer_list{{{peer_id(5), "tcp://10.0.0.1:7000", zero_key}}},
-          "930810919305b3" + hex("tcp://10.0.0.1:7000", 19) + "d928" + hex(zero_key.data(), 40));
+          "930910919305b3" + hex("tcp://10.0.0.1:7000", 19) + "d928" + hex(zero_key.data(), 40));
 }
 
 TEST_CASE("codec PEERS round trips empty, with keys, and at its 64 entries", "[codec][pex]") {
@@ -505,7 +506,7 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(empty.error().code == decode_errc::no_frames);
 
     std::vector<zmq::message_t> three;
-    three.emplace_back(raw({0x92, 0x08, 0x09}).data(), 3);
+    three.emplace_back(raw({0x92, 0x09, 0x09}).data(), 3);
     three.emplace_back(3);
     three.emplace_back(3);
     auto many = decode(std::span<zmq::message_t>(three));
@@ -513,12 +514,12 @@ TEST_CASE("codec frame count errors", "[codec]") {
     CHECK(many.error().code == decode_errc::too_many_frames);
 
     // CHUNK [8, 5, 1, 0, true, 0] alone.
-    auto chunk_alone = raw({0x96, 0x08, 0x05, 0x01, 0x00, 0xc3, 0x00});
+    auto chunk_alone = raw({0x96, 0x09, 0x05, 0x01, 0x00, 0xc3, 0x00});
     CHECK(error_of(chunk_alone) == decode_errc::missing_payload);
 
     // PING [1, 9] with a payload frame.
     zmq::message_t payload(std::string("surprise"));
-    auto with_payload = decode(span_of(raw({0x92, 0x08, 0x09})), &payload);
+    auto with_payload = decode(span_of(raw({0x92, 0x09, 0x09})), &payload);
     REQUIRE_FALSE(with_payload.ok());
     CHECK(with_payload.error().code == decode_errc::unexpected_payload);
 }
@@ -529,7 +530,7 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
     CHECK(error_of(body) == decode_errc::frame_too_large);
 
     zmq::message_t big(protocol::max_chunk_size + 1);
-    auto result = decode(span_of(raw({0x96, 0x08, 0x05, 0x01, 0x00, 0xc3, 0x00})), &big);
+    auto result = decode(span_of(raw({0x96, 0x09, 0x05, 0x01, 0x00, 0xc3, 0x00})), &big);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == decode_errc::frame_too_large);
     CHECK(big.size() == protocol::max_chunk_size + 1); // left where it was
@@ -538,11 +539,11 @@ TEST_CASE("codec frames over their byte limit are refused before unpacking", "[c
 TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
     CHECK(error_of("") == decode_errc::truncated);
     // An array of 5 with only 3 elements.
-    CHECK(error_of(raw({0x95, 0x08, 0x06, 0x01})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x09, 0x06, 0x01})) == decode_errc::truncated);
     // A str8 announcing 10 bytes with 3 present.
-    CHECK(error_of(raw({0x94, 0x08, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x94, 0x09, 0x08, 0x01, 0xd9, 0x0a, 'a', 'b', 'c'})) == decode_errc::truncated);
     // A uint64 cut in half.
-    CHECK(error_of(raw({0x95, 0x08, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
+    CHECK(error_of(raw({0x95, 0x09, 0x06, 0x01, 0xcf, 0x00, 0x00})) == decode_errc::truncated);
     // Every proper prefix of a valid REQUEST.
     const auto good = request_frame(good_transfer, good_name, good_offset, good_chunk_size, good_credit);
     REQUIRE(decode_body(good).ok());
@@ -554,13 +555,13 @@ TEST_CASE("codec truncated msgpack is reported as truncated", "[codec]") {
 
 TEST_CASE("codec bytes that are not msgpack are malformed", "[codec]") {
     CHECK(error_of(raw({0xc1})) == decode_errc::malformed); // the one reserved byte
-    CHECK(error_of(raw({0x92, 0x08, 0xc1})) == decode_errc::malformed);
+    CHECK(error_of(raw({0x92, 0x09, 0xc1})) == decode_errc::malformed);
 }
 
 TEST_CASE("codec bytes after the message are trailing bytes", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x08, 0x09, 0x00})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x09, 0x09, 0x00})) == decode_errc::trailing_bytes);
     // Two whole messages in one frame.
-    CHECK(error_of(raw({0x92, 0x08, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
+    CHECK(error_of(raw({0x92, 0x09, 0x09, 0x92, 0x01, 0x0a})) == decode_errc::trailing_bytes);
 }
 
 TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
@@ -570,7 +571,24 @@ TEST_CASE("codec a top-level value other than an array is refused", "[codec]") {
     CHECK(error_of(raw({0x80})) == decode_errc::not_an_array); // an empty map (no map may hold anything)
 }
 
-TEST_CASE("codec a version other than 8 is refused", "[codec]") {
+TEST_CASE("codec a probe's routing id is 16 hex digits, a dot and a decimal number", "[codec][probe]") {
+    // Protocol 9's probe-routing-id, known bytes: the ROUTER side reads the prober's id from it.
+    CHECK(probe_routing_id(peer_id(0x0102030405060708), 7) == "0102030405060708.7");
+    CHECK(probe_routing_id(peer_id(~0ull), ~0ull) == "ffffffffffffffff.18446744073709551615");
+    CHECK(prober_of("0102030405060708.7") == peer_id(0x0102030405060708));
+    CHECK(prober_of("ffffffffffffffff.18446744073709551615") == peer_id(~0ull));
+    CHECK(prober_of("0102030405060708.0") == peer_id(0x0102030405060708));
+    // A peer's own routing id is not a probe's, and neither is anything else.
+    for (const char* not_a_probe :
+         {"0102030405060708", "0102030405060708.", "0102030405060708.07", "0102030405060708.7a", "0102030405060708.-7",
+          "0102030405060708:7", "010203040506070.87", "0102030405060708A.7", "0102030405060708.123456789012345678901",
+          "01020304050607X8.7", "01020304050607080.7", ""}) {
+        CAPTURE(not_a_probe);
+        CHECK_FALSE(prober_of(not_a_probe));
+    }
+}
+
+TEST_CASE("codec a version other than 9 is refused", "[codec]") {
     CHECK(error_of(raw({0x92, 0x00, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0x02, 0x09})) == decode_errc::bad_version); // version 2: HELLO had no client flag
     CHECK(error_of(raw({0x92, 0x03, 0x09})) == decode_errc::bad_version); // version 3: names had no folders
@@ -578,23 +596,24 @@ TEST_CASE("codec a version other than 8 is refused", "[codec]") {
     CHECK(error_of(raw({0x92, 0x05, 0x09})) == decode_errc::bad_version); // version 5: file lists had no roots
     CHECK(error_of(raw({0x92, 0x06, 0x09})) == decode_errc::bad_version); // version 6: no PEERS
     CHECK(error_of(raw({0x92, 0x07, 0x09})) == decode_errc::bad_version); // version 7: no holder-busy in CHUNK
-    CHECK(error_of(raw({0x92, 0x09, 0x09})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x08, 0x09})) == decode_errc::bad_version); // version 8: drops probes unanswered
+    CHECK(error_of(raw({0x92, 0x0a, 0x09})) == decode_errc::bad_version);
     CHECK(error_of(raw({0x92, 0xff, 0x09})) == decode_errc::bad_version); // -1
     CHECK(error_of(raw({0x92, 0xa1, '2', 0x09})) == decode_errc::bad_version);
     // The version is checked before the type: a future version may have types we do not know.
-    CHECK(error_of(raw({0x92, 0x09, 0x63})) == decode_errc::bad_version);
+    CHECK(error_of(raw({0x92, 0x0a, 0x63})) == decode_errc::bad_version);
     // A peer of the first release is told in words what is wrong.
     auto old = decode_body(raw({0x92, 0x01, 0x09}));
     REQUIRE_FALSE(old.ok());
     CHECK(old.error().code == decode_errc::bad_version);
-    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 8");
+    CHECK(old.error().detail == "it speaks protocol version 1, this peer speaks version 9");
 }
 
 TEST_CASE("codec a peer of protocol version 4 is told in one line", "[codec]") {
     // A release before content addressing sends version 4: its first HELLO is refused with words a user can act on.
     auto old = decode_body(raw({0x92, 0x04, 0x09}));
     REQUIRE_FALSE(old.ok());
-    CHECK(old.error().what() == "bad version: it speaks protocol version 4, this peer speaks version 8");
+    CHECK(old.error().what() == "bad version: it speaks protocol version 4, this peer speaks version 9");
 }
 
 TEST_CASE("codec a peer of protocol version 6, before PEERS, is told in one line", "[codec][pex]") {
@@ -602,25 +621,25 @@ TEST_CASE("codec a peer of protocol version 6, before PEERS, is told in one line
     auto old =
         decode_body(raw({0x96, 0x06, 0x01, 0x05, 0xaa, 'i', 'n', 'p', 'r', 'o', 'c', ':', '/', '/', 'b', 0x01, 0xc2}));
     REQUIRE_FALSE(old.ok());
-    CHECK(old.error().what() == "bad version: it speaks protocol version 6, this peer speaks version 8");
+    CHECK(old.error().what() == "bad version: it speaks protocol version 6, this peer speaks version 9");
 }
 
 TEST_CASE("codec an unknown type code is refused", "[codec]") {
-    CHECK(error_of(raw({0x92, 0x08, 0x00})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x09, 0x00})) == decode_errc::unknown_type);
     // One past the last type there is.
     const int past_last = static_cast<int>(msg_type::peers) + 1;
-    CHECK(error_of(raw({0x92, 0x08, past_last})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x08, 0xcc, 0xff})) == decode_errc::unknown_type);
-    CHECK(error_of(raw({0x92, 0x08, 0xfb})) == decode_errc::unknown_type); // -5
-    CHECK(error_of(raw({0x92, 0x08, 0xa1, 0x09})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x09, past_last})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x09, 0xcc, 0xff})) == decode_errc::unknown_type);
+    CHECK(error_of(raw({0x92, 0x09, 0xfb})) == decode_errc::unknown_type); // -5
+    CHECK(error_of(raw({0x92, 0x09, 0xa1, 0x09})) == decode_errc::unknown_type);
 }
 
 TEST_CASE("codec too few or too many fields are wrong arity", "[codec]") {
     CHECK(error_of(raw({0x90})) == decode_errc::wrong_arity);
     CHECK(error_of(raw({0x91, 0x01})) == decode_errc::wrong_arity);
-    CHECK(error_of(raw({0x93, 0x08, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
-    CHECK(error_of(raw({0x94, 0x08, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
-    CHECK(error_of(raw({0x93, 0x08, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
+    CHECK(error_of(raw({0x93, 0x09, 0x09, 0x00})) == decode_errc::wrong_arity);       // PING with a field
+    CHECK(error_of(raw({0x94, 0x09, 0x06, 0x01, 0x00})) == decode_errc::wrong_arity); // ACK without credit
+    CHECK(error_of(raw({0x93, 0x09, 0x0c, 0x01})) == decode_errc::wrong_arity);       // PREPARING without its size
     CHECK(error_of(frame(1, 2, [](packer& pk) {
               pk.pack(5);
               pack_string(pk, "inproc://a");
@@ -836,11 +855,11 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
               })) == decode_errc::over_limit);
     }
     SECTION("nesting deeper than a FILE_LIST needs") {
-        CHECK(error_of(raw({0x92, 0x08, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x09, 0x91, 0x91, 0x90})) == decode_errc::over_limit);
     }
     SECTION("a map, or an ext, of any size") {
-        CHECK(error_of(raw({0x92, 0x08, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
-        CHECK(error_of(raw({0x92, 0x08, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x09, 0x81, 0x01, 0x02})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x92, 0x09, 0xd4, 0x01, 0x00})) == decode_errc::over_limit);
     }
     SECTION("numbers past their range") {
         CHECK(error_of(request_frame(uint_field(1ull << 32), good_name, good_offset, good_chunk_size, good_credit)) ==
@@ -852,7 +871,7 @@ TEST_CASE("codec strings, lists and numbers over their limits are over limit", "
         CHECK(error_of(request_frame(good_transfer, good_name, good_offset, good_chunk_size,
                                      uint_field(protocol::max_credit + 1))) == decode_errc::over_limit);
         // PREPARING size 2^63, one past the largest file offset.
-        CHECK(error_of(raw({0x94, 0x08, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
+        CHECK(error_of(raw({0x94, 0x09, 0x0c, 0x01, 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0})) == decode_errc::over_limit);
         CHECK(error_of(frame(2, 4, [](packer& pk) {
                   pk.pack(1);
                   pk.pack(0);
@@ -1107,7 +1126,7 @@ TEST_CASE("codec a 5-byte frame announcing a huge array, str or bin is refused w
 
 TEST_CASE("codec chunk payload stays in the zmq message it arrived in", "[codec]") {
     const auto header =
-        raw({0x96, 0x08, 0x05, 0x01, 0x00, 0xc2, 0x00}); // [8, CHUNK, transfer 1, offset 0, last false, busy 0]
+        raw({0x96, 0x09, 0x05, 0x01, 0x00, 0xc2, 0x00}); // [9, CHUNK, transfer 1, offset 0, last false, busy 0]
 
     SECTION("a payload in a buffer owned by the caller (zero-copy message)") {
         std::vector<char> buffer(64 * 1024, 'p');

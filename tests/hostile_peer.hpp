@@ -34,7 +34,7 @@ std::string pack_with(F&& f) {
 /// Wire type codes, written out here instead of taken from message.hpp: the hostile side owns its own idea.
 namespace wire {
 /// The protocol version this test peer speaks (docs/protocol.md).
-inline constexpr int version = 8;
+inline constexpr int version = 9;
 inline constexpr int hello = 1, file_list = 2, request = 3, offer = 4, chunk = 5, ack = 6, not_found = 7, abort = 8,
                      ping = 9, pong = 10, goodbye = 11, preparing = 12, cancel = 13, get_manifest = 14, manifest = 15,
                      peers = 16;
@@ -203,10 +203,12 @@ inline std::string id_hex(std::uint64_t id) {
 /// A DEALER that connects to a peer's ROUTER under a routing id of its choosing and sends raw frames.
 class hostile_peer {
 public:
-    hostile_peer(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t id = random_peer_id())
+    /// `routing_id_suffix` follows the id's 16 hex digits in the routing id: ".1" makes it a probe (protocol 9).
+    hostile_peer(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t id = random_peer_id(),
+                 const std::string& routing_id_suffix = {})
         : id_(id), socket_(ctx, zmq::socket_type::dealer) {
         socket_.set(zmq::sockopt::linger, 0);
-        socket_.set(zmq::sockopt::routing_id, id_hex(id_));
+        socket_.set(zmq::sockopt::routing_id, id_hex(id_) + routing_id_suffix);
         socket_.set(zmq::sockopt::sndhwm, 100000);
         socket_.connect(endpoint);
     }

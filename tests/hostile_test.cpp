@@ -262,7 +262,7 @@ TEMPLATE_TEST_CASE("hostile unknown types and versions are refused and too many 
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(255); }), // type 255
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pk.pack(-1); }),  // negative type
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version), pack_str(pk, "PING"); }),
-        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(9), pk.pack(wire::ping); }), // version 9 (newer)
+        pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(wire::version + 1), pk.pack(wire::ping); }), // newer
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(5), pk.pack(wire::ping); }), // version 5 (older)
         pack_with([](packer_t& pk) { pk.pack_array(2), pk.pack(0), pk.pack(wire::ping); }), // version 0
         pack_with([](packer_t& pk) { pk.pack_array(1), pk.pack(wire::version); }),          // no type
@@ -926,6 +926,42 @@ TEMPLATE_TEST_CASE("hostile connection reusing the routing id of a peer connecte
     CHECK(spoof.drain(0ms).empty());
     CHECK(a.errors() == before);
     CHECK(a.lists(a.good->id()));
+    a.check_unharmed();
+}
+
+TEMPLATE_TEST_CASE("hostile probe gets HELLO and nothing else, and leaves no trace", "[hostile][net][probe]", inproc,
+                   tcp) {
+    arena<TestType> a;
+    const auto before = a.errors();
+    // A probe (protocol 9) under the good peer's id, and twenty more under new ids: each HELLO is answered, with the
+    // victim's HELLO only, and none of them becomes a peer.
+    hostile_peer probe(a.ctx, a.victim->endpoint(), a.good->id().value(), ".1");
+    probe.send(body::hello(probe.id(), "tcp://127.0.0.1:9", 1));
+    const auto answer = probe.expect(wire::hello, 3000ms);
+    REQUIRE(answer);
+    CHECK(answer->handle.get().via.array.ptr[2].as<std::uint64_t>() == a.victim->id().value());
+    for (int i = 0; i < 20; ++i) {
+        hostile_peer other(a.ctx, a.victim->endpoint(), random_peer_id(), "." + std::to_string(i + 1));
+        other.send(body::hello(other.id(), "tcp://127.0.0.1:9", 1));
+        REQUIRE(other.expect(wire::hello, 3000ms));
+        CHECK(other.drain(0ms).empty());
+    }
+    // Anything else on a probe is refused and counted, and answered with nothing: no list, no PONG, no OFFER.
+    probe.send(body::hello(random_peer_id(), "tcp://127.0.0.1:9", 1)); // not the probe's id
+    probe.send(body::file_list(1, 0, 1, {{"x.txt", 1}}));
+    probe.send(body::request(1, "good.bin", 0, test_chunk, 1));
+    probe.send(body::bare(wire::ping));
+    probe.send(body::bare(wire::goodbye));
+    for (int i = 0; i < 40; ++i) {
+        probe.send(std::string(1, '\xc1'));
+    }
+    const std::uint64_t refused = 45;
+    REQUIRE(eventually(*a.victim, [&] { return a.errors() >= before + refused; }));
+    CHECK(a.errors() == before + refused);
+    CHECK(probe.drain(0ms).empty());
+    CHECK(probe.seen.empty());
+    CHECK(a.victim->peers().size() == 1); // the good peer, still there: a GOODBYE on a probe is nobody's
+    a.finish_good(a.start_good());
     a.check_unharmed();
 }
 

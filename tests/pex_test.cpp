@@ -519,7 +519,7 @@ TEST_CASE("pex a peer of protocol version 6 is told in one line that it speaks a
     REQUIRE(done);
     CHECK_FALSE(done->ok);
     CHECK(done->error == "the peer at " + display_address(endpoint) +
-                             " cannot be talked to: it speaks protocol version 6, this peer speaks version 8");
+                             " cannot be talked to: it speaks protocol version 6, this peer speaks version 9");
 }
 
 TEST_CASE(

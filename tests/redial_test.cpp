@@ -21,12 +21,14 @@ struct dial_recorder final : core::effects {
         std::string endpoint;
     };
     std::vector<dialled> dials;
+    std::vector<dialled> probes;
+    std::vector<std::pair<std::string, message>> probe_answers;
     std::vector<core::link_id> hung_up;
     std::vector<event> events;
-    std::vector<std::pair<peer_id, message>> sends;
+    std::vector<std::pair<core::link_id, message>> sends; ///< By connection; 0: through the inbox.
 
-    bool send(peer_id to, core::link_id, message msg) override {
-        sends.emplace_back(to, std::move(msg));
+    bool send(peer_id, core::link_id via, message msg) override {
+        sends.emplace_back(via, std::move(msg));
         return true;
     }
     std::optional<std::string> dial(core::link_id link, const std::string& endpoint,
@@ -34,7 +36,34 @@ struct dial_recorder final : core::effects {
         dials.push_back(dialled{link, endpoint});
         return std::nullopt;
     }
+    bool can_probe = true; ///< False: as an owner that cannot open probes (the simulation).
+
+    std::optional<std::string> dial_probe(core::link_id link, const std::string& endpoint,
+                                          const std::optional<std::string>&) override {
+        if (!can_probe) {
+            return "probes are not supported here";
+        }
+        probes.push_back(dialled{link, endpoint});
+        return std::nullopt;
+    }
+    bool send_to_probe(std::string_view probe, message msg) override {
+        probe_answers.emplace_back(std::string(probe), std::move(msg));
+        return true;
+    }
     void hang_up(core::link_id link) override { hung_up.push_back(link); }
+    bool hung_up_link(core::link_id link) const {
+        return std::find(hung_up.begin(), hung_up.end(), link) != hung_up.end();
+    }
+    /// The messages queued on connection `link`.
+    std::vector<const message*> sent_on(core::link_id link) const {
+        std::vector<const message*> out;
+        for (const auto& [via, msg] : sends) {
+            if (via == link) {
+                out.push_back(&msg);
+            }
+        }
+        return out;
+    }
     void start_job(core::job_id, core::job) override {}
     void cancel_job(core::job_id) override {}
     void emit(event e) override { events.push_back(std::move(e)); }
@@ -284,8 +313,11 @@ TEST_CASE("defect: a dial to another address of a peer this one reached already 
     // Peers of two machines: B was reached at one of its addresses (discovery, or a dial), and the user dials it at
     // another. The new connection has our routing id, which B's ROUTER holds already for the first: it drops the
     // connection unheard, and nothing here can tell that from a program that speaks ZeroMQ but not this protocol.
-    // The message must say both.
+    // The message must say both. (Since protocol 9 a probe asks B who it is, and the connect ends at once: "core a
+    // probe answered by a peer reached already ends the connect at once as already connected". This is what an
+    // owner that cannot open probes still says.)
     redial_world s;
+    s.out.can_probe = false;
     const peer_id b(0xbbbb);
     s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
     s.answer(s.out.dials[0].link, b);
@@ -305,6 +337,127 @@ TEST_CASE("defect: a dial to another address of a peer this one reached already 
                            "is connected to already (at another address) drops a second connection, else it is "
                            "not a p2p peer");
     CHECK(s.lists(b));
+}
+
+TEST_CASE("core a connect opens a probe beside it only where this peer reaches some peer already",
+          "[core][connect][probe]") {
+    redial_world s;
+    const peer_id b(0xbbbb), c(0xcccc);
+    // The first connect: no ROUTER holds our routing id yet, so nothing can drop the connection unheard.
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    CHECK(s.out.probes.empty());
+    s.answer(s.out.dials[0].link, b);
+    REQUIRE(s.lists(b));
+
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 2);
+    REQUIRE(s.out.probes.size() == 1);
+    const auto probe = s.out.probes[0].link;
+    CHECK(s.out.probes[0].endpoint == "tcp://10.8.0.3:6000");
+    CHECK(probe != s.out.dials[1].link);
+    // Our HELLO goes on both, as on any connection.
+    REQUIRE(s.out.sent_on(probe).size() == 1);
+    CHECK(std::holds_alternative<hello>(*s.out.sent_on(probe)[0]));
+
+    SECTION("the probe answers first, as a peer this one does not know: it closes, and the connect goes on") {
+        s.core->on_link(probe, decode_result(hello{c, "tcp://0.0.0.0:6000", 1}), s.now);
+        CHECK(s.out.hung_up_link(probe));
+        CHECK(s.out.all<connect_finished>().size() == 1);
+        s.answer(s.out.dials[1].link, c);
+    }
+    SECTION("the connect answers first: its probe closes with it") {
+        s.answer(s.out.dials[1].link, c);
+        CHECK(s.out.hung_up_link(probe));
+        // A late answer on the closed probe changes nothing.
+        s.core->on_link(probe, decode_result(hello{c, "tcp://0.0.0.0:6000", 1}), s.now);
+    }
+    CHECK_FALSE(s.out.hung_up_link(s.out.dials[1].link));
+    const auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK(done[1].ok);
+    CHECK(done[1].id == c);
+    CHECK(s.lists(b));
+    CHECK(s.lists(c));
+}
+
+TEST_CASE("core a probe answered by a peer reached already ends the connect at once as already connected",
+          "[core][connect][probe]") {
+    // B has two addresses; we reached it at the first, and the user dials the second. B's ROUTER drops the
+    // connect's connection (it holds our routing id), but answers the probe.
+    redial_world s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    s.answer(s.out.dials[0].link, b);
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    REQUIRE(s.out.probes.size() == 1);
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::handshake_done, "", s.now);
+    s.core->on_link(s.out.probes[0].link, decode_result(hello{b, "tcp://0.0.0.0:6000", 1}), s.now);
+
+    const auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK_FALSE(done[1].ok);
+    CHECK(done[1].already_connected);
+    CHECK(done[1].id == b);
+    CHECK(done[1].error == "already connected to peer 00000000 (at 192.168.1.20:6000)");
+    // Both new connections are closed, the first is kept, and nothing waits for a deadline.
+    CHECK(s.out.hung_up_link(s.out.dials[1].link));
+    CHECK(s.out.hung_up_link(s.out.probes[0].link));
+    CHECK_FALSE(s.out.hung_up_link(s.out.dials[0].link));
+    CHECK(s.core->peer_ids() == std::vector<peer_id>{b});
+    s.now += 3s;
+    s.core->on_deadline(s.now);
+    CHECK(s.out.all<connect_finished>().size() == 2);
+}
+
+TEST_CASE("core a probe that gets no HELLO leaves the connect to its own answer or deadline",
+          "[core][connect][probe]") {
+    // Anything that is not a peer answers a probe no better than the connect, or not at all: the connect ends as it
+    // would without the probe.
+    redial_world s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    s.answer(s.out.dials[0].link, b);
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    REQUIRE(s.out.probes.size() == 1);
+    s.core->on_link(s.out.probes[0].link, decode_result(ping{}), s.now);
+    CHECK(s.out.hung_up_link(s.out.probes[0].link));
+    CHECK(s.out.all<connect_finished>().size() == 1);
+    s.core->on_link_event(s.out.dials[1].link, core::link_event::handshake_done, "", s.now);
+    while (s.out.all<connect_finished>().size() < 2) {
+        s.step();
+    }
+    // Had a peer we reach been there, the probe would have had its HELLO: so the deadline does not name that cause.
+    const auto done = s.out.all<connect_finished>()[1];
+    CHECK_FALSE(done.already_connected);
+    CHECK(done.error == "the ZeroMQ socket at 10.8.0.3:6000 did not answer HELLO within 2000 ms (is it a p2p peer?)");
+    CHECK(s.lists(b));
+}
+
+TEST_CASE("core a probe is answered with HELLO and leaves no trace", "[core][probe]") {
+    redial_world s;
+    const peer_id c(0xcccc);
+    const auto probe = c.hex() + ".7";
+    s.core->on_inbox(core::inbox_origin{probe, std::nullopt, "10.0.0.3"},
+                     decode_result(hello{c, "tcp://0.0.0.0:6000", 1}), s.now);
+    REQUIRE(s.out.probe_answers.size() == 1);
+    CHECK(s.out.probe_answers[0].first == probe);
+    const auto* answer = std::get_if<hello>(&s.out.probe_answers[0].second);
+    REQUIRE(answer != nullptr);
+    CHECK(answer->id == peer_id(0x1111));
+    // No peer, no list sent, no event: the probe asked who listens here, nothing more.
+    CHECK(s.core->peer_ids().empty());
+    CHECK(s.out.sends.empty());
+    CHECK(s.out.events.empty());
+
+    // Only its own HELLO is answered: another id, or any other message, is refused unanswered.
+    s.core->on_inbox(core::inbox_origin{probe, std::nullopt, "10.0.0.3"},
+                     decode_result(hello{peer_id(0xdddd), "tcp://0.0.0.0:6000", 1}), s.now);
+    s.core->on_inbox(core::inbox_origin{probe, std::nullopt, "10.0.0.3"}, decode_result(ping{}), s.now);
+    s.core->on_inbox(core::inbox_origin{probe, std::nullopt, "10.0.0.3"},
+                     decode_result(file_list{1, 0, 1, {{"b.txt", 1}}}), s.now);
+    CHECK(s.out.probe_answers.size() == 1);
+    CHECK(s.core->peer_ids().empty());
+    CHECK(s.out.sends.empty());
 }
 
 TEST_CASE("core a redial that is refused keeps its try open until the deadline", "[core][connect][redial]") {

@@ -97,6 +97,15 @@ private:
     bool send(peer_id to, core::link_id via, message msg) override;
     std::optional<std::string> dial(core::link_id link, const std::string& endpoint,
                                     const std::optional<std::string>& server_key) override;
+    std::optional<std::string> dial_probe(core::link_id link, const std::string& endpoint,
+                                          const std::optional<std::string>& server_key) override;
+    bool send_to_probe(std::string_view probe, message msg) override;
+    /// Queues `body` (and, with `more`, a payload the caller sends next) on the ROUTER to `routing_id`; false when
+    /// its queue is full. Throws zmq::error_t when nobody has that routing id.
+    bool send_routed(std::string_view routing_id, zmq::message_t& body, zmq::send_flags more);
+    /// Both kinds of dial: a DEALER under `routing_id` connected to `endpoint`, watched, kept as link `link`.
+    std::optional<std::string> open_link(core::link_id link, const std::string& endpoint,
+                                         const std::optional<std::string>& server_key, const std::string& routing_id);
     void hang_up(core::link_id link) override;
     void start_job(core::job_id id, core::job work) override;
     void cancel_job(core::job_id id) override;

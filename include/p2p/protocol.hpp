@@ -19,8 +19,10 @@ namespace p2p::protocol {
 /// root where the holder knows it (nil until it has hashed that version). 7: PEERS (type 16), peer exchange: the peers
 /// the sender reached itself, so that the receiver can connect to them. 8: CHUNK carries holder-busy (the holder's
 /// time spent serving the transfer, so the receiver can tell a slow holder from a slow network), and credit is
-/// 1..max_credit chunks, the holder keeping at most max_window_bytes of one transfer in flight.
-inline constexpr std::uint32_t version = 8;
+/// 1..max_credit chunks, the holder keeping at most max_window_bytes of one transfer in flight. 9: probes, a
+/// connection under a routing id of the form probe_routing_id.hpp gives, which the ROUTER answers with HELLO and
+/// nothing else, so that a peer can learn at once that an address reaches a peer it is connected to already.
+inline constexpr std::uint32_t version = 9;
 
 /// Longest path component of a file name, in bytes (as POSIX NAME_MAX).
 inline constexpr std::size_t max_name_bytes = 255;

@@ -7,6 +7,8 @@
 
 #include <zmq.hpp>
 
+#include <string>
+
 namespace p2p {
 
 /// Messages queued per connection in each direction. A holder never has more than protocol::max_window_bytes
@@ -26,6 +28,8 @@ void configure_router(zmq::socket_t& router);
 
 /// One outgoing connection: routing id = our id (16 hex digits), the same limits, fast reconnect with backoff.
 void configure_dealer(zmq::socket_t& dealer, peer_id self);
+/// The same under another routing id (a probe's, probe_routing_id.hpp).
+void configure_dealer(zmq::socket_t& dealer, const std::string& routing_id);
 
 /// Secure mode, before bind: CURVE server with our secret key; `zap_domain` selects the allowlist in the ZAP handler.
 void make_curve_server(zmq::socket_t& router, const curve_keypair& keys, const std::string& zap_domain);

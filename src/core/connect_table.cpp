@@ -94,7 +94,8 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
         if (p.address == address || listens_at(p, endpoint, state_.this_machine)) {
             failed.already_connected = true;
             failed.id = id;
-            return refuse("already connected to peer " + id.short_hex());
+            return refuse("already connected to peer " + id.short_hex() +
+                          (p.address == address ? "" : " (at " + p.address + ")"));
         }
     }
     c.link = next_link_++;
@@ -114,11 +115,62 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
         state_.out.hang_up(c.link);
         return refuse("cannot queue HELLO");
     }
+    if (c.op && has_own_connection()) {
+        open_probe(c, endpoint, keyed.server_key);
+    }
     pending_.push_back(std::move(c));
 }
 
+bool connect_table::has_own_connection() const {
+    const auto& peers = state_.peers->all();
+    return std::any_of(peers.begin(), peers.end(), [](const auto& entry) { return entry.second.link != 0; });
+}
+
+void connect_table::open_probe(pending& c, const std::string& endpoint, const std::optional<std::string>& server_key) {
+    const auto link = next_link_++;
+    if (state_.out.dial_probe(link, endpoint, server_key)) {
+        return; // no probe here: the connect goes on alone, as it would to a peer that does not answer probes
+    }
+    if (!state_.out.send(peer_id{}, link, state_.hello_message())) {
+        state_.out.hang_up(link);
+        return;
+    }
+    c.probe = link;
+    c.probed = true;
+}
+
+void connect_table::close_probe(pending& c) {
+    if (c.probe != 0) {
+        state_.out.hang_up(c.probe);
+        c.probe = 0;
+    }
+}
+
+void connect_table::on_probe_answer(std::vector<pending>::iterator it, decode_result& decoded, steady_time now) {
+    close_probe(*it); // it asks one question
+    const auto* h = decoded ? std::get_if<hello>(&decoded.value()) : nullptr;
+    auto* known = h != nullptr ? state_.peers->find(h->id) : nullptr;
+    if (known == nullptr || known->link == 0 || (it->expected_id && h->id != *it->expected_id)) {
+        // A peer we do not reach by a connection of our own answers the connect itself, and so does whatever sent
+        // something else (no HELLO, or an id that is not its key's); or the connect's deadline tells.
+        return;
+    }
+    // Its ROUTER holds our routing id for the connection we reached it by, and drops the connect's unheard.
+    auto c = std::move(*it);
+    pending_.erase(it);
+    if (c.op) {
+        state_.peers->mark_named(*known);
+    }
+    state_.out.hang_up(c.link);
+    finished(c,
+             connect_finished{0, c.address, false, true, h->id, known->files.size(),
+                              "already connected to peer " + h->id.short_hex() + " (at " + known->address + ")"},
+             now);
+}
+
 bool connect_table::owns(link_id link) const {
-    return std::any_of(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
+    return std::any_of(pending_.begin(), pending_.end(),
+                       [link](const auto& c) { return c.link == link || c.probe == link; });
 }
 
 bool connect_table::dialling(const std::string& address) const {
@@ -131,17 +183,24 @@ void connect_table::fail(pending& c, std::string error, steady_time now, bool al
     }
     // Closing drops the queued HELLO: nothing keeps reconnecting in the background.
     state_.out.hang_up(c.link);
+    close_probe(c);
     c.link = 0;
     finished(c, connect_finished{0, c.address, false, already_connected, peer_id{}, 0, std::move(error)}, now);
 }
 
 void connect_table::on_answer(link_id link, decode_result& decoded, steady_time now) {
+    const auto probed =
+        std::find_if(pending_.begin(), pending_.end(), [link](const auto& c) { return c.probe == link; });
+    if (probed != pending_.end()) {
+        return on_probe_answer(probed, decoded, now);
+    }
     auto it = std::find_if(pending_.begin(), pending_.end(), [link](const auto& c) { return c.link == link; });
     if (it == pending_.end()) {
         return;
     }
     auto c = std::move(*it);
     pending_.erase(it);
+    close_probe(c); // the connect answered for itself
     if (!decoded) {
         const auto& error = decoded.error();
         return fail(c,
@@ -252,9 +311,9 @@ std::string connect_table::timeout_reason(const pending& c) const {
     }
     if (c.zmq_up) {
         // A peer we reached already, by a connection of our own, drops a second one from us unheard (its ROUTER
-        // holds our routing id for the first): where we have such a connection, that may be why.
-        const auto& peers = state_.peers->all();
-        if (std::any_of(peers.begin(), peers.end(), [](const auto& entry) { return entry.second.link != 0; })) {
+        // holds our routing id for the first): where we have such a connection and no probe asked, that may be why.
+        // A probe would have been answered by such a peer, and the connect would have ended at once.
+        if (!c.probed && has_own_connection()) {
             return "the ZeroMQ socket at " + c.address + " did not answer HELLO within " + ms +
                    " ms: a peer this one is connected to already (at another address) drops a second connection, "
                    "else it is not a p2p peer";

@@ -11,6 +11,7 @@
 #include "p2p/endpoint.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/log.hpp"
+#include "p2p/probe_routing_id.hpp"
 #include "p2p/protocol.hpp"
 
 #include <algorithm>
@@ -82,6 +83,9 @@ void peer_table::refuse(remote_peer* from, std::string_view who, const std::stri
 // Messages in
 
 void peer_table::on_inbox(const inbox_origin& from, decode_result& decoded, steady_time now) {
+    if (auto prober = prober_of(from.routing_id)) {
+        return on_probe(from, *prober, decoded, now);
+    }
     auto sender = peer_id::from_hex(from.routing_id);
     auto* known = sender ? find(*sender) : nullptr;
     auto* peer = known != nullptr && known->inbound ? known : nullptr;
@@ -114,6 +118,31 @@ void peer_table::on_inbox(const inbox_origin& from, decode_result& decoded, stea
         return;
     }
     dispatch(*peer, msg, now);
+}
+
+void peer_table::on_probe(const inbox_origin& from, peer_id prober, decode_result& decoded, steady_time now) {
+    if (state_.secure && (!from.key || peer_id_for_key(*from.key) != prober)) {
+        refuse(nullptr, from.routing_id, "routing id is not the id of the connection's key", now);
+        return;
+    }
+    if (!decoded) {
+        refuse(nullptr, from.routing_id, decoded.error().what(), now);
+        return;
+    }
+    const auto* h = std::get_if<hello>(&decoded.value());
+    if (h == nullptr || h->id != prober) {
+        refuse(nullptr, from.routing_id,
+               h == nullptr ? std::string(to_string(type_of(decoded.value()))) + " on a probe"
+                            : "HELLO id does not match the routing id",
+               now);
+        return;
+    }
+    if (state_.stopping) {
+        return;
+    }
+    // A probe asks only who listens here: our HELLO answers it, and nothing of it is kept (no peer, no list, no
+    // event), so a peer that reached us already can ask again under another address of ours.
+    state_.out.send_to_probe(from.routing_id, state_.hello_message());
 }
 
 void peer_table::on_link(remote_peer& from, decode_result& decoded, steady_time now) {

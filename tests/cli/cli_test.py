@@ -145,7 +145,7 @@ def scenario_menu(h):
     c.send("4", "localhost", str(a_port))
     # B told A about C (peer exchange), so A may have connected to C first: then C is told it is connected already.
     c.wait_for(rf"^(Connected to peer {a_id} at localhost:{a_port} \(1 file available\)"
-               rf"|Connection error: already connected to peer {a_id})$")
+               rf"|Connection error: already connected to peer {a_id}( \(at [^)]+\))?)$")
     a.wait_for(rf"^New peer {c_id} joined with 4 files$")
 
     # Step 4: A lists its peers in the order they joined.
@@ -436,7 +436,7 @@ def scenario_hostile(h):
     except ImportError as e:
         print(f"SKIP: python module missing: {e}")
         return SKIP
-    version, hello, file_list, request, not_found = 8, 1, 2, 3, 7
+    version, hello, file_list, request, not_found = 9, 1, 2, 3, 7
     evil = "\x1b[2J\x1b[31mgotcha\x07\u202e"
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
@@ -846,7 +846,7 @@ def hostile_paths(h, port, outside):
     except ImportError as e:
         print(f"SKIP the raw client: python module missing: {e}")
         return
-    version, hello, file_list, request, offer, not_found = 8, 1, 2, 3, 4, 7
+    version, hello, file_list, request, offer, not_found = 9, 1, 2, 3, 4, 7
     before = {name: os.stat(os.path.join(outside, name)) for name in os.listdir(outside)}
     context = zmq.Context()
     try:

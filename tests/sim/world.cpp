@@ -2,6 +2,7 @@
 #include "world.hpp"
 
 #include "p2p/file_name.hpp"
+#include "p2p/probe_routing_id.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -36,6 +37,13 @@ public:
     std::optional<std::string> dial(core::link_id link, const std::string& endpoint,
                                     const std::optional<std::string>&) override {
         return world_.dial(index_, link, endpoint);
+    }
+    std::optional<std::string> dial_probe(core::link_id link, const std::string& endpoint,
+                                          const std::optional<std::string>&) override {
+        return world_.dial(index_, link, endpoint, true);
+    }
+    bool send_to_probe(std::string_view probe, message msg) override {
+        return world_.send_to_probe(index_, probe, std::move(msg));
     }
     void hang_up(core::link_id link) override { world_.hang_up(index_, link); }
     void start_job(core::job_id id, core::job work) override { world_.start_job(index_, id, std::move(work)); }
@@ -221,12 +229,13 @@ int world::peer_at(const std::string& endpoint) const {
     return -1;
 }
 
-std::optional<std::string> world::dial(int from, core::link_id link, const std::string& endpoint) {
+std::optional<std::string> world::dial(int from, core::link_id link, const std::string& endpoint, bool probe) {
     if (peer_at(endpoint) == from) {
         fail("a peer never dials itself", "peer " + std::to_string(from) + " dials its own " + endpoint);
     }
     auto& d = dealers_[{from, link}];
     d.endpoint = endpoint;
+    d.probe = probe;
     d.backoff = reconnect_first;
     try_connect(from, link);
     return std::nullopt;
@@ -252,7 +261,7 @@ void world::try_connect(int from, core::link_id link) {
     c.dialer = from;
     c.link = link;
     c.listener = target;
-    c.routing_id = peer(from).core->id();
+    c.routing_id = d.probe ? probe_routing_id(peer(from).core->id(), link) : peer(from).core->id().hex();
     c.free[0] = c.free[1] = now_;
     c.latency = std::chrono::microseconds(std::uniform_int_distribution<int>(50, 20000)(rng_));
     // From a slow home link to a fast LAN: slow enough that cancels, crashes and failovers meet transfers in flight.
@@ -331,7 +340,7 @@ bool world::send(int from, peer_id to, core::link_id via, message msg) {
         }
         conn = d.connection;
     } else {
-        auto r = routes_.find({from, to});
+        auto r = routes_.find({from, to.hex()});
         if (r == routes_.end()) {
             return false; // EHOSTUNREACH: nobody of that id is connected to our inbox
         }
@@ -343,6 +352,15 @@ bool world::send(int from, peer_id to, core::link_id via, message msg) {
         return false;
     }
     transmit(conn, direction, std::move(msg));
+    return true;
+}
+
+bool world::send_to_probe(int from, std::string_view probe, message msg) {
+    auto r = routes_.find({from, std::string(probe)});
+    if (r == routes_.end() || connections_[r->second].queued[1] >= high_water_mark) {
+        return false; // the probe closed meanwhile, or its queue is full
+    }
+    transmit(r->second, 1, std::move(msg));
     return true;
 }
 
@@ -534,9 +552,8 @@ void world::fire(event_kind& e) {
                 ++p.messages_delivered;
                 ++traffic_.messages[type_name(h->msg)];
                 if (h->direction == 0) {
-                    const auto routing_id = c.routing_id.hex();
-                    p.core->on_inbox(core::inbox_origin{routing_id, std::nullopt, {}}, decode_result(std::move(h->msg)),
-                                     now_);
+                    p.core->on_inbox(core::inbox_origin{c.routing_id, std::nullopt, {}},
+                                     decode_result(std::move(h->msg)), now_);
                 } else {
                     p.core->on_link(c.link, decode_result(std::move(h->msg)), now_);
                 }

@@ -200,7 +200,8 @@ private:
 
     // The network, used by peer_effects.
     bool send(int from, peer_id to, core::link_id via, message msg);
-    std::optional<std::string> dial(int from, core::link_id link, const std::string& endpoint);
+    std::optional<std::string> dial(int from, core::link_id link, const std::string& endpoint, bool probe = false);
+    bool send_to_probe(int from, std::string_view probe, message msg);
     void hang_up(int from, core::link_id link);
     void start_job(int peer, core::job_id id, core::job work);
     void cancel_job(int peer, core::job_id id);
@@ -234,8 +235,8 @@ private:
         int dialer = 0;
         core::link_id link = 0;
         int listener = 0;
-        peer_id routing_id;    ///< The dialer's id when it connected.
-        bool accepted = false; ///< The listener's ROUTER took it (not a duplicate routing id).
+        std::string routing_id; ///< The dialer's id when it connected (16 hex digits), or its probe's.
+        bool accepted = false;  ///< The listener's ROUTER took it (not a duplicate routing id).
         std::uint64_t generation = 0;
         steady_time free[2];    ///< Each direction's wire is busy until then (bandwidth).
         int queued[2] = {0, 0}; ///< Messages in flight each way (high-water mark).
@@ -249,13 +250,14 @@ private:
         std::deque<message> outbox;   ///< Queued before the connection is up (ZeroMQ keeps them for it).
         clock_time backoff{};
         bool connect_pending = false;
+        bool probe = false; ///< Under a probe's routing id (probe_routing_id.hpp), not the dialer's id.
     };
 
     std::map<std::uint64_t, connection> connections_;
     std::uint64_t next_connection_ = 1;
     std::map<std::pair<int, core::link_id>, dealer> dealers_;
     /// Each listener's ROUTER: routing id -> the connection it delivers to.
-    std::map<std::pair<int, peer_id>, std::uint64_t> routes_;
+    std::map<std::pair<int, std::string>, std::uint64_t> routes_;
     std::set<int> partition_side_;
     bool partitioned_ = false;
 

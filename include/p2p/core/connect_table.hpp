@@ -21,13 +21,15 @@ public:
     /// The same for an address the redial table dials again: nobody waits for it, so no connect_finished; the
     /// outcome goes back to the redial table, and a peer that answers joins as if it had connected to us.
     void redial(const std::string& dial_address, steady_time now);
-    /// True when `link` belongs to a connect still waiting for its answer.
+    /// True when `link` belongs to a connect still waiting for its answer (its connection or its probe).
     bool owns(link_id link) const;
     /// True when a connect to `address` ("host:port", as shown) is waiting for its answer.
     bool dialling(const std::string& address) const;
     /// Connects waiting for their answer.
     std::size_t pending_count() const { return pending_.size(); }
-    /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect.
+    /// The first message on a pending connection: HELLO makes a peer of it, anything else fails the connect. On a
+    /// probe: HELLO from a peer we reach by a connection of our own already ends the connect at once as "already
+    /// connected"; anything else only closes the probe.
     void on_answer(link_id link, decode_result& decoded, steady_time now);
     /// What the transport says about a pending connect's connection. A refused connection, a host that does not
     /// resolve and a security mismatch end a connect the user waits for at once; a key refused or a handshake that
@@ -47,6 +49,8 @@ private:
         std::string dial;                   ///< As given: "host:port", or "KEY@host:port" in secure mode.
         std::string address;                ///< As shown, "host:port".
         link_id link = 0;                   ///< The connection, until the connect ends.
+        link_id probe = 0;                  ///< Its probe (probe_routing_id.hpp) until that answers, if one is open.
+        bool probed = false;                ///< A probe was opened (and may have closed since).
         std::optional<peer_id> expected_id; ///< Secure mode: the id that belongs to the key we connect with...
         std::optional<std::string> key;     ///< ...and that key (Z85), which the handshake proves.
         steady_time started;
@@ -60,6 +64,13 @@ private:
     std::string timeout_reason(const pending& c) const;
     /// Both kinds of connect: `op` is none for a redial.
     void open(std::optional<operation_id> op, const std::string& dial, steady_time now);
+    /// Whether we reach some peer by a connection of our own: its ROUTER holds our routing id, so a second connection
+    /// of ours to it (at another of its addresses) would be dropped unheard.
+    bool has_own_connection() const;
+    /// Opens a probe beside connect `c` to `endpoint`, when the owner can.
+    void open_probe(pending& c, const std::string& endpoint, const std::optional<std::string>& server_key);
+    void close_probe(pending& c);
+    void on_probe_answer(std::vector<pending>::iterator it, decode_result& decoded, steady_time now);
     /// Tells whoever waits for a connect how it ended.
     void finished(const pending& c, connect_finished outcome, steady_time now);
     /// Ends a connect that did not make a peer: the connection closes, the front end is told.

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace p2p::core {
 
@@ -50,6 +51,19 @@ public:
     /// Returns why not when it cannot even be tried (an endpoint the transport refuses).
     virtual std::optional<std::string> dial(link_id link, const std::string& endpoint,
                                             const std::optional<std::string>& server_key) = 0;
+    /// Opens connection `link` to `endpoint` as `dial` does, but as a probe: under routing id
+    /// probe_routing_id(self, link) rather than our id (probe_routing_id.hpp says why). Returns why not when it cannot
+    /// be tried; an owner that cannot make probes (the simulation) says so, and the connect goes on without one.
+    virtual std::optional<std::string> dial_probe(link_id link, const std::string& endpoint,
+                                                  const std::optional<std::string>& server_key) {
+        (void)link, (void)endpoint, (void)server_key;
+        return "probes are not supported here";
+    }
+    /// Queues `msg` through our inbox to the probe connection with routing id `probe`; false when it cannot.
+    virtual bool send_to_probe(std::string_view probe, message msg) {
+        (void)probe, (void)msg;
+        return false;
+    }
     /// Closes connection `link`; whatever is still queued on it is dropped.
     virtual void hang_up(link_id link) = 0;
     /// Starts slow file work; its result comes back through node_core::on_job_done with the same id.

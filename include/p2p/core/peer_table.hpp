@@ -27,8 +27,8 @@ struct failure_entry {
 
 /// Where an inbox message came from, as the transport tells it.
 struct inbox_origin {
-    std::string_view routing_id;         ///< The sender's claimed id, 16 hex digits.
-    std::optional<std::string> key;      ///< Secure mode: the key the connection authenticated with (ZAP User-Id).
+    std::string_view routing_id;    ///< The sender's claimed id, 16 hex digits, or a probe's (probe_routing_id.hpp).
+    std::optional<std::string> key; ///< Secure mode: the key the connection authenticated with (ZAP User-Id).
     std::string_view connection_address; ///< The connection's source host, for a peer listening on 0.0.0.0.
 };
 
@@ -90,6 +90,8 @@ public:
 
 private:
     void on_hello(const inbox_origin& from, const hello& h, steady_time now);
+    /// A message on a probe connection of `prober`: its HELLO is answered with ours, and nothing else is done.
+    void on_probe(const inbox_origin& from, peer_id prober, decode_result& decoded, steady_time now);
     void on_file_list(remote_peer& from, file_list& page, steady_time now);
     /// Hands a message of a known peer to the subsystem it is for.
     void dispatch(remote_peer& from, message& msg, steady_time now);
