@@ -355,21 +355,32 @@ TEST_CASE("defect: connecting to a peer already connected under another address 
 
 TEST_CASE("defect: a dial to another address of a peer of another machine that this one reached already waits 2 s "
           "and may call it no p2p peer",
-          "[defect][node][net]") {
+          "[defect][node][net][probe]") {
     // B listens at one address only, and a forwarder is a second address of B's machine (another network card, a
     // VPN) that this machine cannot tell is B's. A reached B at the first; the user then dials the second. The new
     // connection carries A's routing id, which B's ROUTER holds for the first, so B drops it unheard: the connect
     // waited out its 2 s and ended "did not answer HELLO". A probe under a routing id of its own is answered, so
     // the connect can tell at once that it is B.
+    bool secure = false;
+    SECTION("plain") {}
+    SECTION("secure: the probe's own CURVE handshake proves the id its routing id names") {
+        secure = true;
+    }
     zmq::context_t ctx;
     temp_dir da, db;
-    peer a(ctx, options_in<tcp>(da.path()));
-    peer b(ctx, options_in<tcp>(db.path()));
+    auto options = [&](const fs::path& folder) {
+        auto o = options_in<tcp>(folder);
+        o.secure = secure;
+        return o;
+    };
+    peer a(ctx, options(da.path()));
+    peer b(ctx, options(db.path()));
+    const auto key = secure ? b.public_key() + "@" : std::string();
     tcp_forwarder other_address(static_cast<std::uint16_t>(std::stoi(endpoint_port(b.endpoint()))));
-    REQUIRE(a.connect(display_address(b.endpoint())).ok);
+    REQUIRE(a.connect(key + display_address(b.endpoint())).ok);
     REQUIRE(eventually(b, [&] { return b.peers().size() == 1; }));
 
-    const auto again = a.connect("127.0.0.1:" + std::to_string(other_address.port()));
+    const auto again = a.connect(key + "127.0.0.1:" + std::to_string(other_address.port()));
     CHECK_FALSE(again.ok);
     CHECK(again.already_connected);
     CHECK(again.error ==

@@ -138,6 +138,15 @@ std::vector<milliseconds> waits_before_tries(redial_world& s, std::size_t tries)
     return waits;
 }
 
+/// We reach B at 192.168.1.20:6000; then the user dials 10.8.0.3:6000, another address (of B's or of someone else).
+void reach_b_then_dial_another_address(redial_world& s, peer_id b) {
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    s.answer(s.out.dials[0].link, b);
+    REQUIRE(s.lists(b));
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    REQUIRE(s.out.dials.size() == 2);
+}
+
 } // namespace
 
 TEST_CASE("core a dropped connection removes its peer at once and its address is dialled again", "[core][redial]") {
@@ -319,11 +328,7 @@ TEST_CASE("defect: a dial to another address of a peer this one reached already 
     redial_world s;
     s.out.can_probe = false;
     const peer_id b(0xbbbb);
-    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
-    s.answer(s.out.dials[0].link, b);
-    REQUIRE(s.lists(b));
-    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
-    REQUIRE(s.out.dials.size() == 2);
+    reach_b_then_dial_another_address(s, b);
     s.core->on_link_event(s.out.dials[1].link, core::link_event::connected, "", s.now);
     s.core->on_link_event(s.out.dials[1].link, core::link_event::handshake_done, "", s.now);
     const auto dialled = s.now;
@@ -386,9 +391,7 @@ TEST_CASE("core a probe answered by a peer reached already ends the connect at o
     // connect's connection (it holds our routing id), but answers the probe.
     redial_world s;
     const peer_id b(0xbbbb);
-    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
-    s.answer(s.out.dials[0].link, b);
-    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    reach_b_then_dial_another_address(s, b);
     REQUIRE(s.out.probes.size() == 1);
     s.core->on_link_event(s.out.dials[1].link, core::link_event::handshake_done, "", s.now);
     s.core->on_link(s.out.probes[0].link, decode_result(hello{b, "tcp://0.0.0.0:6000", 1}), s.now);
@@ -415,9 +418,7 @@ TEST_CASE("core a probe that gets no HELLO leaves the connect to its own answer 
     // would without the probe.
     redial_world s;
     const peer_id b(0xbbbb);
-    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
-    s.answer(s.out.dials[0].link, b);
-    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    reach_b_then_dial_another_address(s, b);
     REQUIRE(s.out.probes.size() == 1);
     s.core->on_link(s.out.probes[0].link, decode_result(ping{}), s.now);
     CHECK(s.out.hung_up_link(s.out.probes[0].link));

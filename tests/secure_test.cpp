@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // secure_test.cpp - --secure: CURVE on every socket, ids bound to keys, and the ZAP allowlist.
 #include "support.hpp"
-#include "tcp_forwarder.hpp"
 
 #include "p2p/curve_keys.hpp"
 #include "p2p/endpoint.hpp"
@@ -160,25 +159,6 @@ TEST_CASE("secure peers on each other's allowlist connect and transfer", "[secur
     INFO(done.error);
     REQUIRE(done.ok);
     CHECK(read_file(b_dir / "secret.bin") == bytes);
-}
-
-TEST_CASE("secure peer dialled at another address of a peer it reaches is told at once by a probe",
-          "[secure][net][probe]") {
-    // As the plain case in node_test: the probe's own CURVE handshake proves our key, and the ROUTER answers it only
-    // because the probe's 16 hex digits are that key's id.
-    zmq::context_t ctx;
-    temp_dir da, db;
-    peer a(ctx, secure_options(da.path()));
-    peer b(ctx, secure_options(db.path()));
-    tcp_forwarder other_address(static_cast<std::uint16_t>(std::stoi(endpoint_port(b.endpoint()))));
-    REQUIRE(a.connect(keyed(b)).ok);
-    const auto again = a.connect(b.public_key() + "@127.0.0.1:" + std::to_string(other_address.port()));
-    CHECK_FALSE(again.ok);
-    CHECK(again.already_connected);
-    CHECK(again.error ==
-          "already connected to peer " + b.id().short_hex() + " (at " + display_address(b.endpoint()) + ")");
-    CHECK(a.peers().size() == 1);
-    CHECK(b.peers().size() == 1);
 }
 
 TEST_CASE("secure peer refuses a key that is not on its allowlist", "[secure][net]") {
