@@ -78,11 +78,13 @@ private:
             if (fds[0].revents != 0) {
                 return;
             }
+            // Only the pairs that were polled have an entry in fds: one accepted now waits for the next poll.
+            const std::size_t polled = pairs.size();
             if (fds[1].revents != 0) {
                 accept_one(pairs);
             }
             std::vector<bool> closed(pairs.size(), false);
-            for (std::size_t i = 0; i < pairs.size(); ++i) {
+            for (std::size_t i = 0; i < polled; ++i) {
                 for (int side = 0; side < 2 && !closed[i]; ++side) {
                     if (fds[2 + 2 * i + side].revents != 0) {
                         closed[i] = !pass_on(pairs[i].ends[side].get(), pairs[i].ends[1 - side].get());
