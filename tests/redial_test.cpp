@@ -36,7 +36,7 @@ struct dial_recorder final : core::effects {
         dials.push_back(dialled{link, endpoint});
         return std::nullopt;
     }
-    bool can_probe = true; ///< False: as an owner that cannot open probes (the simulation).
+    bool can_probe = true; ///< False: as an owner that cannot open probes (the default of core::effects).
 
     std::optional<std::string> dial_probe(core::link_id link, const std::string& endpoint,
                                           const std::optional<std::string>&) override {

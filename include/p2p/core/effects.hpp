@@ -53,7 +53,8 @@ public:
                                             const std::optional<std::string>& server_key) = 0;
     /// Opens connection `link` to `endpoint` as `dial` does, but as a probe: under routing id
     /// probe_routing_id(self, link) rather than our id (probe_routing_id.hpp says why). Returns why not when it cannot
-    /// be tried; an owner that cannot make probes (the simulation) says so, and the connect goes on without one.
+    /// be tried; an owner that cannot make probes (by default, a test's recorder) says so, and the connect goes on
+    /// without one.
     virtual std::optional<std::string> dial_probe(link_id link, const std::string& endpoint,
                                                   const std::optional<std::string>& server_key) {
         (void)link, (void)endpoint, (void)server_key;
