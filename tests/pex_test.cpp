@@ -350,17 +350,10 @@ bool lists(peer& p, peer_id id) {
 /// nothing, and counts them.
 class victim_listener {
 public:
-    victim_listener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
-        ::sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::socklen_t length = sizeof address;
-        if (!fd_ || ::bind(fd_.get(), reinterpret_cast<::sockaddr*>(&address), sizeof address) != 0 ||
-            ::listen(fd_.get(), 64) != 0 ||
-            ::getsockname(fd_.get(), reinterpret_cast<::sockaddr*>(&address), &length) != 0) {
-            throw std::runtime_error("cannot listen on loopback");
-        }
-        port_ = ntohs(address.sin_port);
+    victim_listener() {
+        auto listening = bind_loopback(64, SOCK_NONBLOCK);
+        fd_ = std::move(listening.fd);
+        port_ = listening.port;
         thread_ = std::thread([this] { run(); });
     }
     ~victim_listener() {

@@ -44,17 +44,9 @@ std::string keyed(const peer& p) {
 class racing_greeter {
 public:
     explicit racing_greeter(std::string mechanism) : mechanism_(std::move(mechanism)) {
-        listener_ = unique_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        ::sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::socklen_t length = sizeof address;
-        if (!listener_ || ::bind(listener_.get(), reinterpret_cast<::sockaddr*>(&address), sizeof address) != 0 ||
-            ::listen(listener_.get(), 8) != 0 ||
-            ::getsockname(listener_.get(), reinterpret_cast<::sockaddr*>(&address), &length) != 0) {
-            throw std::runtime_error("cannot listen on a loopback port");
-        }
-        port_ = ntohs(address.sin_port);
+        auto listening = bind_loopback(8);
+        listener_ = std::move(listening.fd);
+        port_ = listening.port;
         thread_ = std::thread([this] { serve(); });
     }
     ~racing_greeter() {

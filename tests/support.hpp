@@ -2,6 +2,8 @@
 // support.hpp - fixtures shared by the tests: temporary folders, transports, and waiting on conditions.
 #pragma once
 
+#include "loopback_socket.hpp"
+
 #include "p2p/codec.hpp"
 #include "p2p/manifest.hpp"
 #include "p2p/peer.hpp"
@@ -90,23 +92,12 @@ inline std::deque<event>& events_read(const peer& p) {
 /// its own thread, so a connect right after the close can still be accepted.)
 class refused_port {
 public:
-    refused_port() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        ::sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::socklen_t length = sizeof address;
-        if (!fd_ || ::bind(fd_.get(), reinterpret_cast<::sockaddr*>(&address), sizeof address) != 0 ||
-            ::getsockname(fd_.get(), reinterpret_cast<::sockaddr*>(&address), &length) != 0) {
-            throw std::runtime_error("cannot reserve a loopback port");
-        }
-        port_ = ntohs(address.sin_port);
-    }
-    std::uint16_t port() const { return port_; }
-    std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+    refused_port() : socket_(bind_loopback(std::nullopt)) {}
+    std::uint16_t port() const { return socket_.port; }
+    std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(socket_.port); }
 
 private:
-    unique_fd fd_;
-    std::uint16_t port_ = 0;
+    loopback_socket socket_;
 };
 
 /// Waits until pred() holds or the deadline passes. Between checks it waits for the peer's next event (which wakes

@@ -4,11 +4,11 @@
 // (a second network card, a VPN) would. The peer that dials it cannot tell that the two addresses are one machine.
 #pragma once
 
+#include "loopback_socket.hpp"
+
 #include "p2p/unique_fd.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,15 +24,9 @@ namespace p2p::test {
 class tcp_forwarder {
 public:
     explicit tcp_forwarder(std::uint16_t target_port) : target_port_(target_port) {
-        listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in at = loopback(0);
-        if (!listener_ || ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&at), sizeof at) != 0 ||
-            ::listen(listener_.get(), 8) != 0) {
-            throw std::runtime_error("tcp_forwarder: cannot listen on 127.0.0.1");
-        }
-        socklen_t length = sizeof at;
-        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&at), &length);
-        port_ = ntohs(at.sin_port);
+        auto listening = bind_loopback(8);
+        listener_ = std::move(listening.fd);
+        port_ = listening.port;
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) {
             throw std::runtime_error("tcp_forwarder: cannot make its stop pipe");
@@ -55,14 +49,6 @@ private:
     struct pair {
         unique_fd ends[2]; ///< The dialler's connection, and ours to the target.
     };
-
-    static sockaddr_in loopback(std::uint16_t port) {
-        sockaddr_in at{};
-        at.sin_family = AF_INET;
-        at.sin_port = htons(port);
-        at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        return at;
-    }
 
     void run() {
         std::vector<pair> pairs;
@@ -102,7 +88,7 @@ private:
     void accept_one(std::vector<pair>& pairs) {
         unique_fd dialler(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         unique_fd target(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        const sockaddr_in at = loopback(target_port_);
+        const sockaddr_in at = loopback_address(target_port_);
         if (dialler && target && ::connect(target.get(), reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0) {
             pair p;
             p.ends[0] = std::move(dialler);

@@ -161,11 +161,12 @@ void connect_table::on_probe_answer(std::vector<pending>::iterator it, decode_re
     if (c.op) {
         state_.peers->mark_named(*known);
     }
+    finish_known(c, *known, "already connected to peer " + h->id.short_hex() + " (at " + known->address + ")", now);
+}
+
+void connect_table::finish_known(const pending& c, const remote_peer& known, std::string text, steady_time now) {
     state_.out.hang_up(c.link);
-    finished(c,
-             connect_finished{0, c.address, false, true, h->id, known->files.size(),
-                              "already connected to peer " + h->id.short_hex() + " (at " + known->address + ")"},
-             now);
+    finished(c, connect_finished{0, c.address, false, true, known.id, known.files.size(), std::move(text)}, now);
 }
 
 bool connect_table::owns(link_id link) const {
@@ -236,12 +237,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         // connection as our way to it, so both sides end with one entry and one send path each.
         const bool crossed = known->link == 0 && known->joined_at >= c.started;
         if (!crossed) {
-            state_.out.hang_up(c.link);
-            finished(c,
-                     connect_finished{0, c.address, false, true, h->id, known->files.size(),
-                                      "already connected to peer " + h->id.short_hex()},
-                     now);
-            return;
+            return finish_known(c, *known, "already connected to peer " + h->id.short_hex(), now);
         }
         known->link = c.link;
         known->address = c.address;

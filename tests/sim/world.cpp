@@ -43,7 +43,7 @@ public:
         return world_.dial(index_, link, endpoint, true);
     }
     bool send_to_probe(std::string_view probe, message msg) override {
-        return world_.send_to_probe(index_, probe, std::move(msg));
+        return world_.send_routed(index_, std::string(probe), std::move(msg));
     }
     void hang_up(core::link_id link) override { world_.hang_up(index_, link); }
     void start_job(core::job_id id, core::job work) override { world_.start_job(index_, id, std::move(work)); }
@@ -323,42 +323,35 @@ void world::hang_up(int from, core::link_id link) {
 }
 
 bool world::send(int from, peer_id to, core::link_id via, message msg) {
-    std::uint64_t conn = 0;
-    int direction = 0;
-    if (via != 0) {
-        auto it = dealers_.find({from, via});
-        if (it == dealers_.end()) {
-            return false;
-        }
-        auto& d = it->second;
-        if (d.connection == 0) {
-            if (static_cast<int>(d.outbox.size()) >= high_water_mark) {
-                return false;
-            }
-            d.outbox.push_back(std::move(msg));
-            return true;
-        }
-        conn = d.connection;
-    } else {
-        auto r = routes_.find({from, to.hex()});
-        if (r == routes_.end()) {
-            return false; // EHOSTUNREACH: nobody of that id is connected to our inbox
-        }
-        conn = r->second;
-        direction = 1;
+    if (via == 0) {
+        return send_routed(from, to.hex(), std::move(msg));
     }
-    auto& c = connections_[conn];
-    if (c.queued[direction] >= high_water_mark) {
+    auto it = dealers_.find({from, via});
+    if (it == dealers_.end()) {
         return false;
     }
-    transmit(conn, direction, std::move(msg));
+    auto& d = it->second;
+    if (d.connection == 0) {
+        if (static_cast<int>(d.outbox.size()) >= high_water_mark) {
+            return false;
+        }
+        d.outbox.push_back(std::move(msg));
+        return true;
+    }
+    if (connections_[d.connection].queued[0] >= high_water_mark) {
+        return false;
+    }
+    transmit(d.connection, 0, std::move(msg));
     return true;
 }
 
-bool world::send_to_probe(int from, std::string_view probe, message msg) {
-    auto r = routes_.find({from, std::string(probe)});
-    if (r == routes_.end() || connections_[r->second].queued[1] >= high_water_mark) {
-        return false; // the probe closed meanwhile, or its queue is full
+bool world::send_routed(int from, const std::string& routing_id, message msg) {
+    auto r = routes_.find({from, routing_id});
+    if (r == routes_.end()) {
+        return false; // EHOSTUNREACH: nobody of that routing id is connected to our inbox
+    }
+    if (connections_[r->second].queued[1] >= high_water_mark) {
+        return false;
     }
     transmit(r->second, 1, std::move(msg));
     return true;

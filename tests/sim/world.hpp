@@ -201,7 +201,8 @@ private:
     // The network, used by peer_effects.
     bool send(int from, peer_id to, core::link_id via, message msg);
     std::optional<std::string> dial(int from, core::link_id link, const std::string& endpoint, bool probe = false);
-    bool send_to_probe(int from, std::string_view probe, message msg);
+    /// Through `from`'s inbox (its ROUTER) to the connection under `routing_id` (a peer's id, or a probe's).
+    bool send_routed(int from, const std::string& routing_id, message msg);
     void hang_up(int from, core::link_id link);
     void start_job(int peer, core::job_id id, core::job work);
     void cancel_job(int peer, core::job_id id);

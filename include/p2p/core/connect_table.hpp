@@ -3,6 +3,7 @@
 #pragma once
 
 #include "p2p/core/commands.hpp"
+#include "p2p/core/remote_peer.hpp"
 #include "p2p/core/state.hpp"
 #include "p2p/decode_result.hpp"
 
@@ -71,6 +72,9 @@ private:
     void open_probe(pending& c, const std::string& endpoint, const std::optional<std::string>& server_key);
     void close_probe(pending& c);
     void on_probe_answer(std::vector<pending>::iterator it, decode_result& decoded, steady_time now);
+    /// Ends connect `c`, whose answer came from `known`, a peer we have already: its connection closes, and whoever
+    /// waits is told `text` ("already connected ...").
+    void finish_known(const pending& c, const remote_peer& known, std::string text, steady_time now);
     /// Tells whoever waits for a connect how it ended.
     void finished(const pending& c, connect_finished outcome, steady_time now);
     /// Ends a connect that did not make a peer: the connection closes, the front end is told.
