@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // shim.hpp - a test relay between one downloader and one holder that can drop, delay or hold messages.
 //
-// The downloader connects to the shim as if it were the holder; the shim opens a DEALER to the holder with the
-// downloader's routing id, so the holder sees the real peer. It runs in its own thread with its own poll loop.
+// The downloader connects to the shim as if it were the holder; for each of its connections (its peer connection,
+// and a probe beside it) the shim opens a DEALER to the holder with that connection's routing id, so the holder sees
+// the real peer. It runs in its own thread with its own poll loop.
 #pragma once
 
 #include "p2p/codec.hpp"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -84,75 +86,87 @@ private:
         }
     }
 
-    void run() {
-        std::optional<zmq::socket_t> back;
-        std::string routing_id;
+    /// One connection of the downloader, passed on to the holder under the same routing id.
+    struct link {
+        zmq::socket_t back;
         std::deque<std::pair<std::chrono::steady_clock::time_point, frames>> to_front;
         std::deque<std::pair<std::chrono::steady_clock::time_point, frames>> to_back;
+    };
+
+    void run() {
+        // One DEALER to the holder for each routing id the downloader connects under: its peer connection, and the
+        // probe it opens beside it (protocol 9) when it reaches another peer already. Each keeps its own order.
+        std::map<std::string, link> links;
         int chunk_count = 0;
         int ack_count = 0;
         frames f;
         while (!stop_) {
             std::vector<zmq::pollitem_t> items{{front_.handle(), 0, ZMQ_POLLIN, 0}};
-            if (back) {
-                items.push_back({back->handle(), 0, ZMQ_POLLIN, 0});
+            for (auto& entry : links) {
+                items.push_back({entry.second.back.handle(), 0, ZMQ_POLLIN, 0});
             }
             zmq::poll(items, std::chrono::milliseconds(1));
             const auto now = std::chrono::steady_clock::now();
-            if (!held_) {
-                while (!to_front.empty() && to_front.front().first <= now) {
-                    frames out;
-                    out.push_back(zmq::message_t(routing_id.data(), routing_id.size()));
-                    for (auto& m : to_front.front().second) {
-                        out.push_back(std::move(m));
-                    }
-                    write(front_, out);
-                    to_front.pop_front();
-                }
-            }
             if (held_) {
                 continue;
             }
-            while (back && !to_back.empty() && to_back.front().first <= now) {
-                write(*back, to_back.front().second);
-                to_back.pop_front();
+            for (auto& [routing_id, l] : links) {
+                while (!l.to_front.empty() && l.to_front.front().first <= now) {
+                    frames out;
+                    out.push_back(zmq::message_t(routing_id.data(), routing_id.size()));
+                    for (auto& m : l.to_front.front().second) {
+                        out.push_back(std::move(m));
+                    }
+                    write(front_, out);
+                    l.to_front.pop_front();
+                }
+                while (!l.to_back.empty() && l.to_back.front().first <= now) {
+                    write(l.back, l.to_back.front().second);
+                    l.to_back.pop_front();
+                }
             }
             while (read(front_, f)) {
-                if (!back) {
-                    routing_id = f[0].to_string();
-                    back.emplace(ctx_, zmq::socket_type::dealer);
-                    back->set(zmq::sockopt::linger, 0);
-                    back->set(zmq::sockopt::routing_id, routing_id);
-                    back->connect(target_);
+                const auto routing_id = f[0].to_string();
+                auto found = links.find(routing_id);
+                if (found == links.end()) {
+                    zmq::socket_t back(ctx_, zmq::socket_type::dealer);
+                    back.set(zmq::sockopt::linger, 0);
+                    back.set(zmq::sockopt::routing_id, routing_id);
+                    back.connect(target_);
+                    found = links.emplace(routing_id, link{std::move(back), {}, {}}).first;
                 }
+                auto& l = found->second;
                 frames body(std::make_move_iterator(f.begin() + 1), std::make_move_iterator(f.end()));
                 if (type_of_body(body[0]) == msg_type::ack && settings_.drop_every_ack > 0 &&
                     ++ack_count % settings_.drop_every_ack == 0) {
                     ++acks_dropped_;
                     continue;
                 }
-                if (type_of_body(body[0]) == msg_type::chunk || !to_back.empty()) {
+                if (type_of_body(body[0]) == msg_type::chunk || !l.to_back.empty()) {
                     // Chunks the downloader side sends (it holds a file the other side downloads) are delayed too;
                     // anything behind a delayed chunk waits its turn, so nothing overtakes it.
-                    to_back.emplace_back(now + (type_of_body(body[0]) == msg_type::chunk
-                                                    ? settings_.chunk_delay
-                                                    : std::chrono::microseconds(0)),
-                                         std::move(body));
+                    l.to_back.emplace_back(now + (type_of_body(body[0]) == msg_type::chunk
+                                                      ? settings_.chunk_delay
+                                                      : std::chrono::microseconds(0)),
+                                           std::move(body));
                     continue;
                 }
-                write(*back, body);
+                write(l.back, body);
             }
-            while (back && read(*back, f)) {
-                if (type_of_body(f[0]) == msg_type::chunk) {
-                    if (settings_.drop_every_chunk > 0 && ++chunk_count % settings_.drop_every_chunk == 0) {
-                        ++chunks_dropped_;
-                        continue;
+            for (auto& entry : links) {
+                auto& l = entry.second;
+                while (read(l.back, f)) {
+                    if (type_of_body(f[0]) == msg_type::chunk) {
+                        if (settings_.drop_every_chunk > 0 && ++chunk_count % settings_.drop_every_chunk == 0) {
+                            ++chunks_dropped_;
+                            continue;
+                        }
+                        l.to_front.emplace_back(now + settings_.chunk_delay, std::move(f));
+                    } else {
+                        l.to_front.emplace_back(now, std::move(f));
                     }
-                    to_front.emplace_back(now + settings_.chunk_delay, std::move(f));
-                } else {
-                    to_front.emplace_back(now, std::move(f));
+                    f = frames();
                 }
-                f = frames();
             }
         }
     }
