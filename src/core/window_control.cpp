@@ -81,15 +81,15 @@ void window_control::delivered(std::uint64_t end, std::uint64_t length, std::uin
         // chunk of the one before, and a round trip is never zero.)
         gap_rate = static_cast<double>(length) / seconds_d(now - previous_delivery).count();
     }
-    if (starting_) {
-        startup_window_ += startup_growth * length;
-    }
     // The jump before this chunk's sample: the chunk that shows the gap has waited in the queue at the slowest stage,
     // and its round trip would end the startup with the rates measured before the queue formed.
     const bool jump = starting_ && gap_rate.has_value();
     if (jump) {
         top_rate_ = std::max(top_rate_, *gap_rate); // the slowest stage's own rate
         jump_to(product(*gap_rate));
+    }
+    if (starting_) {
+        startup_window_ += startup_growth * length;
     }
     if (!grants_.empty()) {
         sample(grants_.front().at, grants_.front().delivered, now);
@@ -101,7 +101,7 @@ void window_control::jump_to(std::uint64_t by_gap) {
     // The slowest stage's rate is known, and the shortest round trip: so is the product. Straight to it (within the
     // limit), rather than a round trip more of tripling for each factor of three.
     sized_by_gap_ = true;
-    const auto limit = std::max<std::uint64_t>(window_, chunk_size_) * startup_jump_limit;
+    const auto limit = std::max<std::uint64_t>(startup_window_, chunk_size_) * startup_jump_limit;
     if (by_gap <= limit) {
         leave_startup(std::numeric_limits<std::uint64_t>::max());
         target_ = std::max<std::uint64_t>(by_gap, chunk_size_);
@@ -270,7 +270,10 @@ void window_control::resize(std::uint64_t grown_by) {
         window_ = chunk_size_; // nothing measured yet: stop-and-wait
         return;
     }
-    const std::uint64_t wanted = starting_ ? startup_window_ : target_;
+    std::uint64_t wanted = starting_ ? startup_window_ : target_;
+    if (starting_ && !sized_by_gap_) {
+        wanted = std::min<std::uint64_t>(wanted, gap_chunks * chunk_size_); // enough to measure the gap
+    }
     capped_ = wanted >= cap;
     if (capped_ && starting_) {
         leave_startup(cap); // it can grow no further

@@ -121,12 +121,19 @@ private:
     // startup_growth bytes for every byte delivered (three times the window a round trip). The first chunks that queue
     // behind one another measure the slowest stage by their gap, in the second round trip: the window then goes at once
     // to the product for that rate (on a LAN a chunk or a few), if that is within startup_jump_limit times the
-    // window, and grows on from that limit otherwise (the limit, because a gap measured while few chunks are under
-    // way can promise more than the ends keep up once they share a machine: 2 to 3 times more, measured here). The
-    // jump comes before that chunk's own round trip is sampled: it waited in the queue, and would end the startup
+    // startup's window, and grows on from that limit otherwise (the limit, because a gap measured while few chunks are
+    // under way can promise more than the ends keep up once they share a machine: 2 to 3 times more, measured here).
+    // The jump comes before that chunk's own round trip is sampled: it waited in the queue, and would end the startup
     // with the rates from before the queue. The startup also ends when the path shows full: a round trip queue_ratio
     // over the shortest (a queue formed), an end busy for saturated_share of a round, or the best rate grew by less
     // than a quarter for three rounds; then it drops at once to what the delivery rates ask for.
+    // Until that gap is measured, what it grants is held at gap_chunks, the two a gap needs. On loopback or a LAN
+    // the product is about a chunk, and the three and five chunks tripling granted there stood in a queue (issue 18
+    // bounds what is in flight by twice the product and a chunk; the bench saw 3 to 5 MiB at 0 ms). The first round
+    // trip cannot tell a short path from a long one (there it took 5 to 7 ms, against 0.3 ms later), so the hold is
+    // for every path: over a long one the third chunk comes a gap after the second either way, and the jump's limit
+    // counts from startup_window_, which grows on while the grants are held (the window tripling would have had).
+    static constexpr std::uint64_t gap_chunks = 2;
     bool starting_ = true;
     bool sized_by_gap_ = false; ///< The gap between two chunks has sized the window once.
     std::uint64_t startup_window_ = 0;
