@@ -391,6 +391,36 @@ TEST_CASE("defect: a dial to another address of a peer of another machine that t
     CHECK(lists_update_both_ways(a, da.path(), b, db.path()));
 }
 
+TEST_CASE("defect: two addresses of one peer dialled at once: the one its ROUTER drops waits 2 s, and get with it",
+          "[defect][node][net][probe]") {
+    // `p2p-peer get ADDR1 ADDR2 file` dials every address at once, and waits for every connect before it downloads.
+    // Where two of them are one peer (its LAN and VPN addresses, or a relay in front of it), B's ROUTER keeps the
+    // first connection under A's routing id and drops the other unheard. No probe asks at the start (A reached
+    // nobody yet), so the second connect waited out its timeout and the download with it. Once the first connect
+    // reaches B, the connects still waiting ask a probe: the second is told at once that it is B.
+    zmq::context_t ctx;
+    temp_dir da, db;
+    peer a(ctx, options_in<tcp>(da.path()));
+    peer b(ctx, options_in<tcp>(db.path()));
+    tcp_forwarder other_address(static_cast<std::uint16_t>(std::stoi(endpoint_port(b.endpoint()))));
+    const auto direct = a.start_connect(display_address(b.endpoint()));
+    const auto forwarded = a.start_connect("127.0.0.1:" + std::to_string(other_address.port()));
+    const auto done_direct = wait_event<connect_finished>(a, [&](const auto& e) { return e.op == direct; });
+    const auto done_forwarded = wait_event<connect_finished>(a, [&](const auto& e) { return e.op == forwarded; });
+    REQUIRE(done_direct);
+    REQUIRE(done_forwarded);
+    // Either may reach B first (the forwarder's connection to B can be the first B accepts); the other is told.
+    const auto& reached = done_direct->ok ? *done_direct : *done_forwarded;
+    const auto& told = done_direct->ok ? *done_forwarded : *done_direct;
+    CHECK(reached.ok);
+    CHECK(reached.id == b.id());
+    CHECK_FALSE(told.ok);
+    CHECK(told.already_connected);
+    CHECK(told.error == "already connected to peer " + b.id().short_hex() + " (at " + reached.address + ")");
+    CHECK(a.peers().size() == 1);
+    CHECK(lists_update_both_ways(a, da.path(), b, db.path()));
+}
+
 TEMPLATE_TEST_CASE("node connecting to itself says so and changes nothing", "[node][net]", inproc, tcp) {
     zmq::context_t ctx;
     temp_dir da;

@@ -412,6 +412,37 @@ TEST_CASE("core a probe answered by a peer reached already ends the connect at o
     CHECK(s.out.all<connect_finished>().size() == 2);
 }
 
+TEST_CASE("core connects started at once ask a probe when the first of them reaches a peer", "[core][connect][probe]") {
+    // `get ADDR1 ADDR2`: both connects start while this peer reaches nobody, so neither asks a probe. Both addresses
+    // are B's: its ROUTER keeps the first connection that came and drops the other unheard. Once one reaches B, the
+    // other asks its probe, and B's answer ends it at once.
+    redial_world s;
+    const peer_id b(0xbbbb);
+    s.core->on_command(command::connect{1, "192.168.1.20:6000"}, s.now);
+    s.core->on_command(command::connect{2, "10.8.0.3:6000"}, s.now);
+    CHECK(s.out.probes.empty());
+    s.answer(s.out.dials[0].link, b);
+    REQUIRE(s.lists(b));
+    REQUIRE(s.out.probes.size() == 1);
+    CHECK(s.out.probes[0].endpoint == "tcp://10.8.0.3:6000");
+    REQUIRE(s.out.sent_on(s.out.probes[0].link).size() == 1);
+    s.core->on_link(s.out.probes[0].link, decode_result(hello{b, "tcp://0.0.0.0:6000", 1}), s.now);
+
+    const auto done = s.out.all<connect_finished>();
+    REQUIRE(done.size() == 2);
+    CHECK(done[0].ok);
+    CHECK(done[1].already_connected);
+    CHECK(done[1].error == "already connected to peer 00000000 (at 192.168.1.20:6000)");
+    CHECK(s.out.hung_up_link(s.out.dials[1].link));
+    CHECK(s.core->peer_ids() == std::vector<peer_id>{b});
+    // A connect that has its probe asks no second one when another peer is reached.
+    s.core->on_command(command::connect{3, "10.8.0.4:6000"}, s.now);
+    s.core->on_command(command::connect{4, "10.8.0.5:6000"}, s.now);
+    REQUIRE(s.out.probes.size() == 3);
+    s.answer(s.out.dials[2].link, peer_id(0xcccc));
+    CHECK(s.out.probes.size() == 3);
+}
+
 TEST_CASE("core a probe that gets no HELLO leaves the connect to its own answer or deadline",
           "[core][connect][probe]") {
     // Anything that is not a peer answers a probe no better than the connect, or not at all: the connect ends as it

@@ -6,6 +6,7 @@
 
 #include "p2p/file_name.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -74,13 +75,21 @@ remote_session::remote_session(const global_options& globals, const std::filesys
             }
         }
     }
-    for (std::size_t i = 0; i < addresses.size(); ++i) {
-        if (outcomes[i]->ok) {
-            connected_.push_back(std::move(*outcomes[i]));
-        } else {
-            failures_.push_back("cannot connect to " + escape_for_terminal(addresses[i]) + ": " +
-                                escape_for_terminal(outcomes[i]->error));
+    for (auto& outcome : outcomes) {
+        if (outcome->ok) {
+            connected_.push_back(std::move(*outcome));
         }
+    }
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        const auto& outcome = *outcomes[i];
+        const auto same_peer = [&](const connect_finished& reached) {
+            return reached.id == outcome.id;
+        };
+        if (outcome.ok || (outcome.already_connected && std::any_of(connected_.begin(), connected_.end(), same_peer))) {
+            continue; // another address of a peer reached here is no failure: it is that peer
+        }
+        failures_.push_back("cannot connect to " + escape_for_terminal(addresses[i]) + ": " +
+                            escape_for_terminal(outcome.error));
     }
     if (connected_.empty()) {
         throw std::runtime_error(joined(failures_, "; "));

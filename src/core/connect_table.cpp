@@ -99,6 +99,7 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
         }
     }
     c.link = next_link_++;
+    c.endpoint = endpoint;
     if (keyed.server_key) {
         c.expected_id = peer_id_for_key(*keyed.server_key);
         c.key = keyed.server_key;
@@ -116,7 +117,7 @@ void connect_table::open(std::optional<operation_id> op, const std::string& dial
         return refuse("cannot queue HELLO");
     }
     if (c.op && has_own_connection()) {
-        open_probe(c, endpoint, keyed.server_key);
+        open_probe(c);
     }
     pending_.push_back(std::move(c));
 }
@@ -126,9 +127,9 @@ bool connect_table::has_own_connection() const {
     return std::any_of(peers.begin(), peers.end(), [](const auto& entry) { return entry.second.link != 0; });
 }
 
-void connect_table::open_probe(pending& c, const std::string& endpoint, const std::optional<std::string>& server_key) {
+void connect_table::open_probe(pending& c) {
     const auto link = next_link_++;
-    if (state_.out.dial_probe(link, endpoint, server_key)) {
+    if (state_.out.dial_probe(link, c.endpoint, c.key)) {
         return; // no probe here: the connect goes on alone, as it would to a peer that does not answer probes
     }
     if (!state_.out.send(peer_id{}, link, state_.hello_message())) {
@@ -137,6 +138,14 @@ void connect_table::open_probe(pending& c, const std::string& endpoint, const st
     }
     c.probe = link;
     c.probed = true;
+}
+
+void connect_table::probe_waiting() {
+    for (auto& c : pending_) {
+        if (c.op && !c.probed) {
+            open_probe(c);
+        }
+    }
 }
 
 void connect_table::close_probe(pending& c) {
@@ -243,6 +252,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
         known->address = c.address;
         known->key = c.key;
         state_.redials->reached(c.dial, c.address, h->id);
+        probe_waiting();
         if (known->has_list) {
             // A member we now reached ourselves: verified, so our other peers hear of it (exchange_table).
             state_.exchange->on_joined(*known, now);
@@ -260,6 +270,7 @@ void connect_table::on_answer(link_id link, decode_result& decoded, steady_time 
     auto& added = state_.peers->add_outbound(h->id, c.address, c.key, c.link, c.op, h->client, now);
     added.every_address = is_wildcard_endpoint(h->endpoint);
     state_.redials->reached(c.dial, c.address, h->id);
+    probe_waiting();
 }
 
 void connect_table::fail_all(const std::string& reason, steady_time now) {

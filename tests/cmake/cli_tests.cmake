@@ -46,4 +46,9 @@ if(TARGET p2p-tap)
              COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} menu_folder --peer $<TARGET_FILE:p2p-peer>
                      --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
     set_tests_properties(cli_menu_folder PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS "cli;net")
+    # get given two addresses of one peer (its own and a relay's): no 2 s wait for the one its ROUTER drops.
+    add_test(NAME cli_get_two_addresses
+             COMMAND ${P2P_CLI_PYTHON} ${P2P_CLI_SCRIPT} get_two_addresses --peer $<TARGET_FILE:p2p-peer>
+                     --tap $<TARGET_FILE:p2p-tap> --work ${P2P_CLI_WORK})
+    set_tests_properties(cli_get_two_addresses PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77 LABELS "cli;net")
 endif()

@@ -49,6 +49,7 @@ private:
         std::optional<operation_id> op;     ///< The front end's connect; none for a redial.
         std::string dial;                   ///< As given: "host:port", or "KEY@host:port" in secure mode.
         std::string address;                ///< As shown, "host:port".
+        std::string endpoint;               ///< As dialled, "tcp://host:port".
         link_id link = 0;                   ///< The connection, until the connect ends.
         link_id probe = 0;                  ///< Its probe (probe_routing_id.hpp) until that answers, if one is open.
         bool probed = false;                ///< A probe was opened (and may have closed since).
@@ -68,8 +69,12 @@ private:
     /// Whether we reach some peer by a connection of our own: its ROUTER holds our routing id, so a second connection
     /// of ours to it (at another of its addresses) would be dropped unheard.
     bool has_own_connection() const;
-    /// Opens a probe beside connect `c` to `endpoint`, when the owner can.
-    void open_probe(pending& c, const std::string& endpoint, const std::optional<std::string>& server_key);
+    /// Opens a probe beside connect `c`, when the owner can.
+    void open_probe(pending& c);
+    /// This peer has just reached a peer by a connection of its own: the user's connects still waiting that asked no
+    /// probe ask one now. They were started while it reached nobody, all at once (`get ADDR1 ADDR2`), and where two
+    /// addresses are one peer its ROUTER keeps the first connection and drops the other unheard.
+    void probe_waiting();
     void close_probe(pending& c);
     void on_probe_answer(std::vector<pending>::iterator it, decode_result& decoded, steady_time now);
     /// Ends connect `c`, whose answer came from `known`, a peer we have already: its connection closes, and whoever
