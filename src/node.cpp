@@ -20,6 +20,11 @@ namespace p2p {
 
 namespace {
 
+/// Who a ROUTER routing id is, for the capture: a peer's id, or the peer whose probe it is; peer_id{} for neither.
+peer_id sender_of(std::string_view routing_id) {
+    return peer_id::from_hex(routing_id).value_or(prober_of(routing_id).value_or(peer_id{}));
+}
+
 /// Messages taken from one socket per turn, so one busy peer cannot starve the others or the pipe.
 constexpr int batch_per_socket = 64;
 
@@ -259,12 +264,20 @@ bool node::send_routed(std::string_view routing_id, zmq::message_t& body, zmq::s
 
 bool node::send_to_probe(std::string_view probe, message msg) {
     auto encoded = encode(std::move(msg));
+    zmq::message_t body_copy; // as in send(): the send empties the frame
+    if (capture_) {
+        body_copy.copy(encoded.body);
+    }
+    bool sent = false;
     try {
-        return send_routed(probe, encoded.body, zmq::send_flags::none);
+        sent = send_routed(probe, encoded.body, zmq::send_flags::none);
     } catch (const zmq::error_t& e) {
         log(log_level::debug, "answer to probe ", probe, " failed: ", e.what());
-        return false;
     }
+    if (capture_) {
+        capture_->record(capture_direction::sent, id_, sender_of(probe), body_copy, nullptr, !sent);
+    }
+    return sent;
 }
 
 std::optional<std::string> node::dial(core::link_id link_number, const std::string& endpoint,
@@ -616,8 +629,8 @@ void node::on_router_message(std::string_view routing_id, std::span<zmq::message
             origin.key = std::string(key);
         }
         if (capture_) {
-            capture_->record(capture_direction::received, id_, peer_id::from_hex(routing_id).value_or(peer_id{}),
-                             frames[0], frames.size() > 1 ? &frames[1] : nullptr);
+            capture_->record(capture_direction::received, id_, sender_of(routing_id), frames[0],
+                             frames.size() > 1 ? &frames[1] : nullptr);
         }
     }
     auto decoded = decode(frames);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // node_test.cpp - the peer engine: handshake, lists, liveness, failed connects, goodbye, mesh. Every case runs on
 // inproc and on tcp://127.0.0.1:* with the same body.
+#include "p2p/capture.hpp"
 #include "p2p/endpoint.hpp"
 #include "p2p/socket_setup.hpp"
 #include "support.hpp"
@@ -389,6 +390,40 @@ TEST_CASE("defect: a dial to another address of a peer of another machine that t
     CHECK(a.peers().size() == 1);
     CHECK(b.peers().size() == 1);
     CHECK(lists_update_both_ways(a, da.path(), b, db.path()));
+}
+
+TEST_CASE(
+    "defect: a peer's --capture leaves out the HELLO it answers a probe with, and names no sender for the probe's",
+    "[defect][node][net][probe]") {
+    // docs/capture.md: a capture records every message the peer sent and received. B answers A's probe (A reached
+    // B, then dialled another address of B's) with a HELLO, which B's capture did not record; the probe's own HELLO
+    // was recorded with no sender (its routing id is not a peer id).
+    zmq::context_t ctx;
+    temp_dir da, db, dc;
+    const auto file = dc / "b.cap";
+    auto b_options = options_in<tcp>(db.path());
+    b_options.capture = file;
+    std::optional<peer_id> a_id;
+    {
+        peer a(ctx, options_in<tcp>(da.path()));
+        peer b(ctx, b_options);
+        a_id = a.id();
+        tcp_forwarder other_address(static_cast<std::uint16_t>(std::stoi(endpoint_port(b.endpoint()))));
+        REQUIRE(a.connect(display_address(b.endpoint())).ok);
+        REQUIRE(a.connect("127.0.0.1:" + std::to_string(other_address.port())).already_connected);
+    }
+    capture_reader reader(file);
+    int hello_from_a = 0, hello_to_a = 0;
+    while (const auto rec = reader.next()) {
+        auto decoded = decode_record(*rec);
+        if (decoded && std::holds_alternative<hello>(decoded.value()) && rec->remote == *a_id) {
+            ++(rec->direction == capture_direction::received ? hello_from_a : hello_to_a);
+        }
+    }
+    CHECK_FALSE(reader.tail());
+    // One on A's connection, one on its probe, each way.
+    CHECK(hello_from_a == 2);
+    CHECK(hello_to_a == 2);
 }
 
 TEST_CASE("defect: two addresses of one peer dialled at once: the one its ROUTER drops waits 2 s, and get with it",
