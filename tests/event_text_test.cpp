@@ -26,3 +26,29 @@ TEST_CASE("defect: a cancelled download counted bytes it threw away as held", "[
     early.name = "f.bin";
     CHECK(describe_cancelled(early, 0, "run it again") == "Cancelled f.bin before it started; run it again");
 }
+
+TEST_CASE("defect: the menu calls a connect to a peer it lists already a connection error", "[cli]") {
+    // docs/usage.md: "nothing is wrong, the peer is listed", yet choice 4 printed "Connection error: already connected
+    // to peer 4b9b7aff (at 192.168.1.20:5000)" for a peer that discovery or exchange had connected first.
+    using p2p::cli::describe_connect;
+    p2p::connect_finished known{1,
+                                "localhost:5000",
+                                false,
+                                true,
+                                p2p::peer_id(0x4b9b7aff00000000),
+                                1,
+                                "already connected to peer 4b9b7aff (at 192.168.1.20:5000)"};
+    CHECK(describe_connect(known) == "Already connected to peer 4b9b7aff (at 192.168.1.20:5000)");
+    // A connect to this peer itself is refused as before, and so is any connect that failed.
+    p2p::connect_finished self{2, "localhost:5000", false, true, p2p::peer_id{}, 0, "localhost:5000 is this peer"};
+    CHECK(describe_connect(self) == "Connection error: localhost:5000 is this peer");
+    p2p::connect_finished failed{3,
+                                 "localhost:5001",
+                                 false,
+                                 false,
+                                 p2p::peer_id{},
+                                 0,
+                                 "no answer from localhost:5001 within 2000 ms (is a peer running there?)"};
+    CHECK(describe_connect(failed) ==
+          "Connection error: no answer from localhost:5001 within 2000 ms (is a peer running there?)");
+}

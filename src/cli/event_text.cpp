@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <variant>
 
@@ -80,6 +81,12 @@ std::optional<std::string> describe(const event& e) {
 }
 
 std::string describe_connect(const connect_finished& done) {
+    if (!done.ok && done.already_connected && done.id != peer_id{} && !done.error.empty()) {
+        // A peer listed already (discovery or exchange got there first): nothing is wrong, so no "error".
+        auto text = escape_for_terminal(done.error);
+        text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+        return text;
+    }
     if (!done.ok) {
         return "Connection error: " + escape_for_terminal(done.error);
     }

@@ -2,6 +2,8 @@
 // bridge.cpp - commands in, snapshot and events out, between the HTTP threads and the loop thread.
 #include "web/bridge.hpp"
 
+#include "event_text.hpp"
+
 #include "p2p/endpoint.hpp"
 #include "p2p/file_name.hpp"
 #include "p2p/interface_addresses.hpp"
@@ -293,7 +295,8 @@ void bridge::on_event(peer& p, const event& e, clock::time_point now) {
             if (done->ok) {
                 j->answer.set_value({200, cli::event_json(e)});
             } else if (done->already_connected) {
-                j->answer.set_value(error_reply(409, "Connection error: " + done->error, error_code::failure));
+                // The menu's words: "Already connected to peer ...", or a connection error for this peer itself.
+                j->answer.set_value(error_reply(409, cli::describe_connect(*done), error_code::failure));
             } else {
                 j->answer.set_value(error_reply(502, "Connection error: " + done->error, error_code::failure));
             }

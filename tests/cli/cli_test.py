@@ -146,7 +146,7 @@ def scenario_menu(h):
     c.send("4", "localhost", str(a_port))
     # B told A about C (peer exchange), so A may have connected to C first: then C is told it is connected already.
     c.wait_for(rf"^(Connected to peer {a_id} at localhost:{a_port} \(1 file available\)"
-               rf"|Connection error: already connected to peer {a_id}( \(at [^)]+\))?)$")
+               rf"|Already connected to peer {a_id}( \(at [^)]+\))?)$")
     a.wait_for(rf"^New peer {c_id} joined with 4 files$")
 
     # Step 4: A lists its peers in the order they joined.

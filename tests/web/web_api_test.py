@@ -88,7 +88,7 @@ def scenario_api(h, args):
           done["file_count"] == 2, f"connect: {done}")
     a.wait_for(rf"^Connected to peer {b_id} at localhost:{b_port} \(2 files available\)$")
     error = check_error(web.post("/api/connect", {"address": f"localhost:{b_port}"}), 409, 1, "connect twice")
-    check("already" in error, f"connect twice: {error}")
+    check(error == f"Already connected to peer {b_id}", f"connect twice: {error}")
     dead = dead_port()
     error = check_error(web.post("/api/connect", {"address": f"127.0.0.1:{dead}"}), 502, 1, "connect to nobody")
     check(error.startswith("Connection error: "), f"connect to nobody: {error}")
